@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs missing packages, builds,
+# and runs every test with ctest, then the sanitizer and fuzz stages.
+#
+#   scripts/test.sh            everything (what CI runs)
+#   scripts/test.sh --quick    the normal build's tests only
+#
+# Stages, each in its own build directory under build/:
+#   1. build/release : all tests (ctest), including the install/consumer test
+#   2. build/asan    : ASan+UBSan build, util/wal/tools tests
+#   3. build/fuzz    : clang libFuzzer build, a short fuzz run per target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
+
+scripts/install-deps.sh
+jobs=$(nproc)
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "release build and tests"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j"$jobs"
+(cd build/release && ctest -j"$jobs" --output-on-failure --timeout 600)
+
+if ((quick)); then exit 0; fi
+
+stage "ASan+UBSan build and tests"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DBLOCKWAL_SANITIZE=address \
+  -DBLOCKWAL_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build build/asan -j"$jobs"
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|tools')
+
+stage "libFuzzer build and short fuzz runs"
+CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBLOCKWAL_BUILD_FUZZERS=ON -DBLOCKWAL_BUILD_BENCHMARKS=OFF \
+  -DBLOCKWAL_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/fuzz -j"$jobs" --target fuzzers
+(cd build/fuzz && ctest --output-on-failure --timeout 900 -L fuzz)

@@ -1,0 +1,389 @@
+// Tests of FaultInjectionFileSystem's crash simulation, failure injection and
+// recording, each behaviour on its own, with exact bytes.
+#include "util/fault_injection_file_system.h"
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/status_matchers.h"
+#include "util/mem_file_system.h"
+
+namespace blockwal {
+namespace {
+
+using ::blockwal::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string Pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7) % 26);
+  return s;
+}
+
+class FaultInjectionTest : public ::testing::Test {
+ protected:
+  FaultInjectionTest() : fs_(NewMemFileSystem()) {}
+
+  void SetUp() override { ASSERT_OK(fs_.CreateDir(kDir)); }
+
+  static std::string Path(const std::string& name) { return JoinPath(kDir, name); }
+
+  std::string Contents(const std::string& name) {
+    absl::StatusOr<std::string> s = ReadFileToString(&fs_, Path(name));
+    EXPECT_OK(s);
+    return s.ok() ? *s : "<error>";
+  }
+
+  // Writes `synced` and syncs it, then appends `unsynced` and closes.
+  void WriteFile(const std::string& name, const std::string& synced,
+                 const std::string& unsynced) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f,
+                         fs_.NewWritableFile(Path(name)));
+    ASSERT_OK(f->Append(synced));
+    ASSERT_OK(f->Sync());
+    ASSERT_OK(f->Append(unsynced));
+    ASSERT_OK(f->Close());
+  }
+
+  static constexpr const char* kDir = "/db";
+  FaultInjectionFileSystem fs_;
+};
+
+// ---- crash simulation ----
+
+TEST_F(FaultInjectionTest, DropUnsyncedDataKeepsExactlySyncedBytes) {
+  WriteFile("f", "synced|", "unsynced");
+  EXPECT_EQ(Contents("f"), "synced|unsynced");
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("f"), "synced|");
+}
+
+TEST_F(FaultInjectionTest, DropKeepsEverySyncedGroup) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Append("a"));
+  ASSERT_OK(f->Sync());
+  ASSERT_OK(f->Append("bb"));
+  ASSERT_OK(f->Sync());
+  ASSERT_OK(f->Truncate(2));  // "ab"
+  ASSERT_OK(f->Append("Z"));
+  ASSERT_OK(f->Sync());       // "abZ"
+  ASSERT_OK(f->Append("lost"));
+  ASSERT_OK(f->Close());
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("f"), "abZ");
+}
+
+TEST_F(FaultInjectionTest, NeverSyncedFileBecomesEmpty) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Append("never synced"));
+  ASSERT_OK(f->Close());
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_TRUE(fs_.FileExists(Path("f")));
+  EXPECT_EQ(Contents("f"), "");
+}
+
+TEST_F(FaultInjectionTest, FileThatExistedBeforeTrackingCountsAsSynced) {
+  ASSERT_OK(WriteStringToFile(fs_.base(), "preexisting", Path("f"), false));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewAppendableFile(Path("f")));
+  ASSERT_OK(f->Append("+more"));
+  ASSERT_OK(f->Close());
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("f"), "preexisting");
+}
+
+TEST_F(FaultInjectionTest, UnsyncedTruncateFileIsUndone) {
+  WriteFile("f", "0123456789", "");
+  ASSERT_OK(fs_.TruncateFile(Path("f"), 3));
+  EXPECT_EQ(Contents("f"), "012");
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("f"), "0123456789");
+}
+
+TEST_F(FaultInjectionTest, ResetStateMakesCurrentContentsSynced) {
+  WriteFile("f", "synced|", "unsynced");
+  fs_.ResetState();
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("f"), "synced|unsynced");
+}
+
+// 100 synced bytes, then 2000 unsynced (2100 in all). keep_fraction f keeps
+// max(100, floor512(100 + floor(f * 2000))) bytes.
+TEST_F(FaultInjectionTest, TearUnsyncedDataKeepsSectorAlignedPrefix) {
+  const std::string data = Pattern(2100);
+  struct Case {
+    double keep_fraction;
+    size_t expected_size;
+  };
+  const Case kCases[] = {
+      {0.0, 100},    // 100 -> 0 -> never below the synced 100
+      {0.2, 100},    // 100 + 400 = 500 -> 0 -> the synced 100
+      {0.25, 512},   // 100 + 500 = 600 -> 512
+      {0.5, 1024},   // 100 + 1000 = 1100 -> 1024
+      {0.9, 1536},   // 100 + 1800 = 1900 -> 1536
+      {1.0, 2048},   // 2100 -> 2048
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.keep_fraction);
+    WriteFile("f", data.substr(0, 100), data.substr(100));
+    ASSERT_OK(fs_.TearUnsyncedData(c.keep_fraction));
+    EXPECT_EQ(Contents("f"), data.substr(0, c.expected_size));
+  }
+}
+
+TEST_F(FaultInjectionTest, TearOfAFileThatWasNotAppendedToDropsToSynced) {
+  WriteFile("f", "synced contents", "");
+  // Rewritten from the start: its new bytes do not extend the synced ones.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Append(Pattern(3000)));
+  ASSERT_OK(f->Close());
+  ASSERT_OK(fs_.TearUnsyncedData(1.0));
+  EXPECT_EQ(Contents("f"), "synced contents");
+}
+
+TEST_F(FaultInjectionTest, TearOfNeverSyncedFileKeepsWholeSectors) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  const std::string data = Pattern(1500);
+  ASSERT_OK(f->Append(data));
+  ASSERT_OK(f->Close());
+  ASSERT_OK(fs_.TearUnsyncedData(0.7));  // 1050 -> 1024
+  EXPECT_EQ(Contents("f"), data.substr(0, 1024));
+}
+
+TEST_F(FaultInjectionTest, MappedRegionWritesAreDroppedUnlessSynced) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs_.MapFile(Path("idx"), 1024));
+    std::memcpy(m->data(), "abc", 3);
+  }
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("idx"), "");  // created, grown and written: none synced
+
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs_.MapFile(Path("idx"), 1024));
+    std::memcpy(m->data(), "abc", 3);
+    ASSERT_OK(m->Sync());
+    std::memcpy(m->data() + 3, "def", 3);
+  }
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("idx"), "abc" + std::string(1021, '\0'));
+}
+
+TEST_F(FaultInjectionTest, DeleteFilesCreatedAfterLastDirSync) {
+  WriteFile("durable", "a", "");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  WriteFile("not_durable", "b", "");
+  ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
+  EXPECT_TRUE(fs_.FileExists(Path("durable")));
+  EXPECT_EQ(Contents("durable"), "a");
+  EXPECT_FALSE(fs_.FileExists(Path("not_durable")));
+}
+
+TEST_F(FaultInjectionTest, SyncDirOfAnotherDirectoryDoesNotHelp) {
+  ASSERT_OK(fs_.CreateDir(Path("sub")));
+  WriteFile("sub/f", "x", "");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
+  EXPECT_FALSE(fs_.FileExists(Path("sub/f")));
+}
+
+TEST_F(FaultInjectionTest, RenameWithoutDirSyncIsUndone) {
+  WriteFile("CURRENT", "old", "");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  WriteFile("CURRENT.tmp", "new", "");
+  ASSERT_OK(fs_.RenameFile(Path("CURRENT.tmp"), Path("CURRENT")));
+  EXPECT_EQ(Contents("CURRENT"), "new");
+  ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
+  EXPECT_EQ(Contents("CURRENT"), "old");
+  EXPECT_FALSE(fs_.FileExists(Path("CURRENT.tmp")));  // its name was never durable
+}
+
+TEST_F(FaultInjectionTest, RenameFollowedByDirSyncSurvives) {
+  WriteFile("CURRENT", "old", "");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  WriteFile("CURRENT.tmp", "new", "");
+  ASSERT_OK(fs_.RenameFile(Path("CURRENT.tmp"), Path("CURRENT")));
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("CURRENT"), "new");
+  EXPECT_FALSE(fs_.FileExists(Path("CURRENT.tmp")));
+}
+
+TEST_F(FaultInjectionTest, RemoveWithoutDirSyncIsUndone) {
+  WriteFile("f", "synced", "+unsynced");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK(fs_.RemoveFile(Path("f")));
+  ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
+  EXPECT_EQ(Contents("f"), "synced");
+
+  ASSERT_OK(fs_.RemoveFile(Path("f")));
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
+  EXPECT_FALSE(fs_.FileExists(Path("f")));
+}
+
+// ---- failure injection ----
+
+TEST_F(FaultInjectionTest, AbseilMapsEioToUnknownAndEnospcToResourceExhausted) {
+  // What the assertions below rely on (Abseil 20220623).
+  EXPECT_EQ(absl::ErrnoToStatusCode(EIO), absl::StatusCode::kUnknown);
+  EXPECT_EQ(absl::ErrnoToStatusCode(ENOSPC), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(FaultInjectionTest, FailAfterZeroFailsTheNextSyncOnce) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Append("x"));
+  fs_.FailAfter(kOpSync, 0, EIO);
+  EXPECT_THAT(f->Sync(),
+              StatusIs(absl::StatusCode::kUnknown,
+                       ::testing::AllOf(HasSubstr(Path("f")), HasSubstr("injected"))));
+  EXPECT_OK(f->Sync());
+}
+
+TEST_F(FaultInjectionTest, FailAfterTwoFailsTheThirdSync) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  fs_.FailAfter(kOpSync, 2, EIO);
+  EXPECT_OK(f->Sync());
+  EXPECT_OK(f->Sync());
+  EXPECT_THAT(f->Sync(), StatusIs(absl::StatusCode::kUnknown, HasSubstr(Path("f"))));
+  EXPECT_OK(f->Sync());
+}
+
+TEST_F(FaultInjectionTest, StickyFailureKeepsFailingUntilCleared) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  fs_.FailAfter(kOpSync, 1, EIO, /*sticky=*/true);
+  EXPECT_OK(f->Sync());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(f->Sync(), StatusIs(absl::StatusCode::kUnknown));
+  }
+  fs_.ClearFailures();
+  EXPECT_OK(f->Sync());
+}
+
+TEST_F(FaultInjectionTest, EnospcOnAppendIsResourceExhaustedAndAppendsNothing) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Append("abc"));
+  fs_.FailAfter(kOpAppend, 0, ENOSPC);
+  EXPECT_THAT(f->Append("def"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(Path("f"))));
+  EXPECT_EQ(f->Size(), 3u);
+  ASSERT_OK(f->Append("ghi"));
+  ASSERT_OK(f->Close());
+  EXPECT_EQ(Contents("f"), "abcghi");
+  for (const FsOpRecord& op : fs_.ops()) EXPECT_NE(op.data, "def");
+}
+
+TEST_F(FaultInjectionTest, FailedSyncDoesNotMakeDataDurable) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Append("durable"));
+  ASSERT_OK(f->Sync());
+  ASSERT_OK(f->Append("+not"));
+  fs_.FailAfter(kOpSync, 0, EIO);
+  EXPECT_THAT(f->Sync(), StatusIs(absl::StatusCode::kUnknown));
+  ASSERT_OK(f->Close());
+  EXPECT_EQ(fs_.sync_count(), 1u);
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("f"), "durable");
+}
+
+TEST_F(FaultInjectionTest, FailureTargetsOnlyTheChosenOps) {
+  fs_.FailAfter(kOpRename | kOpSyncDir, 0, EIO, /*sticky=*/true);
+  WriteFile("a", "x", "y");  // create, append, sync: unaffected
+  EXPECT_THAT(fs_.RenameFile(Path("a"), Path("b")),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr(Path("a"))));
+  EXPECT_TRUE(fs_.FileExists(Path("a")));  // the failed rename had no effect
+  EXPECT_FALSE(fs_.FileExists(Path("b")));
+  EXPECT_THAT(fs_.SyncDir(kDir), StatusIs(absl::StatusCode::kUnknown, HasSubstr(kDir)));
+}
+
+TEST_F(FaultInjectionTest, FailedCreateCreatesNothing) {
+  fs_.FailAfter(kOpCreate, 0, ENOSPC);
+  EXPECT_THAT(fs_.NewWritableFile(Path("f")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(Path("f"))));
+  EXPECT_FALSE(fs_.FileExists(Path("f")));
+}
+
+TEST_F(FaultInjectionTest, InjectedReadFailure) {
+  WriteFile("f", "data", "");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RandomAccessFile> r, fs_.NewRandomAccessFile(Path("f")));
+  fs_.FailAfter(kOpRead, 0, EIO);
+  char scratch[8];
+  EXPECT_THAT(r->Read(0, 4, scratch), StatusIs(absl::StatusCode::kUnknown, HasSubstr(Path("f"))));
+  ASSERT_OK_AND_ASSIGN(absl::string_view got, r->Read(0, 4, scratch));
+  EXPECT_EQ(got, "data");
+}
+
+TEST_F(FaultInjectionTest, FailedMapSyncKeepsOldSyncedContents) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs_.MapFile(Path("idx"), 8));
+  std::memcpy(m->data(), "12345678", 8);
+  fs_.FailAfter(kOpMapSync, 0, EIO);
+  EXPECT_THAT(m->Sync(), StatusIs(absl::StatusCode::kUnknown, HasSubstr(Path("idx"))));
+  m.reset();
+  ASSERT_OK(fs_.DropUnsyncedData());
+  EXPECT_EQ(Contents("idx"), "");
+}
+
+// ---- observation ----
+
+TEST_F(FaultInjectionTest, OpsRecordsMutationsWithOffsetsAndData) {
+  fs_.ClearOps();
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+    ASSERT_OK(f->Append("ab"));
+    ASSERT_OK(f->Append("cde"));
+    ASSERT_OK(f->Sync());
+    ASSERT_OK(f->Truncate(4));
+    ASSERT_OK(f->Close());
+  }
+  ASSERT_OK(fs_.RenameFile(Path("f"), Path("g")));
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK(fs_.TruncateFile(Path("g"), 1));
+  ASSERT_OK(fs_.RemoveFile(Path("g")));
+
+  const std::vector<FsOpRecord> ops = fs_.ops();
+  ASSERT_EQ(ops.size(), 9u);
+  EXPECT_EQ(ops[0].op, kOpCreate);
+  EXPECT_EQ(ops[0].path, Path("f"));
+  EXPECT_EQ(ops[1].op, kOpAppend);
+  EXPECT_EQ(ops[1].offset, 0u);
+  EXPECT_EQ(ops[1].data, "ab");
+  EXPECT_EQ(ops[2].op, kOpAppend);
+  EXPECT_EQ(ops[2].offset, 2u);
+  EXPECT_EQ(ops[2].data, "cde");
+  EXPECT_EQ(ops[3].op, kOpSync);
+  EXPECT_EQ(ops[3].path, Path("f"));
+  EXPECT_EQ(ops[4].op, kOpTruncate);
+  EXPECT_EQ(ops[4].offset, 4u);
+  EXPECT_EQ(ops[5].op, kOpRename);
+  EXPECT_EQ(ops[5].path, Path("f"));
+  EXPECT_EQ(ops[5].target, Path("g"));
+  EXPECT_EQ(ops[6].op, kOpSyncDir);
+  EXPECT_EQ(ops[6].path, kDir);
+  EXPECT_EQ(ops[7].op, kOpTruncate);
+  EXPECT_EQ(ops[7].path, Path("g"));
+  EXPECT_EQ(ops[7].offset, 1u);
+  EXPECT_EQ(ops[8].op, kOpRemove);
+  EXPECT_EQ(ops[8].path, Path("g"));
+
+  fs_.ClearOps();
+  EXPECT_TRUE(fs_.ops().empty());
+}
+
+TEST_F(FaultInjectionTest, SyncCountCountsFileAndRegionSyncs) {
+  EXPECT_EQ(fs_.sync_count(), 0u);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs_.NewWritableFile(Path("f")));
+  ASSERT_OK(f->Sync());
+  ASSERT_OK(f->Sync());
+  ASSERT_OK(f->Flush());  // not a sync
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs_.MapFile(Path("idx"), 16));
+  ASSERT_OK(m->Sync());
+  ASSERT_OK(fs_.SyncDir(kDir));  // a directory sync is not counted
+  EXPECT_EQ(fs_.sync_count(), 3u);
+}
+
+}  // namespace
+}  // namespace blockwal

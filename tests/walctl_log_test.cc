@@ -1,0 +1,463 @@
+// Runs the built walctl (path from a compile definition set in
+// tests/CMakeLists.txt) on log directories written with wal::Log on disk, and
+// checks the exact output and exit status of its log subcommands: dump DIR,
+// verify, stat, repair, append, read, tail.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/run_command.h"
+#include "tests/status_matchers.h"
+#include "util/file_system.h"
+#include "wal/block_writer.h"
+#include "wal/format.h"
+#include "wal/log.h"
+#include "wal/record.h"
+#include "wal/segment.h"
+
+#ifndef WALCTL_PATH
+#error "WALCTL_PATH must name the walctl binary"
+#endif
+
+namespace blockwal {
+namespace {
+
+using ::blockwal::testing::CommandResult;
+using ::blockwal::testing::RunCommand;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+CommandResult Walctl(std::vector<std::string> args,
+                     const std::string& stdin_data = "") {
+  args.insert(args.begin(), WALCTL_PATH);
+  return RunCommand(args, "", stdin_data);
+}
+
+// 2023-11-14T22:13:20Z in microseconds.
+constexpr uint64_t kEpochUs = 1700000000000000;
+
+// Positions of the records "hello", "" and "\0\x01\xff" in a fresh store: a
+// 7-byte header and the 17-byte envelope before each value.
+constexpr uint64_t kPos1 = 29;
+constexpr uint64_t kPos2 = 53;
+constexpr uint64_t kStoreEnd = 80;
+
+class WalctlLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = JoinPath(::testing::TempDir(), "walctl_log_test.XXXXXX");
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
+    root_ = tmpl;
+    dir_ = JoinPath(root_, "log");
+    options_.clock_us = [this] { return kEpochUs + ++ticks_; };
+  }
+  void TearDown() override {
+    std::error_code ignored;  // best effort: a leftover temp dir is harmless
+    std::filesystem::remove_all(root_, ignored);
+  }
+
+  // Appends `values` through a Log in dir_ and closes it cleanly.
+  void WriteLog(const std::vector<std::string>& values) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log,
+                         wal::Log::Open(dir_, options_));
+    for (const std::string& v : values) ASSERT_OK(log->Append(v));
+    ASSERT_OK(log->Close());
+  }
+
+  // The three records of the exact-output tests.
+  void WriteThreeRecords() {
+    WriteLog({"hello", "", std::string("\x00\x01\xff", 3)});
+  }
+
+  std::string Store(uint64_t base = 0) const {
+    return JoinPath(dir_, wal::SegmentFileName(base, wal::kStoreSuffix));
+  }
+  std::string IndexFile(uint64_t base = 0) const {
+    return JoinPath(dir_, wal::SegmentFileName(base, wal::kIndexSuffix));
+  }
+
+  static std::string Contents(const std::string& path) {
+    absl::StatusOr<std::string> data = ReadFileToString(FileSystem::Default(), path);
+    EXPECT_OK(data);
+    return data.ok() ? *data : "";
+  }
+  static void FlipByte(const std::string& path, uint64_t position) {
+    std::string data = Contents(path);
+    ASSERT_LT(position, data.size());
+    data[position] = static_cast<char>(data[position] ^ 0xff);
+    ASSERT_OK(WriteStringToFile(FileSystem::Default(), data, path, false));
+  }
+
+  // The repair-backup-* directories in dir_.
+  std::vector<std::string> Backups() const {
+    std::vector<std::string> found;
+    absl::StatusOr<std::vector<std::string>> names =
+        FileSystem::Default()->GetChildren(dir_);
+    EXPECT_OK(names);
+    if (!names.ok()) return found;
+    for (const std::string& name : *names) {
+      if (absl::StartsWith(name, "repair-backup-")) {
+        found.push_back(JoinPath(dir_, name));
+      }
+    }
+    return found;
+  }
+
+  // A single-segment log whose record 1 is damaged and whose record 2,
+  // after it in the next block, carries the sync marker: recovery must not
+  // cut the damage. Written with BlockWriter, without an index.
+  void WriteDamageBeforeSyncedRecord() {
+    ASSERT_OK(FileSystem::Default()->CreateDir(dir_));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> file,
+                         FileSystem::Default()->NewWritableFile(Store()));
+    wal::BlockWriter writer(file.get());
+    // "a" takes 25 bytes; the filler the rest of block 0.
+    const std::string filler(wal::kBlockSize - 25 - wal::kHeaderSize -
+                                 wal::kEnvelopeSize,
+                             'f');
+    const struct {
+      uint8_t flags;
+      std::string value;
+      uint64_t position;
+    } records[] = {{0, "a", 0}, {0, filler, 25}, {wal::kSyncMarker, "synced", 32768}};
+    uint64_t offset = 0;
+    for (const auto& r : records) {
+      std::string payload;
+      wal::EncodeRecord(offset, kEpochUs + offset, r.flags, r.value, &payload);
+      ASSERT_OK_AND_ASSIGN(uint64_t position, writer.AddRecord(payload));
+      ASSERT_EQ(position, r.position);
+      ++offset;
+    }
+    ASSERT_OK(writer.Flush());
+    ASSERT_OK(file->Close());
+    FlipByte(Store(), 25 + wal::kHeaderSize + 100);
+  }
+
+  std::string root_;
+  std::string dir_;
+  wal::LogOptions options_;
+  uint64_t ticks_ = 0;
+};
+
+// ---- dump DIR ----
+
+TEST_F(WalctlLogTest, JsonDumpOfDirectoryPrintsEveryRecordExactly) {
+  WriteThreeRecords();
+  const CommandResult r = Walctl({"dump", "--json", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"offset\":0,\"timestamp_us\":1700000000000001,\"segment\":"
+            "\"00000000000000000000.store\",\"position\":0,\"length\":5,"
+            "\"payload_hex\":\"68656c6c6f\"}\n"
+            "{\"offset\":1,\"timestamp_us\":1700000000000002,\"segment\":"
+            "\"00000000000000000000.store\",\"position\":29,\"length\":0,"
+            "\"payload_hex\":\"\"}\n"
+            "{\"offset\":2,\"timestamp_us\":1700000000000003,\"segment\":"
+            "\"00000000000000000000.store\",\"position\":53,\"length\":3,"
+            "\"payload_hex\":\"0001ff\"}\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(WalctlLogTest, TableDumpOfDirectory) {
+  WriteThreeRecords();
+  const CommandResult r = Walctl({"dump", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, StartsWith("      OFFSET  TIME "));
+  EXPECT_THAT(r.out, HasSubstr("           2  2023-11-14T22:13:20.000003Z  "
+                               "00000000000000000000.store            53"
+                               "           3  ...\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n3 records, 8 value bytes, 0 problems\n"));
+}
+
+TEST_F(WalctlLogTest, DumpOfDamagedDirectoryReportsProblemsOnStderr) {
+  WriteThreeRecords();
+  FlipByte(Store(), kPos2 + wal::kHeaderSize + wal::kEnvelopeSize + 1);
+  CommandResult r = Walctl({"dump", "--json", dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, AllOf(HasSubstr("\"offset\":1,"), Not(HasSubstr("\"offset\":2,"))));
+  EXPECT_EQ(r.err, absl::StrCat("{\"file\":\"", Store(),
+                                "\",\"position\":53,\"problem\":\"checksum "
+                                "mismatch (27 bytes dropped)\"}\n"));
+  r = Walctl({"dump", dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat(Store(), " at position 53: checksum mismatch "
+                                         "(27 bytes dropped)\n"));
+}
+
+// ---- verify ----
+
+TEST_F(WalctlLogTest, VerifyCleanLogExitsZero) {
+  WriteThreeRecords();
+  CommandResult r = Walctl({"verify", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "1 segment, 3 records, 0 problems\n");
+  EXPECT_EQ(r.err, "");
+  r = Walctl({"verify", "--json", dir_});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "{\"segments\":1,\"records\":3,\"problems\":0}\n");
+}
+
+TEST_F(WalctlLogTest, VerifyCorruptedLogExitsOneAndNamesFileAndPosition) {
+  WriteThreeRecords();
+  FlipByte(Store(), kPos1 + 3);  // a byte of record 1's checksum
+  CommandResult r = Walctl({"verify", dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, absl::StrCat(Store(), " at position 29: checksum mismatch "
+                                         "(51 bytes dropped)\n"
+                                         "1 segment, 1 record, 1 problem\n"));
+  r = Walctl({"verify", "--json", dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, absl::StrCat("{\"file\":\"", Store(),
+                                "\",\"position\":29,\"problem\":\"checksum "
+                                "mismatch (51 bytes dropped)\"}\n"
+                                "{\"segments\":1,\"records\":1,\"problems\":1}\n"));
+}
+
+TEST_F(WalctlLogTest, VerifyUsageErrors) {
+  CommandResult r = Walctl({"verify"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("missing DIR"), HasSubstr("usage: walctl verify")));
+  r = Walctl({"verify", JoinPath(root_, "nothing")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(JoinPath(root_, "nothing") + ": no such directory"));
+  WriteThreeRecords();
+  r = Walctl({"verify", Store()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not a directory"));
+  r = Walctl({"verify", dir_, dir_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unexpected argument"));
+}
+
+// ---- stat ----
+
+TEST_F(WalctlLogTest, StatPrintsSegmentsRangeSizesAndLastAppend) {
+  WriteThreeRecords();
+  const CommandResult r = Walctl({"stat", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "segments: 1\n"
+            "  00000000000000000000  3 records  80 store bytes  36 index bytes  sealed\n"
+            "offsets: 0 to 2\n"
+            "records: 3\n"
+            "store bytes: 80\n"
+            "index bytes: 36\n"
+            "last append: 2023-11-14T22:13:20.000003Z\n");
+}
+
+TEST_F(WalctlLogTest, StatOfEmptyLog) {
+  WriteLog({});
+  const CommandResult r = Walctl({"stat", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("offsets: empty\n"),
+                           HasSubstr("last append: never\n")));
+}
+
+TEST_F(WalctlLogTest, StatOfLiveLogShowsActiveSegment) {
+  options_.max_index_bytes = 4 * wal::kIndexEntrySize;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(log->Append("v"));
+  ASSERT_OK(log->Sync());
+  const CommandResult r = Walctl({"stat", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("segments: 2\n"
+                               "  00000000000000000000  4 records  100 store bytes"
+                               "  48 index bytes  sealed\n"
+                               "  00000000000000000004  1 record  25 store bytes"
+                               "  48 index bytes  active\n"
+                               "offsets: 0 to 4\n"));
+  ASSERT_OK(log->Close());
+}
+
+// ---- repair ----
+
+TEST_F(WalctlLogTest, RepairCutsTornTailKeepsBackupAndLeavesCleanLog) {
+  WriteThreeRecords();
+  ASSERT_OK(FileSystem::Default()->TruncateFile(Store(), kStoreEnd - 10));
+  const std::string store_before = Contents(Store());
+  const std::string index_before = Contents(IndexFile());
+  ASSERT_EQ(Walctl({"verify", dir_}).exit_code, 1);
+
+  const CommandResult r = Walctl({"repair", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::vector<std::string> backups = Backups();
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_THAT(r.out, StartsWith(absl::StrCat("backup: ", backups[0], "\n")));
+  EXPECT_THAT(r.out, HasSubstr("recovered 1 segment, 2 records, 53 store bytes "
+                               "(recovery mode point-in-time)\n"));
+  EXPECT_THAT(r.out, HasSubstr("torn bytes cut: 17\n"));
+  EXPECT_THAT(r.out, HasSubstr("records skipped: 0\n"));
+  EXPECT_EQ(Contents(JoinPath(backups[0], "00000000000000000000.store")),
+            store_before);
+  EXPECT_EQ(Contents(JoinPath(backups[0], "00000000000000000000.index")),
+            index_before);
+
+  const CommandResult verify = Walctl({"verify", dir_});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_EQ(verify.out, "1 segment, 2 records, 0 problems\n");
+}
+
+TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordUnlessForced) {
+  ASSERT_NO_FATAL_FAILURE(WriteDamageBeforeSyncedRecord());
+  const std::string store_before = Contents(Store());
+
+  CommandResult r = Walctl({"repair", dir_});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, AllOf(HasSubstr(Store()), HasSubstr("at position 25"),
+                           HasSubstr("repair --force")));
+  EXPECT_EQ(Contents(Store()), store_before);
+  ASSERT_EQ(Backups().size(), 1u);
+
+  r = Walctl({"repair", "--force", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(recovery mode skip-any-corrupted-records)\n"));
+  EXPECT_THAT(r.out, HasSubstr("records skipped: 1\n"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("damage: ", Store(),
+                                            " at position 25: checksum mismatch")));
+  EXPECT_EQ(Backups().size(), 2u);
+
+  r = Walctl({"read", dir_, "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "synced");
+  r = Walctl({"read", dir_, "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("damaged"));
+  // The damaged bytes stay in the store, so verify still reports them (and
+  // only them: the index entry of the skipped record points into them).
+  r = Walctl({"verify", dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, absl::StrCat(Store(), " at position 25: checksum mismatch "
+                                         "(32743 bytes dropped)\n"
+                                         "1 segment, 2 records, 1 problem\n"));
+}
+
+TEST_F(WalctlLogTest, RepairOfLogInUseFailsBeforeBackingUp) {
+  WriteThreeRecords();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  const CommandResult r = Walctl({"repair", dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("another process"));
+  EXPECT_TRUE(Backups().empty());
+  ASSERT_OK(log->Close());
+}
+
+// ---- append, read, tail ----
+
+TEST_F(WalctlLogTest, AppendPrintsOffsetsOfStdinLines) {
+  CommandResult r = Walctl({"append", dir_}, "first\nsecond one\n\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n1\n2\n");
+  EXPECT_EQ(r.err, "");
+  // A last line without a newline is a record too.
+  r = Walctl({"append", "--sync", dir_}, "fourth\nfifth");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "3\n4\n");
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  const std::vector<std::string> expected = {"first", "second one", "", "fourth",
+                                             "fifth"};
+  ASSERT_EQ(log->NextOffset(), expected.size());
+  for (uint64_t i = 0; i < expected.size(); ++i) {
+    std::string scratch;
+    ASSERT_OK_AND_ASSIGN(wal::Record rec, log->Read(i, &scratch));
+    EXPECT_EQ(rec.value, expected[i]) << i;
+  }
+  ASSERT_OK(log->Close());
+  r = Walctl({"read", dir_, "1"});
+  EXPECT_EQ(r.out, "second one");
+}
+
+TEST_F(WalctlLogTest, AppendToLockedLogCannotOpen) {
+  WriteThreeRecords();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  const CommandResult r = Walctl({"append", dir_}, "x\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("in use"));
+  ASSERT_OK(log->Close());
+}
+
+TEST_F(WalctlLogTest, ReadWritesBinaryValueByteExact) {
+  std::string value;
+  for (int i = 0; i < 256; ++i) value.push_back(static_cast<char>(i));
+  value += value;
+  WriteLog({"before", value});
+  const CommandResult r = Walctl({"read", dir_, "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, value);
+}
+
+TEST_F(WalctlLogTest, ReadOutOfRangeNamesTheRange) {
+  WriteThreeRecords();
+  CommandResult r = Walctl({"read", dir_, "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("offset 3 is outside the log's range [0, 2]"));
+  r = Walctl({"read", dir_, "x1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bad OFFSET 'x1'"));
+  r = Walctl({"read", dir_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("missing OFFSET"));
+}
+
+TEST_F(WalctlLogTest, TailFromOffsetEscapesValues) {
+  WriteThreeRecords();
+  CommandResult r = Walctl({"tail", "--from", "1", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\t\n2\t\\x00\\x01\\xff\n");
+  r = Walctl({"tail", "--json", "--from=2", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"offset\":2,\"timestamp_us\":1700000000000003,\"segment\":"
+            "\"00000000000000000000.store\",\"position\":53,\"length\":3,"
+            "\"payload_hex\":\"0001ff\"}\n");
+  r = Walctl({"tail", "--from", "-1", dir_});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(WalctlLogTest, TailDefaultsToTheLastTenRecordsAcrossSegments) {
+  options_.max_index_bytes = 5 * wal::kIndexEntrySize;
+  std::vector<std::string> values;
+  for (int i = 0; i < 12; ++i) values.push_back(absl::StrCat("r", i, "\tx\\"));
+  WriteLog(values);
+  const CommandResult r = Walctl({"tail", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string expected;
+  for (int i = 2; i < 12; ++i) absl::StrAppend(&expected, i, "\tr", i, "\\tx\\\\\n");
+  EXPECT_EQ(r.out, expected);
+}
+
+// ---- help ----
+
+TEST_F(WalctlLogTest, HelpListsTheLogSubcommands) {
+  const CommandResult r = Walctl({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"dump", "verify", "stat", "repair", "append", "read", "tail"}) {
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\n  ", sub, " "))) << sub;
+    const CommandResult help = Walctl({sub, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << sub;
+    EXPECT_THAT(help.out, AllOf(StartsWith(absl::StrCat("usage: walctl ", sub)),
+                                HasSubstr("Exit status")))
+        << sub;
+  }
+}
+
+}  // namespace
+}  // namespace blockwal

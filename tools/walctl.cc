@@ -1,0 +1,1147 @@
+// walctl: inspects, verifies and repairs blockwal log directories
+// (wal/log.h), and dumps any block-format log file (LevelDB and RocksDB
+// write-ahead logs use the same framing, wal/format.h).
+//
+//   walctl dump [--json] FILE|DIR
+//   walctl verify [--json] DIR
+//   walctl stat DIR
+//   walctl repair [--force] DIR
+//   walctl append [--sync] DIR
+//   walctl read DIR OFFSET
+//   walctl tail [--from OFFSET] [--json] DIR
+//
+// Each subcommand is one entry of kSubcommands below: a name, a one-line
+// summary, its help text and a Run function that gets the arguments after
+// its name. Flags differ per subcommand, so each parses its own argv with
+// ParseArgs (hand parsing: absl flags are process-global and would make every
+// subcommand accept every other subcommand's flags).
+//
+// Everything but repair and append is read-only and takes no lock (through
+// wal/log_inspector.h), so it works on a log another process has open; the
+// answer then describes one moment of it.
+//
+// Exit status (all subcommands):
+//   0  success: the input was read cleanly
+//   1  the input is damaged (reported, every readable part still printed), a
+//      requested offset is not there, or an operation (I/O, append, repair)
+//      failed after the input was opened
+//   2  usage error, or the input cannot be opened
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "tools/display.h"
+#include "tools/json_util.h"
+#include "util/file_system.h"
+#include "util/status_macros.h"
+#include "wal/block_reader.h"
+#include "wal/log.h"
+#include "wal/log_inspector.h"
+#include "wal/log_options.h"
+#include "wal/segment.h"
+
+namespace blockwal::tools {
+namespace {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,  // damaged input or an I/O error after opening it
+  kExitUsage = 2,    // bad command line, or input that cannot be opened
+};
+
+constexpr absl::string_view kProgram = "walctl";
+
+struct Subcommand {
+  absl::string_view name;
+  absl::string_view summary;  // one line, for `walctl --help`
+  absl::string_view help;     // the full text for `walctl NAME --help`
+  // Runs the subcommand on the arguments after its name; returns an ExitCode.
+  int (*run)(const Subcommand& self, absl::Span<const std::string> args);
+};
+
+// ---- output helpers ----
+
+void Write(std::FILE* stream, absl::string_view text) {
+  // Write errors on stdout are detected once, at exit (FinishOutput), rather
+  // than after every line.
+  std::fwrite(text.data(), 1, text.size(), stream);
+}
+
+// Prints "walctl: <message>" on stderr.
+void PrintError(absl::string_view message) {
+  Write(stderr, absl::StrCat(kProgram, ": ", message, "\n"));
+}
+
+// The status message, prefixed with `path` unless it already names it (the
+// file system's messages normally do).
+std::string MessageNaming(const absl::Status& status, absl::string_view path) {
+  if (absl::StrContains(status.message(), path)) {
+    return std::string(status.message());
+  }
+  return absl::StrCat(path, ": ", status.message());
+}
+
+// Flushes stdout and turns a failed write (disk full, closed pipe) into an
+// error exit, so a truncated dump never ends with status 0.
+int FinishOutput(int exit_code) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    PrintError(absl::StrCat("error writing to standard output: ",
+                            std::strerror(errno)));
+    return exit_code == kExitOk ? kExitFailure : exit_code;
+  }
+  return exit_code;
+}
+
+// ---- argument parsing shared by the subcommands ----
+
+struct FlagSpec {
+  absl::string_view name;  // without the leading "--"
+  bool takes_value = false;
+};
+
+struct ParsedArgs {
+  bool help = false;
+  // Flags given, by name; "" for flags without a value. The last one wins.
+  std::map<std::string, std::string, std::less<>> flags;
+  std::vector<std::string> positional;
+
+  bool Has(absl::string_view flag) const { return flags.count(flag) > 0; }
+};
+
+// Accepts --help/-h, the flags in `specs` as --name (and, for flags taking a
+// value, --name=VALUE or --name VALUE), and "--" to end the flags. Flags and
+// positional arguments may be mixed. Anything else starting with '-' (except
+// "-" alone) is an error.
+absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
+                                     absl::Span<const FlagSpec> specs) {
+  ParsedArgs parsed;
+  bool flags_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (flags_done || arg.size() < 2 || arg[0] != '-') {
+      parsed.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      parsed.help = true;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
+    }
+    absl::string_view body = absl::string_view(arg).substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = body.find('='); eq != absl::string_view::npos) {
+      value = std::string(body.substr(eq + 1));
+      body = body.substr(0, eq);
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& s : specs) {
+      if (s.name == body) spec = &s;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
+    }
+    if (spec->takes_value && !value.has_value()) {
+      if (i + 1 == args.size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flag '--", spec->name, "' needs a value"));
+      }
+      value = args[++i];
+    } else if (!spec->takes_value && value.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag '--", spec->name, "' takes no value"));
+    }
+    parsed.flags[std::string(spec->name)] = value.value_or("");
+  }
+  return parsed;
+}
+
+// Prints "walctl: NAME: <message>" and the subcommand's help on stderr.
+int UsageError(const Subcommand& self, absl::string_view message) {
+  PrintError(absl::StrCat(self.name, ": ", message));
+  Write(stderr, self.help);
+  return kExitUsage;
+}
+
+
+// ---- helpers for log directories ----
+
+// True when `path` names a directory. Asked through the FileSystem (listing
+// only succeeds on a directory) so that tools stay on the public API.
+bool IsDirectory(const std::string& path) {
+  return FileSystem::Default()->GetChildren(path).ok();
+}
+
+// Checks that `dir` is a directory; otherwise prints why it cannot be opened
+// and returns false (the caller exits with kExitUsage).
+bool CheckLogDirectory(const std::string& dir) {
+  if (!FileSystem::Default()->FileExists(dir)) {
+    PrintError(absl::StrCat("cannot open ", dir, ": no such directory"));
+    return false;
+  }
+  if (!IsDirectory(dir)) {
+    PrintError(absl::StrCat("cannot open ", dir, ": not a directory"));
+    return false;
+  }
+  return true;
+}
+
+// Exit status for a failed inspection: the directory vanished or could not
+// be listed (cannot open), or a read failed later.
+int InspectionFailure(const absl::Status& status, absl::string_view dir) {
+  PrintError(MessageNaming(status, dir));
+  return status.code() == absl::StatusCode::kNotFound ? kExitUsage
+                                                      : kExitFailure;
+}
+
+// Warns about a directory without segments: probably not a log.
+void WarnIfNoSegments(const wal::LogInspection& inspection) {
+  if (inspection.segments.empty() && !inspection.stray_files.empty()) {
+    PrintError(absl::StrCat("warning: ", inspection.dir,
+                            " holds no log segments; is it a log directory?"));
+  }
+}
+
+// "2023-11-14T22:13:20.000001Z".
+std::string FormatTimestamp(uint64_t timestamp_us) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                          absl::FromUnixMicros(static_cast<int64_t>(timestamp_us)),
+                          absl::UTCTimeZone());
+}
+
+// A value as one line of text: printable ASCII as is, backslash doubled,
+// \n \r \t as such, every other byte as \xNN.
+std::string EscapeValue(absl::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char ch : value) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c >= 0x20 && c < 0x7f) {
+          out.push_back(ch);
+        } else {
+          absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+        }
+    }
+  }
+  return out;
+}
+
+// One record as the JSON line of `dump DIR` and `tail --json`.
+std::string RecordJson(const wal::RecordLocation& loc, const wal::Record& r) {
+  return absl::StrCat("{\"offset\":", r.offset,
+                      ",\"timestamp_us\":", r.timestamp_us,
+                      ",\"segment\":", JsonQuote(loc.store_name),
+                      ",\"position\":", loc.position, ",\"length\":", loc.length,
+                      ",\"payload_hex\":\"", absl::BytesToHexString(r.value),
+                      "\"}\n");
+}
+
+std::string ProblemJson(const wal::LogProblem& p) {
+  return absl::StrCat("{\"file\":", JsonQuote(p.file), ",\"position\":",
+                      p.position, ",\"problem\":", JsonQuote(p.description),
+                      "}\n");
+}
+
+std::string ProblemText(const wal::LogProblem& p) {
+  return absl::StrCat(p.file, " at position ", p.position, ": ", p.description,
+                      "\n");
+}
+
+// A "\r"-updated percentage on stderr for long operations, shown only when
+// stderr is a terminal: pipes and log files never see it. Erased before
+// anything else is printed (Clear) and when destroyed.
+class Progress {
+ public:
+  // `enabled` lets a caller turn it off, e.g. while stdout shares the
+  // terminal with it.
+  Progress(absl::string_view label, bool enabled)
+      : label_(label), enabled_(enabled && isatty(STDERR_FILENO) == 1) {}
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  ~Progress() { Clear(); }
+
+  void Update(uint64_t done, uint64_t total) {
+    if (!enabled_ || total == 0) return;
+    const int percent =
+        static_cast<int>(std::min<uint64_t>(done, total) * 100 / total);
+    if (percent == last_percent_) return;
+    last_percent_ = percent;
+    Write(stderr, absl::StrFormat("\r%s: %3d%%", label_, percent));
+    shown_ = true;
+  }
+
+  void Clear() {
+    if (!shown_) return;
+    Write(stderr, absl::StrCat("\r", std::string(label_.size() + 6, ' '), "\r"));
+    shown_ = false;
+    last_percent_ = -1;
+  }
+
+ private:
+  const std::string label_;
+  const bool enabled_;
+  bool shown_ = false;
+  int last_percent_ = -1;
+};
+
+// Parses a decimal offset.
+bool ParseOffset(absl::string_view text, uint64_t* offset) {
+  return !text.empty() && text[0] != '+' && text[0] != '-' &&
+         absl::SimpleAtoi(text, offset);
+}
+
+// Handles --help and the count of positional arguments shared by the
+// directory subcommands. Returns an exit code to return at once, or nullopt
+// to go on.
+std::optional<int> CheckCommonArgs(const Subcommand& self,
+                                   const absl::StatusOr<ParsedArgs>& parsed,
+                                   size_t positional,
+                                   absl::string_view missing_message) {
+  if (!parsed.ok()) return UsageError(self, parsed.status().message());
+  if (parsed->help) {
+    Write(stdout, self.help);
+    return FinishOutput(kExitOk);
+  }
+  if (parsed->positional.size() < positional) {
+    return UsageError(self, missing_message);
+  }
+  if (parsed->positional.size() > positional) {
+    return UsageError(self, absl::StrCat("unexpected argument '",
+                                         parsed->positional[positional], "'"));
+  }
+  return std::nullopt;
+}
+
+// ---- dump ----
+
+// Receives what a BlockReader produces and prints it in one output format.
+// Counting lives here so every format gets the same summary and exit status.
+class DumpPrinter : public wal::BlockReader::Reporter {
+ public:
+  struct Totals {
+    uint64_t records = 0;
+    uint64_t payload_bytes = 0;
+    uint64_t corruptions = 0;
+    uint64_t dropped_bytes = 0;
+  };
+
+  void AddRecord(uint64_t position, absl::string_view payload) {
+    PrintRecord(totals_.records, position, payload);
+    ++totals_.records;
+    totals_.payload_bytes += payload.size();
+  }
+
+  void Corruption(uint64_t position, uint64_t bytes,
+                  absl::string_view reason) final {
+    ++totals_.corruptions;
+    totals_.dropped_bytes += bytes;
+    PrintCorruption(position, bytes, reason);
+  }
+
+  virtual void Begin() {}
+  virtual void End() {}
+  const Totals& totals() const { return totals_; }
+
+ protected:
+  virtual void PrintRecord(uint64_t index, uint64_t position,
+                           absl::string_view payload) = 0;
+  virtual void PrintCorruption(uint64_t position, uint64_t bytes,
+                               absl::string_view reason) = 0;
+
+ private:
+  Totals totals_;
+};
+
+// One JSON object per line, so the output can be fed to line-oriented JSON
+// tools as is. The one exception: an I/O error that stops reading also gets
+// a plain "walctl: ..." line on stderr (after its JSON report).
+class JsonDumpPrinter final : public DumpPrinter {
+ protected:
+  void PrintRecord(uint64_t index, uint64_t position,
+                   absl::string_view payload) override {
+    Write(stdout,
+          absl::StrCat("{\"index\":", index, ",\"position\":", position,
+                       ",\"length\":", payload.size(), ",\"payload_hex\":\"",
+                       absl::BytesToHexString(payload), "\"}\n"));
+  }
+  void PrintCorruption(uint64_t position, uint64_t bytes,
+                       absl::string_view reason) override {
+    Write(stderr, absl::StrCat("{\"position\":", position,
+                               ",\"dropped_bytes\":", bytes,
+                               ",\"reason\":", JsonQuote(reason), "}\n"));
+  }
+};
+
+class TableDumpPrinter final : public DumpPrinter {
+ public:
+  void Begin() override {
+    Write(stdout, absl::StrFormat("%12s  %-22s  %10s  %s\n", "POSITION",
+                                  "FRAGMENTS", "LENGTH", "PAYLOAD"));
+  }
+  void End() override {
+    const Totals& t = totals();
+    std::string summary =
+        absl::StrCat(t.records, t.records == 1 ? " record, " : " records, ",
+                     t.payload_bytes, " payload bytes, ", t.corruptions,
+                     t.corruptions == 1 ? " corruption" : " corruptions");
+    if (t.corruptions > 0) {
+      absl::StrAppend(&summary, " (", t.dropped_bytes, " bytes dropped)");
+    }
+    Write(stdout, absl::StrCat(summary, "\n"));
+  }
+
+ protected:
+  void PrintRecord(uint64_t /*index*/, uint64_t position,
+                   absl::string_view payload) override {
+    Write(stdout, absl::StrFormat("%12d  %-22s  %10d  %s\n", position,
+                                  FragmentLayout(position, payload.size()),
+                                  payload.size(), PayloadPreview(payload)));
+  }
+  void PrintCorruption(uint64_t position, uint64_t bytes,
+                       absl::string_view reason) override {
+    // stdout is flushed first so that on a terminal the report appears
+    // between the records around the damage, not before the whole table.
+    std::fflush(stdout);
+    Write(stderr, absl::StrCat("corruption at position ", position, ": ", bytes,
+                               " bytes dropped (", reason, ")\n"));
+  }
+};
+
+// Reads every record of the block-format file at `path` into *printer.
+int DumpFile(const std::string& path, DumpPrinter* printer) {
+  absl::StatusOr<std::unique_ptr<SequentialFile>> file =
+      FileSystem::Default()->NewSequentialFile(path);
+  if (!file.ok()) {
+    PrintError(absl::StrCat("cannot open ", MessageNaming(file.status(), path)));
+    return kExitUsage;
+  }
+  wal::BlockReader reader(file->get(), printer);
+  printer->Begin();
+  absl::string_view record;
+  std::string scratch;
+  while (reader.ReadRecord(&record, &scratch)) {
+    printer->AddRecord(reader.last_record_offset(), record);
+  }
+  printer->End();
+
+  int exit_code = printer->totals().corruptions > 0 ? kExitFailure : kExitOk;
+  if (!reader.status().ok()) {
+    // The reader also reported the error as dropped bytes; this line says
+    // that reading stopped early rather than that the file is damaged.
+    std::fflush(stdout);
+    PrintError(absl::StrCat("read error, stopped early: ",
+                            MessageNaming(reader.status(), path)));
+    exit_code = kExitFailure;
+  }
+  return exit_code;
+}
+
+// Prints every record of the log in `dir`, then its problems on stderr.
+int DumpDirectory(const std::string& dir, bool json) {
+  // The table goes to stdout; a progress line on the same terminal would
+  // mangle it.
+  Progress progress("reading", isatty(STDOUT_FILENO) != 1);
+  uint64_t value_bytes = 0;
+  wal::InspectOptions options;
+  if (!json) {
+    Write(stdout, absl::StrFormat("%12s  %-27s  %-26s  %12s  %10s  %s\n",
+                                  "OFFSET", "TIME", "SEGMENT", "POSITION",
+                                  "LENGTH", "VALUE"));
+  }
+  options.on_record = [&](const wal::RecordLocation& loc,
+                          const wal::Record& r) {
+    value_bytes += r.value.size();
+    if (json) {
+      Write(stdout, RecordJson(loc, r));
+    } else {
+      Write(stdout, absl::StrFormat("%12d  %-27s  %-26s  %12d  %10d  %s\n",
+                                    r.offset, FormatTimestamp(r.timestamp_us),
+                                    loc.store_name, loc.position, loc.length,
+                                    PayloadPreview(r.value)));
+    }
+  };
+  options.on_progress = [&](uint64_t done, uint64_t total) {
+    progress.Update(done, total);
+  };
+  absl::StatusOr<wal::LogInspection> inspection =
+      wal::InspectLog(FileSystem::Default(), dir, options);
+  progress.Clear();
+  if (!inspection.ok()) {
+    std::fflush(stdout);
+    return InspectionFailure(inspection.status(), dir);
+  }
+  WarnIfNoSegments(*inspection);
+  const uint64_t problems = inspection->problems.size();
+  if (!json) {
+    Write(stdout, absl::StrCat(
+                      inspection->records,
+                      inspection->records == 1 ? " record, " : " records, ",
+                      value_bytes, " value bytes, ", problems,
+                      problems == 1 ? " problem\n" : " problems\n"));
+  }
+  std::fflush(stdout);
+  for (const wal::LogProblem& p : inspection->problems) {
+    Write(stderr, json ? ProblemJson(p) : ProblemText(p));
+  }
+  return problems > 0 ? kExitFailure : kExitOk;
+}
+
+constexpr FlagSpec kDumpFlags[] = {{"json"}};
+
+int RunDump(const Subcommand& self, absl::Span<const std::string> args) {
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kDumpFlags);
+  if (!parsed.ok()) return UsageError(self, parsed.status().message());
+  if (parsed->help) {
+    Write(stdout, self.help);
+    return FinishOutput(kExitOk);
+  }
+  if (parsed->positional.size() != 1) {
+    return UsageError(self, parsed->positional.empty()
+                                ? "missing FILE or DIR"
+                                : "expected exactly one FILE or DIR");
+  }
+  const std::string& path = parsed->positional[0];
+  const bool json = parsed->Has("json");
+
+  if (IsDirectory(path)) return FinishOutput(DumpDirectory(path, json));
+
+  std::unique_ptr<DumpPrinter> printer;
+  if (json) {
+    printer = std::make_unique<JsonDumpPrinter>();
+  } else {
+    printer = std::make_unique<TableDumpPrinter>();
+  }
+  return FinishOutput(DumpFile(path, printer.get()));
+}
+
+// ---- verify ----
+
+constexpr FlagSpec kVerifyFlags[] = {{"json"}};
+
+int RunVerify(const Subcommand& self, absl::Span<const std::string> args) {
+  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kVerifyFlags);
+  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+    return *done;
+  }
+  const std::string& dir = parsed->positional[0];
+  const bool json = parsed->Has("json");
+  if (!CheckLogDirectory(dir)) return kExitUsage;
+
+  Progress progress("verifying", true);
+  wal::InspectOptions options;
+  options.on_progress = [&](uint64_t done, uint64_t total) {
+    progress.Update(done, total);
+  };
+  absl::StatusOr<wal::LogInspection> inspection =
+      wal::InspectLog(FileSystem::Default(), dir, options);
+  progress.Clear();
+  if (!inspection.ok()) return InspectionFailure(inspection.status(), dir);
+  WarnIfNoSegments(*inspection);
+
+  const size_t segments = inspection->segments.size();
+  const size_t problems = inspection->problems.size();
+  for (const wal::LogProblem& p : inspection->problems) {
+    Write(stdout, json ? ProblemJson(p) : ProblemText(p));
+  }
+  if (json) {
+    Write(stdout, absl::StrCat("{\"segments\":", segments, ",\"records\":",
+                               inspection->records, ",\"problems\":", problems,
+                               "}\n"));
+  } else {
+    Write(stdout,
+          absl::StrCat(segments, segments == 1 ? " segment, " : " segments, ",
+                       inspection->records,
+                       inspection->records == 1 ? " record, " : " records, ",
+                       problems, problems == 1 ? " problem\n" : " problems\n"));
+  }
+  return FinishOutput(problems > 0 ? kExitFailure : kExitOk);
+}
+
+// ---- stat ----
+
+int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
+  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, {});
+  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+    return *done;
+  }
+  const std::string& dir = parsed->positional[0];
+  if (!CheckLogDirectory(dir)) return kExitUsage;
+
+  Progress progress("reading", true);
+  wal::InspectOptions options;
+  options.on_progress = [&](uint64_t done, uint64_t total) {
+    progress.Update(done, total);
+  };
+  absl::StatusOr<wal::LogInspection> inspection =
+      wal::InspectLog(FileSystem::Default(), dir, options);
+  progress.Clear();
+  if (!inspection.ok()) return InspectionFailure(inspection.status(), dir);
+  WarnIfNoSegments(*inspection);
+
+  const wal::LogInspection& log = *inspection;
+  std::string out = absl::StrCat("segments: ", log.segments.size(), "\n");
+  for (size_t i = 0; i < log.segments.size(); ++i) {
+    const wal::SegmentInspection& s = log.segments[i];
+    const char* state = s.index_sealed                  ? "sealed"
+                        : i + 1 == log.segments.size() ? "active"
+                                                        : "unsealed";
+    absl::StrAppend(&out, absl::StrFormat(
+        "  %020d  %d %s  %d store bytes  %d index bytes  %s\n", s.base_offset,
+        s.records, s.records == 1 ? "record" : "records", s.store_bytes,
+        s.index_bytes, state));
+  }
+  if (log.has_records()) {
+    absl::StrAppend(&out, "offsets: ", log.first_offset(), " to ",
+                    log.last_offset(), "\n");
+  } else {
+    absl::StrAppend(&out, "offsets: empty\n");
+  }
+  absl::StrAppend(&out, "records: ", log.records, "\n");
+  absl::StrAppend(&out, "store bytes: ", log.store_bytes, "\n");
+  absl::StrAppend(&out, "index bytes: ", log.index_bytes, "\n");
+  absl::StrAppend(&out, "last append: ",
+                  log.has_records() ? FormatTimestamp(log.last_timestamp_us())
+                                    : "never",
+                  "\n");
+  if (!log.stray_files.empty()) {
+    absl::StrAppend(&out, "stray files: ", absl::StrJoin(log.stray_files, ", "),
+                    "\n");
+  }
+  if (!log.problems.empty()) {
+    absl::StrAppend(&out, "problems: ", log.problems.size(),
+                    " (run 'walctl verify ", dir, "' for the list)\n");
+  }
+  Write(stdout, out);
+  return FinishOutput(log.problems.empty() ? kExitOk : kExitFailure);
+}
+
+// ---- repair ----
+
+// Copies `from` to `to` durably, adding each chunk's size to *copied.
+absl::Status CopyFile(FileSystem* fs, const std::string& from,
+                      const std::string& to,
+                      const std::function<void(uint64_t)>& on_bytes) {
+  constexpr size_t kChunk = 1 << 20;
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> in,
+                      fs->NewSequentialFile(from));
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> out,
+                      fs->NewWritableFile(to));
+  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  while (true) {
+    BW_ASSIGN_OR_RETURN(absl::string_view chunk, in->Read(kChunk, buffer.get()));
+    if (chunk.empty()) break;
+    BW_RETURN_IF_ERROR(out->Append(chunk));
+    on_bytes(chunk.size());
+  }
+  BW_RETURN_IF_ERROR(out->Sync());
+  return out->Close();
+}
+
+// Copies every segment file (*.store, *.index) of `dir` into a new
+// `dir`/repair-backup-<UTC time>/ and returns its path. Log::Open ignores the
+// subdirectory (with a warning).
+absl::StatusOr<std::string> BackUpSegments(const std::string& dir,
+                                           Progress* progress) {
+  FileSystem* fs = FileSystem::Default();
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir));
+  std::vector<std::string> files;
+  uint64_t total = 0;
+  for (const std::string& name : children) {
+    uint64_t base;
+    if (wal::ParseSegmentFileName(name, wal::kStoreSuffix, &base) ||
+        wal::ParseSegmentFileName(name, wal::kIndexSuffix, &base)) {
+      BW_ASSIGN_OR_RETURN(const uint64_t size,
+                          fs->GetFileSize(JoinPath(dir, name)));
+      total += size;
+      files.push_back(name);
+    }
+  }
+  const std::string stamp =
+      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
+  std::string backup = JoinPath(dir, absl::StrCat("repair-backup-", stamp));
+  for (int n = 2; fs->FileExists(backup); ++n) {
+    backup = JoinPath(dir, absl::StrCat("repair-backup-", stamp, "-", n));
+  }
+  BW_RETURN_IF_ERROR(fs->CreateDir(backup));
+  uint64_t copied = 0;
+  for (const std::string& name : files) {
+    BW_RETURN_IF_ERROR(CopyFile(fs, JoinPath(dir, name), JoinPath(backup, name),
+                                [&](uint64_t bytes) {
+                                  copied += bytes;
+                                  progress->Update(copied, total);
+                                }));
+  }
+  BW_RETURN_IF_ERROR(fs->SyncDir(backup));
+  BW_RETURN_IF_ERROR(fs->SyncDir(dir));
+  return backup;
+}
+
+constexpr FlagSpec kRepairFlags[] = {{"force"}};
+
+int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
+  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kRepairFlags);
+  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+    return *done;
+  }
+  const std::string& dir = parsed->positional[0];
+  const bool force = parsed->Has("force");
+  if (!CheckLogDirectory(dir)) return kExitUsage;
+  FileSystem* fs = FileSystem::Default();
+
+  // Refuse before copying anything when a writer has the log open (Log::Open
+  // would refuse too, but only after the backup).
+  {
+    absl::StatusOr<std::unique_ptr<FileLock>> lock =
+        fs->LockFile(JoinPath(dir, wal::kLockFileName));
+    if (!lock.ok()) {
+      PrintError(absl::StrCat("repair: ", MessageNaming(lock.status(), dir),
+                              lock.status().code() ==
+                                      absl::StatusCode::kUnavailable
+                                  ? " (is another process using the log?)"
+                                  : ""));
+      return kExitFailure;
+    }
+  }
+
+  std::string backup;
+  {
+    Progress progress("backing up", true);
+    absl::StatusOr<std::string> made = BackUpSegments(dir, &progress);
+    progress.Clear();
+    if (!made.ok()) {
+      PrintError(absl::StrCat("repair: backup failed, nothing repaired: ",
+                              MessageNaming(made.status(), dir)));
+      return kExitFailure;
+    }
+    backup = *std::move(made);
+  }
+  Write(stdout, absl::StrCat("backup: ", backup, "\n"));
+
+  wal::LogOptions options;
+  options.create_if_missing = false;
+  options.recovery_mode = force ? wal::RecoveryMode::kSkipAnyCorruptedRecords
+                                : wal::RecoveryMode::kPointInTime;
+  if (isatty(STDERR_FILENO) == 1) Write(stderr, "recovering...\r");
+  absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(dir, options);
+  if (isatty(STDERR_FILENO) == 1) Write(stderr, "             \r");
+  if (!log.ok()) {
+    std::fflush(stdout);
+    std::string message =
+        absl::StrCat("repair failed: ", MessageNaming(log.status(), dir));
+    if (log.status().code() == absl::StatusCode::kDataLoss && !force) {
+      absl::StrAppend(&message,
+                      "\nwalctl: the damage is followed by records that were "
+                      "synced, so it cannot be cut without losing them; "
+                      "'walctl repair --force ", dir,
+                      "' skips the damaged records instead (their offsets "
+                      "stay taken and read as data loss)");
+    }
+    // Recovery decides before it cuts anything, so the stores are as they
+    // were; an index may have been rebuilt (it is derived data).
+    absl::StrAppend(&message,
+                    "\nwalctl: no record was removed; the files as they were "
+                    "before the repair are in ",
+                    backup);
+    PrintError(message);
+    return FinishOutput(kExitFailure);
+  }
+
+  const wal::RecoveryReport& report = (*log)->recovery_report();
+  std::string out = absl::StrCat(
+      "recovered ", report.segments,
+      report.segments == 1 ? " segment, " : " segments, ", report.records,
+      report.records == 1 ? " record, " : " records, ", report.store_bytes,
+      " store bytes (recovery mode ", wal::RecoveryModeName(options.recovery_mode),
+      ")\n");
+  absl::StrAppend(&out, "indexes rebuilt: ", report.indexes_rebuilt, " (",
+                  report.index_entries_added, " entries added)\n");
+  absl::StrAppend(&out, "torn bytes cut: ", report.torn_bytes_cut, "\n");
+  absl::StrAppend(&out, "incomplete batches removed: ", report.batches_cut, "\n");
+  absl::StrAppend(&out, "records skipped: ", report.records_skipped, "\n");
+  for (const wal::DamagedRegion& d : report.damage) {
+    absl::StrAppend(&out, "damage: ", d.file, " at position ", d.position, ": ",
+                    d.reason, " (", d.bytes, " bytes)\n");
+  }
+  const std::string backups = JoinPath(dir, "repair-backup-");
+  for (const std::string& w : report.warnings) {
+    // Log::Open warns about every unknown name, our backups included.
+    if (absl::StartsWith(w, backups)) continue;
+    absl::StrAppend(&out, "note: ", w, "\n");
+  }
+  Write(stdout, out);
+  // A clean close seals the active segment, so the next open is a clean one.
+  if (absl::Status s = (*log)->Close(); !s.ok()) {
+    std::fflush(stdout);
+    PrintError(absl::StrCat("repair: closing the log failed: ",
+                            MessageNaming(s, dir)));
+    return FinishOutput(kExitFailure);
+  }
+  return FinishOutput(kExitOk);
+}
+
+// ---- append ----
+
+constexpr FlagSpec kAppendFlags[] = {{"sync"}};
+
+int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
+  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kAppendFlags);
+  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+    return *done;
+  }
+  const std::string& dir = parsed->positional[0];
+  const bool sync = parsed->Has("sync");
+
+  wal::LogOptions options;
+  options.warning_sink = [](const std::string& w) {
+    PrintError(absl::StrCat("warning: ", w));
+  };
+  absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(dir, options);
+  if (!log.ok()) {
+    PrintError(absl::StrCat(
+        "cannot open ", MessageNaming(log.status(), dir),
+        log.status().code() == absl::StatusCode::kDataLoss
+            ? absl::StrCat(" (see 'walctl verify ", dir, "' and 'walctl repair ",
+                           dir, "')")
+            : ""));
+    return kExitUsage;
+  }
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    absl::StatusOr<uint64_t> offset = (*log)->Append(line);
+    if (!offset.ok()) {
+      PrintError(absl::StrCat("append failed: ", MessageNaming(offset.status(), dir)));
+      return FinishOutput(kExitFailure);
+    }
+    if (sync) {
+      if (absl::Status s = (*log)->Sync(); !s.ok()) {
+        PrintError(absl::StrCat("sync failed: ", MessageNaming(s, dir)));
+        return FinishOutput(kExitFailure);
+      }
+    }
+    Write(stdout, absl::StrCat(*offset, "\n"));
+    if (std::fflush(stdout) != 0) return FinishOutput(kExitFailure);
+  }
+  if (std::cin.bad()) {
+    PrintError("error reading standard input");
+    return FinishOutput(kExitFailure);
+  }
+  if (absl::Status s = (*log)->Close(); !s.ok()) {
+    PrintError(absl::StrCat("closing the log failed: ", MessageNaming(s, dir)));
+    return FinishOutput(kExitFailure);
+  }
+  return FinishOutput(kExitOk);
+}
+
+// ---- read ----
+
+int RunRead(const Subcommand& self, absl::Span<const std::string> args) {
+  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, {});
+  if (std::optional<int> done = CheckCommonArgs(
+          self, parsed, 2,
+          parsed.ok() && parsed->positional.empty() ? "missing DIR and OFFSET"
+                                                    : "missing OFFSET")) {
+    return *done;
+  }
+  const std::string& dir = parsed->positional[0];
+  uint64_t offset;
+  if (!ParseOffset(parsed->positional[1], &offset)) {
+    return UsageError(self, absl::StrCat("bad OFFSET '", parsed->positional[1],
+                                         "': expected a decimal number"));
+  }
+  if (!CheckLogDirectory(dir)) return kExitUsage;
+  absl::StatusOr<std::string> value =
+      wal::ReadRecordValue(FileSystem::Default(), dir, offset);
+  if (!value.ok()) return InspectionFailure(value.status(), dir);
+  Write(stdout, *value);
+  return FinishOutput(kExitOk);
+}
+
+// ---- tail ----
+
+// Records shown when --from is not given.
+constexpr uint64_t kDefaultTailRecords = 10;
+
+// A --follow flag (wait for new records) belongs in this table and in
+// RunTail's loop once the inspector can wait for a store to grow.
+constexpr FlagSpec kTailFlags[] = {{"from", /*takes_value=*/true}, {"json"}};
+
+int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
+  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kTailFlags);
+  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+    return *done;
+  }
+  const std::string& dir = parsed->positional[0];
+  const bool json = parsed->Has("json");
+  uint64_t from = 0;
+  const bool has_from = parsed->Has("from");
+  if (has_from && !ParseOffset(parsed->flags.find("from")->second, &from)) {
+    return UsageError(self, absl::StrCat("bad --from '",
+                                         parsed->flags.find("from")->second,
+                                         "': expected a decimal offset"));
+  }
+  if (!CheckLogDirectory(dir)) return kExitUsage;
+  FileSystem* fs = FileSystem::Default();
+  if (!has_from) {
+    absl::StatusOr<wal::OffsetRange> range = wal::FindOffsetRange(fs, dir);
+    if (!range.ok()) return InspectionFailure(range.status(), dir);
+    from = range->next - range->first > kDefaultTailRecords
+               ? range->next - kDefaultTailRecords
+               : range->first;
+  }
+  const absl::Status s = wal::ForEachRecord(
+      fs, dir, from, [&](const wal::RecordLocation& loc, const wal::Record& r) {
+        Write(stdout, json ? RecordJson(loc, r)
+                           : absl::StrCat(r.offset, "\t", EscapeValue(r.value),
+                                          "\n"));
+        return true;
+      });
+  if (!s.ok()) {
+    std::fflush(stdout);
+    return FinishOutput(InspectionFailure(s, dir));
+  }
+  return FinishOutput(kExitOk);
+}
+
+// ---- the subcommand table ----
+
+constexpr Subcommand kSubcommands[] = {
+    {"dump", "print every record and every problem of a log file or directory",
+     R"help(usage: walctl dump [--json] FILE
+       walctl dump [--json] DIR
+
+FILE: reads any block-format log (a blockwal store, a LevelDB or RocksDB
+.log file) and prints every logical record and every damaged region the
+reader skips.
+  Default output: a table of records (position of the first header, fragment
+  layout, payload length, payload preview) and a summary line on stdout;
+  damage as "corruption at position P: N bytes dropped (REASON)" on stderr.
+  --json: stdout {"index":N,"position":P,"length":L,"payload_hex":"..."}
+          stderr {"position":P,"dropped_bytes":N,"reason":"..."}
+
+DIR: reads every segment of a blockwal log directory in offset order, without
+locking or changing it, and prints every record (offset, append time, segment
+store file, position, value length, value preview) and a summary line on
+stdout; then every problem 'walctl verify' would report on stderr, as
+"FILE at position P: PROBLEM".
+  --json: stdout {"offset":O,"timestamp_us":T,"segment":"<base>.store",
+                  "position":P,"length":L,"payload_hex":"..."}
+          stderr {"file":"...","position":P,"problem":"..."}
+  (LENGTH and payload_hex are the record's value, without its envelope.)
+
+  --json   one JSON object per line, as above
+  --help   print this help
+
+Exit status: 0 read cleanly; 1 damage or problems were reported (every
+readable record is still printed) or a read failed; 2 a usage error or the
+input cannot be opened.
+)help",
+     RunDump},
+    {"verify", "check every segment of a log directory",
+     R"help(usage: walctl verify [--json] DIR
+
+Reads every segment of the log in DIR without locking or changing it and
+checks: every record's checksums and envelope, that offsets are contiguous
+within and across segments, that every index entry points at the record it
+names, that the log does not end in a torn write or an incomplete batch.
+Prints each problem as "FILE at position P: PROBLEM" and a summary line
+"N segments, R records, P problems". A log that crashed usually shows a torn
+tail or an index behind its store: Log::Open (or 'walctl repair') fixes them.
+Run it on a closed log: with a writer active, its unflushed records can
+look like problems.
+
+  --json   one line per problem, {"file":"...","position":P,"problem":"..."},
+           then {"segments":N,"records":R,"problems":P}
+  --help   print this help
+
+Exit status: 0 no problems; 1 problems found (or a read failed); 2 a usage
+error or DIR cannot be opened.
+)help",
+     RunVerify},
+    {"stat", "summarize a log directory",
+     R"help(usage: walctl stat DIR
+
+Reads the log in DIR without locking or changing it and prints one line per
+segment (base offset, records, store bytes, index bytes, and "sealed" or
+"active"), then the offset range ("offsets: FIRST to LAST" or "offsets:
+empty"), the record count, the total store and index bytes, the time of the
+last append (UTC, ISO 8601), any files that do not belong to the log, and the
+number of problems when there are any.
+
+  --help   print this help
+
+Exit status: 0 success; 1 problems were found ('walctl verify DIR' lists
+them) or a read failed; 2 a usage error or DIR cannot be opened.
+)help",
+     RunStat},
+    {"repair", "back up a damaged log and recover it in place",
+     R"help(usage: walctl repair [--force] DIR
+
+Copies every segment file (*.store, *.index) of DIR into a new directory
+DIR/repair-backup-<UTC time>/, then opens the log as a writer would, in
+recovery mode point-in-time: indexes are rebuilt from the stores, a torn
+tail and an incomplete batch at the end are cut. Damage followed by records
+that were synced is not cut (that would lose acknowledged data): the repair
+fails and names the file and position. Prints the backup's path and what
+recovery did, then closes the log cleanly.
+
+  --force  use recovery mode skip-any-corrupted-records instead: damaged
+           records are skipped and never fail the repair; their offsets stay
+           taken and read as data loss (verify keeps reporting them)
+  --help   print this help
+
+Exit status: 0 repaired (or nothing to do); 1 the log is in use, the backup
+failed or recovery refused; 2 a usage error or DIR cannot be opened.
+)help",
+     RunRepair},
+    {"append", "append one record per line of standard input",
+     R"help(usage: walctl append [--sync] DIR
+
+Opens the log in DIR (creating it if missing; recovering it as a writer
+does) and appends each line of standard input, without its newline, as one
+record. Prints each record's offset on its own line as soon as it is
+appended.
+
+  --sync   make each record durable (Log::Sync) before printing its offset
+  --help   print this help
+
+Exit status: 0 every line was appended and the log closed cleanly; 1 an
+append, a sync or the close failed; 2 a usage error or the log cannot be
+opened.
+)help",
+     RunAppend},
+    {"read", "write one record's value to standard output",
+     R"help(usage: walctl read DIR OFFSET
+
+Writes the value of the record at OFFSET, byte for byte (no newline added),
+to standard output. Reads without locking or changing the log.
+
+  --help   print this help
+
+Exit status: 0 success; 1 OFFSET is outside the log's range (the message
+names the range) or the record is damaged; 2 a usage error or DIR cannot be
+opened.
+)help",
+     RunRead},
+    {"tail", "print the newest records of a log directory",
+     R"help(usage: walctl tail [--from OFFSET] [--json] DIR
+
+Prints the last 10 records of the log in DIR, or every record from OFFSET on,
+one per line: the offset, a tab, and the value with non-printable bytes
+escaped (\n, \t, \r, \\, \xNN). Reads without locking or changing the log.
+
+  --from OFFSET  start at OFFSET instead of 10 records before the end
+  --json         print records as 'walctl dump --json DIR' does
+  --help         print this help
+
+Exit status: 0 success; 1 damage was found (the records around it are still
+printed) or a read failed; 2 a usage error or DIR cannot be opened.
+)help",
+     RunTail},
+};
+
+std::string TopLevelUsage() {
+  std::string usage = absl::StrCat(
+      "usage: ", kProgram, " SUBCOMMAND [FLAGS] ARGS...\n\n",
+      "Inspects, verifies and repairs blockwal log directories; dumps any "
+      "block-format\n(LevelDB, RocksDB) log file.\n\nsubcommands:\n");
+  for (const Subcommand& sub : kSubcommands) {
+    absl::StrAppend(&usage, absl::StrFormat("  %-8s %s\n", sub.name, sub.summary));
+  }
+  absl::StrAppend(&usage, absl::StrFormat(
+      "  %-8s %s\n", "help", "print this help; 'help SUBCOMMAND' for one"));
+  absl::StrAppend(&usage, "\nRun '", kProgram,
+                  " SUBCOMMAND --help' for a subcommand's flags.\n");
+  return usage;
+}
+
+const Subcommand* FindSubcommand(absl::string_view name) {
+  for (const Subcommand& sub : kSubcommands) {
+    if (sub.name == name) return &sub;
+  }
+  return nullptr;
+}
+
+int Main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    PrintError("missing subcommand");
+    Write(stderr, TopLevelUsage());
+    return kExitUsage;
+  }
+  const std::string& first = args[0];
+  if (first == "--help" || first == "-h" || first == "help") {
+    // `walctl help dump` is the same as `walctl dump --help`.
+    if (first == "help" && args.size() > 1) {
+      const Subcommand* sub = FindSubcommand(args[1]);
+      if (sub == nullptr) {
+        PrintError(absl::StrCat("unknown subcommand '", args[1], "'"));
+        Write(stderr, TopLevelUsage());
+        return kExitUsage;
+      }
+      Write(stdout, sub->help);
+      return FinishOutput(kExitOk);
+    }
+    Write(stdout, TopLevelUsage());
+    return FinishOutput(kExitOk);
+  }
+  if (absl::StartsWith(first, "-")) {
+    PrintError(absl::StrCat("unknown flag '", first, "'"));
+    Write(stderr, TopLevelUsage());
+    return kExitUsage;
+  }
+  const Subcommand* sub = FindSubcommand(first);
+  if (sub == nullptr) {
+    PrintError(absl::StrCat("unknown subcommand '", first, "'"));
+    Write(stderr, TopLevelUsage());
+    return kExitUsage;
+  }
+  return sub->run(*sub, absl::MakeConstSpan(args).subspan(1));
+}
+
+}  // namespace
+}  // namespace blockwal::tools
+
+int main(int argc, char** argv) { return blockwal::tools::Main(argc, argv); }

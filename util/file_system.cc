@@ -1,0 +1,51 @@
+#include "util/file_system.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "util/posix_file_system.h"
+#include "util/status_macros.h"
+
+namespace blockwal {
+
+FileSystem* FileSystem::Default() {
+  // Leaked on purpose: files and locks may be destroyed during static
+  // destruction, after a destroyed file system would be gone.
+  static FileSystem* const fs = NewPosixFileSystem().release();
+  return fs;
+}
+
+std::string JoinPath(absl::string_view dir, absl::string_view name) {
+  if (dir.empty()) return std::string(name);
+  if (dir.back() == '/') return absl::StrCat(dir, name);
+  return absl::StrCat(dir, "/", name);
+}
+
+absl::StatusOr<std::string> ReadFileToString(FileSystem* fs,
+                                             const std::string& path) {
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
+                      fs->NewSequentialFile(path));
+  constexpr size_t kChunk = 64 * 1024;
+  std::unique_ptr<char[]> scratch(new char[kChunk]);
+  std::string contents;
+  while (true) {
+    BW_ASSIGN_OR_RETURN(absl::string_view chunk,
+                        file->Read(kChunk, scratch.get()));
+    if (chunk.empty()) break;
+    contents.append(chunk.data(), chunk.size());
+  }
+  return contents;
+}
+
+absl::Status WriteStringToFile(FileSystem* fs, absl::string_view data,
+                               const std::string& path, bool sync) {
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                      fs->NewWritableFile(path));
+  BW_RETURN_IF_ERROR(file->Append(data));
+  if (sync) BW_RETURN_IF_ERROR(file->Sync());
+  return file->Close();
+}
+
+}  // namespace blockwal

@@ -1,0 +1,455 @@
+#include "util/mem_file_system.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace blockwal {
+namespace {
+
+// Errors are made exactly as the POSIX file system makes them, so tests can
+// assert the same codes and messages on both.
+absl::Status MemError(int err, absl::string_view path, absl::string_view what) {
+  return absl::ErrnoToStatus(err, absl::StrCat(path, ": ", what));
+}
+
+absl::Status ClosedError(const std::string& path) {
+  return absl::FailedPreconditionError(absl::StrCat(path, ": file is closed"));
+}
+
+// Strips trailing slashes so "d/" and "d" name the same directory ("/" stays).
+std::string NormalizeDir(const std::string& dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return d;
+}
+
+// The directory holding `path`: everything before the last '/', "/" for
+// "/name", and "" for a bare name (the current directory).
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return "";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// A file's bytes, shared by the directory entry and every open handle, so an
+// open file outlives its removal as on POSIX.
+struct MemFile {
+  absl::Mutex mu;
+  std::string data ABSL_GUARDED_BY(mu);
+  // While mapped, data.data() is aliased by the mapping, so the buffer must
+  // never reallocate: size changes within the capacity reserved at map time
+  // are allowed (std::string never shrinks its capacity on resize), larger
+  // ones fail with kFailedPrecondition.
+  int map_count ABSL_GUARDED_BY(mu) = 0;
+
+  // Resizes data to `size`, zero-filling growth.
+  absl::Status Resize(const std::string& path, uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (map_count > 0 && size > data.capacity()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": cannot grow a memory-mapped file past its mapped size (",
+          size, " > ", data.capacity(), ")"));
+    }
+    data.resize(size, '\0');
+    return absl::OkStatus();
+  }
+};
+
+class MemWritableFile final : public WritableFile {
+ public:
+  MemWritableFile(std::string path, std::shared_ptr<MemFile> file, uint64_t size)
+      : path_(std::move(path)), file_(std::move(file)), size_(size) {}
+
+  // Writes land at size_ (the handle's own position, like a POSIX pwrite at
+  // the tracked end), so a file shortened behind the handle's back gets a
+  // zero-filled gap, as on disk.
+  absl::Status Append(absl::string_view data) override {
+    if (closed_) return ClosedError(path_);
+    absl::MutexLock l(&file_->mu);
+    uint64_t end = size_ + data.size();
+    if (end > file_->data.size()) {
+      absl::Status s = file_->Resize(path_, end);
+      if (!s.ok()) return s;
+    }
+    if (!data.empty()) std::memcpy(&file_->data[size_], data.data(), data.size());
+    size_ = end;
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush() override {
+    return closed_ ? ClosedError(path_) : absl::OkStatus();
+  }
+
+  absl::Status Sync() override {
+    return closed_ ? ClosedError(path_) : absl::OkStatus();
+  }
+
+  absl::Status Truncate(uint64_t size) override {
+    if (closed_) return ClosedError(path_);
+    absl::MutexLock l(&file_->mu);
+    absl::Status s = file_->Resize(path_, size);
+    if (!s.ok()) return s;
+    size_ = size;
+    return absl::OkStatus();
+  }
+
+  uint64_t Size() const override { return size_; }
+
+  absl::Status Close() override {
+    if (closed_) return ClosedError(path_);
+    closed_ = true;
+    return absl::OkStatus();
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const std::shared_ptr<MemFile> file_;
+  uint64_t size_;
+  bool closed_ = false;
+};
+
+class MemRandomAccessFile final : public RandomAccessFile {
+ public:
+  MemRandomAccessFile(std::string path, std::shared_ptr<MemFile> file)
+      : path_(std::move(path)), file_(std::move(file)) {}
+
+  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
+                                         char* scratch) const override {
+    // Copied out under the lock: the bytes may change (or move) after it.
+    absl::MutexLock l(&file_->mu);
+    const std::string& data = file_->data;
+    if (offset >= data.size()) return absl::string_view(scratch, 0);
+    size_t k = std::min<uint64_t>(n, data.size() - offset);
+    std::memcpy(scratch, data.data() + offset, k);
+    return absl::string_view(scratch, k);
+  }
+
+  absl::StatusOr<uint64_t> Size() const override {
+    absl::MutexLock l(&file_->mu);
+    return file_->data.size();
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const std::shared_ptr<MemFile> file_;
+};
+
+class MemSequentialFile final : public SequentialFile {
+ public:
+  MemSequentialFile(std::string path, std::shared_ptr<MemFile> file)
+      : path_(std::move(path)), file_(std::move(file)) {}
+
+  absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
+    absl::MutexLock l(&file_->mu);
+    const std::string& data = file_->data;
+    if (pos_ >= data.size()) return absl::string_view(scratch, 0);
+    size_t k = std::min<uint64_t>(n, data.size() - pos_);
+    std::memcpy(scratch, data.data() + pos_, k);
+    pos_ += k;
+    return absl::string_view(scratch, k);
+  }
+
+  absl::Status Skip(uint64_t n) override {
+    pos_ += n;
+    return absl::OkStatus();
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const std::shared_ptr<MemFile> file_;
+  uint64_t pos_ = 0;
+};
+
+class MemMappedRegion final : public MappedRegion {
+ public:
+  MemMappedRegion(std::string path, std::shared_ptr<MemFile> file, char* data,
+                  size_t size)
+      : path_(std::move(path)), file_(std::move(file)), data_(data), size_(size) {}
+  ~MemMappedRegion() override {
+    absl::MutexLock l(&file_->mu);
+    --file_->map_count;
+  }
+
+  // Writes through data() are not under the file's mutex, exactly as mmap
+  // writes race with read(2): callers order them themselves.
+  char* data() override { return data_; }
+  size_t size() const override { return size_; }
+  absl::Status Sync() override { return absl::OkStatus(); }
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const std::shared_ptr<MemFile> file_;
+  char* const data_;
+  const size_t size_;
+};
+
+// Lock state lives apart from the file system so a FileLock may safely
+// outlive it.
+struct LockTable {
+  absl::Mutex mu;
+  absl::flat_hash_set<std::string> locked ABSL_GUARDED_BY(mu);
+};
+
+class MemFileLock final : public FileLock {
+ public:
+  MemFileLock(std::string path, std::shared_ptr<LockTable> table)
+      : path_(std::move(path)), table_(std::move(table)) {}
+  ~MemFileLock() override {
+    absl::MutexLock l(&table_->mu);
+    table_->locked.erase(path_);
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const std::shared_ptr<LockTable> table_;
+};
+
+class MemFileSystem final : public FileSystem {
+ public:
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenOrCreate(path, "open for writing", &file);
+    if (!s.ok()) return s;
+    absl::MutexLock fl(&file->mu);
+    s = file->Resize(path, 0);
+    if (!s.ok()) return s;
+    return std::unique_ptr<WritableFile>(new MemWritableFile(path, file, 0));
+  }
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenOrCreate(path, "open for appending", &file);
+    if (!s.ok()) return s;
+    absl::MutexLock fl(&file->mu);
+    return std::unique_ptr<WritableFile>(
+        new MemWritableFile(path, file, file->data.size()));
+  }
+
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenExisting(path, "open for reading", &file);
+    if (!s.ok()) return s;
+    return std::unique_ptr<RandomAccessFile>(new MemRandomAccessFile(path, file));
+  }
+
+  absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(
+      const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenExisting(path, "open for reading", &file);
+    if (!s.ok()) return s;
+    return std::unique_ptr<SequentialFile>(new MemSequentialFile(path, file));
+  }
+
+  absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(const std::string& path,
+                                                        size_t size) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenOrCreate(path, "open for mapping", &file);
+    if (!s.ok()) return s;
+    absl::MutexLock fl(&file->mu);
+    if (file->data.size() < size) {
+      s = file->Resize(path, size);
+      if (!s.ok()) return s;
+    }
+    // From here on data.data() must stay put; see MemFile::map_count.
+    ++file->map_count;
+    return std::unique_ptr<MappedRegion>(
+        new MemMappedRegion(path, file, file->data.data(), size));
+  }
+
+  bool FileExists(const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    return files_.count(path) > 0 || dirs_.count(NormalizeDir(path)) > 0 ||
+           IsRoot(NormalizeDir(path));
+  }
+
+  absl::StatusOr<uint64_t> GetFileSize(const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenExisting(path, "stat", &file);
+    if (!s.ok()) return s;
+    absl::MutexLock fl(&file->mu);
+    return file->data.size();
+  }
+
+  absl::StatusOr<std::vector<std::string>> GetChildren(
+      const std::string& dir) override {
+    absl::MutexLock l(&mu_);
+    std::string d = NormalizeDir(dir);
+    if (!DirExists(d)) {
+      return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "opendir");
+    }
+    std::vector<std::string> names;
+    auto add = [&](const std::string& p) {
+      if (p != d && ParentDir(p) == d) {
+        names.push_back(p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1));
+      }
+    };
+    for (const auto& [p, f] : files_) add(p);
+    for (const std::string& p : dirs_) add(p);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  absl::Status CreateDir(const std::string& dir) override {
+    absl::MutexLock l(&mu_);
+    std::string d = NormalizeDir(dir);
+    if (DirExists(d)) return absl::OkStatus();
+    if (files_.count(d)) return MemError(EEXIST, dir, "mkdir");
+    if (!DirExists(ParentDir(d))) return MemError(ENOENT, dir, "mkdir");
+    dirs_.insert(d);
+    return absl::OkStatus();
+  }
+
+  absl::Status RemoveFile(const std::string& path) override {
+    absl::MutexLock l(&mu_);
+    if (files_.erase(path) == 0) {
+      return MemError(dirs_.count(NormalizeDir(path)) ? EISDIR : ENOENT, path, "unlink");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RemoveDir(const std::string& dir) override {
+    absl::MutexLock l(&mu_);
+    std::string d = NormalizeDir(dir);
+    if (dirs_.count(d) == 0) {
+      return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "rmdir");
+    }
+    for (const auto& [p, f] : files_) {
+      if (ParentDir(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
+    }
+    for (const std::string& p : dirs_) {
+      if (p != d && ParentDir(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
+    }
+    dirs_.erase(d);
+    return absl::OkStatus();
+  }
+
+  absl::Status RenameFile(const std::string& from, const std::string& to) override {
+    absl::MutexLock l(&mu_);
+    std::string what = absl::StrCat("rename to ", to);
+    auto it = files_.find(from);
+    if (it == files_.end()) {
+      // Directories cannot be renamed here (blockwal never does).
+      return MemError(dirs_.count(NormalizeDir(from)) ? EISDIR : ENOENT, from, what);
+    }
+    if (dirs_.count(NormalizeDir(to))) return MemError(EISDIR, from, what);
+    if (!DirExists(ParentDir(to))) return MemError(ENOENT, from, what);
+    if (from == to) return absl::OkStatus();
+    std::shared_ptr<MemFile> file = it->second;
+    files_.erase(it);
+    files_[to] = std::move(file);
+    return absl::OkStatus();
+  }
+
+  absl::Status TruncateFile(const std::string& path, uint64_t size) override {
+    absl::MutexLock l(&mu_);
+    std::shared_ptr<MemFile> file;
+    absl::Status s = OpenExisting(path, absl::StrCat("truncate to ", size), &file);
+    if (!s.ok()) return s;
+    absl::MutexLock fl(&file->mu);
+    return file->Resize(path, size);
+  }
+
+  absl::Status SyncDir(const std::string& dir) override {
+    absl::MutexLock l(&mu_);
+    std::string d = NormalizeDir(dir);
+    if (!DirExists(d)) {
+      return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "open directory");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& path) override {
+    {
+      absl::MutexLock l(&mu_);
+      std::shared_ptr<MemFile> file;
+      absl::Status s = OpenOrCreate(path, "open lock file", &file);
+      if (!s.ok()) return s;
+    }
+    absl::MutexLock l(&locks_->mu);
+    if (!locks_->locked.insert(path).second) {
+      return absl::UnavailableError(
+          absl::StrCat(path, ": locked by another holder"));
+    }
+    return std::unique_ptr<FileLock>(new MemFileLock(path, locks_));
+  }
+
+ private:
+  static bool IsRoot(const std::string& d) { return d.empty() || d == "/"; }
+
+  bool DirExists(const std::string& d) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return IsRoot(d) || dirs_.count(d) > 0;
+  }
+
+  absl::Status OpenExisting(const std::string& path, absl::string_view what,
+                            std::shared_ptr<MemFile>* file)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = files_.find(path);
+    if (it == files_.end()) {
+      return MemError(DirExists(NormalizeDir(path)) ? EISDIR : ENOENT, path, what);
+    }
+    *file = it->second;
+    return absl::OkStatus();
+  }
+
+  // Like open(O_CREAT): the parent directory must exist.
+  absl::Status OpenOrCreate(const std::string& path, absl::string_view what,
+                            std::shared_ptr<MemFile>* file)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = files_.find(path);
+    if (it != files_.end()) {
+      *file = it->second;
+      return absl::OkStatus();
+    }
+    if (DirExists(NormalizeDir(path))) return MemError(EISDIR, path, what);
+    if (!DirExists(ParentDir(path))) return MemError(ENOENT, path, what);
+    *file = std::make_shared<MemFile>();
+    files_[path] = *file;
+    return absl::OkStatus();
+  }
+
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<MemFile>> files_ ABSL_GUARDED_BY(mu_);
+  // Directories created with CreateDir, normalized; "" and "/" always exist.
+  std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
+  const std::shared_ptr<LockTable> locks_ = std::make_shared<LockTable>();
+};
+
+}  // namespace
+
+std::unique_ptr<FileSystem> NewMemFileSystem() {
+  return std::make_unique<MemFileSystem>();
+}
+
+}  // namespace blockwal

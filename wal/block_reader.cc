@@ -1,0 +1,337 @@
+#include "wal/block_reader.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "absl/strings/str_cat.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace blockwal::wal {
+
+BlockReader::BlockReader(SequentialFile* file, Reporter* reporter,
+                         bool verify_checksums, uint64_t initial_offset,
+                         Start start)
+    : file_(file),
+      reporter_(reporter),
+      verify_checksums_(verify_checksums),
+      initial_offset_(initial_offset),
+      start_(start),
+      backing_store_(new char[kBlockSize]),
+      resyncing_(initial_offset > 0 && start == Start::kResync) {}
+
+void BlockReader::ReportCorruption(uint64_t position, uint64_t bytes,
+                                   absl::string_view reason) {
+  // Damage before the initial offset belongs to records the caller skipped.
+  if (reporter_ != nullptr && position >= initial_offset_) {
+    reporter_->Corruption(position, bytes, reason);
+  }
+}
+
+bool BlockReader::SkipToInitialBlock() {
+  const uint64_t offset_in_block = initial_offset_ % kBlockSize;
+  uint64_t block_start = initial_offset_ - offset_in_block;
+  // No record starts in a block's trailer: begin at the next block.
+  if (offset_in_block > kBlockSize - kHeaderSize) {
+    block_start += kBlockSize;
+  } else if (start_ == Start::kAtRecord) {
+    block_start = initial_offset_;
+  }
+  end_of_buffer_offset_ = block_start;
+  if (block_start > 0) {
+    absl::Status s = file_->Skip(block_start);
+    if (!s.ok()) {
+      status_ = s;
+      ReportIoError(0, block_start, s.message());
+      return false;
+    }
+  }
+  return true;
+}
+
+bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
+  if (!skipped_to_initial_block_) {
+    skipped_to_initial_block_ = true;
+    if (initial_offset_ > 0 && !SkipToInitialBlock()) return false;
+  }
+
+  scratch->clear();
+  *record = absl::string_view();
+  bool in_fragmented_record = false;
+  // Position of the first fragment of the record being assembled.
+  uint64_t prospective_record_offset = 0;
+
+  absl::string_view fragment;
+  while (true) {
+    const unsigned record_type = ReadPhysicalRecord(&fragment);
+    if (record_type == kSkipped) continue;
+    // ReadPhysicalRecord consumed the fragment; where it began:
+    const uint64_t physical_record_offset =
+        BufferPosition() - kHeaderSize - fragment.size();
+
+    if (resyncing_) {
+      if (record_type == kMiddleType) {
+        continue;
+      } else if (record_type == kLastType) {
+        resyncing_ = false;
+        continue;
+      } else {
+        resyncing_ = false;
+      }
+    }
+
+    switch (record_type) {
+      case kFullType:
+        if (in_fragmented_record && !scratch->empty()) {
+          ReportCorruption(prospective_record_offset, scratch->size(),
+                           "partial record without end");
+        }
+        // An empty FIRST followed by a FULL drops nothing, so it is not
+        // reported (older LevelDB writers could produce that).
+        scratch->clear();
+        *record = fragment;
+        last_record_offset_ = physical_record_offset;
+        last_record_end_ = BufferPosition();
+        return true;
+
+      case kFirstType:
+        if (in_fragmented_record && !scratch->empty()) {
+          ReportCorruption(prospective_record_offset, scratch->size(),
+                           "partial record without end");
+        }
+        prospective_record_offset = physical_record_offset;
+        scratch->assign(fragment.data(), fragment.size());
+        in_fragmented_record = true;
+        break;
+
+      case kMiddleType:
+        if (!in_fragmented_record) {
+          ReportCorruption(physical_record_offset,
+                           kHeaderSize + fragment.size(),
+                           "missing start of fragmented record");
+        } else {
+          scratch->append(fragment.data(), fragment.size());
+        }
+        break;
+
+      case kLastType:
+        if (!in_fragmented_record) {
+          ReportCorruption(physical_record_offset,
+                           kHeaderSize + fragment.size(),
+                           "missing start of fragmented record");
+        } else {
+          scratch->append(fragment.data(), fragment.size());
+          *record = *scratch;
+          last_record_offset_ = prospective_record_offset;
+          last_record_end_ = BufferPosition();
+          return true;
+        }
+        break;
+
+      case kEof:
+        // A fragmented record cut off by the end of the file means the
+        // writer died before finishing it: drop it without a report.
+        scratch->clear();
+        return false;
+
+      case kBadRecord:
+        if (in_fragmented_record) {
+          ReportCorruption(prospective_record_offset, scratch->size(),
+                           "error in middle of record");
+          in_fragmented_record = false;
+          scratch->clear();
+        }
+        break;
+
+      default:
+        ReportCorruption(
+            in_fragmented_record ? prospective_record_offset
+                                 : physical_record_offset,
+            kHeaderSize + fragment.size() +
+                (in_fragmented_record ? scratch->size() : 0),
+            "unknown record type");
+        in_fragmented_record = false;
+        scratch->clear();
+        break;
+    }
+  }
+}
+
+unsigned BlockReader::ReadPhysicalRecord(absl::string_view* fragment) {
+  *fragment = absl::string_view();
+  while (true) {
+    if (buffer_.size() < static_cast<size_t>(kHeaderSize)) {
+      if (!eof_) {
+        // The previous read was a whole block, so what is left is its
+        // trailer: skip it and read the next block.
+        buffer_ = absl::string_view();
+        // Read up to the next block boundary (a whole block, except after
+        // starting in the middle of one).
+        const size_t want = kBlockSize - end_of_buffer_offset_ % kBlockSize;
+        absl::StatusOr<absl::string_view> read =
+            file_->Read(want, backing_store_.get());
+        if (!read.ok()) {
+          status_ = read.status();
+          ReportIoError(end_of_buffer_offset_, kBlockSize,
+                           read.status().message());
+          eof_ = true;
+          return kEof;
+        }
+        buffer_ = *read;
+        end_of_buffer_offset_ += buffer_.size();
+        if (buffer_.size() < want) eof_ = true;
+        continue;
+      }
+      // A truncated header at the end of the file: the writer died while
+      // writing it. Not corruption, just the end.
+      buffer_ = absl::string_view();
+      return kEof;
+    }
+
+    const char* header = buffer_.data();
+    const uint32_t length = DecodeFixed16(header + 4);
+    const unsigned type = static_cast<unsigned char>(header[6]);
+    if (kHeaderSize + length > buffer_.size()) {
+      const uint64_t drop_position = BufferPosition();
+      const size_t drop_size = buffer_.size();
+      buffer_ = absl::string_view();
+      if (!eof_) {
+        ReportCorruption(drop_position, drop_size, "bad record length");
+        return drop_position < initial_offset_ ? kSkipped : kBadRecord;
+      }
+      // The end of the file came before `length` payload bytes: the writer
+      // died mid-record (a torn tail). Not corruption.
+      return kEof;
+    }
+
+    if (type == kZeroType && length == 0) {
+      // Preallocated, zero-filled space: skip the rest of the block silently.
+      buffer_ = absl::string_view();
+      return kBadRecord;
+    }
+
+    if (verify_checksums_) {
+      const uint32_t expected = crc32c::Unmask(DecodeFixed32(header));
+      const uint32_t actual = crc32c::Value(header + 6, 1 + length);
+      if (actual != expected) {
+        // Drop the rest of the block: the length itself may be corrupt, and
+        // trusting it could land on bytes that merely look like a record.
+        const uint64_t drop_position = BufferPosition();
+        const size_t drop_size = buffer_.size();
+        buffer_ = absl::string_view();
+        ReportCorruption(drop_position, drop_size, "checksum mismatch");
+        return drop_position < initial_offset_ ? kSkipped : kBadRecord;
+      }
+    }
+
+    buffer_.remove_prefix(kHeaderSize + length);
+    // Skip fragments that start before the initial offset.
+    if (BufferPosition() - kHeaderSize - length < initial_offset_) {
+      return kSkipped;
+    }
+    *fragment = absl::string_view(header + kHeaderSize, length);
+    return type;
+  }
+}
+
+absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
+                                               uint64_t position,
+                                               std::string* scratch,
+                                               uint64_t* end_position) {
+  scratch->clear();
+  auto data_loss = [&](uint64_t at, absl::string_view what) {
+    return absl::DataLossError(
+        absl::StrCat(file.path(), ": record at position ", position, ": ",
+                     what, " at position ", at));
+  };
+
+  // The first read takes a small record whole in one call.
+  constexpr size_t kFirstRead = 4096;
+  uint64_t pos = position;
+  bool first = true;
+  std::string buf;  // holds each fragment's bytes when the file copies
+  while (true) {
+    const uint64_t in_block = pos % kBlockSize;
+    if (in_block > static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
+      if (first) {
+        absl::StatusOr<uint64_t> size = file.Size();
+        if (!size.ok()) return size.status();
+        if (position >= *size) {
+          return absl::OutOfRangeError(absl::StrCat(
+              file.path(), ": position ", position,
+              " is at or past the end of the file"));
+        }
+      }
+      return data_loss(pos, "position in a block trailer");
+    }
+    const size_t block_left = static_cast<size_t>(kBlockSize - in_block);
+    const size_t want = first ? std::min(block_left, kFirstRead) : block_left;
+    buf.resize(want);
+    absl::StatusOr<absl::string_view> read = file.Read(pos, want, buf.data());
+    if (!read.ok()) return read.status();
+    absl::string_view got = *read;
+    if (first && got.empty()) {
+      return absl::OutOfRangeError(absl::StrCat(
+          file.path(), ": position ", position, " is at or past the end of the file"));
+    }
+    if (got.size() < static_cast<size_t>(kHeaderSize)) {
+      return data_loss(pos, "header cut off by the end of the file");
+    }
+    const uint32_t length = DecodeFixed16(got.data() + 4);
+    const unsigned type = static_cast<unsigned char>(got[6]);
+    if (kHeaderSize + length > block_left) {
+      return data_loss(pos, "bad record length");
+    }
+    if (kHeaderSize + length > got.size()) {
+      if (got.size() == want) {
+        // The first read was short of a large fragment: fetch the rest.
+        const size_t need = kHeaderSize + length;
+        buf.resize(need);
+        read = file.Read(pos, need, buf.data());
+        if (!read.ok()) return read.status();
+        got = *read;
+      }
+      if (kHeaderSize + length > got.size()) {
+        return data_loss(pos, "payload cut off by the end of the file");
+      }
+    }
+    const uint32_t expected = crc32c::Unmask(DecodeFixed32(got.data()));
+    if (crc32c::Value(got.data() + 6, 1 + length) != expected) {
+      return data_loss(pos, "checksum mismatch");
+    }
+    const absl::string_view payload = got.substr(kHeaderSize, length);
+    const bool expect_start = first;
+    first = false;
+    if (expect_start) {
+      if (type == kFullType) {
+        if (end_position != nullptr) *end_position = pos + kHeaderSize + length;
+        if (payload.data() == buf.data() + kHeaderSize) {
+          // The bytes live in our local buffer: hand them over via scratch.
+          scratch->assign(payload.data(), payload.size());
+          return absl::string_view(*scratch);
+        }
+        return payload;  // memory owned by the file (e.g. a mapping)
+      }
+      if (type != kFirstType) {
+        return data_loss(pos, absl::StrCat("fragment of type ", type,
+                                           " where a record should start"));
+      }
+    } else if (type != kMiddleType && type != kLastType) {
+      return data_loss(pos, absl::StrCat("fragment of type ", type,
+                                         " inside a fragmented record"));
+    }
+    scratch->append(payload.data(), payload.size());
+    pos += kHeaderSize + length;
+    if (type == kLastType) {
+      if (end_position != nullptr) *end_position = pos;
+      return absl::string_view(*scratch);
+    }
+    // The next fragment starts the next block (a FIRST/MIDDLE fills its block
+    // up to a trailer the writer zero-filled).
+    if (kBlockSize - pos % kBlockSize < static_cast<uint64_t>(kHeaderSize)) {
+      pos += kBlockSize - pos % kBlockSize;
+    }
+  }
+}
+
+}  // namespace blockwal::wal

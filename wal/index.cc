@@ -1,0 +1,109 @@
+#include "wal/index.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "util/coding.h"
+#include "util/status_macros.h"
+
+namespace blockwal::wal {
+
+Index::Index(FileSystem* fs, std::string path)
+    : fs_(fs), path_(std::move(path)) {}
+
+Index::~Index() = default;
+
+absl::StatusOr<std::unique_ptr<Index>> Index::Open(FileSystem* fs,
+                                                   const std::string& path,
+                                                   uint64_t capacity_bytes) {
+  std::unique_ptr<Index> index(new Index(fs, path));
+  uint64_t file_size = 0;
+  if (fs->FileExists(path)) {
+    BW_ASSIGN_OR_RETURN(file_size, fs->GetFileSize(path));
+  }
+  // A torn index may end in part of an entry: map whole entries only.
+  uint64_t map_bytes = std::max(file_size, capacity_bytes);
+  map_bytes -= map_bytes % kIndexEntrySize;
+  if (map_bytes > 0) {
+    BW_ASSIGN_OR_RETURN(index->region_,
+                        fs->MapFile(path, static_cast<size_t>(map_bytes)));
+  } else if (!fs->FileExists(path)) {
+    // Keep the invariant that an open index has a file behind it.
+    BW_RETURN_IF_ERROR(WriteStringToFile(fs, "", path, /*sync=*/false));
+  }
+  index->capacity_ = capacity_bytes == 0 ? 0 : map_bytes / kIndexEntrySize;
+
+  // Count the well-formed leading entries.
+  const uint64_t slots = map_bytes / kIndexEntrySize;
+  uint64_t n = 0;
+  uint64_t previous = 0;
+  for (; n < slots; ++n) {
+    uint32_t rel;
+    uint64_t position;
+    index->RawEntry(n, &rel, &position);
+    if (rel != n || (n > 0 && position <= previous)) break;
+    previous = position;
+  }
+  index->pending_ = n;
+  index->size_.store(n, std::memory_order_release);
+  return index;
+}
+
+absl::Status Index::Grow(uint64_t capacity_bytes) {
+  capacity_bytes -= capacity_bytes % kIndexEntrySize;
+  if (capacity_bytes <= capacity_ * kIndexEntrySize) return absl::OkStatus();
+  region_.reset();
+  BW_ASSIGN_OR_RETURN(region_,
+                      fs_->MapFile(path_, static_cast<size_t>(capacity_bytes)));
+  capacity_ = capacity_bytes / kIndexEntrySize;
+  return absl::OkStatus();
+}
+
+void Index::RawEntry(uint64_t i, uint32_t* rel, uint64_t* position) const {
+  const char* p = region_->data() + i * kIndexEntrySize;
+  *rel = DecodeFixed32(p);
+  *position = DecodeFixed64(p + 4);
+}
+
+uint64_t Index::Position(uint64_t i) const {
+  return DecodeFixed64(region_->data() + i * kIndexEntrySize + 4);
+}
+
+absl::Status Index::Append(uint64_t position) {
+  const uint64_t n = pending_;
+  if (n >= capacity_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path_, ": index is full (", capacity_, " entries)"));
+  }
+  char* p = region_->data() + n * kIndexEntrySize;
+  EncodeFixed32(p, static_cast<uint32_t>(n));
+  EncodeFixed64(p + 4, position);
+  pending_ = n + 1;
+  return absl::OkStatus();
+}
+
+void Index::TruncateEntries(uint64_t n) {
+  const uint64_t old = pending_;
+  if (n >= old) return;
+  pending_ = n;
+  size_.store(n, std::memory_order_release);
+  std::memset(region_->data() + n * kIndexEntrySize, 0,
+              (old - n) * kIndexEntrySize);
+}
+
+absl::Status Index::Sync() {
+  if (region_ == nullptr) return absl::OkStatus();
+  return region_->Sync();
+}
+
+absl::Status Index::Seal() {
+  BW_RETURN_IF_ERROR(Sync());
+  capacity_ = 0;
+  // Truncate through a file handle so the new size can be made durable.
+  BW_ASSIGN_OR_RETURN(auto file, fs_->NewAppendableFile(path_));
+  BW_RETURN_IF_ERROR(file->Truncate(size() * kIndexEntrySize));
+  BW_RETURN_IF_ERROR(file->Sync());
+  return file->Close();
+}
+
+}  // namespace blockwal::wal

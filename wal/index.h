@@ -1,0 +1,98 @@
+// A segment's index: a memory-mapped array of fixed-size entries mapping a
+// record's offset relative to the segment's base to the store position of its
+// first fragment (proglog's design).
+//
+//   entry i:  +---------------------+----------------------------+
+//             | relative offset u32 | store position u64         |   12 bytes,
+//             +---------------------+----------------------------+   little-endian
+//
+// Entry i always describes relative offset i (the offsets of a segment are
+// contiguous), and positions strictly increase. While a segment is written,
+// its index file is grown to its maximum size and zero-filled, so after a crash
+// it may end in zero entries; a clean close truncates it to the entries it
+// holds. Opening counts the leading entries that are well-formed
+// (relative offset == slot, position greater than the previous one); whether
+// they point at real records is the segment's business.
+//
+// Thread safety: one appender; readers may call Entry() for i < size() as
+// published by the appender (see Segment), concurrently with Append.
+#ifndef BLOCKWAL_WAL_INDEX_H_
+#define BLOCKWAL_WAL_INDEX_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "util/file_system.h"
+
+namespace blockwal::wal {
+
+inline constexpr size_t kIndexEntrySize = 4 + 8;
+
+class Index {
+ public:
+  // Maps the index file at path (created if missing). With `capacity_bytes`
+  // greater than the file, the file is grown to that size (rounded down to
+  // whole entries) so entries can be appended; with 0 the file is mapped as
+  // it is (a sealed index) and Append fails.
+  static absl::StatusOr<std::unique_ptr<Index>> Open(FileSystem* fs,
+                                                     const std::string& path,
+                                                     uint64_t capacity_bytes);
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+  ~Index();  // Unmaps without syncing or truncating.
+
+  // Number of valid entries.
+  uint64_t size() const { return size_.load(std::memory_order_acquire); }
+  // Number of entries the mapping can hold.
+  uint64_t capacity() const { return capacity_; }
+  bool full() const { return pending_ >= capacity_; }
+
+  // Position of entry i (i < size(), or i < pending() for the appender).
+  uint64_t Position(uint64_t i) const;
+
+  // Writes the entry for the next relative offset (size() plus the entries
+  // appended but not yet published). kResourceExhausted when the index is
+  // full. Readers see it once Publish is called.
+  absl::Status Append(uint64_t position);
+  // Remaps the index with room for at least `capacity_bytes`. Only while no
+  // other thread uses the index (the mapping moves).
+  absl::Status Grow(uint64_t capacity_bytes);
+  // Makes every appended entry visible: size() includes them.
+  void Publish() { size_.store(pending_, std::memory_order_release); }
+  // Entries written, published or not (for the appender).
+  uint64_t pending() const { return pending_; }
+  // Forgets entries at and after `n` (zeroes them, so a crash cannot bring
+  // them back once synced).
+  void TruncateEntries(uint64_t n);
+
+  // msync: every entry appended so far is durable.
+  absl::Status Sync();
+  // Syncs, then truncates the file to its valid entries, durably, so the next
+  // open finds the last entry at the end of the file. The mapping stays (the
+  // valid entries lie inside the shortened file), so concurrent readers are
+  // unaffected; Append fails afterwards.
+  absl::Status Seal();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Index(FileSystem* fs, std::string path);
+  // Reads entry i of the mapping without validation.
+  void RawEntry(uint64_t i, uint32_t* rel, uint64_t* position) const;
+
+  FileSystem* const fs_;
+  const std::string path_;
+  std::unique_ptr<MappedRegion> region_;  // null when the file is empty
+  // Published with release order after the entry's bytes are written.
+  std::atomic<uint64_t> size_{0};
+  uint64_t pending_ = 0;  // the appender's count
+  uint64_t capacity_ = 0;  // 0 once sealed
+};
+
+}  // namespace blockwal::wal
+
+#endif  // BLOCKWAL_WAL_INDEX_H_

@@ -1,0 +1,569 @@
+#include "wal/log.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
+#include "util/status_macros.h"
+#include "wal/segment.h"
+
+namespace blockwal::wal {
+
+namespace {
+
+constexpr const char* kPrefixIntent = kPrefixIntentFileName;
+constexpr const char* kSuffixIntent = kSuffixIntentFileName;
+constexpr const char* kTempSuffix = kTempFileSuffix;
+
+// An intent file holds one fixed64 value and its masked CRC32C.
+std::string EncodeIntent(uint64_t value) {
+  std::string out;
+  PutFixed64(&out, value);
+  PutFixed32(&out, crc32c::Mask(crc32c::Value(out)));
+  return out;
+}
+
+absl::StatusOr<uint64_t> ReadIntent(FileSystem* fs, const std::string& path) {
+  BW_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
+  if (data.size() != 12 ||
+      crc32c::Unmask(DecodeFixed32(data.data() + 8)) !=
+          crc32c::Value(data.data(), 8)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": truncation intent file is damaged (",
+                     data.size(), " bytes)"));
+  }
+  return DecodeFixed64(data.data());
+}
+
+uint64_t SystemClockMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+}  // namespace
+
+const char* RecoveryModeName(RecoveryMode mode) {
+  switch (mode) {
+    case RecoveryMode::kTolerateCorruptedTailRecords:
+      return "tolerate-corrupted-tail-records";
+    case RecoveryMode::kAbsoluteConsistency:
+      return "absolute-consistency";
+    case RecoveryMode::kPointInTime:
+      return "point-in-time";
+    case RecoveryMode::kSkipAnyCorruptedRecords:
+      return "skip-any-corrupted-records";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------- LogIterator
+
+bool LogIterator::Next(Record* record) {
+  if (!status_.ok()) return false;
+  if (segment_ == nullptr || next_ >= segment_->next_offset()) {
+    // Move to the segment holding next_ (or stop at the end of the log).
+    segment_ = log_->SegmentFor(next_);
+    if (segment_ == nullptr) {
+      if (next_ < log_->LowestOffset()) {
+        status_ = absl::OutOfRangeError(absl::StrCat(
+            log_->dir(), ": offset ", next_, " was truncated; the log starts at ",
+            log_->LowestOffset()));
+      }
+      return false;
+    }
+  }
+  absl::StatusOr<Record> r = segment_->Read(next_, &scratch_);
+  if (!r.ok()) {
+    status_ = r.status();
+    return false;
+  }
+  *record = *r;
+  ++next_;
+  return true;
+}
+
+// ------------------------------------------------------------- LogByteReader
+
+namespace {
+
+// proglog's whole-log Reader: every store's bytes, oldest segment first.
+class LogByteReader : public SequentialFile {
+ public:
+  LogByteReader(std::vector<std::shared_ptr<Segment>> segments,
+                FileSystem* fs, std::string name)
+      : segments_(std::move(segments)), fs_(fs), name_(std::move(name)) {}
+
+  absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
+    while (current_ < segments_.size()) {
+      Segment& seg = *segments_[current_];
+      const uint64_t size = seg.store_size();
+      if (position_ < size) {
+        if (file_ == nullptr) {
+          BW_RETURN_IF_ERROR(seg.Flush());
+          BW_ASSIGN_OR_RETURN(file_, fs_->NewRandomAccessFile(seg.store_path()));
+        }
+        const size_t want =
+            static_cast<size_t>(std::min<uint64_t>(n, size - position_));
+        BW_ASSIGN_OR_RETURN(absl::string_view got,
+                            file_->Read(position_, want, scratch));
+        if (got.empty()) {
+          return absl::DataLossError(absl::StrCat(
+              seg.store_path(), ": store ended at position ", position_,
+              " before its recorded size ", size));
+        }
+        position_ += got.size();
+        return got;
+      }
+      ++current_;
+      position_ = 0;
+      file_.reset();
+    }
+    return absl::string_view();
+  }
+
+  absl::Status Skip(uint64_t n) override {
+    while (n > 0 && current_ < segments_.size()) {
+      const uint64_t left = segments_[current_]->store_size() - position_;
+      if (n < left) {
+        position_ += n;
+        return absl::OkStatus();
+      }
+      n -= left;
+      ++current_;
+      position_ = 0;
+      file_.reset();
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string& path() const override { return name_; }
+
+ private:
+  const std::vector<std::shared_ptr<Segment>> segments_;
+  FileSystem* const fs_;
+  const std::string name_;
+  size_t current_ = 0;
+  uint64_t position_ = 0;
+  std::unique_ptr<RandomAccessFile> file_;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------------ Log
+
+Log::Log(std::string dir, LogOptions options)
+    : dir_(std::move(dir)), options_(std::move(options)) {}
+
+Log::~Log() {
+  // Errors cannot be reported from a destructor; callers who care Close().
+  absl::Status ignored = Close();
+  (void)ignored;
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
+                                               LogOptions options) {
+  if (options.fs == nullptr) {
+    return absl::InvalidArgumentError("LogOptions.fs must not be null");
+  }
+  if (options.max_index_bytes < kIndexEntrySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "LogOptions.max_index_bytes must hold at least one ", kIndexEntrySize,
+        "-byte entry, got ", options.max_index_bytes));
+  }
+  if (options.max_store_bytes == 0) {
+    return absl::InvalidArgumentError("LogOptions.max_store_bytes must be > 0");
+  }
+  if (!options.clock_us) options.clock_us = SystemClockMicros;
+  const absl::Time start = absl::Now();
+  std::unique_ptr<Log> log(new Log(dir, std::move(options)));
+  BW_RETURN_IF_ERROR(log->Recover());
+  log->report_.elapsed_us =
+      static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
+  for (const std::string& w : log->report_.warnings) {
+    if (log->options_.warning_sink) log->options_.warning_sink(w);
+  }
+  return log;
+}
+
+absl::Status Log::Recover() {
+  FileSystem* fs = options_.fs;
+  if (!fs->FileExists(dir_)) {
+    if (!options_.create_if_missing) {
+      return absl::NotFoundError(
+          absl::StrCat(dir_, ": log directory does not exist"));
+    }
+    BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
+  }
+  absl::StatusOr<std::unique_ptr<FileLock>> lock =
+      fs->LockFile(JoinPath(dir_, kLockFileName));
+  if (!lock.ok()) {
+    if (lock.status().code() == absl::StatusCode::kUnavailable) {
+      return absl::UnavailableError(absl::StrCat(
+          dir_, ": log is in use by another process or Log (",
+          lock.status().message(), ")"));
+    }
+    return lock.status();
+  }
+  lock_ = std::move(*lock);
+
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir_));
+  std::vector<uint64_t> stores;
+  std::vector<uint64_t> indexes;
+  bool prefix_intent = false, suffix_intent = false;
+  for (const std::string& name : children) {
+    uint64_t base;
+    if (ParseSegmentFileName(name, kStoreSuffix, &base)) {
+      stores.push_back(base);
+    } else if (ParseSegmentFileName(name, kIndexSuffix, &base)) {
+      indexes.push_back(base);
+    } else if (name == kLockFileName) {
+    } else if (name == kPrefixIntent) {
+      prefix_intent = true;
+    } else if (name == kSuffixIntent) {
+      suffix_intent = true;
+    } else if (name == std::string(kPrefixIntent) + kTempSuffix ||
+               name == std::string(kSuffixIntent) + kTempSuffix) {
+      // An intent that was never committed by its rename: void.
+      BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir_, name)));
+    } else {
+      report_.warnings.push_back(absl::StrCat(
+          JoinPath(dir_, name), ": not a file of the log; ignored"));
+    }
+  }
+  std::sort(stores.begin(), stores.end());
+
+  // A truncation of the prefix that a crash interrupted: finish it by
+  // removing every segment below the first one it keeps.
+  if (prefix_intent) {
+    BW_ASSIGN_OR_RETURN(const uint64_t first_kept,
+                        ReadIntent(fs, JoinPath(dir_, kPrefixIntent)));
+    for (uint64_t base : stores) {
+      if (base >= first_kept) break;
+      const std::string index = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
+      if (fs->FileExists(index)) BW_RETURN_IF_ERROR(fs->RemoveFile(index));
+      BW_RETURN_IF_ERROR(
+          fs->RemoveFile(JoinPath(dir_, SegmentFileName(base, kStoreSuffix))));
+    }
+    stores.erase(std::remove_if(stores.begin(), stores.end(),
+                                [&](uint64_t b) { return b < first_kept; }),
+                 stores.end());
+    report_.warnings.push_back(absl::StrCat(
+        dir_, ": finished a prefix truncation interrupted by a crash (first "
+              "segment kept: ", first_kept, ")"));
+  }
+
+  // Indexes without a store are leftovers of a removal: the store is the
+  // truth, so they go.
+  for (uint64_t base : indexes) {
+    if (!std::binary_search(stores.begin(), stores.end(), base)) {
+      const std::string path = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
+      report_.warnings.push_back(
+          absl::StrCat(path, ": index without a store; removed"));
+      BW_RETURN_IF_ERROR(fs->RemoveFile(path));
+    }
+  }
+
+  report_.clean_shutdown = true;
+  absl::MutexLock lock_mu(&mu_);
+  for (size_t i = 0; i < stores.size(); ++i) {
+    const bool last = i + 1 == stores.size();
+    BW_ASSIGN_OR_RETURN(
+        std::unique_ptr<Segment> seg,
+        Segment::Open(dir_, stores[i], last, options_, &report_));
+    if (!segments_.empty() &&
+        segments_.back()->next_offset() != seg->base_offset()) {
+      return absl::DataLossError(absl::StrCat(
+          seg->store_path(), ": segment starts at offset ", seg->base_offset(),
+          " but the previous segment ends at offset ",
+          segments_.back()->next_offset(), " (segments missing or damaged)"));
+    }
+    segments_.push_back(std::move(seg));
+  }
+  if (segments_.empty()) {
+    BW_ASSIGN_OR_RETURN(
+        std::unique_ptr<Segment> seg,
+        Segment::Create(dir_, options_.initial_offset, options_));
+    segments_.push_back(std::move(seg));
+    BW_RETURN_IF_ERROR(fs->SyncDir(dir_));
+  }
+  last_timestamp_us_ = segments_.back()->last_timestamp_us();
+
+  if (suffix_intent) {
+    BW_ASSIGN_OR_RETURN(const uint64_t last_kept,
+                        ReadIntent(fs, JoinPath(dir_, kSuffixIntent)));
+    report_.warnings.push_back(absl::StrCat(
+        dir_, ": finished a suffix truncation interrupted by a crash (last "
+              "offset kept: ", last_kept, ")"));
+    BW_RETURN_IF_ERROR(DoTruncateSuffix(last_kept));
+  }
+  if (prefix_intent) BW_RETURN_IF_ERROR(RemoveIntent(kPrefixIntent));
+  return absl::OkStatus();
+}
+
+absl::Status Log::WriteIntent(const std::string& name, uint64_t value) {
+  FileSystem* fs = options_.fs;
+  const std::string path = JoinPath(dir_, name);
+  const std::string tmp = path + kTempSuffix;
+  BW_RETURN_IF_ERROR(WriteStringToFile(fs, EncodeIntent(value), tmp, true));
+  BW_RETURN_IF_ERROR(fs->RenameFile(tmp, path));
+  return fs->SyncDir(dir_);
+}
+
+absl::Status Log::RemoveIntent(const std::string& name) {
+  BW_RETURN_IF_ERROR(options_.fs->RemoveFile(JoinPath(dir_, name)));
+  return options_.fs->SyncDir(dir_);
+}
+
+absl::Status Log::CheckWritable() const {
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat(dir_, ": log is closed"));
+  }
+  if (!sticky_error_.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir_, ": log is read-only after an earlier write failure: ",
+        sticky_error_.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Log::Fail(const absl::Status& s) {
+  if (sticky_error_.ok()) sticky_error_ = s;
+  return s;
+}
+
+uint64_t Log::NextTimestamp() {
+  last_timestamp_us_ = std::max(last_timestamp_us_, options_.clock_us());
+  return last_timestamp_us_;
+}
+
+absl::Status Log::Roll() {
+  Segment& active = *segments_.back();
+  // Seal first (store and index synced, index truncated) and make the new
+  // segment's files durable before any byte goes to it, so no later segment
+  // can outlive data of an earlier one.
+  BW_RETURN_IF_ERROR(active.Seal());
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> seg,
+                      Segment::Create(dir_, active.next_offset(), options_));
+  BW_RETURN_IF_ERROR(options_.fs->SyncDir(dir_));
+  segments_.push_back(std::move(seg));
+  return absl::OkStatus();
+}
+
+absl::Status Log::MakeRoomFor(uint64_t records, uint64_t bytes) {
+  const Segment& active = *segments_.back();
+  // A segment rolls once its store reaches the limit. A batch goes whole to
+  // one segment, so it rolls first when it would cross the limit, unless the
+  // segment is empty (a batch larger than a segment still gets one).
+  if (active.record_count() == 0) return absl::OkStatus();
+  if (active.IsFull() || !active.HasIndexRoomFor(records) ||
+      (records > 1 && active.store_size() + bytes > options_.max_store_bytes)) {
+    return Roll();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Log::Append(absl::string_view value) {
+  return AppendBatch(absl::MakeConstSpan(&value, 1));
+}
+
+absl::StatusOr<uint64_t> Log::AppendBatch(
+    absl::Span<const absl::string_view> values) {
+  if (values.empty()) {
+    return absl::InvalidArgumentError("AppendBatch needs at least one value");
+  }
+  const uint64_t max_records = options_.max_index_bytes / kIndexEntrySize;
+  if (values.size() > max_records) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a batch of ", values.size(), " records does not fit one segment's "
+        "index (", max_records, " entries)"));
+  }
+  uint64_t bytes = 0;
+  for (absl::string_view v : values) {
+    bytes += v.size() + kEnvelopeSize + kHeaderSize;
+  }
+  absl::MutexLock lock(&mu_);
+  BW_RETURN_IF_ERROR(CheckWritable());
+  absl::Status room = MakeRoomFor(values.size(), bytes);
+  if (!room.ok()) return Fail(room);
+  absl::StatusOr<uint64_t> first =
+      segments_.back()->Append(values, NextTimestamp(), 0);
+  if (!first.ok()) return Fail(first.status());
+  return first;
+}
+
+std::shared_ptr<Segment> Log::SegmentFor(uint64_t offset) const {
+  absl::ReaderMutexLock lock(&mu_);
+  // Segments are sorted by base offset: find the last with base <= offset.
+  auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), offset,
+      [](uint64_t o, const std::shared_ptr<Segment>& s) {
+        return o < s->base_offset();
+      });
+  if (it == segments_.begin()) return nullptr;
+  --it;
+  if (offset >= (*it)->next_offset()) return nullptr;
+  return *it;
+}
+
+absl::StatusOr<Record> Log::Read(uint64_t offset, std::string* scratch) const {
+  std::shared_ptr<Segment> seg = SegmentFor(offset);
+  if (seg == nullptr) {
+    const uint64_t lo = LowestOffset(), next = NextOffset();
+    return absl::OutOfRangeError(
+        lo == next ? absl::StrCat(dir_, ": offset ", offset,
+                                  " is not in the log, which is empty (next "
+                                  "offset ", next, ")")
+                   : absl::StrCat(dir_, ": offset ", offset,
+                                  " is outside the log's range [", lo, ", ",
+                                  next - 1, "]"));
+  }
+  return seg->Read(offset, scratch);
+}
+
+uint64_t Log::LowestOffset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return segments_.front()->base_offset();
+}
+
+uint64_t Log::NextOffset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return segments_.back()->next_offset();
+}
+
+std::optional<uint64_t> Log::HighestOffset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  const uint64_t next = segments_.back()->next_offset();
+  if (next == segments_.front()->base_offset()) return std::nullopt;
+  return next - 1;
+}
+
+std::vector<std::shared_ptr<const Segment>> Log::Segments() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return std::vector<std::shared_ptr<const Segment>>(segments_.begin(),
+                                                     segments_.end());
+}
+
+absl::Status Log::TruncatePrefix(uint64_t lowest) {
+  absl::MutexLock lock(&mu_);
+  BW_RETURN_IF_ERROR(CheckWritable());
+  const uint64_t next = segments_.back()->next_offset();
+  if (lowest > next) {
+    return absl::OutOfRangeError(absl::StrCat(
+        dir_, ": cannot truncate below offset ", lowest,
+        ", past the next offset ", next));
+  }
+  // The active segment is never removed; when everything goes, a new empty
+  // one takes over first.
+  if (lowest == next && segments_.back()->record_count() > 0) {
+    absl::Status s = Roll();
+    if (!s.ok()) return Fail(s);
+  }
+  size_t victims = 0;
+  while (victims + 1 < segments_.size() &&
+         segments_[victims]->next_offset() <= lowest) {
+    ++victims;
+  }
+  if (victims == 0) return absl::OkStatus();
+  return FinishPrefixTruncation(segments_[victims]->base_offset());
+}
+
+absl::Status Log::FinishPrefixTruncation(uint64_t first_kept_base) {
+  // Intent first: after a crash, Open finishes the removal, so the log is
+  // never seen with some of the segments gone.
+  absl::Status s = WriteIntent(kPrefixIntent, first_kept_base);
+  size_t removed = 0;
+  while (s.ok() && removed < segments_.size() &&
+         segments_[removed]->base_offset() < first_kept_base) {
+    s = segments_[removed]->RemoveFiles();
+    if (s.ok()) ++removed;
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + removed);
+  if (s.ok()) s = options_.fs->SyncDir(dir_);
+  if (s.ok()) s = RemoveIntent(kPrefixIntent);
+  return s.ok() ? s : Fail(s);
+}
+
+absl::Status Log::TruncateSuffix(uint64_t last_kept) {
+  absl::MutexLock lock(&mu_);
+  BW_RETURN_IF_ERROR(CheckWritable());
+  const uint64_t lowest = segments_.front()->base_offset();
+  const uint64_t next = segments_.back()->next_offset();
+  if (last_kept + 1 < lowest) {
+    return absl::OutOfRangeError(absl::StrCat(
+        dir_, ": cannot keep up to offset ", last_kept,
+        ": the log starts at offset ", lowest));
+  }
+  if (last_kept + 1 >= next) return absl::OkStatus();
+  absl::Status s = WriteIntent(kSuffixIntent, last_kept);
+  if (s.ok()) s = DoTruncateSuffix(last_kept);
+  return s.ok() ? s : Fail(s);
+}
+
+absl::Status Log::DoTruncateSuffix(uint64_t last_kept) {
+  FileSystem* fs = options_.fs;
+  const uint64_t first_removed = last_kept + 1;
+  if (first_removed < segments_.back()->next_offset()) {
+    // Newest first, so a crash leaves the log a prefix of itself; the intent
+    // makes the next Open finish the job.
+    while (segments_.size() > 1 &&
+           segments_.back()->base_offset() >= first_removed) {
+      BW_RETURN_IF_ERROR(segments_.back()->Seal());
+      BW_RETURN_IF_ERROR(segments_.back()->RemoveFiles());
+      segments_.pop_back();
+    }
+    BW_RETURN_IF_ERROR(fs->SyncDir(dir_));
+    std::shared_ptr<Segment> target = segments_.back();
+    const uint64_t keep =
+        std::max(first_removed, target->base_offset()) - target->base_offset();
+    if (keep < target->record_count()) {
+      const uint64_t store_end = target->PositionOf(target->base_offset() + keep);
+      BW_RETURN_IF_ERROR(target->Seal());
+      BW_RETURN_IF_ERROR(Segment::TruncateFiles(fs, dir_, target->base_offset(),
+                                                keep, store_end));
+    } else {
+      BW_RETURN_IF_ERROR(target->Seal());
+    }
+    // Reopen it as the active segment (readers keep the old object).
+    RecoveryReport ignored;
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> reopened,
+                        Segment::Open(dir_, target->base_offset(), true,
+                                      options_, &ignored));
+    segments_.back() = std::move(reopened);
+  }
+  if (fs->FileExists(JoinPath(dir_, kSuffixIntent))) {
+    BW_RETURN_IF_ERROR(RemoveIntent(kSuffixIntent));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Log::Sync() {
+  absl::MutexLock lock(&mu_);
+  BW_RETURN_IF_ERROR(CheckWritable());
+  absl::Status s = segments_.back()->Sync();
+  return s.ok() ? s : Fail(s);
+}
+
+absl::Status Log::Close() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat(dir_, ": log is closed"));
+  }
+  closed_ = true;
+  absl::Status s = sticky_error_;
+  if (s.ok() && !segments_.empty()) s = segments_.back()->Seal();
+  lock_.reset();
+  return s;
+}
+
+std::unique_ptr<LogIterator> Log::NewIterator(uint64_t from) const {
+  return std::unique_ptr<LogIterator>(new LogIterator(this, from));
+}
+
+std::unique_ptr<SequentialFile> Log::NewReader() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return std::make_unique<LogByteReader>(segments_, options_.fs,
+                                         JoinPath(dir_, "<log>"));
+}
+
+}  // namespace blockwal::wal

@@ -1,0 +1,185 @@
+// blockwal's segmented log: an append-only sequence of records addressed by
+// contiguous 64-bit offsets, stored as segments (wal/segment.h) in one
+// directory and recovered crash-safely at open (wal/log_options.h).
+//
+//   auto log = wal::Log::Open("/data/wal", wal::LogOptions()).value();
+//   uint64_t offset = log->Append("hello").value();
+//   absl::Status s = log->Sync();            // durable from here on
+//   std::string scratch;
+//   wal::Record r = log->Read(offset, &scratch).value();   // r.value == "hello"
+//
+// Directory contents:
+//   <base>.store, <base>.index   one pair per segment (docs/format.md)
+//   LOCK                         flock'ed while the log is open
+//   TRUNCATE_PREFIX, TRUNCATE_SUFFIX
+//                                intent of an interrupted truncation, finished
+//                                by the next Open
+// Anything else is ignored with a warning.
+//
+// Thread safety: all methods may be called concurrently. Appends and
+// truncations are serialized; Read, iterators and byte readers run alongside
+// them and never see a record before its Append returned. Files of segments
+// removed by a truncation stay readable by readers that already hold them.
+//
+// Errors: a failed write or sync is sticky: every later Append, AppendBatch,
+// Sync and truncation returns it (kFailedPrecondition naming the first error);
+// reads keep working. Reopen to recover the durable prefix.
+#ifndef BLOCKWAL_WAL_LOG_H_
+#define BLOCKWAL_WAL_LOG_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "util/file_system.h"
+#include "wal/log_options.h"
+#include "wal/record.h"
+
+namespace blockwal::wal {
+
+class Segment;
+class Log;
+
+// Names of the log's files besides its segments (see the directory contents
+// above).
+inline constexpr char kLockFileName[] = "LOCK";
+inline constexpr char kPrefixIntentFileName[] = "TRUNCATE_PREFIX";
+inline constexpr char kSuffixIntentFileName[] = "TRUNCATE_SUFFIX";
+// An intent is written under this suffix, then renamed into place.
+inline constexpr char kTempFileSuffix[] = ".tmp";
+
+// Reads records in offset order from a starting offset, across segments. It
+// sees the records that exist when each Next is called.
+class LogIterator {
+ public:
+  LogIterator(const LogIterator&) = delete;
+  LogIterator& operator=(const LogIterator&) = delete;
+
+  // Reads the record at next_offset() into *record and advances; false at the
+  // end of the log or on an error (then status() says which). record->value
+  // stays valid until the next call.
+  bool Next(Record* record);
+  uint64_t next_offset() const { return next_; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  friend class Log;
+  LogIterator(const Log* log, uint64_t from) : log_(log), next_(from) {}
+
+  const Log* const log_;
+  uint64_t next_;
+  std::shared_ptr<Segment> segment_;  // holds the current segment's files
+  std::string scratch_;
+  absl::Status status_;
+};
+
+class Log {
+ public:
+  // Opens (creating if allowed) the log in `dir`, recovering it as
+  // options.recovery_mode says; recovery_report() tells what was done.
+  // kUnavailable when another process (or Log) has it open; kDataLoss when
+  // damage the mode does not accept was found (the message names the file and
+  // position).
+  static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& dir,
+                                                   LogOptions options);
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+  ~Log();  // Close(), ignoring errors.
+
+  // Appends a record and returns its offset. Not durable until Sync.
+  absl::StatusOr<uint64_t> Append(absl::string_view value);
+  // Appends the values as consecutive records and returns the first offset.
+  // All or nothing: a crash keeps either every record of the batch or none,
+  // and readers see none of them until all are written. A batch never spans
+  // segments. kInvalidArgument for an empty batch.
+  absl::StatusOr<uint64_t> AppendBatch(absl::Span<const absl::string_view> values);
+
+  // Reads the record at `offset`; record.value points into *scratch (or into
+  // a mapping of the log) and stays valid until *scratch changes or the log is
+  // destroyed. kOutOfRange naming the valid range for an offset outside it;
+  // kDataLoss naming file and position for a damaged record.
+  absl::StatusOr<Record> Read(uint64_t offset, std::string* scratch) const;
+
+  // The first offset still in the log (== NextOffset() when it is empty).
+  uint64_t LowestOffset() const;
+  // The offset the next Append gets.
+  uint64_t NextOffset() const;
+  // The last offset in the log, or nullopt when the log holds no record.
+  std::optional<uint64_t> HighestOffset() const;
+
+  // Removes every segment all of whose records are below `lowest` (Kafka's
+  // retention, Raft's compaction); records at and above it stay, so a few
+  // below it may stay too. Crash-safe: after a crash the log is either as
+  // before or as after. kOutOfRange when lowest > NextOffset().
+  absl::Status TruncatePrefix(uint64_t lowest);
+  // Removes every record after `last_kept` (a Raft rollback); the next append
+  // gets last_kept + 1. Crash-safe as TruncatePrefix. kOutOfRange when
+  // last_kept + 1 < LowestOffset().
+  absl::Status TruncateSuffix(uint64_t last_kept);
+
+  // An iterator from `from` (kOutOfRange from Next when `from` is below
+  // LowestOffset()). The log must outlive it.
+  std::unique_ptr<LogIterator> NewIterator(uint64_t from) const;
+  // The raw bytes of every store file in offset order, as one stream
+  // (proglog's Reader): for replication and backup. The log must outlive it.
+  std::unique_ptr<SequentialFile> NewReader() const;
+
+  // Makes every record appended so far durable.
+  absl::Status Sync();
+  // Syncs and seals the active segment (its index is truncated, so the next
+  // Open is a clean one) and releases the directory lock. Later calls fail
+  // with kFailedPrecondition.
+  absl::Status Close();
+
+  const RecoveryReport& recovery_report() const { return report_; }
+  const std::string& dir() const { return dir_; }
+  // Segments currently in the log, oldest first (for tools and tests).
+  std::vector<std::shared_ptr<const Segment>> Segments() const;
+
+ private:
+  friend class LogIterator;
+  Log(std::string dir, LogOptions options);
+
+  absl::Status Recover();
+  absl::Status WriteIntent(const std::string& name, uint64_t value);
+  absl::Status RemoveIntent(const std::string& name);
+  absl::Status FinishPrefixTruncation(uint64_t first_kept_base)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DoTruncateSuffix(uint64_t last_kept)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Seals the active segment and starts a new one at NextOffset().
+  absl::Status Roll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rolls when the active segment cannot take `records` more records of
+  // `bytes` store bytes.
+  absl::Status MakeRoomFor(uint64_t records, uint64_t bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Records a write/sync failure as the sticky error and returns it.
+  absl::Status Fail(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t NextTimestamp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The segment holding `offset`, or null.
+  std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
+
+  const std::string dir_;
+  const LogOptions options_;
+  std::unique_ptr<FileLock> lock_;
+  RecoveryReport report_;
+
+  mutable absl::Mutex mu_;
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+  absl::Status sticky_error_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t last_timestamp_us_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace blockwal::wal
+
+#endif  // BLOCKWAL_WAL_LOG_H_

@@ -1,0 +1,90 @@
+// Options of a segmented log and the report of what opening it recovered.
+// docs/recovery.md describes the recovery modes with examples.
+#ifndef BLOCKWAL_WAL_LOG_OPTIONS_H_
+#define BLOCKWAL_WAL_LOG_OPTIONS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "util/file_system.h"
+
+namespace blockwal::wal {
+
+// What Log::Open does with damage it finds (names after RocksDB's
+// WALRecoveryMode). In every mode the index is derived data: a missing,
+// short, zero-tailed or wrong index is rebuilt from the store silently (it is
+// counted in the report), and a cleanly cut-off last record (a torn write) is
+// removed. "Synced data" is a sealed segment, or data followed by a record that
+// carries the sync marker (wal/record.h).
+enum class RecoveryMode {
+  // Damage at the very end of the last segment (nothing valid after it) is
+  // cut. Any other damage fails Open with kDataLoss.
+  kTolerateCorruptedTailRecords,
+  // Every segment is read in full at open; any damage at all, including a torn
+  // last record, fails Open with kDataLoss.
+  kAbsoluteConsistency,
+  // The default. The last segment is recovered up to its first damaged region
+  // when no synced record follows that region; the region and everything after
+  // it are cut (they were never acknowledged as durable). Damage followed by a
+  // synced record, or damage found in a sealed segment, fails Open with
+  // kDataLoss.
+  kPointInTime,
+  // Open never fails because of damage: damaged records are skipped, their
+  // offsets stay taken and read as kDataLoss, and a damaged tail is cut.
+  kSkipAnyCorruptedRecords,
+};
+
+const char* RecoveryModeName(RecoveryMode mode);
+
+struct LogOptions {
+  // The file system all I/O goes through. Must outlive the log.
+  FileSystem* fs = FileSystem::Default();
+  // A segment is rolled once its store reaches this size (a record is never
+  // split across segments, so a store may exceed it by one record).
+  uint64_t max_store_bytes = 64ull << 20;
+  // Size of a segment's index; with 12-byte entries, 10 MiB holds 873 813
+  // records. A segment is rolled when its index is full.
+  uint64_t max_index_bytes = 10ull << 20;
+  // The offset of the first record of a new, empty log.
+  uint64_t initial_offset = 0;
+  RecoveryMode recovery_mode = RecoveryMode::kPointInTime;
+  // Create the directory if it does not exist.
+  bool create_if_missing = true;
+  // Source of append timestamps in microseconds since the Unix epoch (tests
+  // replace it). Timestamps are made non-decreasing across the log.
+  std::function<uint64_t()> clock_us;
+  // Receives warnings (ignored stray files, rebuilt indexes, cut tails).
+  std::function<void(const std::string&)> warning_sink;
+};
+
+// One damaged region found at open.
+struct DamagedRegion {
+  std::string file;  // the store file's path
+  uint64_t position = 0;
+  uint64_t bytes = 0;
+  std::string reason;
+};
+
+// What Log::Open found and did.
+struct RecoveryReport {
+  uint64_t segments = 0;           // segments opened
+  uint64_t records = 0;            // records in the log after recovery
+  uint64_t store_bytes = 0;        // store bytes after recovery
+  uint64_t records_scanned = 0;    // records read from stores to verify/re-index
+  uint64_t bytes_scanned = 0;      // store bytes read to do so
+  uint64_t indexes_rebuilt = 0;    // segments whose index needed repair
+  uint64_t index_entries_added = 0;
+  uint64_t torn_bytes_cut = 0;     // bytes cut from the end of the last store
+  uint64_t records_skipped = 0;    // kSkipAnyCorruptedRecords: damaged records
+  uint64_t batches_cut = 0;        // batches cut off by the crash, removed
+  bool clean_shutdown = false;     // every index was sealed and matched its store
+  std::vector<DamagedRegion> damage;
+  std::vector<std::string> warnings;
+  uint64_t elapsed_us = 0;
+};
+
+}  // namespace blockwal::wal
+
+#endif  // BLOCKWAL_WAL_LOG_OPTIONS_H_

@@ -1,0 +1,515 @@
+#include "wal/segment.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "util/status_macros.h"
+#include "wal/block_reader.h"
+
+namespace blockwal::wal {
+
+namespace {
+
+constexpr int kBaseDigits = 20;
+// The smallest a record can take in a store: a fragment header and an
+// envelope. Bounds how many index entries a store of a given size can need.
+constexpr uint64_t kMinRecordBytes = kHeaderSize + kEnvelopeSize;
+
+// Collects what a BlockReader reports while a segment is scanned.
+class DamageCollector : public BlockReader::Reporter {
+ public:
+  void Corruption(uint64_t position, uint64_t bytes,
+                  absl::string_view reason) override {
+    regions.push_back({"", position, bytes, std::string(reason)});
+  }
+  std::vector<DamagedRegion> regions;
+};
+
+}  // namespace
+
+std::string SegmentFileName(uint64_t base_offset, absl::string_view suffix) {
+  return absl::StrFormat("%020u%s", base_offset, suffix);
+}
+
+bool ParseSegmentFileName(absl::string_view name, absl::string_view suffix,
+                          uint64_t* base_offset) {
+  if (name.size() != kBaseDigits + suffix.size() ||
+      name.substr(kBaseDigits) != suffix) {
+    return false;
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < kBaseDigits; ++i) {
+    const char c = name[i];
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (~uint64_t{0} - digit) / 10) return false;  // overflow
+    v = v * 10 + digit;
+  }
+  *base_offset = v;
+  return true;
+}
+
+Segment::Segment(const std::string& dir, uint64_t base_offset,
+                 const LogOptions& options)
+    : base_offset_(base_offset),
+      options_(options),
+      store_path_(JoinPath(dir, SegmentFileName(base_offset, kStoreSuffix))),
+      index_path_(JoinPath(dir, SegmentFileName(base_offset, kIndexSuffix))) {}
+
+Segment::~Segment() = default;
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
+    const std::string& dir, uint64_t base_offset, const LogOptions& options) {
+  std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options));
+  FileSystem* fs = options.fs;
+  if (fs->FileExists(seg->store_path_) || fs->FileExists(seg->index_path_)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(seg->store_path_, ": segment already exists"));
+  }
+  BW_ASSIGN_OR_RETURN(seg->index_,
+                      Index::Open(fs, seg->index_path_, options.max_index_bytes));
+  // A zero-filled index reads as one entry (offset 0 at position 0, which is
+  // well-formed); a new segment has none.
+  seg->index_->TruncateEntries(0);
+  {
+    absl::MutexLock lock(&seg->write_mu_);
+    BW_ASSIGN_OR_RETURN(seg->store_, fs->NewWritableFile(seg->store_path_));
+    seg->writer_ = std::make_unique<BlockWriter>(seg->store_.get(), 0);
+  }
+  BW_ASSIGN_OR_RETURN(seg->reader_, fs->NewRandomAccessFile(seg->store_path_));
+  return seg;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(
+    const std::string& dir, uint64_t base_offset, bool last,
+    const LogOptions& options, RecoveryReport* report) {
+  std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options));
+  BW_RETURN_IF_ERROR(seg->Recover(last, report));
+  return seg;
+}
+
+bool Segment::EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
+                            uint8_t* flags) const {
+  std::string scratch;
+  absl::StatusOr<absl::string_view> payload =
+      ReadRecordAt(*reader_, index_->Position(i), &scratch, end);
+  if (!payload.ok()) return false;
+  absl::StatusOr<Record> r = DecodeRecord(*payload);
+  if (!r.ok() || r->offset != base_offset_ + i) return false;
+  *timestamp_us = r->timestamp_us;
+  if (flags != nullptr) *flags = r->flags;
+  return true;
+}
+
+absl::Status Segment::Recover(bool last, RecoveryReport* report) {
+  FileSystem* fs = options_.fs;
+  const RecoveryMode mode = options_.recovery_mode;
+  BW_ASSIGN_OR_RETURN(const uint64_t store_size, fs->GetFileSize(store_path_));
+  uint64_t index_file_size = 0;
+  if (fs->FileExists(index_path_)) {
+    BW_ASSIGN_OR_RETURN(index_file_size, fs->GetFileSize(index_path_));
+  }
+  BW_ASSIGN_OR_RETURN(reader_, fs->NewRandomAccessFile(store_path_));
+
+  // A sealed segment that was closed cleanly needs one read: its last entry
+  // verifies, ends where the store ends, and ends the index file.
+  if (!last && mode != RecoveryMode::kAbsoluteConsistency) {
+    BW_ASSIGN_OR_RETURN(index_, Index::Open(fs, index_path_, 0));
+    const uint64_t n = index_->size();
+    uint64_t end = 0, ts = 0;
+    if (n > 0 && index_file_size == n * kIndexEntrySize &&
+        EntryVerifies(n - 1, &end, &ts) && end == store_size) {
+      store_size_.store(store_size, std::memory_order_release);
+      flushed_size_.store(store_size, std::memory_order_release);
+      last_timestamp_us_.store(ts, std::memory_order_release);
+      sealed_ = true;
+      report->segments += 1;
+      report->records += n;
+      report->store_bytes += store_size;
+      return absl::OkStatus();
+    }
+    index_.reset();
+  }
+
+  BW_ASSIGN_OR_RETURN(index_,
+                      Index::Open(fs, index_path_,
+                                  std::max(options_.max_index_bytes,
+                                           index_file_size)));
+  // Re-indexing appends entries; a store written with a larger index limit
+  // may need more than the options allow now.
+  auto append_entry = [&](uint64_t position) -> absl::Status {
+    if (index_->full()) {
+      BW_RETURN_IF_ERROR(index_->Grow(std::min(
+          2 * index_->capacity() * kIndexEntrySize,
+          (store_size / kMinRecordBytes + 1) * kIndexEntrySize)));
+    }
+    return index_->Append(position);
+  };
+
+  // 1. Trust the longest prefix of index entries whose last entry verifies
+  //    against the store. After a crash the index may run ahead of the store
+  //    (its pages reached the disk, the store's did not) or behind it, and may
+  //    end in zeros. The prefix check holds because a store only grows at its
+  //    end: if the record of entry i survived, so did those before it.
+  //    kAbsoluteConsistency trusts nothing and reads the whole store.
+  const uint64_t n = index_->size();
+  uint64_t trusted = 0;
+  uint64_t scan_from = 0;
+  uint64_t last_ts = 0;
+  if (mode != RecoveryMode::kAbsoluteConsistency && n > 0) {
+    uint64_t end, ts;
+    if (EntryVerifies(n - 1, &end, &ts)) {
+      trusted = n;
+      scan_from = end;
+      last_ts = ts;
+    } else {
+      // Binary search for the last entry that verifies.
+      uint64_t lo = 0, hi = n - 1;  // answer in [lo, hi): count of trusted
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        if (EntryVerifies(mid, &end, &ts)) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      trusted = lo;
+      if (trusted > 0 && EntryVerifies(trusted - 1, &end, &ts)) {
+        scan_from = end;
+        last_ts = ts;
+      } else {
+        trusted = 0;
+      }
+    }
+  }
+  const bool index_matches_store =
+      trusted == n && scan_from == store_size &&
+      index_file_size == n * kIndexEntrySize;
+  if (trusted < n) index_->TruncateEntries(trusted);
+
+  // 2. Read the store from the end of the trusted records: re-index what the
+  //    index missed and find where the valid data ends.
+  uint64_t good_end = scan_from;
+  uint64_t expected = base_offset_ + trusted;
+  uint64_t added = 0;
+  bool damaged = false;
+  bool valid_after_damage = false;
+  bool synced_after_damage = false;
+  uint64_t skipped = 0;
+  DamageCollector damage;
+  size_t regions_seen = 0;
+  // Where the damage since the last indexed record begins (kNoDamage: none).
+  constexpr uint64_t kNoDamage = ~uint64_t{0};
+  uint64_t damage_start = kNoDamage;
+  if (scan_from < store_size) {
+    BW_ASSIGN_OR_RETURN(auto file, fs->NewSequentialFile(store_path_));
+    BlockReader reader(file.get(), &damage, /*verify_checksums=*/true,
+                       scan_from, BlockReader::Start::kAtRecord);
+    absl::string_view payload;
+    std::string scratch;
+    while (reader.ReadRecord(&payload, &scratch)) {
+      const uint64_t position = reader.last_record_offset();
+      ++report->records_scanned;
+      absl::StatusOr<Record> r = DecodeRecord(payload);
+      if (damage.regions.size() > regions_seen) {
+        if (damage_start == kNoDamage) {
+          damage_start = damage.regions[regions_seen].position;
+        }
+        regions_seen = damage.regions.size();
+        damaged = true;
+      }
+      if (r.ok() && r->offset == expected && !damaged) {
+        BW_RETURN_IF_ERROR(append_entry(position));
+        ++expected;
+        ++added;
+        good_end = reader.last_record_end();
+        last_ts = r->timestamp_us;
+        continue;
+      }
+      if (!r.ok() || r->offset < expected || !damaged ||
+          (r->offset > expected &&
+           (damage_start == kNoDamage ||
+            r->offset - expected > position - damage_start))) {
+        // Not a record of this log at this place (wrong envelope, a stale or
+        // impossible offset): damage too.
+        damage.regions.push_back(
+            {"", position, reader.last_record_end() - position,
+             r.ok() ? absl::StrCat("record carries offset ", r->offset,
+                                   ", expected ", expected)
+                    : std::string(r.status().message())});
+        regions_seen = damage.regions.size();
+        if (damage_start == kNoDamage) damage_start = position;
+        damaged = true;
+        continue;
+      }
+      // A valid record after damage.
+      valid_after_damage = true;
+      if (r->flags & kSyncMarker) synced_after_damage = true;
+      if (mode == RecoveryMode::kSkipAnyCorruptedRecords) {
+        // Keep the lost offsets taken: point them into the damaged region
+        // (reads there fail with kDataLoss) at distinct, increasing positions.
+        uint64_t filler = damage_start;
+        if (trusted + added > 0) {
+          filler = std::max(filler, index_->Position(trusted + added - 1) + 1);
+        }
+        while (expected < r->offset) {
+          BW_RETURN_IF_ERROR(append_entry(filler++));
+          ++expected;
+          ++added;
+          ++skipped;
+        }
+        BW_RETURN_IF_ERROR(append_entry(position));
+        ++expected;
+        ++added;
+        good_end = reader.last_record_end();
+        last_ts = r->timestamp_us;
+        damage_start = kNoDamage;
+      }
+    }
+    if (!damage.regions.empty()) damaged = true;
+    index_->Publish();
+    report->bytes_scanned += store_size - scan_from;
+    BW_RETURN_IF_ERROR(reader.status());
+  }
+  for (DamagedRegion& d : damage.regions) {
+    d.file = store_path_;
+    report->damage.push_back(d);
+  }
+
+  // 3. A batch cut off by the crash (its last records all say more follow)
+  //    is removed whole, so batches stay all-or-nothing. Batches never span
+  //    segments and sealed segments hold whole batches.
+  if (last) {
+    uint64_t count = index_->size();
+    uint64_t end, ts;
+    uint8_t flags;
+    uint64_t cut_to = count;
+    while (cut_to > 0 && EntryVerifies(cut_to - 1, &end, &ts, &flags) &&
+           (flags & kBatchContinues)) {
+      --cut_to;
+    }
+    if (cut_to < count) {
+      report->warnings.push_back(absl::StrCat(
+          store_path_, ": removed ", count - cut_to,
+          " records of a batch cut off by the crash, from offset ",
+          base_offset_ + cut_to));
+      good_end = index_->Position(cut_to);
+      index_->TruncateEntries(cut_to);
+      ++report->batches_cut;
+      last_ts = 0;
+      if (cut_to > 0 && EntryVerifies(cut_to - 1, &end, &ts)) last_ts = ts;
+    }
+  }
+
+  // 4. Decide. Bytes after good_end are a torn tail or damage.
+  const bool torn = good_end < store_size;
+  auto fail = [&](absl::string_view why) {
+    const DamagedRegion* first =
+        damage.regions.empty() ? nullptr : &damage.regions.front();
+    return absl::DataLossError(absl::StrCat(
+        store_path_, ": ",
+        first != nullptr
+            ? absl::StrCat(first->reason, " at position ", first->position,
+                           " (", first->bytes, " bytes)")
+            : absl::StrCat("incomplete record at position ", good_end, " (",
+                           store_size - good_end, " bytes before the end)"),
+        "; ", why, " (recovery mode ", RecoveryModeName(mode), ")"));
+  };
+  if (damaged || torn) {
+    switch (mode) {
+      case RecoveryMode::kAbsoluteConsistency:
+        return fail("any damage fails this mode");
+      case RecoveryMode::kTolerateCorruptedTailRecords:
+        if (!last) return fail("a sealed segment holds only synced data");
+        if (valid_after_damage) return fail("valid records follow the damage");
+        break;
+      case RecoveryMode::kPointInTime:
+        if (!last) return fail("a sealed segment holds only synced data");
+        if (synced_after_damage) {
+          return fail("records synced before the crash follow the damage");
+        }
+        break;
+      case RecoveryMode::kSkipAnyCorruptedRecords:
+        break;
+    }
+  }
+  report->records_skipped += skipped;
+  if (torn) {
+    BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(store_path_));
+    BW_RETURN_IF_ERROR(file->Truncate(good_end));
+    BW_RETURN_IF_ERROR(file->Sync());
+    BW_RETURN_IF_ERROR(file->Close());
+    report->torn_bytes_cut += store_size - good_end;
+    report->warnings.push_back(absl::StrCat(
+        store_path_, ": cut ", store_size - good_end,
+        " bytes after the last valid record at position ", good_end));
+  }
+  if (!index_matches_store) report->clean_shutdown = false;
+  if (trusted < n || added > 0 || !index_matches_store) {
+    if (trusted < n || added > 0) ++report->indexes_rebuilt;
+    report->index_entries_added += added;
+    BW_RETURN_IF_ERROR(index_->Sync());
+  }
+
+  store_size_.store(good_end, std::memory_order_release);
+  flushed_size_.store(good_end, std::memory_order_release);
+  last_timestamp_us_.store(last_ts, std::memory_order_release);
+  report->segments += 1;
+  report->records += index_->size();
+  report->store_bytes += good_end;
+  if (last) return OpenForAppend();
+  sealed_ = true;
+  return index_->Seal();
+}
+
+absl::Status Segment::OpenForAppend() {
+  absl::MutexLock lock(&write_mu_);
+  BW_ASSIGN_OR_RETURN(store_, options_.fs->NewAppendableFile(store_path_));
+  writer_ = std::make_unique<BlockWriter>(store_.get(), store_->Size());
+  return absl::OkStatus();
+}
+
+bool Segment::IsFull() const {
+  return store_size() >= options_.max_store_bytes || index_->full();
+}
+
+bool Segment::HasIndexRoomFor(uint64_t records) const {
+  return index_->capacity() - index_->pending() >= records;
+}
+
+absl::StatusOr<uint64_t> Segment::Append(
+    absl::Span<const absl::string_view> values, uint64_t timestamp_us,
+    uint8_t last_flags) {
+  absl::MutexLock lock(&write_mu_);
+  if (writer_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(store_path_, ": segment is sealed"));
+  }
+  if (!HasIndexRoomFor(values.size())) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        index_path_, ": index has no room for ", values.size(), " records"));
+  }
+  const uint64_t first = index_->pending() + base_offset_;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const bool is_last = i + 1 == values.size();
+    encode_buf_.clear();
+    EncodeRecord(first + i, timestamp_us,
+                 is_last ? last_flags : kBatchContinues, values[i],
+                 &encode_buf_);
+    BW_ASSIGN_OR_RETURN(const uint64_t position,
+                        writer_->AddRecord(encode_buf_));
+    BW_RETURN_IF_ERROR(index_->Append(position));
+  }
+  // Publish the store size before the index entries that need it.
+  store_size_.store(writer_->position(), std::memory_order_release);
+  last_timestamp_us_.store(timestamp_us, std::memory_order_release);
+  index_->Publish();
+  return first;
+}
+
+absl::Status Segment::FlushUpTo(uint64_t end) const {
+  if (flushed_size_.load(std::memory_order_acquire) >= end) {
+    return absl::OkStatus();
+  }
+  absl::MutexLock lock(&write_mu_);
+  if (writer_ != nullptr) {
+    BW_RETURN_IF_ERROR(writer_->Flush());
+    flushed_size_.store(writer_->position(), std::memory_order_release);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Record> Segment::Read(uint64_t offset,
+                                     std::string* scratch) const {
+  const uint64_t count = index_->size();
+  if (offset < base_offset_ || offset - base_offset_ >= count) {
+    return absl::OutOfRangeError(absl::StrCat(
+        store_path_, ": offset ", offset, " is outside [", base_offset_, ", ",
+        base_offset_ + count, ")"));
+  }
+  const uint64_t i = offset - base_offset_;
+  const uint64_t position = index_->Position(i);
+  const uint64_t end = i + 1 < count ? index_->Position(i + 1) : store_size();
+  BW_RETURN_IF_ERROR(FlushUpTo(end));
+  absl::StatusOr<absl::string_view> payload =
+      ReadRecordAt(*reader_, position, scratch);
+  if (!payload.ok()) {
+    if (payload.status().code() == absl::StatusCode::kOutOfRange) {
+      // The index points past the end of the store: the store lost it.
+      return absl::DataLossError(absl::StrCat(
+          store_path_, ": record ", offset, " at position ", position,
+          " is past the end of the store"));
+    }
+    return payload.status();
+  }
+  absl::StatusOr<Record> r = DecodeRecord(*payload);
+  if (!r.ok()) {
+    return absl::DataLossError(absl::StrCat(store_path_, ": record at position ",
+                                            position, ": ", r.status().message()));
+  }
+  if (r->offset != offset) {
+    return absl::DataLossError(absl::StrCat(
+        store_path_, ": record at position ", position, " carries offset ",
+        r->offset, ", expected ", offset));
+  }
+  return *r;
+}
+
+absl::Status Segment::Flush() {
+  absl::MutexLock lock(&write_mu_);
+  if (writer_ == nullptr) return absl::OkStatus();
+  BW_RETURN_IF_ERROR(writer_->Flush());
+  flushed_size_.store(writer_->position(), std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status Segment::Sync() {
+  {
+    absl::MutexLock lock(&write_mu_);
+    if (writer_ == nullptr) return absl::OkStatus();
+    BW_RETURN_IF_ERROR(writer_->Sync());
+    flushed_size_.store(writer_->position(), std::memory_order_release);
+  }
+  return index_->Sync();
+}
+
+absl::Status Segment::Seal() {
+  if (sealed_) return absl::OkStatus();
+  BW_RETURN_IF_ERROR(Sync());
+  {
+    absl::MutexLock lock(&write_mu_);
+    BW_RETURN_IF_ERROR(store_->Close());
+    writer_.reset();
+    store_.reset();
+  }
+  BW_RETURN_IF_ERROR(index_->Seal());
+  sealed_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Segment::RemoveFiles() {
+  BW_RETURN_IF_ERROR(options_.fs->RemoveFile(index_path_));
+  return options_.fs->RemoveFile(store_path_);
+}
+
+absl::Status Segment::TruncateFiles(FileSystem* fs, const std::string& dir,
+                                    uint64_t base_offset, uint64_t entries,
+                                    uint64_t store_end) {
+  const std::string store = JoinPath(dir, SegmentFileName(base_offset, kStoreSuffix));
+  const std::string index = JoinPath(dir, SegmentFileName(base_offset, kIndexSuffix));
+  // Store first: if a crash leaves the index longer, open re-verifies it.
+  for (const auto& [path, size] :
+       {std::pair<std::string, uint64_t>{store, store_end},
+        std::pair<std::string, uint64_t>{index, entries * kIndexEntrySize}}) {
+    BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(path));
+    if (file->Size() > size) BW_RETURN_IF_ERROR(file->Truncate(size));
+    BW_RETURN_IF_ERROR(file->Sync());
+    BW_RETURN_IF_ERROR(file->Close());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace blockwal::wal

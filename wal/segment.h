@@ -1,0 +1,157 @@
+// One segment of a log: `<base>.store`, the block-format file of records
+// (each in the wal/record.h envelope), and `<base>.index`, the memory-mapped
+// map from relative offset to store position (wal/index.h). `<base>` is the
+// absolute offset of the segment's first record, zero-padded to 20 digits so
+// that names sort in offset order.
+//
+// A segment is *active* (appendable; index mapped at full size) or *sealed*
+// (read-only; store synced, index synced and truncated to its entries).
+//
+// Thread safety: Append, Flush, Sync and Seal are called by one
+// thread at a time (the log's writer). Read may run concurrently with them
+// from any number of threads; it sees every record whose Append returned
+// before the Read began.
+#ifndef BLOCKWAL_WAL_SEGMENT_H_
+#define BLOCKWAL_WAL_SEGMENT_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "absl/synchronization/mutex.h"
+#include "util/file_system.h"
+#include "wal/block_writer.h"
+#include "wal/index.h"
+#include "wal/log_options.h"
+#include "wal/record.h"
+
+namespace blockwal::wal {
+
+inline constexpr char kStoreSuffix[] = ".store";
+inline constexpr char kIndexSuffix[] = ".index";
+
+// "00000000000000000042.store" for base 42.
+std::string SegmentFileName(uint64_t base_offset, absl::string_view suffix);
+// Parses a segment file name; false for anything that is not exactly 20
+// digits followed by `suffix`.
+bool ParseSegmentFileName(absl::string_view name, absl::string_view suffix,
+                          uint64_t* base_offset);
+
+class Segment {
+ public:
+  // Creates an empty active segment (files must not exist).
+  static absl::StatusOr<std::unique_ptr<Segment>> Create(
+      const std::string& dir, uint64_t base_offset, const LogOptions& options);
+
+  // Opens an existing segment and recovers it as options.recovery_mode says
+  // (see log_options.h), adding what it found to *report. `last` is true for
+  // the newest segment of the log, which may hold a torn tail and is opened
+  // active; older ones are opened sealed.
+  static absl::StatusOr<std::unique_ptr<Segment>> Open(
+      const std::string& dir, uint64_t base_offset, bool last,
+      const LogOptions& options, RecoveryReport* report);
+
+  // Cuts the files of a segment that is not open so it keeps its first
+  // `entries` records, whose store ends at `store_end`; both durably.
+  static absl::Status TruncateFiles(FileSystem* fs, const std::string& dir,
+                                    uint64_t base_offset, uint64_t entries,
+                                    uint64_t store_end);
+
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+  ~Segment();
+
+  // Appends the values as records from offset next_offset(), all with the
+  // timestamp; every record but the last carries kBatchContinues, the last
+  // carries `last_flags`. Readers see the records only once all are written.
+  // Returns the first offset. Not durable until Sync.
+  absl::StatusOr<uint64_t> Append(absl::Span<const absl::string_view> values,
+                                  uint64_t timestamp_us, uint8_t last_flags);
+  // Whether `records` more records fit the index (the store limit is soft).
+  bool HasIndexRoomFor(uint64_t records) const;
+
+  // Reads the record at `offset` (base_offset() <= offset < next_offset()).
+  // The record's value points into *scratch or into memory of the segment and
+  // stays valid until *scratch changes or the segment is destroyed.
+  // kDataLoss, naming the store file and position, when the stored record is
+  // damaged or does not carry `offset`.
+  absl::StatusOr<Record> Read(uint64_t offset, std::string* scratch) const;
+
+  absl::Status Flush();
+  // Makes every record appended so far durable (store, then index).
+  absl::Status Sync();
+  // Syncs and turns the segment read-only (a roll, or a clean close): the
+  // store is closed and the index truncated to its entries. Idempotent.
+  // Concurrent readers are unaffected.
+  absl::Status Seal();
+  // Position in the store of the record at `offset` (valid offsets only).
+  uint64_t PositionOf(uint64_t offset) const {
+    return index_->Position(offset - base_offset_);
+  }
+  // Deletes both files (the segment must not be used afterwards except by
+  // readers that already hold it: their open files stay readable).
+  absl::Status RemoveFiles();
+
+  uint64_t base_offset() const { return base_offset_; }
+  uint64_t next_offset() const {
+    return base_offset_ + index_->size();
+  }
+  uint64_t record_count() const { return index_->size(); }
+  uint64_t store_size() const {
+    return store_size_.load(std::memory_order_acquire);
+  }
+  // Timestamp of the newest record (0 for an empty segment).
+  uint64_t last_timestamp_us() const {
+    return last_timestamp_us_.load(std::memory_order_acquire);
+  }
+  bool sealed() const { return sealed_; }
+  // True when the next append should go to a new segment.
+  bool IsFull() const;
+  const std::string& store_path() const { return store_path_; }
+  const std::string& index_path() const { return index_path_; }
+
+ private:
+  Segment(const std::string& dir, uint64_t base_offset,
+          const LogOptions& options);
+
+  // Opens the store for appending at its current end.
+  absl::Status OpenForAppend();
+  absl::Status Recover(bool last, RecoveryReport* report);
+  // Whether index entry i points at a record that verifies and carries its
+  // offset; *end receives the position just past that record.
+  bool EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
+                     uint8_t* flags = nullptr) const;
+  // Ensures the bytes of the store up to `end` have left the user-space
+  // buffer, so a positional read sees them.
+  absl::Status FlushUpTo(uint64_t end) const;
+
+  const uint64_t base_offset_;
+  const LogOptions& options_;
+  const std::string store_path_;
+  const std::string index_path_;
+
+  std::unique_ptr<Index> index_;
+  std::unique_ptr<RandomAccessFile> reader_;
+  bool sealed_ = false;
+  std::atomic<uint64_t> store_size_{0};
+  std::atomic<uint64_t> last_timestamp_us_{0};
+
+  // The appending side: store file and block writer. A reader that needs
+  // bytes still in the writer's buffer flushes under this mutex.
+  mutable absl::Mutex write_mu_;
+  std::unique_ptr<WritableFile> store_ ABSL_GUARDED_BY(write_mu_);
+  std::unique_ptr<BlockWriter> writer_ ABSL_GUARDED_BY(write_mu_);
+  std::string encode_buf_ ABSL_GUARDED_BY(write_mu_);
+  // Store bytes known to be in the OS (readable by pread).
+  mutable std::atomic<uint64_t> flushed_size_{0};
+};
+
+}  // namespace blockwal::wal
+
+#endif  // BLOCKWAL_WAL_SEGMENT_H_
