@@ -489,19 +489,33 @@ TEST(MemFileSystemTest, RootAndBareNamesNeedNoCreateDir) {
   EXPECT_THAT(children, ElementsAre("b"));
 }
 
-TEST(MemFileSystemTest, MappedFileCannotGrowPastItsMapping) {
+TEST(MemFileSystemTest, MappedFileGrowsAndShrinksInPlace) {
   std::unique_ptr<FileSystem> fs = NewMemFileSystem();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs->MapFile("/idx", 64));
   char* const data = m->data();
-  EXPECT_THAT(fs->TruncateFile("/idx", 1 << 20),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("/idx")));
-  ASSERT_OK(fs->TruncateFile("/idx", 16));  // shrinking keeps the buffer
+  std::memset(data, 'x', 64);
+  // Growing while mapped keeps the bytes where they are, as mmap does.
+  ASSERT_OK(fs->TruncateFile("/idx", 1 << 20));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m2, fs->MapFile("/idx", 1 << 20));
+  EXPECT_EQ(m2->data(), data);
+  EXPECT_EQ(std::string(data, 64), std::string(64, 'x'));
+  EXPECT_EQ(data[64], '\0');
+  // Shrinking then growing again reads zeros where bytes were cut.
+  ASSERT_OK(fs->TruncateFile("/idx", 16));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs->NewAppendableFile("/idx"));
   ASSERT_OK(f->Append("abc"));
   EXPECT_EQ(m->data(), data);
   EXPECT_EQ(std::string(m->data() + 16, 3), "abc");
-  m.reset();
-  ASSERT_OK(fs->TruncateFile("/idx", 1 << 20));  // unmapped: any size
+  ASSERT_OK(fs->TruncateFile("/idx", 64));
+  ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(fs.get(), "/idx"));
+  EXPECT_EQ(bytes, std::string(16, 'x') + "abc" + std::string(45, '\0'));
+}
+
+TEST(MemFileSystemTest, MappedFileIsLimitedToOneGiB) {
+  std::unique_ptr<FileSystem> fs = NewMemFileSystem();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs->MapFile("/idx", 64));
+  EXPECT_THAT(fs->TruncateFile("/idx", (uint64_t{1} << 30) + 1),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("/idx")));
 }
 
 // flock excludes other processes: a lock held by a child makes the parent's

@@ -8,11 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
 #include "util/coding.h"
+#include "util/crc32c.h"
 #include "util/mem_file_system.h"
 #include "wal/block_writer.h"
 #include "wal/index.h"
@@ -27,6 +29,7 @@ using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 // Store positions of the records "bb" and "ccc" after "a" in a fresh
 // segment: each record takes a 7-byte header, the 17-byte envelope and its
@@ -415,11 +418,51 @@ TEST_F(LogInspectorTest, OverlappingSegments) {
                    "offsets up to 1");
 }
 
+// A truncation file as Log writes it: the offset and its masked CRC32C.
+std::string TruncationFile(uint64_t offset) {
+  std::string data;
+  PutFixed64(&data, offset);
+  PutFixed32(&data, crc32c::Mask(crc32c::Value(data)));
+  return data;
+}
+
 TEST_F(LogInspectorTest, InterruptedTruncation) {
   WriteLog({"a"});
-  SetContents(JoinPath(dir_, "TRUNCATE_SUFFIX"), std::string(12, '\0'));
+  SetContents(JoinPath(dir_, "TRUNCATE_SUFFIX"), TruncationFile(0));
   ExpectOneProblem(Inspect(), JoinPath(dir_, "TRUNCATE_SUFFIX"), 0,
                    "truncation was interrupted");
+}
+
+TEST_F(LogInspectorTest, DamagedTruncationFile) {
+  WriteLog({"a"});
+  SetContents(JoinPath(dir_, "LAST_TRUNCATION"), std::string(12, '\0'));
+  ExpectOneProblem(Inspect(), JoinPath(dir_, "LAST_TRUNCATION"), 0,
+                   "truncation intent file is damaged (12 bytes)");
+}
+
+TEST_F(LogInspectorTest, BatchEndedByTruncationIsWhole) {
+  // Records 0..2 carry kBatchContinues (a batch of 5 cut by TruncateSuffix(2)):
+  // with LAST_TRUNCATION at 2 they are whole; without it, an incomplete batch.
+  ASSERT_OK(fs_->CreateDir(dir_));
+  ASSERT_OK_AND_ASSIGN(auto file, fs_->NewWritableFile(JoinPath(dir_, SegmentFileName(0, kStoreSuffix))));
+  wal::BlockWriter writer(file.get());
+  for (uint64_t i = 0; i < 3; ++i) {
+    std::string payload;
+    EncodeRecord(i, 1000, kBatchContinues, "v", &payload);
+    ASSERT_OK(writer.AddRecord(payload));
+  }
+  ASSERT_OK(file->Close());
+  ASSERT_OK_AND_ASSIGN(LogInspection before, InspectLog(fs_.get(), dir_, InspectOptions()));
+  bool incomplete = false;
+  for (const LogProblem& p : before.problems) {
+    incomplete |= absl::StrContains(p.description, "incomplete batch");
+  }
+  EXPECT_TRUE(incomplete);
+  SetContents(JoinPath(dir_, "LAST_TRUNCATION"), TruncationFile(2));
+  ASSERT_OK_AND_ASSIGN(LogInspection after, InspectLog(fs_.get(), dir_, InspectOptions()));
+  for (const LogProblem& p : after.problems) {
+    EXPECT_THAT(p.description, Not(HasSubstr("incomplete batch")));
+  }
 }
 
 // ---- ForEachRecord, ReadRecordValue, FindOffsetRange ----

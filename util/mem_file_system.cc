@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include <sys/mman.h>
 #include <map>
 #include <memory>
 #include <set>
@@ -45,27 +47,79 @@ std::string ParentDir(const std::string& path) {
   return path.substr(0, slash);
 }
 
+// A file's bytes. They live in a std::string until the file is first mapped;
+// from then on they live in a private anonymous mapping reserved at
+// kMaxMappedFileSize, so they never move again and the file can grow and
+// shrink while mapped, as a POSIX file can (a mapping stays valid for every
+// byte inside the file). Pages are committed only when touched.
+class FileBytes {
+ public:
+  static constexpr size_t kMaxMappedFileSize = size_t{1} << 30;
+
+  FileBytes() = default;
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  ~FileBytes() {
+    if (pinned_ != nullptr) ::munmap(pinned_, kMaxMappedFileSize);
+  }
+
+  size_t size() const { return pinned_ != nullptr ? pinned_size_ : str_.size(); }
+  char* data() { return pinned_ != nullptr ? pinned_ : str_.data(); }
+  const char* data() const {
+    return pinned_ != nullptr ? pinned_ : str_.data();
+  }
+
+  // Resizes to n bytes, zero-filling growth.
+  absl::Status Resize(const std::string& path, size_t n) {
+    if (pinned_ == nullptr) {
+      str_.resize(n, '\0');
+      return absl::OkStatus();
+    }
+    if (n > kMaxMappedFileSize) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          path, ": a mapped in-memory file is limited to ",
+          kMaxMappedFileSize, " bytes (asked for ", n, ")"));
+    }
+    // Bytes cut off must read as zeros if the file grows again.
+    if (n < pinned_size_) std::memset(pinned_ + n, 0, pinned_size_ - n);
+    pinned_size_ = n;
+    return absl::OkStatus();
+  }
+
+  // Moves the bytes to their fixed address (once).
+  absl::Status Pin(const std::string& path) {
+    if (pinned_ != nullptr) return absl::OkStatus();
+    if (str_.size() > kMaxMappedFileSize) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          path, ": cannot map an in-memory file over ", kMaxMappedFileSize,
+          " bytes"));
+    }
+    void* p = ::mmap(nullptr, kMaxMappedFileSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return MemError(errno, path, "reserve mapping");
+    pinned_ = static_cast<char*>(p);
+    std::memcpy(pinned_, str_.data(), str_.size());
+    pinned_size_ = str_.size();
+    std::string().swap(str_);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string str_;
+  char* pinned_ = nullptr;
+  size_t pinned_size_ = 0;
+};
+
 // A file's bytes, shared by the directory entry and every open handle, so an
 // open file outlives its removal as on POSIX.
 struct MemFile {
   absl::Mutex mu;
-  std::string data ABSL_GUARDED_BY(mu);
-  // While mapped, data.data() is aliased by the mapping, so the buffer must
-  // never reallocate: size changes within the capacity reserved at map time
-  // are allowed (std::string never shrinks its capacity on resize), larger
-  // ones fail with kFailedPrecondition.
-  int map_count ABSL_GUARDED_BY(mu) = 0;
+  FileBytes data ABSL_GUARDED_BY(mu);
 
   // Resizes data to `size`, zero-filling growth.
   absl::Status Resize(const std::string& path, uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (map_count > 0 && size > data.capacity()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, ": cannot grow a memory-mapped file past its mapped size (",
-          size, " > ", data.capacity(), ")"));
-    }
-    data.resize(size, '\0');
-    return absl::OkStatus();
+    return data.Resize(path, static_cast<size_t>(size));
   }
 };
 
@@ -85,7 +139,7 @@ class MemWritableFile final : public WritableFile {
       absl::Status s = file_->Resize(path_, end);
       if (!s.ok()) return s;
     }
-    if (!data.empty()) std::memcpy(&file_->data[size_], data.data(), data.size());
+    if (!data.empty()) std::memcpy(file_->data.data() + size_, data.data(), data.size());
     size_ = end;
     return absl::OkStatus();
   }
@@ -133,7 +187,7 @@ class MemRandomAccessFile final : public RandomAccessFile {
                                          char* scratch) const override {
     // Copied out under the lock: the bytes may change (or move) after it.
     absl::MutexLock l(&file_->mu);
-    const std::string& data = file_->data;
+    const FileBytes& data = file_->data;
     if (offset >= data.size()) return absl::string_view(scratch, 0);
     size_t k = std::min<uint64_t>(n, data.size() - offset);
     std::memcpy(scratch, data.data() + offset, k);
@@ -159,7 +213,7 @@ class MemSequentialFile final : public SequentialFile {
 
   absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
     absl::MutexLock l(&file_->mu);
-    const std::string& data = file_->data;
+    const FileBytes& data = file_->data;
     if (pos_ >= data.size()) return absl::string_view(scratch, 0);
     size_t k = std::min<uint64_t>(n, data.size() - pos_);
     std::memcpy(scratch, data.data() + pos_, k);
@@ -185,13 +239,11 @@ class MemMappedRegion final : public MappedRegion {
   MemMappedRegion(std::string path, std::shared_ptr<MemFile> file, char* data,
                   size_t size)
       : path_(std::move(path)), file_(std::move(file)), data_(data), size_(size) {}
-  ~MemMappedRegion() override {
-    absl::MutexLock l(&file_->mu);
-    --file_->map_count;
-  }
 
   // Writes through data() are not under the file's mutex, exactly as mmap
-  // writes race with read(2): callers order them themselves.
+  // writes race with read(2): callers order them themselves. The file's bytes
+  // are pinned (FileBytes), so the pointer stays valid while the region
+  // lives, whatever size the file takes.
   char* data() override { return data_; }
   size_t size() const override { return size_; }
   absl::Status Sync() override { return absl::OkStatus(); }
@@ -280,8 +332,9 @@ class MemFileSystem final : public FileSystem {
       s = file->Resize(path, size);
       if (!s.ok()) return s;
     }
-    // From here on data.data() must stay put; see MemFile::map_count.
-    ++file->map_count;
+    // From here on data.data() stays put; see FileBytes.
+    s = file->data.Pin(path);
+    if (!s.ok()) return s;
     return std::unique_ptr<MappedRegion>(
         new MemMappedRegion(path, file, file->data.data(), size));
   }

@@ -12,9 +12,9 @@
 // Open files share the file's bytes, so a file removed or replaced while open
 // keeps being readable (and writable) through its handles, as on POSIX.
 // Mapped regions alias the file's bytes directly: a write through data() is
-// seen at once by readers of the file. While a file is mapped its buffer must
-// not move, so growing it past the largest size it had when mapped fails with
-// kFailedPrecondition (shrinking, and regrowing within that size, is fine).
+// seen at once by readers of the file, and (as with mmap) the file may grow,
+// shrink and be mapped again while a region lives. A file that has been mapped
+// is limited to 1 GiB (its bytes move to a fixed reserved address range).
 // Locks are per path within this object.
 #ifndef BLOCKWAL_UTIL_MEM_FILE_SYSTEM_H_
 #define BLOCKWAL_UTIL_MEM_FILE_SYSTEM_H_

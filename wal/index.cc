@@ -27,14 +27,12 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(FileSystem* fs,
   if (map_bytes > 0) {
     BW_ASSIGN_OR_RETURN(index->region_,
                         fs->MapFile(path, static_cast<size_t>(map_bytes)));
-  } else if (!fs->FileExists(path)) {
-    // Keep the invariant that an open index has a file behind it.
-    BW_RETURN_IF_ERROR(WriteStringToFile(fs, "", path, /*sync=*/false));
   }
   index->capacity_ = capacity_bytes == 0 ? 0 : map_bytes / kIndexEntrySize;
 
-  // Count the well-formed leading entries.
-  const uint64_t slots = map_bytes / kIndexEntrySize;
+  // Count the well-formed leading entries among the bytes the file had: the
+  // zeros of growth would otherwise read as an entry (offset 0, position 0).
+  const uint64_t slots = std::min(map_bytes, file_size) / kIndexEntrySize;
   uint64_t n = 0;
   uint64_t previous = 0;
   for (; n < slots; ++n) {

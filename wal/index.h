@@ -34,10 +34,12 @@ inline constexpr size_t kIndexEntrySize = 4 + 8;
 
 class Index {
  public:
-  // Maps the index file at path (created if missing). With `capacity_bytes`
-  // greater than the file, the file is grown to that size (rounded down to
-  // whole entries) so entries can be appended; with 0 the file is mapped as
-  // it is (a sealed index) and Append fails.
+  // Maps the index file at path. With `capacity_bytes` greater than the
+  // file, the file is created if missing and grown to that size (rounded down
+  // to whole entries) so entries can be appended; with 0 the file is mapped as
+  // it is, read-only in effect (a sealed index; a missing file is an empty
+  // index and is not created) and Append fails. Only entries within the
+  // file's original size count.
   static absl::StatusOr<std::unique_ptr<Index>> Open(FileSystem* fs,
                                                      const std::string& path,
                                                      uint64_t capacity_bytes);

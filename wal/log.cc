@@ -27,7 +27,10 @@ std::string EncodeIntent(uint64_t value) {
   return out;
 }
 
-absl::StatusOr<uint64_t> ReadIntent(FileSystem* fs, const std::string& path) {
+}  // namespace
+
+absl::StatusOr<uint64_t> ReadTruncationFile(FileSystem* fs,
+                                            const std::string& path) {
   BW_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs, path));
   if (data.size() != 12 ||
       crc32c::Unmask(DecodeFixed32(data.data() + 8)) !=
@@ -38,6 +41,8 @@ absl::StatusOr<uint64_t> ReadIntent(FileSystem* fs, const std::string& path) {
   }
   return DecodeFixed64(data.data());
 }
+
+namespace {
 
 uint64_t SystemClockMicros() { return absl::ToUnixMicros(absl::Now()); }
 
@@ -210,7 +215,7 @@ absl::Status Log::Recover() {
   BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir_));
   std::vector<uint64_t> stores;
   std::vector<uint64_t> indexes;
-  bool prefix_intent = false, suffix_intent = false;
+  bool prefix_intent = false, suffix_intent = false, last_truncation = false;
   for (const std::string& name : children) {
     uint64_t base;
     if (ParseSegmentFileName(name, kStoreSuffix, &base)) {
@@ -222,6 +227,8 @@ absl::Status Log::Recover() {
       prefix_intent = true;
     } else if (name == kSuffixIntent) {
       suffix_intent = true;
+    } else if (name == kLastTruncationFileName) {
+      last_truncation = true;
     } else if (name == std::string(kPrefixIntent) + kTempSuffix ||
                name == std::string(kSuffixIntent) + kTempSuffix) {
       // An intent that was never committed by its rename: void.
@@ -237,7 +244,7 @@ absl::Status Log::Recover() {
   // removing every segment below the first one it keeps.
   if (prefix_intent) {
     BW_ASSIGN_OR_RETURN(const uint64_t first_kept,
-                        ReadIntent(fs, JoinPath(dir_, kPrefixIntent)));
+                        ReadTruncationFile(fs, JoinPath(dir_, kPrefixIntent)));
     for (uint64_t base : stores) {
       if (base >= first_kept) break;
       const std::string index = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
@@ -245,9 +252,11 @@ absl::Status Log::Recover() {
       BW_RETURN_IF_ERROR(
           fs->RemoveFile(JoinPath(dir_, SegmentFileName(base, kStoreSuffix))));
     }
-    stores.erase(std::remove_if(stores.begin(), stores.end(),
-                                [&](uint64_t b) { return b < first_kept; }),
+    auto below = [&](uint64_t b) { return b < first_kept; };
+    stores.erase(std::remove_if(stores.begin(), stores.end(), below),
                  stores.end());
+    indexes.erase(std::remove_if(indexes.begin(), indexes.end(), below),
+                  indexes.end());
     report_.warnings.push_back(absl::StrCat(
         dir_, ": finished a prefix truncation interrupted by a crash (first "
               "segment kept: ", first_kept, ")"));
@@ -264,13 +273,28 @@ absl::Status Log::Recover() {
     }
   }
 
-  report_.clean_shutdown = true;
+  // Records up to the end of the last suffix truncation are whole, even in
+  // the middle of a batch (the truncation in progress, if any, is newer).
   absl::MutexLock lock_mu(&mu_);
+  std::optional<uint64_t> suffix_target;
+  if (suffix_intent) {
+    BW_ASSIGN_OR_RETURN(suffix_target,
+                        ReadTruncationFile(fs, JoinPath(dir_, kSuffixIntent)));
+    complete_through_ = suffix_target;
+  } else if (last_truncation) {
+    BW_ASSIGN_OR_RETURN(complete_through_,
+                        ReadTruncationFile(fs, JoinPath(dir_, kLastTruncationFileName)));
+  }
+
+  report_.clean_shutdown = true;
   for (size_t i = 0; i < stores.size(); ++i) {
-    const bool last = i + 1 == stores.size();
+    Segment::OpenContext ctx;
+    ctx.last = i + 1 == stores.size();
+    ctx.next_base = ctx.last ? 0 : stores[i + 1];
+    ctx.complete_through = complete_through_;
     BW_ASSIGN_OR_RETURN(
         std::unique_ptr<Segment> seg,
-        Segment::Open(dir_, stores[i], last, options_, &report_));
+        Segment::Open(dir_, stores[i], ctx, options_, &report_));
     if (!segments_.empty() &&
         segments_.back()->next_offset() != seg->base_offset()) {
       return absl::DataLossError(absl::StrCat(
@@ -287,15 +311,16 @@ absl::Status Log::Recover() {
     segments_.push_back(std::move(seg));
     BW_RETURN_IF_ERROR(fs->SyncDir(dir_));
   }
-  last_timestamp_us_ = segments_.back()->last_timestamp_us();
+  // Timestamps never decrease, even when a crash emptied the last segment.
+  for (const auto& seg : segments_) {
+    last_timestamp_us_ = std::max(last_timestamp_us_, seg->last_timestamp_us());
+  }
 
-  if (suffix_intent) {
-    BW_ASSIGN_OR_RETURN(const uint64_t last_kept,
-                        ReadIntent(fs, JoinPath(dir_, kSuffixIntent)));
+  if (suffix_target.has_value()) {
     report_.warnings.push_back(absl::StrCat(
         dir_, ": finished a suffix truncation interrupted by a crash (last "
-              "offset kept: ", last_kept, ")"));
-    BW_RETURN_IF_ERROR(DoTruncateSuffix(last_kept));
+              "offset kept: ", *suffix_target, ")"));
+    BW_RETURN_IF_ERROR(DoTruncateSuffix(*suffix_target));
   }
   if (prefix_intent) BW_RETURN_IF_ERROR(RemoveIntent(kPrefixIntent));
   return absl::OkStatus();
@@ -496,7 +521,10 @@ absl::Status Log::TruncateSuffix(uint64_t last_kept) {
   }
   if (last_kept + 1 >= next) return absl::OkStatus();
   absl::Status s = WriteIntent(kSuffixIntent, last_kept);
-  if (s.ok()) s = DoTruncateSuffix(last_kept);
+  if (s.ok()) {
+    complete_through_ = last_kept;
+    s = DoTruncateSuffix(last_kept);
+  }
   return s.ok() ? s : Fail(s);
 }
 
@@ -524,17 +552,21 @@ absl::Status Log::DoTruncateSuffix(uint64_t last_kept) {
     } else {
       BW_RETURN_IF_ERROR(target->Seal());
     }
-    // Reopen it as the active segment (readers keep the old object).
+    // Reopen it as the active segment (readers keep the old object). The
+    // kept records end the log whole, even inside a batch.
     RecoveryReport ignored;
+    Segment::OpenContext ctx;
+    ctx.complete_through = last_kept;
     BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> reopened,
-                        Segment::Open(dir_, target->base_offset(), true,
+                        Segment::Open(dir_, target->base_offset(), ctx,
                                       options_, &ignored));
     segments_.back() = std::move(reopened);
   }
-  if (fs->FileExists(JoinPath(dir_, kSuffixIntent))) {
-    BW_RETURN_IF_ERROR(RemoveIntent(kSuffixIntent));
-  }
-  return absl::OkStatus();
+  // Commit: the intent becomes the record of the last truncation, which
+  // later opens need (see complete_through_).
+  BW_RETURN_IF_ERROR(fs->RenameFile(JoinPath(dir_, kSuffixIntent),
+                                    JoinPath(dir_, kLastTruncationFileName)));
+  return fs->SyncDir(dir_);
 }
 
 absl::Status Log::Sync() {

@@ -14,6 +14,7 @@
 //   TRUNCATE_PREFIX, TRUNCATE_SUFFIX
 //                                intent of an interrupted truncation, finished
 //                                by the next Open
+//   LAST_TRUNCATION              the offset the last TruncateSuffix kept
 // Anything else is ignored with a warning.
 //
 // Thread safety: all methods may be called concurrently. Appends and
@@ -53,8 +54,16 @@ class Log;
 inline constexpr char kLockFileName[] = "LOCK";
 inline constexpr char kPrefixIntentFileName[] = "TRUNCATE_PREFIX";
 inline constexpr char kSuffixIntentFileName[] = "TRUNCATE_SUFFIX";
+// Where the last TruncateSuffix ended the log (the committed intent): records
+// up to there are whole even if a batch was cut there.
+inline constexpr char kLastTruncationFileName[] = "LAST_TRUNCATION";
 // An intent is written under this suffix, then renamed into place.
 inline constexpr char kTempFileSuffix[] = ".tmp";
+
+// Reads one of the truncation files above (12 bytes: the offset as u64 LE and
+// its masked CRC32C as u32 LE). kDataLoss naming the file when damaged.
+absl::StatusOr<uint64_t> ReadTruncationFile(FileSystem* fs,
+                                            const std::string& path);
 
 // Reads records in offset order from a starting offset, across segments. It
 // sees the records that exist when each Next is called.
@@ -178,6 +187,8 @@ class Log {
   absl::Status sticky_error_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t last_timestamp_us_ ABSL_GUARDED_BY(mu_) = 0;
+  // The offset the last TruncateSuffix kept (see kLastTruncationFileName).
+  std::optional<uint64_t> complete_through_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace blockwal::wal

@@ -31,6 +31,7 @@ struct DirListing {
   std::vector<uint64_t> indexes;
   std::vector<std::string> intents;  // names of truncation intent files
   std::vector<std::string> strays;
+  bool last_truncation = false;  // kLastTruncationFileName exists
 };
 
 absl::StatusOr<DirListing> ListDir(FileSystem* fs, const std::string& dir) {
@@ -48,6 +49,8 @@ absl::StatusOr<DirListing> ListDir(FileSystem* fs, const std::string& dir) {
       listing.indexes.push_back(base);
     } else if (name == kPrefixIntent || name == kSuffixIntent) {
       listing.intents.push_back(name);
+    } else if (name == kLastTruncationFileName) {
+      listing.last_truncation = true;
     } else if (name == kLockFileName ||
                name == absl::StrCat(kPrefixIntent, kTempSuffix) ||
                name == absl::StrCat(kSuffixIntent, kTempSuffix)) {
@@ -152,6 +155,11 @@ class SegmentInspector : public BlockReader::Reporter {
     seg_.index_path = IndexPath(dir, base);
     seg_.next_offset = base;
     store_name_ = SegmentFileName(base, kStoreSuffix);
+  }
+
+  // Records up to `offset` are whole even inside a batch.
+  void set_complete_through(std::optional<uint64_t> offset) {
+    complete_through_ = offset;
   }
 
   // Inspects the segment. `progress_base` is the store bytes of the
@@ -272,6 +280,12 @@ class SegmentInspector : public BlockReader::Reporter {
                  absl::StrCat("torn tail: ", seg_.store_bytes - tail,
                               " bytes after the last valid record (a write "
                               "cut off by a crash; Log::Open cuts it)"));
+    }
+    // A TruncateSuffix may end the log inside a batch; those records are
+    // whole (see kLastTruncationFileName).
+    if (batch_run > 0 && complete_through_.has_value() &&
+        seg_.last_offset <= *complete_through_) {
+      batch_run = 0;
     }
     if (batch_run > 0) {
       AddProblem(seg_.store_path, batch_position,
@@ -430,6 +444,7 @@ class SegmentInspector : public BlockReader::Reporter {
   uint64_t progress_base_ = 0;
   uint64_t progress_total_ = 0;
   uint64_t last_progress_ = 0;
+  std::optional<uint64_t> complete_through_;
 };
 
 // Remembers the first damage a BlockReader reports.
@@ -496,6 +511,19 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
          "finishes it"});
   }
 
+  // Where a suffix truncation ended the log (the one in progress, if any).
+  std::optional<uint64_t> complete_through;
+  for (const char* name : {kLastTruncationFileName, kSuffixIntentFileName}) {
+    const std::string path = JoinPath(dir, name);
+    if (!fs->FileExists(path)) continue;
+    absl::StatusOr<uint64_t> v = ReadTruncationFile(fs, path);
+    if (v.ok()) {
+      complete_through = *v;
+    } else {
+      result.problems.push_back({path, 0, std::string(v.status().message())});
+    }
+  }
+
   uint64_t total = 0;
   for (uint64_t base : listing.stores) {
     BW_ASSIGN_OR_RETURN(const uint64_t size,
@@ -524,6 +552,7 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
     }
     SegmentInspector inspector(fs, dir, base, k + 1 == listing.stores.size(),
                                options, &result.problems);
+    inspector.set_complete_through(complete_through);
     BW_ASSIGN_OR_RETURN(SegmentInspection seg,
                         inspector.Run(&previous_timestamp_us, done, total));
     done += seg.store_bytes;

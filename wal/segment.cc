@@ -1,7 +1,9 @@
 #include "wal/segment.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -71,9 +73,6 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
   }
   BW_ASSIGN_OR_RETURN(seg->index_,
                       Index::Open(fs, seg->index_path_, options.max_index_bytes));
-  // A zero-filled index reads as one entry (offset 0 at position 0, which is
-  // well-formed); a new segment has none.
-  seg->index_->TruncateEntries(0);
   {
     absl::MutexLock lock(&seg->write_mu_);
     BW_ASSIGN_OR_RETURN(seg->store_, fs->NewWritableFile(seg->store_path_));
@@ -84,10 +83,10 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(
-    const std::string& dir, uint64_t base_offset, bool last,
+    const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
     const LogOptions& options, RecoveryReport* report) {
   std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options));
-  BW_RETURN_IF_ERROR(seg->Recover(last, report));
+  BW_RETURN_IF_ERROR(seg->Recover(ctx, report));
   return seg;
 }
 
@@ -104,21 +103,26 @@ bool Segment::EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
   return true;
 }
 
-absl::Status Segment::Recover(bool last, RecoveryReport* report) {
+absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
   FileSystem* fs = options_.fs;
   const RecoveryMode mode = options_.recovery_mode;
+  const bool last = ctx.last;
   BW_ASSIGN_OR_RETURN(const uint64_t store_size, fs->GetFileSize(store_path_));
+  const bool index_exists = fs->FileExists(index_path_);
   uint64_t index_file_size = 0;
-  if (fs->FileExists(index_path_)) {
+  if (index_exists) {
     BW_ASSIGN_OR_RETURN(index_file_size, fs->GetFileSize(index_path_));
   }
   BW_ASSIGN_OR_RETURN(reader_, fs->NewRandomAccessFile(store_path_));
+  // The index as it is on disk. Nothing on disk changes until recovery has
+  // decided that the segment is acceptable (a failed Open leaves the files
+  // as it found them).
+  BW_ASSIGN_OR_RETURN(index_, Index::Open(fs, index_path_, 0));
+  const uint64_t n = index_->size();
 
   // A sealed segment that was closed cleanly needs one read: its last entry
   // verifies, ends where the store ends, and ends the index file.
   if (!last && mode != RecoveryMode::kAbsoluteConsistency) {
-    BW_ASSIGN_OR_RETURN(index_, Index::Open(fs, index_path_, 0));
-    const uint64_t n = index_->size();
     uint64_t end = 0, ts = 0;
     if (n > 0 && index_file_size == n * kIndexEntrySize &&
         EntryVerifies(n - 1, &end, &ts) && end == store_size) {
@@ -131,23 +135,7 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
       report->store_bytes += store_size;
       return absl::OkStatus();
     }
-    index_.reset();
   }
-
-  BW_ASSIGN_OR_RETURN(index_,
-                      Index::Open(fs, index_path_,
-                                  std::max(options_.max_index_bytes,
-                                           index_file_size)));
-  // Re-indexing appends entries; a store written with a larger index limit
-  // may need more than the options allow now.
-  auto append_entry = [&](uint64_t position) -> absl::Status {
-    if (index_->full()) {
-      BW_RETURN_IF_ERROR(index_->Grow(std::min(
-          2 * index_->capacity() * kIndexEntrySize,
-          (store_size / kMinRecordBytes + 1) * kIndexEntrySize)));
-    }
-    return index_->Append(position);
-  };
 
   // 1. Trust the longest prefix of index entries whose last entry verifies
   //    against the store. After a crash the index may run ahead of the store
@@ -155,19 +143,15 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
   //    end in zeros. The prefix check holds because a store only grows at its
   //    end: if the record of entry i survived, so did those before it.
   //    kAbsoluteConsistency trusts nothing and reads the whole store.
-  const uint64_t n = index_->size();
   uint64_t trusted = 0;
   uint64_t scan_from = 0;
-  uint64_t last_ts = 0;
   if (mode != RecoveryMode::kAbsoluteConsistency && n > 0) {
     uint64_t end, ts;
     if (EntryVerifies(n - 1, &end, &ts)) {
       trusted = n;
       scan_from = end;
-      last_ts = ts;
     } else {
-      // Binary search for the last entry that verifies.
-      uint64_t lo = 0, hi = n - 1;  // answer in [lo, hi): count of trusted
+      uint64_t lo = 0, hi = n - 1;  // the count of trusted entries is in [lo, hi]
       while (lo < hi) {
         const uint64_t mid = lo + (hi - lo) / 2;
         if (EntryVerifies(mid, &end, &ts)) {
@@ -179,22 +163,19 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
       trusted = lo;
       if (trusted > 0 && EntryVerifies(trusted - 1, &end, &ts)) {
         scan_from = end;
-        last_ts = ts;
       } else {
         trusted = 0;
       }
     }
   }
-  const bool index_matches_store =
-      trusted == n && scan_from == store_size &&
-      index_file_size == n * kIndexEntrySize;
-  if (trusted < n) index_->TruncateEntries(trusted);
 
-  // 2. Read the store from the end of the trusted records: re-index what the
-  //    index missed and find where the valid data ends.
+  // 2. Read the store from the end of the trusted records: find the records
+  //    the index lacks and where the valid data ends. New entries are
+  //    collected, not written yet.
+  std::vector<uint64_t> positions;  // entries trusted, trusted + 1, ...
+  std::vector<uint8_t> entry_flags;
   uint64_t good_end = scan_from;
   uint64_t expected = base_offset_ + trusted;
-  uint64_t added = 0;
   bool damaged = false;
   bool valid_after_damage = false;
   bool synced_after_damage = false;
@@ -204,6 +185,26 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
   // Where the damage since the last indexed record begins (kNoDamage: none).
   constexpr uint64_t kNoDamage = ~uint64_t{0};
   uint64_t damage_start = kNoDamage;
+  auto last_position = [&]() -> std::optional<uint64_t> {
+    if (!positions.empty()) return positions.back();
+    if (trusted > 0) return index_->Position(trusted - 1);
+    return std::nullopt;
+  };
+  // kSkipAnyCorruptedRecords keeps lost offsets taken: they point into the
+  // damaged region (reads there fail with kDataLoss) at distinct, increasing
+  // positions.
+  auto fill_skipped = [&](uint64_t up_to_offset, uint64_t from_position) {
+    uint64_t filler = from_position;
+    if (std::optional<uint64_t> prev = last_position()) {
+      filler = std::max(filler, *prev + 1);
+    }
+    while (expected < up_to_offset) {
+      positions.push_back(filler++);
+      entry_flags.push_back(0);
+      ++expected;
+      ++skipped;
+    }
+  };
   if (scan_from < store_size) {
     BW_ASSIGN_OR_RETURN(auto file, fs->NewSequentialFile(store_path_));
     BlockReader reader(file.get(), &damage, /*verify_checksums=*/true,
@@ -222,18 +223,17 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
         damaged = true;
       }
       if (r.ok() && r->offset == expected && !damaged) {
-        BW_RETURN_IF_ERROR(append_entry(position));
+        positions.push_back(position);
+        entry_flags.push_back(r->flags);
         ++expected;
-        ++added;
         good_end = reader.last_record_end();
-        last_ts = r->timestamp_us;
         continue;
       }
       if (!r.ok() || r->offset < expected || !damaged ||
           (r->offset > expected &&
            (damage_start == kNoDamage ||
             r->offset - expected > position - damage_start))) {
-        // Not a record of this log at this place (wrong envelope, a stale or
+        // Not a record of this log at this place (a bad envelope, a stale or
         // impossible offset): damage too.
         damage.regions.push_back(
             {"", position, reader.last_record_end() - position,
@@ -249,63 +249,68 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
       valid_after_damage = true;
       if (r->flags & kSyncMarker) synced_after_damage = true;
       if (mode == RecoveryMode::kSkipAnyCorruptedRecords) {
-        // Keep the lost offsets taken: point them into the damaged region
-        // (reads there fail with kDataLoss) at distinct, increasing positions.
-        uint64_t filler = damage_start;
-        if (trusted + added > 0) {
-          filler = std::max(filler, index_->Position(trusted + added - 1) + 1);
-        }
-        while (expected < r->offset) {
-          BW_RETURN_IF_ERROR(append_entry(filler++));
-          ++expected;
-          ++added;
-          ++skipped;
-        }
-        BW_RETURN_IF_ERROR(append_entry(position));
+        fill_skipped(r->offset, damage_start);
+        positions.push_back(position);
+        entry_flags.push_back(r->flags);
         ++expected;
-        ++added;
         good_end = reader.last_record_end();
-        last_ts = r->timestamp_us;
         damage_start = kNoDamage;
       }
     }
     if (!damage.regions.empty()) damaged = true;
-    index_->Publish();
     report->bytes_scanned += store_size - scan_from;
     BW_RETURN_IF_ERROR(reader.status());
   }
-  for (DamagedRegion& d : damage.regions) {
-    d.file = store_path_;
-    report->damage.push_back(d);
+  // Bytes after good_end: a torn tail, or damage.
+  const bool tail_bad = good_end < store_size;
+  if (!last && mode == RecoveryMode::kSkipAnyCorruptedRecords &&
+      expected < ctx.next_base) {
+    // The damaged end of a sealed segment: its lost offsets run up to the
+    // next segment's base, and the store keeps its bytes (sealed data is
+    // never cut).
+    fill_skipped(ctx.next_base, damage_start != kNoDamage ? damage_start : good_end);
   }
+  uint64_t final_count = trusted + positions.size();
+  auto position_of = [&](uint64_t i) {
+    return i >= trusted ? positions[i - trusted] : index_->Position(i);
+  };
 
   // 3. A batch cut off by the crash (its last records all say more follow)
   //    is removed whole, so batches stay all-or-nothing. Batches never span
-  //    segments and sealed segments hold whole batches.
+  //    segments and sealed segments hold whole batches. Records up to
+  //    ctx.complete_through are whole: a TruncateSuffix ended the log there.
+  uint64_t batches_cut = 0;
   if (last) {
-    uint64_t count = index_->size();
-    uint64_t end, ts;
-    uint8_t flags;
-    uint64_t cut_to = count;
-    while (cut_to > 0 && EntryVerifies(cut_to - 1, &end, &ts, &flags) &&
-           (flags & kBatchContinues)) {
+    uint64_t cut_to = final_count;
+    while (cut_to > 0) {
+      const uint64_t i = cut_to - 1;
+      if (ctx.complete_through.has_value() &&
+          base_offset_ + i <= *ctx.complete_through) {
+        break;
+      }
+      uint8_t flags = 0;
+      uint64_t end, ts;
+      if (i >= trusted) {
+        flags = entry_flags[i - trusted];
+      } else if (!EntryVerifies(i, &end, &ts, &flags)) {
+        break;
+      }
+      if (!(flags & kBatchContinues)) break;
       --cut_to;
     }
-    if (cut_to < count) {
+    if (cut_to < final_count) {
       report->warnings.push_back(absl::StrCat(
-          store_path_, ": removed ", count - cut_to,
+          store_path_, ": removed ", final_count - cut_to,
           " records of a batch cut off by the crash, from offset ",
           base_offset_ + cut_to));
-      good_end = index_->Position(cut_to);
-      index_->TruncateEntries(cut_to);
-      ++report->batches_cut;
-      last_ts = 0;
-      if (cut_to > 0 && EntryVerifies(cut_to - 1, &end, &ts)) last_ts = ts;
+      good_end = position_of(cut_to);
+      final_count = cut_to;
+      batches_cut = 1;
     }
   }
 
-  // 4. Decide. Bytes after good_end are a torn tail or damage.
-  const bool torn = good_end < store_size;
+  // 4. Decide: fail before anything on disk has changed.
+  const bool cut_store = last && good_end < store_size;
   auto fail = [&](absl::string_view why) {
     const DamagedRegion* first =
         damage.regions.empty() ? nullptr : &damage.regions.front();
@@ -318,7 +323,7 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
                            store_size - good_end, " bytes before the end)"),
         "; ", why, " (recovery mode ", RecoveryModeName(mode), ")"));
   };
-  if (damaged || torn) {
+  if (damaged || tail_bad || batches_cut > 0) {
     switch (mode) {
       case RecoveryMode::kAbsoluteConsistency:
         return fail("any damage fails this mode");
@@ -336,8 +341,15 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
         break;
     }
   }
+
+  // 5. Apply.
+  for (DamagedRegion& d : damage.regions) {
+    d.file = store_path_;
+    report->damage.push_back(d);
+  }
   report->records_skipped += skipped;
-  if (torn) {
+  report->batches_cut += batches_cut;
+  if (cut_store) {
     BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(store_path_));
     BW_RETURN_IF_ERROR(file->Truncate(good_end));
     BW_RETURN_IF_ERROR(file->Sync());
@@ -347,22 +359,54 @@ absl::Status Segment::Recover(bool last, RecoveryReport* report) {
         store_path_, ": cut ", store_size - good_end,
         " bytes after the last valid record at position ", good_end));
   }
-  if (!index_matches_store) report->clean_shutdown = false;
-  if (trusted < n || added > 0 || !index_matches_store) {
-    if (trusted < n || added > 0) ++report->indexes_rebuilt;
-    report->index_entries_added += added;
-    BW_RETURN_IF_ERROR(index_->Sync());
+  uint64_t changed = 0;
+  for (uint64_t i = trusted; i < final_count; ++i) {
+    if (i >= n || index_->Position(i) != position_of(i)) ++changed;
+  }
+  const bool rewrite = changed > 0 || final_count != n;
+  if (rewrite) {
+    ++report->indexes_rebuilt;
+    report->index_entries_added += changed;
+  }
+  const uint64_t final_store = cut_store ? good_end : store_size;
+  const bool sealed_as_is = index_exists && index_file_size == n * kIndexEntrySize;
+  if (rewrite || cut_store || !sealed_as_is) report->clean_shutdown = false;
+
+  if (rewrite || last || !sealed_as_is) {
+    // Remap with room (unmapping the as-is view first) and write the entries.
+    index_.reset();
+    const uint64_t capacity =
+        last ? std::max({options_.max_index_bytes, index_file_size,
+                         (final_count + 1) * kIndexEntrySize})
+             : std::max({index_file_size, final_count * kIndexEntrySize,
+                         kIndexEntrySize});
+    BW_ASSIGN_OR_RETURN(index_, Index::Open(fs, index_path_, capacity));
+    if (rewrite) {
+      // Entries below `trusted` stay; a batch cut may end before them.
+      index_->TruncateEntries(std::min(trusted, final_count));
+      for (uint64_t i = trusted; i < final_count; ++i) {
+        BW_RETURN_IF_ERROR(index_->Append(positions[i - trusted]));
+      }
+      index_->Publish();
+      BW_RETURN_IF_ERROR(index_->Sync());
+    }
+    if (!last) BW_RETURN_IF_ERROR(index_->Seal());
   }
 
-  store_size_.store(good_end, std::memory_order_release);
-  flushed_size_.store(good_end, std::memory_order_release);
+  uint64_t last_ts = 0;
+  if (final_count > 0) {
+    uint64_t end;
+    if (!EntryVerifies(final_count - 1, &end, &last_ts)) last_ts = 0;
+  }
+  store_size_.store(final_store, std::memory_order_release);
+  flushed_size_.store(final_store, std::memory_order_release);
   last_timestamp_us_.store(last_ts, std::memory_order_release);
   report->segments += 1;
-  report->records += index_->size();
-  report->store_bytes += good_end;
+  report->records += final_count;
+  report->store_bytes += final_store;
   if (last) return OpenForAppend();
   sealed_ = true;
-  return index_->Seal();
+  return absl::OkStatus();
 }
 
 absl::Status Segment::OpenForAppend() {

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -49,12 +50,23 @@ class Segment {
   static absl::StatusOr<std::unique_ptr<Segment>> Create(
       const std::string& dir, uint64_t base_offset, const LogOptions& options);
 
+  // What Open needs to know about the segment's place in the log.
+  struct OpenContext {
+    // The newest segment of the log: it may hold a torn tail and a batch cut
+    // off by a crash, and is opened active. Older ones are opened sealed.
+    bool last = true;
+    // For a sealed segment: the next segment's base, where its offsets end.
+    uint64_t next_base = 0;
+    // Records up to this offset are whole even if the last carries
+    // kBatchContinues: a TruncateSuffix ended the log there.
+    std::optional<uint64_t> complete_through;
+  };
+
   // Opens an existing segment and recovers it as options.recovery_mode says
-  // (see log_options.h), adding what it found to *report. `last` is true for
-  // the newest segment of the log, which may hold a torn tail and is opened
-  // active; older ones are opened sealed.
+  // (see log_options.h and docs/recovery.md), adding what it found to
+  // *report. On error, no file has been changed.
   static absl::StatusOr<std::unique_ptr<Segment>> Open(
-      const std::string& dir, uint64_t base_offset, bool last,
+      const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
       const LogOptions& options, RecoveryReport* report);
 
   // Cuts the files of a segment that is not open so it keeps its first
@@ -122,7 +134,7 @@ class Segment {
 
   // Opens the store for appending at its current end.
   absl::Status OpenForAppend();
-  absl::Status Recover(bool last, RecoveryReport* report);
+  absl::Status Recover(const OpenContext& ctx, RecoveryReport* report);
   // Whether index entry i points at a record that verifies and carries its
   // offset; *end receives the position just past that record.
   bool EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
