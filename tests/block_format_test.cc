@@ -1497,5 +1497,36 @@ INSTANTIATE_TEST_SUITE_P(
       return absl::StrCat("Size", info.param);
     });
 
+// AddRecord(prefix, payload) writes exactly the bytes of
+// AddRecord(prefix + payload), wherever the pieces' boundary falls relative to
+// fragment and block boundaries.
+TEST(BlockWriterPiecesTest, TwoPiecesWriteTheSameBytesAsOne) {
+  std::mt19937 rng(301);
+  const size_t kSizes[] = {0, 1, 17, kBlockSize - 2 * kHeaderSize,
+                           kBlockSize - kHeaderSize, kBlockSize,
+                           2 * kBlockSize + 5};
+  for (size_t start_fill : {size_t{0}, size_t{100},
+                            size_t{kBlockSize - kHeaderSize - 3}}) {
+    for (size_t prefix_len : kSizes) {
+      for (size_t payload_len : kSizes) {
+        std::string prefix(prefix_len, '\0'), payload(payload_len, '\0');
+        for (char& c : prefix) c = static_cast<char>(rng());
+        for (char& c : payload) c = static_cast<char>(rng());
+        std::string one, two;
+        StringDest one_dest(&one), two_dest(&two);
+        BlockWriter one_writer(&one_dest), two_writer(&two_dest);
+        const std::string filler(start_fill, 'f');
+        ASSERT_OK(one_writer.AddRecord(filler));
+        ASSERT_OK(two_writer.AddRecord(filler));
+        ASSERT_OK_AND_ASSIGN(uint64_t p1, one_writer.AddRecord(prefix + payload));
+        ASSERT_OK_AND_ASSIGN(uint64_t p2, two_writer.AddRecord(prefix, payload));
+        EXPECT_EQ(p1, p2);
+        ASSERT_EQ(one, two) << "fill " << start_fill << " prefix " << prefix_len
+                            << " payload " << payload_len;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace blockwal::wal

@@ -442,7 +442,8 @@ TEST_F(LogInspectorTest, DamagedTruncationFile) {
 
 TEST_F(LogInspectorTest, BatchEndedByTruncationIsWhole) {
   // Records 0..2 carry kBatchContinues (a batch of 5 cut by TruncateSuffix(2)):
-  // with LAST_TRUNCATION at 2 they are whole; without it, an incomplete batch.
+  // with LAST_TRUNCATION at 3 (the first offset removed) they are whole;
+  // without it, an incomplete batch.
   ASSERT_OK(fs_->CreateDir(dir_));
   ASSERT_OK_AND_ASSIGN(auto file, fs_->NewWritableFile(JoinPath(dir_, SegmentFileName(0, kStoreSuffix))));
   wal::BlockWriter writer(file.get());
@@ -458,7 +459,7 @@ TEST_F(LogInspectorTest, BatchEndedByTruncationIsWhole) {
     incomplete |= absl::StrContains(p.description, "incomplete batch");
   }
   EXPECT_TRUE(incomplete);
-  SetContents(JoinPath(dir_, "LAST_TRUNCATION"), TruncationFile(2));
+  SetContents(JoinPath(dir_, "LAST_TRUNCATION"), TruncationFile(3));
   ASSERT_OK_AND_ASSIGN(LogInspection after, InspectLog(fs_.get(), dir_, InspectOptions()));
   for (const LogProblem& p : after.problems) {
     EXPECT_THAT(p.description, Not(HasSubstr("incomplete batch")));

@@ -1,7 +1,9 @@
 // Model-based test of the segmented log: seeded random sequences of Append,
 // AppendBatch, Read, Sync, TruncatePrefix, TruncateSuffix, Close + reopen,
-// process kills and power losses, checked after every step against an
-// in-memory model of what the log must hold.
+// process kills and power losses, and I/O failures inside appends, syncs and
+// truncations followed by a crash, checked after every step against an
+// in-memory model of what the log must hold. Every other seed starts the log
+// at a large offset (past 2^32).
 //
 // The model is the contract of DESIGN.md ("Guarantees to test"): after any
 // crash the recovered log is a prefix of what was appended, with contiguous
@@ -24,6 +26,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -49,15 +52,19 @@ constexpr uint32_t kMutatingOps = kOpAll & ~kOpRead;
 
 // What the log must hold.
 struct Model {
-  uint64_t lowest = 0;
-  uint64_t next = 0;
+  explicit Model(uint64_t initial)
+      : lowest(initial), next(initial), durable_next(initial),
+        cut_points({initial}) {}
+
+  uint64_t lowest;
+  uint64_t next;
   // Every offset below it was synced (or made durable by a truncation or a
   // recovery): a crash keeps it.
-  uint64_t durable_next = 0;
+  uint64_t durable_next;
   std::map<uint64_t, std::string> values;  // [lowest, next)
   // Where a crash may leave the end of the log: the end of every batch
   // appended since durable_next, and durable_next itself.
-  std::set<uint64_t> cut_points = {0};
+  std::set<uint64_t> cut_points;
 
   void Append(const std::vector<std::string>& batch) {
     for (const std::string& v : batch) values[next++] = v;
@@ -94,7 +101,8 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
   LogModelTest()
       : fault_(new FaultInjectionFileSystem(NewMemFileSystem())),
         owned_fs_(fault_),
-        rng_(GetParam()) {
+        rng_(GetParam()),
+        model_((GetParam() / 4) % 2 == 0 ? 0 : (uint64_t{1} << 33) + 7) {
     static const Config kConfigs[] = {
         {512, 8, 40},        // many small segments
         {4096, 64, 300},     // segments rolled by the store limit
@@ -105,6 +113,7 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
     options_.fs = fault_;
     options_.max_store_bytes = config_.max_store_bytes;
     options_.max_index_bytes = config_.max_index_entries * kIndexEntrySize;
+    options_.initial_offset = model_.lowest;
     // A clock that sometimes goes back: timestamps must still never decrease.
     options_.clock_us = [this] {
       clock_ += std::uniform_int_distribution<int>(-3, 10)(rng_);
@@ -219,23 +228,48 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
     return out;
   }
 
-  // Fails one of the next few mutating operations of an append or a sync.
-  // A failed write leaves the log read-only (kFailedPrecondition); the
-  // unacknowledged batch may or may not survive the crash that follows, but
-  // only whole.
+  // Fails one of the next few mutating operations of an append, a sync or a
+  // truncation. A failed write leaves the log read-only (kFailedPrecondition);
+  // the unacknowledged batch may or may not survive the crash that follows,
+  // but only whole, and the log after the crash is as before the truncation
+  // or as after it.
   void FailThenCrash() {
-    const uint64_t n = Uniform(0, 4);
-    const uint64_t kind = Uniform(0, 2);
-    Note(absl::StrCat("Fail op ", n, " of ",
-                      kind == 0 ? "Append" : kind == 1 ? "AppendBatch" : "Sync"));
+    const uint64_t kind = Uniform(0, 4);
+    const uint64_t n = Uniform(0, kind >= 3 ? 12 : 4);
+    static const char* const kKinds[] = {"Append", "AppendBatch", "Sync",
+                                         "TruncatePrefix", "TruncateSuffix"};
+    std::optional<uint64_t> prefix_target;
+    uint64_t prefix_done = 0;  // the lowest offset after a TruncatePrefix
+    Note(absl::StrCat("Fail op ", n, " of ", kKinds[kind]));
     fault_->FailAfter(kMutatingOps, n, EIO);
     absl::Status s;
-    std::vector<std::string> batch(kind == 1 ? Uniform(2, 4) : 1);
-    if (batch.size() > config_.max_index_entries) batch.resize(1);
     if (kind == 2) {
       s = log_->Sync();
       if (s.ok()) model_.Synced();
+    } else if (kind == 3) {
+      const uint64_t lowest = Uniform(model_.lowest, model_.next);
+      prefix_target = lowest;
+      Note(absl::StrCat("  TruncatePrefix(", lowest, ")"));
+      s = log_->TruncatePrefix(lowest);
+      if (s.ok()) prefix_done = log_->LowestOffset();
+    } else if (kind == 4) {
+      uint64_t kept_end = Uniform(model_.lowest, model_.next);
+      // As in Step, no "keep up to -1": keep everything (a no-op) instead.
+      if (kept_end == 0) kept_end = model_.next;
+      Note(absl::StrCat("  TruncateSuffix(", kept_end - 1, ") next was ",
+                        model_.next));
+      s = log_->TruncateSuffix(kept_end - 1);
+      if (s.ok()) {
+        model_.durable_next = std::min(model_.durable_next, kept_end);
+        model_.CutTo(kept_end);
+      } else {
+        // The crash may leave the old log or the truncated one.
+        model_.durable_next = std::min(model_.durable_next, kept_end);
+        model_.cut_points.insert(kept_end);
+      }
     } else {
+      std::vector<std::string> batch(kind == 1 ? Uniform(2, 4) : 1);
+      if (batch.size() > config_.max_index_entries) batch.resize(1);
       for (std::string& v : batch) v = NewValue();
       std::vector<absl::string_view> views(batch.begin(), batch.end());
       absl::StatusOr<uint64_t> first = log_->AppendBatch(views);
@@ -257,6 +291,18 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
       Kill();
     }
     if (HasFatalFailure()) return;
+    if (prefix_target.has_value()) {
+      // Records at and above the target stay; the segments below it are all
+      // there or all gone.
+      const uint64_t got = log_->LowestOffset();
+      ASSERT_GE(got, model_.lowest);
+      ASSERT_LE(got, *prefix_target);
+      if (s.ok()) {
+        ASSERT_EQ(got, prefix_done)
+            << "a TruncatePrefix that returned OK was undone";
+      }
+      model_.DropBelow(got);
+    }
     CheckRecovered(/*everything_survives=*/false);
   }
 
@@ -309,7 +355,10 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
       if (got == model_.next) model_.Synced();
     } else if (op < 82) {  // TruncateSuffix
       const uint64_t kept_end = Uniform(model_.lowest, model_.next);
-      if (kept_end == 0) return;  // "keep up to offset -1" has no spelling
+      // Emptying a log that starts at 0 needs last_kept = 2^64 - 1; see
+      // BatchCutByCrashAfterTruncateSuffixEmptiedLogIsRemovedWhole in
+      // log_recovery_test.cc for why the model does not do it.
+      if (kept_end == 0) return;
       if (model_.lowest >= 2 && Uniform(0, 9) == 0) {
         ASSERT_THAT(log_->TruncateSuffix(model_.lowest - 2),
                     StatusIs(absl::StatusCode::kOutOfRange));
@@ -358,13 +407,6 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
   std::vector<std::string> history_;
 };
 
-// BUG: until the defects marked BUG in log_recovery_test.cc are fixed, every
-// seed fails early on one of them: TruncateSuffix inside a batch (NextOffset
-// is the batch's start, not last_kept + 1), TruncateSuffix into a sealed
-// segment with a smaller index on the in-memory file system ("cannot grow a
-// memory-mapped file"), clean_shutdown false when the last segment is empty,
-// and timestamps going back after a crash empties the last segment. With
-// those four situations avoided, 600 seeds of this test pass.
 TEST_P(LogModelTest, RandomOperationsMatchModel) {
   Open();
   constexpr int kSteps = 400;
@@ -393,6 +435,11 @@ TEST_P(LogModelTest, RandomOperationsMatchModel) {
   VerifyAll();
 }
 
+// A few seeds run on every build; for a longer hunt, widen the range (3000
+// seeds take about 30 s, 5 minutes under ASan). Seeds 378 and 2873 of the
+// first 3000 fail: a TruncateSuffix interrupted after its intent, then a
+// torn power loss, leaves part of a batch (see
+// UnsyncedBatchTruncatedThenTornKeepsNoPartOfIt in log_recovery_test.cc).
 INSTANTIATE_TEST_SUITE_P(Seeds, LogModelTest, ::testing::Range(1u, 13u));
 
 }  // namespace

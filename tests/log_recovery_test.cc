@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -242,6 +243,15 @@ class RecoveryEnv {
   std::string root_;
 };
 
+// The offset the LAST_TRUNCATION file of `dir` names (the first offset the
+// last TruncateSuffix removed), or "error: <status>".
+std::string LastTruncation(FileSystem* fs, const std::string& dir) {
+  absl::StatusOr<uint64_t> offset =
+      ReadTruncationFile(fs, JoinPath(dir, kLastTruncationFileName));
+  return offset.ok() ? absl::StrCat(*offset)
+                     : "error: " + offset.status().ToString();
+}
+
 // A record written straight into a store, bypassing the Log, to make states
 // the Log cannot make yet (sync markers) or only by crashing (a cut batch).
 struct CraftedRecord {
@@ -284,6 +294,29 @@ std::vector<uint64_t> CraftSegment(FileSystem* fs, const std::string& dir,
                               /*sync=*/true));
   EXPECT_OK(fs->SyncDir(dir));
   return positions;
+}
+
+// The names of the files that differ between two snapshots of a directory
+// (RecoveryEnv::Snapshot): changed, added or removed.
+std::vector<std::string> ChangedFiles(
+    const std::vector<std::pair<std::string, std::string>>& before,
+    const std::vector<std::pair<std::string, std::string>>& after) {
+  std::map<std::string, std::string> a(before.begin(), before.end());
+  std::map<std::string, std::string> b(after.begin(), after.end());
+  std::vector<std::string> out;
+  for (const auto& [name, data] : a) {
+    auto it = b.find(name);
+    if (it == b.end()) {
+      out.push_back(absl::StrCat(name, " removed"));
+    } else if (it->second != data) {
+      out.push_back(absl::StrCat(name, " changed from ", data.size(),
+                                 " to ", it->second.size(), " bytes"));
+    }
+  }
+  for (const auto& [name, data] : b) {
+    if (!a.count(name)) out.push_back(absl::StrCat(name, " added"));
+  }
+  return out;
 }
 
 // The fixture of the tests that run on every file-system kind.
@@ -387,10 +420,8 @@ TEST_P(LogRecoveryTest, CleanCloseReopensWithSameOffsetsAndData) {
   EXPECT_EQ(r.timestamp_us, 1011u);
 }
 
-// BUG: the cleanly sealed, empty index is grown back to full size at open,
-// its zero slot 0 reads as an entry that does not verify, and the open
-// reports clean_shutdown false and one index rebuilt (the root cause of
-// MissingIndexIsRebuiltFromStore).
+// The sealed index of an empty segment is an empty file: the zeros the open
+// grows it by are not entries, so the reopen is clean and rebuilds nothing.
 TEST_P(LogRecoveryTest, CleanCloseOfEmptyLogReopensEmpty) {
   options_.initial_offset = 7;
   ASSERT_OK(MustOpen(dir_)->Close());
@@ -613,9 +644,8 @@ TEST_P(LogRecoveryTest, GarbageWithHugeLengthAfterLastRecordIsCutSilently) {
 
 // ------------------------------------------------------ 4. index rebuilt
 
-// BUG: Index::Open reads a zero-filled slot 0 as a well-formed entry
-// (offset 0 at position 0), so a missing or empty index "trusts" one entry
-// and reports one entry fewer added than it rebuilt.
+// Every entry of a missing index is rebuilt from the store and counted; the
+// zero slots of the new file are not entries.
 TEST_P(LogRecoveryTest, MissingIndexIsRebuiltFromStore) {
   {
     auto log = MustOpen(dir_);
@@ -635,8 +665,8 @@ TEST_P(LogRecoveryTest, MissingIndexIsRebuiltFromStore) {
   EXPECT_EQ(env_.Size(IndexFile(0, dir_)), 10 * kIndexEntrySize);
 }
 
-// BUG: as MissingIndexIsRebuiltFromStore; here the rebuilt index is not even
-// counted (indexes_rebuilt 0) because the one "trusted" zero entry is right.
+// A zero slot 0 would say "offset 0 at position 0", which is right for a
+// one-record segment: the rebuilt index is still counted as rebuilt.
 TEST_P(LogRecoveryTest, MissingIndexOfOneRecordSegmentCountsAsRebuilt) {
   {
     auto log = MustOpen(dir_);
@@ -651,7 +681,6 @@ TEST_P(LogRecoveryTest, MissingIndexOfOneRecordSegmentCountsAsRebuilt) {
   EXPECT_EQ(log->recovery_report().index_entries_added, 1u);
 }
 
-// BUG: as MissingIndexIsRebuiltFromStore.
 TEST_P(LogRecoveryTest, EmptyIndexIsRebuiltFromStore) {
   {
     auto log = MustOpen(dir_);
@@ -718,7 +747,8 @@ TEST_P(LogRecoveryTest, IndexWithWrongPositionsIsRepaired) {
   ExpectSmallRecords(*log, 0, 10);
 }
 
-// BUG: as MissingIndexIsRebuiltFromStore (3 entries added instead of 4).
+// The rebuilt index of a sealed segment is sealed again: all four entries
+// added, the file truncated to them.
 TEST_P(LogRecoveryTest, MissingIndexOfSealedSegmentIsRebuiltAndSealed) {
   options_.max_index_bytes = 4 * kIndexEntrySize;  // segments 0, 4, 8
   {
@@ -841,10 +871,9 @@ TEST_P(LogRecoveryTest, DamageInsideTrustedPrefixOfLastSegmentIsFoundAtRead) {
   ExpectSmallRecords(*recovered, 5, 10);
 }
 
-// BUG: an open that fails with kDataLoss should leave the files as they
-// were (so a later open in another mode, or a repair tool, sees the same
-// damage). Segment::Recover grows the sealed index to max_index_bytes and
-// zeroes the entries it does not trust before it decides to fail.
+// An open that fails with kDataLoss leaves every file as it was (so a later
+// open in another mode, or a repair tool, sees the same damage): recovery
+// decides before it changes anything.
 TEST_P(LogRecoveryTest, FailedOpenLeavesFilesUntouched) {
   options_.max_index_bytes = 4 * kIndexEntrySize;
   {
@@ -857,21 +886,58 @@ TEST_P(LogRecoveryTest, FailedOpenLeavesFilesUntouched) {
   const auto before = env_.Snapshot(dir_);
   EXPECT_THAT(Open(dir_), StatusIs(absl::StatusCode::kDataLoss,
                                    HasSubstr(Store(0, dir_))));
-  const auto after = env_.Snapshot(dir_);
-  ASSERT_EQ(after.size(), before.size());
-  for (size_t i = 0; i < before.size(); ++i) {
-    EXPECT_EQ(after[i].first, before[i].first);
-    EXPECT_TRUE(after[i].second == before[i].second)
-        << before[i].first << " changed: " << before[i].second.size()
-        << " bytes before, " << after[i].second.size() << " after";
+  EXPECT_THAT(ChangedFiles(before, env_.Snapshot(dir_)), IsEmpty());
+}
+
+// The same holds when the segment that fails the open is not the first: the
+// segments opened before it are not repaired either.
+// BUG: Log::Recover opens (and so repairs) each segment before it opens the
+// next one; segment 0's missing index is rebuilt and written before segment
+// 4's damaged last record fails the open, so 00000000000000000000.index
+// exists afterwards.
+TEST_P(LogRecoveryTest, FailedOpenDoesNotRepairEarlierSegments) {
+  options_.max_index_bytes = 4 * kIndexEntrySize;
+  {
+    auto log = MustOpen(dir_);
+    AppendSmall(*log, 0, 12);
+    ASSERT_OK(log->Close());
   }
+  ASSERT_OK(fs()->RemoveFile(IndexFile(0, dir_)));
+  env_.FlipBit(Store(4, dir_), 3 * kSmallRecord + kHeaderSize + kEnvelopeSize);
+  const auto before = env_.Snapshot(dir_);
+  EXPECT_THAT(Open(dir_), StatusIs(absl::StatusCode::kDataLoss,
+                                   HasSubstr(Store(4, dir_))));
+  EXPECT_THAT(ChangedFiles(before, env_.Snapshot(dir_)), IsEmpty());
+}
+
+// A missing segment in the middle fails the open with kDataLoss, and the
+// last segment is not repaired first.
+// BUG: the chain check runs after each Segment::Open, so the last segment
+// (8) is recovered before the gap is seen: its sealed 24-byte index is grown
+// to max_index_bytes (48) and the zeros after its last record are cut from
+// the store, then the open fails.
+TEST_P(LogRecoveryTest, FailedOpenOnMissingSegmentLeavesFilesUntouched) {
+  options_.max_index_bytes = 4 * kIndexEntrySize;  // segments 0, 4, 8
+  {
+    auto log = MustOpen(dir_);
+    AppendSmall(*log, 0, 10);
+    ASSERT_OK(log->Close());
+  }
+  ASSERT_OK(fs()->RemoveFile(Store(4, dir_)));
+  ASSERT_OK(fs()->RemoveFile(IndexFile(4, dir_)));
+  env_.AppendTo(Store(8, dir_), std::string(100, '\0'));
+  const auto before = env_.Snapshot(dir_);
+  EXPECT_THAT(Open(dir_),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr(Store(8, dir_)),
+                             HasSubstr("segment starts at offset 8 but the "
+                                       "previous segment ends at offset 4"))));
+  EXPECT_THAT(ChangedFiles(before, env_.Snapshot(dir_)), IsEmpty());
 }
 
 // Absolute consistency reads every segment in full; a clean log still opens
-// clean and nothing needs rebuilding.
-// BUG: with kAbsoluteConsistency Segment::Recover drops every index entry
-// before re-reading the store, so a cleanly closed log reports
-// clean_shutdown false and every index rebuilt.
+// clean and nothing needs rebuilding (the entries the scan finds are the ones
+// the index holds).
 TEST_P(LogRecoveryTest, AbsoluteConsistencyOpensCleanLogClean) {
   options_.max_index_bytes = 4 * kIndexEntrySize;
   {
@@ -933,12 +999,10 @@ TEST_P(LogRecoveryTest, WholeBatchSurvivesCrashAfterItsLastRecord) {
   EXPECT_EQ(ReadValue(*recovered, 5), "batch-05");
 }
 
-// BUG: TruncateSuffix inside a batch keeps records that carry
-// kBatchContinues at the end of the store; the reopen that DoTruncateSuffix
-// does (and any later open) takes them for a batch cut off by a crash and
-// removes them, so NextOffset() is the batch's first offset, not
-// last_kept + 1 as log.h promises. Raft truncates at arbitrary entries, and
-// appends them in batches.
+// TruncateSuffix inside a batch (Raft truncates at arbitrary entries, and
+// appends them in batches): the kept records end the store carrying
+// kBatchContinues, yet they are whole, not a batch cut off by a crash, here
+// and at every later open (LAST_TRUNCATION says so).
 TEST_P(LogRecoveryTest, TruncateSuffixInsideBatchKeepsRecordsUpToLastKept) {
   auto log = MustOpen(dir_);
   AppendSmall(*log, 0, 3);
@@ -947,22 +1011,119 @@ TEST_P(LogRecoveryTest, TruncateSuffixInsideBatchKeepsRecordsUpToLastKept) {
   ASSERT_OK(log->AppendBatch(batch));
   ASSERT_OK(log->TruncateSuffix(4));  // keeps 3 and 4 of the batch
   EXPECT_EQ(log->NextOffset(), 5u);
+  EXPECT_EQ(ReadValue(*log, 3), "batch-03");
   EXPECT_EQ(ReadValue(*log, 4), "batch-04");
+  // The committed intent is the record of the truncation.
+  EXPECT_FALSE(fs()->FileExists(JoinPath(dir_, kSuffixIntentFileName)));
+  EXPECT_EQ(LastTruncation(fs(), dir_), "5");  // the first offset removed
+
+  // A kill right after the truncation.
+  env_.KillCopy(dir_, copy_);
+  {
+    auto killed = MustOpen(copy_);
+    const RecoveryReport& report = killed->recovery_report();
+    EXPECT_EQ(killed->NextOffset(), 5u);
+    EXPECT_EQ(report.records, 5u);
+    EXPECT_EQ(report.batches_cut, 0u);
+    EXPECT_EQ(report.torn_bytes_cut, 0u);
+    EXPECT_THAT(report.damage, IsEmpty());
+    ExpectSmallRecords(*killed, 0, 3);
+    EXPECT_EQ(ReadValue(*killed, 3), "batch-03");
+    EXPECT_EQ(ReadValue(*killed, 4), "batch-04");
+  }
+
+  // A clean close and reopen, twice (the second after more appends).
   ASSERT_OK(log->Close());
-  auto reopened = MustOpen(dir_);
-  EXPECT_EQ(reopened->NextOffset(), 5u);
-  EXPECT_EQ(reopened->recovery_report().batches_cut, 0u);
-  EXPECT_EQ(ReadValue(*reopened, 4), "batch-04");
+  {
+    auto reopened = MustOpen(dir_);
+    EXPECT_TRUE(reopened->recovery_report().clean_shutdown);
+    EXPECT_EQ(reopened->NextOffset(), 5u);
+    EXPECT_EQ(reopened->recovery_report().batches_cut, 0u);
+    EXPECT_EQ(ReadValue(*reopened, 3), "batch-03");
+    EXPECT_EQ(ReadValue(*reopened, 4), "batch-04");
+    ASSERT_OK_AND_ASSIGN(uint64_t offset, reopened->Append("after"));
+    EXPECT_EQ(offset, 5u);
+    ASSERT_OK(reopened->Close());
+  }
+  auto again = MustOpen(dir_);
+  EXPECT_TRUE(again->recovery_report().clean_shutdown);
+  EXPECT_EQ(again->NextOffset(), 6u);
+  EXPECT_EQ(again->recovery_report().batches_cut, 0u);
+  EXPECT_EQ(ReadValue(*again, 4), "batch-04");
+  EXPECT_EQ(ReadValue(*again, 5), "after");
 }
 
-// BUG (in-memory file systems only): DoTruncateSuffix reopens the target
-// segment while the old Segment object still maps its index at the sealed
-// size; reopening it active grows the file to max_index_bytes, which
-// MemFileSystem refuses for a mapped file ("cannot grow a memory-mapped file
-// past its mapped size"), so the truncation fails and the log turns
-// read-only. Here the sealed index is smaller because the log was written
-// with a smaller max_index_bytes; a segment sealed by TruncatePrefix(next)
-// or by a crash recovery is another way.
+// LAST_TRUNCATION protects only the records up to the offset it names: a
+// later batch cut off by a crash, right after them, is still removed whole.
+TEST_P(LogRecoveryTest, BatchCutByCrashAfterTruncateSuffixIsRemovedWhole) {
+  auto log = MustOpen(dir_);
+  AppendSmall(*log, 0, 3);
+  std::vector<absl::string_view> batch = {"batch-03", "batch-04", "batch-05",
+                                          "batch-06"};
+  ASSERT_OK(log->AppendBatch(batch));
+  ASSERT_OK(log->TruncateSuffix(4));  // records 3 and 4 carry kBatchContinues
+  std::vector<absl::string_view> later = {"later-05", "later-06", "later-07"};
+  ASSERT_OK_AND_ASSIGN(uint64_t first, log->AppendBatch(later));
+  ASSERT_EQ(first, 5u);
+  ASSERT_OK(log->Sync());
+  env_.KillCopy(dir_, copy_);
+  // Records 5 and 6 of the later batch and 10 bytes of 7 reached the store.
+  env_.TruncateTo(Store(0, copy_), 7 * kSmallRecord + 10);
+
+  auto recovered = MustOpen(copy_);
+  const RecoveryReport& report = recovered->recovery_report();
+  EXPECT_EQ(recovered->NextOffset(), 5u);
+  EXPECT_EQ(report.records, 5u);
+  EXPECT_EQ(report.batches_cut, 1u);
+  EXPECT_EQ(report.torn_bytes_cut, 2 * kSmallRecord + 10);
+  EXPECT_THAT(warnings_, Contains(AllOf(HasSubstr("removed 2 records"),
+                                        HasSubstr("from offset 5"))));
+  EXPECT_EQ(env_.Size(Store(0, copy_)), 5 * kSmallRecord);
+  ExpectSmallRecords(*recovered, 0, 3);
+  EXPECT_EQ(ReadValue(*recovered, 3), "batch-03");
+  EXPECT_EQ(ReadValue(*recovered, 4), "batch-04");
+}
+
+// TruncateSuffix(LowestOffset() - 1) empties the log. For a log that starts
+// at 0, that last_kept is 2^64 - 1 (the only spelling of "keep up to -1"),
+// and it must not make every later record "whole".
+// BUG: complete_through_ becomes 2^64 - 1 (TruncateSuffix stores last_kept in
+// LAST_TRUNCATION as is), so Segment::Recover's batch-cut loop stops at once
+// (base + i <= 2^64 - 1 always holds) and keeps records 0 and 1 of a batch
+// cut off by a crash: NextOffset() 2, batches_cut 0. A log that starts at 5
+// (last_kept 4) removes the cut batch as it should.
+TEST_P(LogRecoveryTest, BatchCutByCrashAfterTruncateSuffixEmptiedLogIsRemovedWhole) {
+  for (const uint64_t initial : {uint64_t{5}, uint64_t{0}}) {
+    SCOPED_TRACE(absl::StrCat("initial offset ", initial));
+    const std::string dir = env_.Dir(absl::StrCat("log-", initial));
+    const std::string copy = env_.Dir(absl::StrCat("copy-", initial));
+    options_.initial_offset = initial;
+    auto log = MustOpen(dir);
+    AppendSmall(*log, initial, initial + 3);
+    ASSERT_OK(log->TruncateSuffix(initial - 1));  // wraps for initial == 0
+    ASSERT_EQ(log->NextOffset(), initial);
+    std::vector<absl::string_view> batch = {"batch-a", "batch-b", "batch-c"};
+    ASSERT_OK_AND_ASSIGN(uint64_t first, log->AppendBatch(batch));
+    ASSERT_EQ(first, initial);
+    ASSERT_OK(log->Sync());
+    env_.KillCopy(dir, copy);
+    // The batch's first two records reached the store, its last did not.
+    const std::string store = Store(initial, copy);
+    ASSERT_EQ(env_.Size(store), 3 * (kSmallRecord - 1));
+    env_.TruncateTo(store, 2 * (kSmallRecord - 1));
+
+    auto recovered = MustOpen(copy);
+    EXPECT_EQ(recovered->NextOffset(), initial);
+    EXPECT_EQ(recovered->recovery_report().batches_cut, 1u);
+    EXPECT_EQ(recovered->recovery_report().records, 0u);
+  }
+}
+
+// TruncateSuffix reopens its target segment active, growing its sealed index
+// to max_index_bytes while the old Segment object (kept by readers) still
+// maps it at the sealed size. Here the sealed index is smaller because the
+// log was written with a smaller max_index_bytes; a segment sealed by
+// TruncatePrefix(next) or by a crash recovery is another way.
 TEST_P(LogRecoveryTest, TruncateSuffixIntoSmallerSealedIndexWorks) {
   options_.max_index_bytes = 4 * kIndexEntrySize;
   {
@@ -1076,7 +1237,6 @@ struct ModeCase {
   uint64_t lost_from = 0, lost_to = 0;
   // Position of the first damaged region in the report, or kNone.
   uint64_t damage_position = kNone;
-  bool bug = false;  // see the BUG comment where the row is
   static constexpr uint64_t kNone = ~uint64_t{0};
 };
 
@@ -1110,10 +1270,6 @@ ModeCase Opens(Damage d, RecoveryMode m, uint64_t next, uint64_t torn,
 ModeCase BatchOpens(RecoveryMode m) {
   ModeCase c = Opens(Damage::kBatchCut, m, 5, 2 * kBigRecord);
   c.batches_cut = 1;
-  return c;
-}
-ModeCase Bug(ModeCase c) {
-  c.bug = true;
   return c;
 }
 
@@ -1166,12 +1322,9 @@ const ModeCase kModeCases[] = {
     Fails(Damage::kSealedLast, kPit, 0,
           "checksum mismatch at position 7168 (1024 bytes); a sealed segment "
           "holds only synced data"),
-    // BUG: skip mode cuts the sealed store after its last good record (as if
-    // it were a torn tail), then fails the open because the next segment no
-    // longer follows it ("segments missing or damaged"), leaving the sealed
-    // segment durably shortened. It should keep offset 7 taken (reads
-    // kDataLoss) and open.
-    Bug(Opens(Damage::kSealedLast, kSkip, 24, 0, 1, 7, 8, 7168)),
+    // Skip mode never cuts a sealed store: offset 7 stays taken (reads
+    // kDataLoss) up to the next segment's base.
+    Opens(Damage::kSealedLast, kSkip, 24, 0, 1, 7, 8, 7168),
     // A batch cut off by the crash: removed in every mode but absolute.
     BatchOpens(kTolerate),
     Fails(Damage::kBatchCut, kAbsolute, 0,
@@ -1261,7 +1414,7 @@ TEST_P(LogRecoveryModeTest, OutcomeMatchesTable) {
                                        HasSubstr(RecoveryModeName(c.mode)))));
     return;
   }
-  ASSERT_OK(opened) << (c.bug ? "(known BUG row)" : "");
+  ASSERT_OK(opened);
   Log& log = **opened;
   const RecoveryReport& report = log.recovery_report();
   EXPECT_EQ(log.NextOffset(), c.next_offset);
@@ -1327,10 +1480,8 @@ INSTANTIATE_TEST_SUITE_P(
              FsKindName(std::get<1>(info.param));
     });
 
-// BUG: see the SealedLast/SkipAny row of kModeCases: the skip-mode open
-// shortens the sealed store to its last good record before it fails, so no
-// mode can open the log afterwards without the record being gone for good.
-// Whatever skip mode decides, a sealed segment's store must not be cut.
+// Whatever skip mode decides, a sealed segment's store is never cut (see the
+// SealedLast/SkipAny row of kModeCases).
 TEST(LogRecoveryModeExtraTest, SkipModeNeverShortensSealedStore) {
   RecoveryEnv env(FsKind::kMem);
   const std::string dir = env.Dir("log");
@@ -1343,10 +1494,19 @@ TEST(LogRecoveryModeExtraTest, SkipModeNeverShortensSealedStore) {
     ASSERT_OK(log->Close());
   }
   env.FlipBit(RecoveryEnv::StorePath(dir, 0), 7 * kBigRecord + 100);
+  const std::string index_before = env.Bytes(RecoveryEnv::IndexPath(dir, 0));
   options.recovery_mode = kSkip;
-  absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir, options);
-  log = absl::UnknownError("closed");  // release the directory
+  {
+    ASSERT_OK_AND_ASSIGN(auto log, Log::Open(dir, options));
+    EXPECT_EQ(log->NextOffset(), 24u);
+    EXPECT_EQ(log->recovery_report().records_skipped, 1u);
+    EXPECT_EQ(log->recovery_report().torn_bytes_cut, 0u);
+    EXPECT_EQ(env.Size(RecoveryEnv::StorePath(dir, 0)), 8 * kBigRecord);
+    ASSERT_OK(log->Close());
+  }
   EXPECT_EQ(env.Size(RecoveryEnv::StorePath(dir, 0)), 8 * kBigRecord);
+  // The index keeps offset 7 (pointing into the damaged record).
+  EXPECT_EQ(env.Bytes(RecoveryEnv::IndexPath(dir, 0)), index_before);
 }
 
 // A sync marker before the damage proves nothing about the damaged region:
@@ -1364,6 +1524,68 @@ TEST(LogRecoveryModeExtraTest, SyncMarkerBeforeDamageDoesNotBlockTheCut) {
   ASSERT_OK_AND_ASSIGN(auto log, Log::Open(dir, options));
   EXPECT_EQ(log->NextOffset(), 10u);
   EXPECT_EQ(log->recovery_report().torn_bytes_cut, 40 * kBigRecord - 10240);
+}
+
+// TruncateSuffix(last_kept) ends the log at last_kept + 1 even when the
+// record at last_kept is damaged (here inside sealed segment 0, which the
+// point-in-time open accepted because its cheap check reads only the last
+// record): the record keeps its offset and reads kDataLoss.
+// BUG: DoTruncateSuffix reopens the cut segment with a full recovery; that
+// finds record 3 damaged at the end of what is now the last segment, takes
+// it for a torn tail and cuts it (report discarded), so NextOffset() is 3 and
+// the next append reuses offset 3.
+TEST(LogRecoveryModeExtraTest, TruncateSuffixOntoDamagedRecordKeepsItsOffset) {
+  RecoveryEnv env(FsKind::kMem);
+  const std::string dir = env.Dir("log");
+  LogOptions options;
+  options.fs = env.fs();
+  options.max_store_bytes = 8 * kBigRecord;  // segments 0, 8, 16
+  {
+    ASSERT_OK_AND_ASSIGN(auto log, Log::Open(dir, options));
+    for (uint64_t i = 0; i < 24; ++i) ASSERT_OK(log->Append(BigValue(i)));
+    ASSERT_OK(log->Close());
+  }
+  env.FlipBit(RecoveryEnv::StorePath(dir, 0), 3 * kBigRecord + 100);
+  ASSERT_OK_AND_ASSIGN(auto log, Log::Open(dir, options));
+  ASSERT_OK(log->TruncateSuffix(3));
+  EXPECT_EQ(log->NextOffset(), 4u);
+  std::string scratch;
+  EXPECT_THAT(log->Read(3, &scratch), StatusIs(absl::StatusCode::kDataLoss));
+  ASSERT_OK_AND_ASSIGN(uint64_t offset, log->Append("after"));
+  EXPECT_EQ(offset, 4u);
+}
+
+// Skip mode keeps the damaged last record of a sealed segment; the timestamp
+// floor must still cover the records before it when a crash empties the
+// last segment.
+// BUG: Segment::Recover takes the newest timestamp from the last record only
+// (0 when it does not verify), so the floor is 0 and, with a clock that went
+// back, the new record gets timestamp 11, below record 6's 1007.
+TEST(LogRecoveryModeExtraTest, TimestampFloorSurvivesDamagedLastSealedRecord) {
+  RecoveryEnv env(FsKind::kFault);
+  const std::string dir = env.Dir("log");
+  LogOptions options;
+  options.fs = env.fs();
+  options.max_store_bytes = 8 * kBigRecord;
+  options.recovery_mode = kSkip;
+  uint64_t now = 1000;
+  options.clock_us = [&now] { return ++now; };
+  {
+    ASSERT_OK_AND_ASSIGN(auto log, Log::Open(dir, options));
+    for (uint64_t i = 0; i < 9; ++i) ASSERT_OK(log->Append(BigValue(i)));
+    env.PowerLoss(std::move(log));  // segment 8's one record is lost
+  }
+  env.FlipBit(RecoveryEnv::StorePath(dir, 0), 7 * kBigRecord + 100);
+  now = 10;  // the clock went back
+  ASSERT_OK_AND_ASSIGN(auto log, Log::Open(dir, options));
+  ASSERT_EQ(log->NextOffset(), 8u);
+  ASSERT_OK_AND_ASSIGN(uint64_t offset, log->Append("after"));
+  ASSERT_EQ(offset, 8u);
+  std::string scratch;
+  ASSERT_OK_AND_ASSIGN(Record previous, log->Read(6, &scratch));
+  EXPECT_EQ(previous.timestamp_us, 1007u);
+  ASSERT_OK_AND_ASSIGN(Record r, log->Read(8, &scratch));
+  EXPECT_GE(r.timestamp_us, 1007u);
 }
 
 // Skip mode: an offset lost in the middle of the last segment stays lost,
@@ -1533,12 +1755,9 @@ TEST_F(LogPowerLossTest, EverySealedSegmentSurvivesPowerLossWithoutSync) {
   EXPECT_EQ(Contents(*recovered), expected);
 }
 
-// BUG: Log::Recover takes the last segment's newest timestamp as the floor
-// for new timestamps; when a crash leaves the last segment empty, the floor
-// is 0 and a clock that went back produces timestamps lower than those of
-// the previous segment, against "Timestamps are made non-decreasing across
-// the log" (log_options.h). Fix: take the newest timestamp of the last
-// non-empty segment.
+// The floor for new timestamps is the newest timestamp of every segment, not
+// only the last: when a crash leaves the last segment empty, a clock that went
+// back still cannot give a new record a timestamp below the previous one.
 TEST_F(LogPowerLossTest, TimestampsStayNonDecreasingWhenCrashEmptiesLastSegment) {
   auto log = MustOpen(dir_);
   for (uint64_t i = 0; i < 5; ++i) ASSERT_OK(log->Append(SmallValue(i)));
@@ -1555,6 +1774,54 @@ TEST_F(LogPowerLossTest, TimestampsStayNonDecreasingWhenCrashEmptiesLastSegment)
   EXPECT_GE(r.timestamp_us, previous_ts);
 }
 
+// TruncateSuffix inside a batch is durable on return, kept part included.
+TEST_F(LogPowerLossTest, TruncateSuffixInsideBatchSurvivesPowerLoss) {
+  options_.max_index_bytes = 64 * kIndexEntrySize;
+  auto log = MustOpen(dir_);
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(log->Append(SmallValue(i)));
+  std::vector<absl::string_view> batch = {"batch-03", "batch-04", "batch-05",
+                                          "batch-06"};
+  ASSERT_OK(log->AppendBatch(batch));  // never synced explicitly
+  ASSERT_OK(log->TruncateSuffix(4));
+  env_.PowerLoss(std::move(log));
+
+  auto recovered = MustOpen(dir_);
+  const RecoveryReport& report = recovered->recovery_report();
+  EXPECT_EQ(recovered->NextOffset(), 5u);
+  EXPECT_EQ(report.batches_cut, 0u);
+  EXPECT_EQ(report.torn_bytes_cut, 0u);
+  EXPECT_THAT(report.damage, IsEmpty());
+  EXPECT_EQ(Contents(*recovered),
+            (std::vector<std::string>{SmallValue(0), SmallValue(1),
+                                      SmallValue(2), "batch-03", "batch-04"}));
+  EXPECT_EQ(LastTruncation(fault_, dir_), "5");  // the first offset removed
+}
+
+// LAST_TRUNCATION is read at every open; damaged, it fails the open (which
+// then changes no segment file) with kDataLoss naming it.
+TEST_F(LogPowerLossTest, DamagedLastTruncationFileFailsOpenWithDataLoss) {
+  {
+    auto log = MustOpen(dir_);
+    for (uint64_t i = 0; i < 12; ++i) ASSERT_OK(log->Append(SmallValue(i)));
+    ASSERT_OK(log->TruncateSuffix(9));
+    ASSERT_OK(log->Close());
+  }
+  const std::string path = JoinPath(dir_, kLastTruncationFileName);
+  ASSERT_EQ(env_.Size(path), 12u);
+  env_.FlipBit(path, 0);  // the offset no longer matches its CRC
+  const auto before = env_.Snapshot(dir_);
+  EXPECT_THAT(Log::Open(dir_, options_),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr(path), HasSubstr("damaged"))));
+  EXPECT_THAT(ChangedFiles(before, env_.Snapshot(dir_)), IsEmpty());
+  // Cut short, too.
+  env_.FlipBit(path, 0);
+  env_.TruncateTo(path, 8);
+  EXPECT_THAT(Log::Open(dir_, options_),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr(path), HasSubstr("(8 bytes)"))));
+}
+
 // -------------------------------------------- truncations, crash at each step
 
 // The states a truncation may leave after a crash: the old or the new, never
@@ -1564,21 +1831,35 @@ TEST_F(LogPowerLossTest, TimestampsStayNonDecreasingWhenCrashEmptiesLastSegment)
 // entries).
 class LogTruncationCrashTest : public LogPowerLossTest {
  protected:
+  static absl::Status AppendTwelve(Log& log) {
+    for (uint64_t i = 0; i < 12; ++i) {
+      absl::Status s = log.Append(SmallValue(i)).status();
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
   // Runs `truncate` on a fresh log of 12 records in segments 0, 4, 8 with the
   // n-th mutating operation failing; returns the truncation's status and the
   // kill copy and the power-loss directory to check.
   absl::Status RunWithFailure(uint64_t n, uint64_t round,
                               const std::function<absl::Status(Log&)>& truncate,
                               std::string* killed, std::string* powered_off) {
+    return RunWithFailure(n, round, AppendTwelve, truncate, killed,
+                          powered_off);
+  }
+  // As above, with the log's records appended by `fill` (and synced).
+  absl::Status RunWithFailure(uint64_t n, uint64_t round,
+                              const std::function<absl::Status(Log&)>& fill,
+                              const std::function<absl::Status(Log&)>& truncate,
+                              std::string* killed, std::string* powered_off) {
     *powered_off = env_.Dir(absl::StrCat("log", round));
     *killed = env_.Dir(absl::StrCat("kill", round));
     auto log = MustOpen(*powered_off);
     if (log == nullptr) return absl::InternalError("open");
-    for (uint64_t i = 0; i < 12; ++i) {
-      absl::Status s = log->Append(SmallValue(i)).status();
-      if (!s.ok()) return s;
-    }
-    absl::Status s = log->Sync();
+    absl::Status s = fill(*log);
+    if (!s.ok()) return s;
+    s = log->Sync();
     if (!s.ok()) return s;
     fault_->FailAfter(kMutatingOps, n, EIO);
     absl::Status result = truncate(*log);
@@ -1589,12 +1870,9 @@ class LogTruncationCrashTest : public LogPowerLossTest {
   }
 };
 
-// BUG: when the crash comes after the TRUNCATE_PREFIX intent is in place
-// but before the old segments are gone, Log::Recover removes them to finish
-// the truncation, then, in its "index without a store" pass over the names it
-// listed before, removes their indexes a second time and fails with
-// kNotFound ("...00000000000000000000.index: unlink: No such file"). A second
-// open succeeds.
+// A crash after the TRUNCATE_PREFIX intent is in place but before the old
+// segments are gone: the open finishes the removal (and does not then take
+// their indexes for indexes without a store) at the first attempt.
 TEST_F(LogTruncationCrashTest, TruncatePrefixLeavesOldOrNewState) {
   int old_states = 0, new_states = 0;
   for (uint64_t n = 0;; ++n) {
@@ -1672,6 +1950,130 @@ TEST_F(LogTruncationCrashTest, TruncateSuffixLeavesOldOrNewState) {
   }
   EXPECT_GT(old_states, 0);
   EXPECT_GT(new_states, 0);
+}
+
+// As TruncateSuffixLeavesOldOrNewState, inside a batch: segments 0 (records
+// 0..3), 4 (a batch of 4..7) and 8 (a batch of 8..10), all synced, and
+// TruncateSuffix(5). Once the intent is committed, the crash leaves exactly
+// records 0..5, the kept 4 and 5 whole though they carry kBatchContinues, and
+// LAST_TRUNCATION says 5; before, the log is as it was and has no
+// LAST_TRUNCATION.
+TEST_F(LogTruncationCrashTest, TruncateSuffixInsideBatchLeavesOldOrNewState) {
+  auto fill = [](Log& log) -> absl::Status {
+    for (uint64_t i = 0; i < 4; ++i) {
+      absl::Status s = log.Append(SmallValue(i)).status();
+      if (!s.ok()) return s;
+    }
+    const std::string values[] = {SmallValue(4), SmallValue(5), SmallValue(6),
+                                  SmallValue(7), SmallValue(8), SmallValue(9),
+                                  SmallValue(10)};
+    std::vector<absl::string_view> views(std::begin(values), std::end(values));
+    absl::Status s =
+        log.AppendBatch(absl::MakeConstSpan(views).subspan(0, 4)).status();
+    if (!s.ok()) return s;
+    return log.AppendBatch(absl::MakeConstSpan(views).subspan(4)).status();
+  };
+  int old_states = 0, new_states = 0;
+  for (uint64_t n = 0;; ++n) {
+    ASSERT_LT(n, 80u) << "TruncateSuffix never succeeded";
+    std::string killed, powered_off;
+    const absl::Status s = RunWithFailure(
+        n, n, fill, [](Log& log) { return log.TruncateSuffix(5); }, &killed,
+        &powered_off);
+    for (const std::string& dir : {killed, powered_off}) {
+      SCOPED_TRACE(absl::StrCat("failing operation ", n, ", ", dir, ", ",
+                                s.ToString()));
+      auto log = MustOpen(dir);
+      if (log == nullptr) continue;
+      const uint64_t next = log->NextOffset();
+      EXPECT_TRUE(next == 11 || next == 6) << next;
+      if (s.ok()) {
+        EXPECT_EQ(next, 6u);
+      }
+      const bool truncated = next == 6;
+      (truncated ? new_states : old_states)++;
+      EXPECT_EQ(log->recovery_report().batches_cut, 0u);
+      EXPECT_EQ(log->LowestOffset(), 0u);
+      std::vector<std::string> expected;
+      for (uint64_t i = 0; i < next; ++i) expected.push_back(SmallValue(i));
+      EXPECT_EQ(Contents(*log), expected);
+      EXPECT_FALSE(fault_->FileExists(JoinPath(dir, kSuffixIntentFileName)));
+      EXPECT_FALSE(fault_->FileExists(
+          JoinPath(dir, absl::StrCat(kSuffixIntentFileName, kTempFileSuffix))));
+      if (truncated) {
+        EXPECT_EQ(LastTruncation(fault_, dir), "6");  // the first offset removed
+      } else {
+        EXPECT_FALSE(
+            fault_->FileExists(JoinPath(dir, kLastTruncationFileName)));
+      }
+      // The kept records stay whole after more appends and a clean reopen.
+      ASSERT_OK_AND_ASSIGN(uint64_t offset, log->Append("after"));
+      EXPECT_EQ(offset, next);
+      ASSERT_OK(log->Close());
+      auto again = MustOpen(dir);
+      EXPECT_TRUE(again->recovery_report().clean_shutdown);
+      EXPECT_EQ(again->recovery_report().batches_cut, 0u);
+      EXPECT_EQ(again->NextOffset(), next + 1);
+      expected.push_back("after");
+      EXPECT_EQ(Contents(*again), expected);
+    }
+    if (s.ok()) break;
+  }
+  EXPECT_GT(old_states, 0);
+  EXPECT_GT(new_states, 0);
+}
+
+// A TruncateSuffix inside a batch that is not yet synced, with a failure at
+// each of its steps and then a power loss that tears the unsynced bytes: the
+// log must be the old one (the batch lost whole, 0..2, or kept whole, 0..6:
+// TruncateSuffix syncs the records it keeps before its intent says they end
+// the log whole, and that sync makes the whole batch durable) or the new one
+// (0..4), never a part of a batch.
+TEST_F(LogTruncationCrashTest, UnsyncedBatchTruncatedThenTornKeepsNoPartOfIt) {
+  options_.max_index_bytes = 64 * kIndexEntrySize;
+  int outcomes[8] = {};
+  for (uint64_t n = 0;; ++n) {
+    ASSERT_LT(n, 40u) << "TruncateSuffix never succeeded";
+    SCOPED_TRACE(absl::StrCat("failing operation ", n));
+    const std::string dir = env_.Dir(absl::StrCat("torn", n));
+    auto log = MustOpen(dir);
+    ASSERT_NE(log, nullptr);
+    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(log->Append(BigValue(i)));
+    ASSERT_OK(log->Sync());
+    const std::string values[] = {BigValue(3), BigValue(4), BigValue(5),
+                                  BigValue(6)};
+    std::vector<absl::string_view> views(std::begin(values), std::end(values));
+    ASSERT_OK(log->AppendBatch(views));
+    fault_->FailAfter(kMutatingOps, n, EIO);
+    const absl::Status s = log->TruncateSuffix(4);
+    fault_->ClearFailures();
+    // Power loss: of the 4096 unsynced store bytes, the first 1024 (record
+    // 3) survive.
+    fault_->FailAfter(kMutatingOps, 0, EIO, /*sticky=*/true);
+    log.reset();
+    fault_->ClearFailures();
+    ASSERT_OK(fault_->TearUnsyncedData(0.25));
+    ASSERT_OK(fault_->DeleteFilesCreatedAfterLastDirSync());
+    fault_->ResetState();
+
+    auto recovered = MustOpen(dir);
+    ASSERT_NE(recovered, nullptr);
+    const uint64_t next = recovered->NextOffset();
+    EXPECT_TRUE(next == 3 || next == 5 || next == 7) << next << " after " << s;
+    if (s.ok()) {
+      EXPECT_EQ(next, 5u);
+    }
+    if (next < 8) ++outcomes[next];
+    for (uint64_t i = 0; i < next; ++i) {
+      std::string scratch;
+      absl::StatusOr<Record> r = recovered->Read(i, &scratch);
+      ASSERT_OK(r) << "offset " << i;
+      EXPECT_EQ(r->value, BigValue(i)) << "offset " << i;
+    }
+    if (s.ok()) break;
+  }
+  EXPECT_GT(outcomes[3], 0);
+  EXPECT_GT(outcomes[5], 0);
 }
 
 // After a truncation returns, it is durable, and so is a later synced append

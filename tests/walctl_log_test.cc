@@ -2,9 +2,11 @@
 // tests/CMakeLists.txt) on log directories written with wal::Log on disk, and
 // checks the exact output and exit status of its log subcommands: dump DIR,
 // verify, stat, repair, append, read, tail.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -442,6 +445,193 @@ TEST_F(WalctlLogTest, TailDefaultsToTheLastTenRecordsAcrossSegments) {
   std::string expected;
   for (int i = 2; i < 12; ++i) absl::StrAppend(&expected, i, "\tr", i, "\\tx\\\\\n");
   EXPECT_EQ(r.out, expected);
+}
+
+// ---- tail --from-time, --follow ----
+
+TEST_F(WalctlLogTest, TailFromTimeStartsAtTheFirstRecordAtOrAfterIt) {
+  // Append times: "hello" kEpochUs + 1, "" + 2, "\0\x01\xff" + 3.
+  WriteThreeRecords();
+  const std::string last_two = "1\t\n2\t\\x00\\x01\\xff\n";
+  CommandResult r =
+      Walctl({"tail", "--from-time", absl::StrCat(kEpochUs + 2), dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, last_two);
+  // ISO-8601 UTC, with or without fractional seconds or a zone.
+  r = Walctl({"tail", "--from-time", "2023-11-14T22:13:20.000002Z", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, last_two);
+  r = Walctl({"tail", "--from-time=2023-11-14T23:13:20.000001500+01:00", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, last_two);
+  r = Walctl({"tail", "--from-time", "2023-11-14T22:13:20", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\thello\n" + last_two);
+  r = Walctl({"tail", "--json", "--from-time", absl::StrCat(kEpochUs + 3), dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"offset\":2,\"timestamp_us\":1700000000000003,\"segment\":"
+            "\"00000000000000000000.store\",\"position\":53,\"length\":3,"
+            "\"payload_hex\":\"0001ff\"}\n");
+}
+
+TEST_F(WalctlLogTest, TailFromTimeAcrossSegmentsAndEqualTimestamps) {
+  options_.max_index_bytes = 3 * wal::kIndexEntrySize;
+  uint64_t now = kEpochUs;
+  options_.clock_us = [&now] { return now; };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  // Offsets 0..9 at times +0 +10 +10 +10 +10 +10 +20 +30 +30 +40: segments
+  // 0-2, 3-5, 6-8, 9.
+  for (uint64_t delta : {0, 10, 10, 10, 10, 10, 20, 30, 30, 40}) {
+    now = kEpochUs + delta;
+    ASSERT_OK(log->Append(absl::StrCat("v", delta)));
+  }
+  ASSERT_OK(log->Close());
+  const struct {
+    uint64_t delta;
+    std::string first_line;
+  } cases[] = {{0, "0\tv0\n"},  {1, "1\tv10\n"}, {10, "1\tv10\n"},
+               {11, "6\tv20\n"}, {25, "7\tv30\n"}, {30, "7\tv30\n"},
+               {40, "9\tv40\n"}};
+  for (const auto& c : cases) {
+    const CommandResult r =
+        Walctl({"tail", "--from-time", absl::StrCat(kEpochUs + c.delta), dir_});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, StartsWith(c.first_line)) << "delta " << c.delta;
+    EXPECT_THAT(r.out, ::testing::EndsWith("9\tv40\n"));
+  }
+}
+
+TEST_F(WalctlLogTest, TailFromTimeAfterTheLastRecordExitsOne) {
+  WriteThreeRecords();
+  CommandResult r =
+      Walctl({"tail", "--from-time", absl::StrCat(kEpochUs + 4), dir_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, absl::StrCat("walctl: ", dir_,
+                                ": no record at or after "
+                                "2023-11-14T22:13:20.000004Z "
+                                "(1700000000000004 us); every record is older\n"));
+  // An empty log says so.
+  const std::string empty = JoinPath(root_, "empty");
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log,
+                         wal::Log::Open(empty, options_));
+    ASSERT_OK(log->Close());
+  }
+  r = Walctl({"tail", "--from-time", "0", empty});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("the log is empty"));
+}
+
+TEST_F(WalctlLogTest, TailTimeAndFollowUsageErrors) {
+  WriteThreeRecords();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"tail", "--from-time", "yesterday", dir_},
+        {"tail", "--from-time", "-5", dir_},
+        {"tail", "--from-time", "1969-12-31T23:59:59Z", dir_},
+        {"tail", "--from", "1", "--from-time", "5", dir_},
+        {"tail", "--max-wait-ms", "10", dir_},
+        {"tail", "--follow", "--max-wait-ms", "soon", dir_},
+        {"tail", "--follow=yes", dir_}}) {
+    const CommandResult r = Walctl(args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_THAT(r.err, HasSubstr("usage: walctl tail")) << absl::StrJoin(args, " ");
+  }
+}
+
+TEST_F(WalctlLogTest, TailFollowExitsAfterMaxWaitWithoutNewRecords) {
+  WriteThreeRecords();
+  const CommandResult r =
+      Walctl({"tail", "--follow", "--max-wait-ms", "150", "--from", "1", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\t\n2\t\\x00\\x01\\xff\n");
+  EXPECT_EQ(r.err, "");
+}
+
+// Runs walctl with its stdout read line by line as it writes it, so a test
+// can act between lines.
+class WalctlStream {
+ public:
+  explicit WalctlStream(const std::vector<std::string>& args) {
+    std::string command = WALCTL_PATH;
+    for (const std::string& a : args) absl::StrAppend(&command, " '", a, "'");
+    pipe_ = popen(command.c_str(), "r");
+  }
+  ~WalctlStream() {
+    if (pipe_ != nullptr) Close();
+  }
+  bool ok() const { return pipe_ != nullptr; }
+  // The next line with its newline, or "" at the end of the output.
+  std::string ReadLine() {
+    char buf[4096];
+    if (std::fgets(buf, sizeof(buf), pipe_) == nullptr) return "";
+    return buf;
+  }
+  // Waits for walctl to exit; returns its exit status (-1 when killed).
+  int Close() {
+    const int status = pclose(pipe_);
+    pipe_ = nullptr;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  FILE* pipe_ = nullptr;
+};
+
+TEST_F(WalctlLogTest, TailFollowPrintsRecordsAppendedWhileItRuns) {
+  WriteLog({"a", "b"});
+  // Two seconds without a record end it; the appends below come within
+  // milliseconds of the line they wait for.
+  WalctlStream tail({"tail", "--follow", "--max-wait-ms", "2000", dir_});
+  ASSERT_TRUE(tail.ok()) << std::strerror(errno);
+  EXPECT_EQ(tail.ReadLine(), "0\ta\n");
+  EXPECT_EQ(tail.ReadLine(), "1\tb\n");
+
+  // Written while tail runs, by a live log: synced, so the bytes are in the
+  // file, and the log stays open.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  ASSERT_OK(log->Append("c\td"));
+  ASSERT_OK(log->Sync());
+  EXPECT_EQ(tail.ReadLine(), "2\tc\\td\n");
+
+  // A batch, then a roll to a new segment, then a clean close.
+  const std::vector<absl::string_view> batch = {"e", "f"};
+  ASSERT_OK(log->AppendBatch(batch));
+  ASSERT_OK(log->Sync());
+  EXPECT_EQ(tail.ReadLine(), "3\te\n");
+  EXPECT_EQ(tail.ReadLine(), "4\tf\n");
+  ASSERT_OK(log->Close());
+  log.reset();
+  options_.max_index_bytes = 1 * wal::kIndexEntrySize;  // one record each
+  ASSERT_OK_AND_ASSIGN(log, wal::Log::Open(dir_, options_));
+  ASSERT_OK(log->Append("g"));
+  ASSERT_OK(log->Append("h"));
+  ASSERT_OK(log->Close());
+  EXPECT_EQ(tail.ReadLine(), "5\tg\n");
+  EXPECT_EQ(tail.ReadLine(), "6\th\n");
+
+  EXPECT_EQ(tail.ReadLine(), "");  // exits after 2 s without records
+  EXPECT_EQ(tail.Close(), 0);
+}
+
+TEST_F(WalctlLogTest, TailFollowFromTimeWaitsForANewEnoughRecord) {
+  WriteThreeRecords();
+  WalctlStream tail({"tail", "--follow", "--max-wait-ms", "2000", "--json",
+                     "--from-time", absl::StrCat(kEpochUs + 10), dir_});
+  ASSERT_TRUE(tail.ok()) << std::strerror(errno);
+  ticks_ = 5;  // the next append is at kEpochUs + 6: still too old
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
+  ASSERT_OK(log->Append("old"));
+  ticks_ = 9;
+  ASSERT_OK(log->Append("new"));  // kEpochUs + 10
+  ASSERT_OK(log->Close());
+  EXPECT_EQ(tail.ReadLine(),
+            "{\"offset\":4,\"timestamp_us\":1700000000000010,\"segment\":"
+            "\"00000000000000000000.store\",\"position\":107,\"length\":3,"
+            "\"payload_hex\":\"6e6577\"}\n");
+  EXPECT_EQ(tail.ReadLine(), "");
+  EXPECT_EQ(tail.Close(), 0);
 }
 
 // ---- help ----

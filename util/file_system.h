@@ -134,6 +134,15 @@ class FileSystem {
       const std::string& path) = 0;
   virtual absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(
       const std::string& path) = 0;
+  // Positional reads of a file that no longer changes (a sealed segment's
+  // store). The POSIX file system maps it read-only, so a read is a view into
+  // the mapping: no system call, no copy. Reads see the file as it was when
+  // opened: past that size they return nothing. The default is
+  // NewRandomAccessFile.
+  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>>
+  NewReadOnlyMappedFile(const std::string& path) {
+    return NewRandomAccessFile(path);
+  }
   // Maps the file (created if missing) read-write, first growing it to `size`
   // bytes if it is shorter. A longer file is mapped in its first `size` bytes.
   virtual absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(

@@ -183,6 +183,32 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   const int fd_;
 };
 
+// A read-only mapping of a whole file that no longer changes. Reads return
+// views into the mapping, valid while this object lives.
+class PosixMappedReadOnlyFile final : public RandomAccessFile {
+ public:
+  PosixMappedReadOnlyFile(std::string path, const char* base, size_t size)
+      : path_(std::move(path)), base_(base), size_(size) {}
+  ~PosixMappedReadOnlyFile() override {
+    ::munmap(const_cast<char*>(base_), size_);
+  }
+
+  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
+                                         char* scratch) const override {
+    if (offset >= size_) return absl::string_view(scratch, 0);
+    return absl::string_view(base_ + offset,
+                             std::min<uint64_t>(n, size_ - offset));
+  }
+
+  absl::StatusOr<uint64_t> Size() const override { return size_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const char* const base_;
+  const size_t size_;
+};
+
 class PosixSequentialFile final : public SequentialFile {
  public:
   PosixSequentialFile(std::string path, int fd)
@@ -298,6 +324,29 @@ class PosixFileSystem final : public FileSystem {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return PosixError(errno, path, "open for reading");
     return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
+  }
+
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewReadOnlyMappedFile(
+      const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError(errno, path, "open for reading");
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      absl::Status s = PosixError(errno, path, "fstat");
+      ::close(fd);
+      return s;
+    }
+    if (st.st_size == 0) {
+      // Nothing to map (mmap of 0 bytes fails): plain reads see the same.
+      return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
+    }
+    const size_t size = static_cast<size_t>(st.st_size);
+    void* base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    const int err = errno;
+    ::close(fd);  // the mapping keeps the file
+    if (base == MAP_FAILED) return PosixError(err, path, "mmap for reading");
+    return std::unique_ptr<RandomAccessFile>(new PosixMappedReadOnlyFile(
+        path, static_cast<const char*>(base), size));
   }
 
   absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(

@@ -46,6 +46,22 @@ F Real(const char* cls, const char* method_and_args) {
   return reinterpret_cast<F>(p);
 }
 
+// absl evaluates a waiter's Condition inside the library: in the thread
+// that unlocks (after our __tsan_release) or in the waiter before Await
+// returns (before our __tsan_acquire). Either way the mutex is held, so the
+// evaluation is wrapped in an acquire/release pair of its own.
+struct AnnotatedCondition {
+  const absl::Condition* cond;
+  absl::Mutex* mu;
+};
+
+bool EvalAnnotated(AnnotatedCondition* c) {
+  __tsan_acquire(c->mu);
+  const bool result = c->cond->Eval();
+  __tsan_release(c->mu);
+  return result;
+}
+
 }  // namespace
 
 namespace absl {
@@ -92,21 +108,24 @@ void Mutex::ReaderUnlock() {
 void Mutex::LockWhen(const Condition& cond) {
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       "Mutex", "8LockWhenERKNS0_9ConditionE");
-  real(this, cond);
+  AnnotatedCondition wrapped{&cond, this};
+  real(this, Condition(&EvalAnnotated, &wrapped));
   __tsan_acquire(this);
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       "Mutex", "14ReaderLockWhenERKNS0_9ConditionE");
-  real(this, cond);
+  AnnotatedCondition wrapped{&cond, this};
+  real(this, Condition(&EvalAnnotated, &wrapped));
   __tsan_acquire(this);
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "Mutex", "19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  const bool met = real(this, cond, timeout);
+  AnnotatedCondition wrapped{&cond, this};
+  const bool met = real(this, Condition(&EvalAnnotated, &wrapped), timeout);
   __tsan_acquire(this);  // held on return either way
   return met;
 }
@@ -114,7 +133,8 @@ bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "Mutex", "20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  const bool met = real(this, cond, deadline);
+  AnnotatedCondition wrapped{&cond, this};
+  const bool met = real(this, Condition(&EvalAnnotated, &wrapped), deadline);
   __tsan_acquire(this);
   return met;
 }
@@ -122,16 +142,18 @@ bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
 void Mutex::Await(const Condition& cond) {
   static auto real = Real<void (*)(Mutex*, const Condition&)>(
       "Mutex", "5AwaitERKNS0_9ConditionE");
+  AnnotatedCondition wrapped{&cond, this};
   __tsan_release(this);
-  real(this, cond);
+  real(this, Condition(&EvalAnnotated, &wrapped));
   __tsan_acquire(this);
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "Mutex", "16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  AnnotatedCondition wrapped{&cond, this};
   __tsan_release(this);
-  const bool met = real(this, cond, timeout);
+  const bool met = real(this, Condition(&EvalAnnotated, &wrapped), timeout);
   __tsan_acquire(this);
   return met;
 }
@@ -139,8 +161,9 @@ bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "Mutex", "17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  AnnotatedCondition wrapped{&cond, this};
   __tsan_release(this);
-  const bool met = real(this, cond, deadline);
+  const bool met = real(this, Condition(&EvalAnnotated, &wrapped), deadline);
   __tsan_acquire(this);
   return met;
 }

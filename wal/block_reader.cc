@@ -234,10 +234,13 @@ unsigned BlockReader::ReadPhysicalRecord(absl::string_view* fragment) {
   }
 }
 
-absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
-                                               uint64_t position,
-                                               std::string* scratch,
-                                               uint64_t* end_position) {
+namespace {
+
+// ReadRecordAt for any record: reads fragment by fragment.
+absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
+                                                uint64_t position,
+                                                std::string* scratch,
+                                                uint64_t* end_position) {
   scratch->clear();
   auto data_loss = [&](uint64_t at, absl::string_view what) {
     return absl::DataLossError(
@@ -332,6 +335,46 @@ absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
       pos += kBlockSize - pos % kBlockSize;
     }
   }
+}
+
+}  // namespace
+
+absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
+                                               uint64_t position,
+                                               std::string* scratch,
+                                               uint64_t* end_position,
+                                               uint64_t length_hint) {
+  // The common case in one read, straight into *scratch: a FULL record whose
+  // extent the caller knows (the index gives where the next record starts).
+  const uint64_t in_block = position % kBlockSize;
+  if (length_hint >= static_cast<uint64_t>(kHeaderSize) &&
+      in_block <= static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
+    const size_t want = static_cast<size_t>(
+        std::min<uint64_t>(length_hint, kBlockSize - in_block));
+    scratch->resize(want);
+    absl::StatusOr<absl::string_view> read =
+        file.Read(position, want, scratch->data());
+    if (!read.ok()) return read.status();
+    const absl::string_view got = *read;
+    if (got.size() >= static_cast<size_t>(kHeaderSize)) {
+      const uint32_t length = DecodeFixed16(got.data() + 4);
+      const unsigned type = static_cast<unsigned char>(got[6]);
+      if (type == kFullType && kHeaderSize + length <= got.size() &&
+          crc32c::Unmask(DecodeFixed32(got.data())) ==
+              crc32c::Value(got.data() + 6, 1 + length)) {
+        if (end_position != nullptr) {
+          *end_position = position + kHeaderSize + length;
+        }
+        const absl::string_view payload = got.substr(kHeaderSize, length);
+        if (payload.data() == scratch->data() + kHeaderSize) return payload;
+        scratch->assign(payload.data(), payload.size());
+        return absl::string_view(*scratch);
+      }
+    }
+    // Anything else (fragments, damage, a wrong hint) takes the general path,
+    // which reports exactly what is wrong.
+  }
+  return ReadFragments(file, position, scratch, end_position);
 }
 
 }  // namespace blockwal::wal

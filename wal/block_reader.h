@@ -139,11 +139,14 @@ class BlockReader {
 // a position in a block trailer, or a fragment sequence that is not
 // FULL or FIRST, MIDDLE*, LAST; the file's own error for a failed read.
 // When end_position is not null it receives the file position just past the
-// record's last fragment.
+// record's last fragment. A non-zero length_hint says how many bytes from
+// `position` the record is known to span at most (e.g. up to where the next
+// record starts): a record that fits it is read with one call to file.Read.
 absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
                                                uint64_t position,
                                                std::string* scratch,
-                                               uint64_t* end_position = nullptr);
+                                               uint64_t* end_position = nullptr,
+                                               uint64_t length_hint = 0);
 
 }  // namespace blockwal::wal
 

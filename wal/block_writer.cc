@@ -26,12 +26,19 @@ absl::Status BlockWriter::Fail(absl::Status s) {
 }
 
 absl::StatusOr<uint64_t> BlockWriter::AddRecord(absl::string_view payload) {
+  return AddRecord(absl::string_view(), payload);
+}
+
+absl::StatusOr<uint64_t> BlockWriter::AddRecord(absl::string_view prefix,
+                                                absl::string_view payload) {
   if (!status_.ok()) return status_;
-  const char* ptr = payload.data();
-  size_t left = payload.size();
+  // What remains to be written of each piece.
+  absl::string_view a = prefix;
+  absl::string_view b = payload;
+  size_t left = a.size() + b.size();
   uint64_t start = 0;
 
-  // Fragment the record if necessary and emit it. An empty payload still
+  // Fragment the record if necessary and emit it. An empty record still
   // emits one zero-length FULL fragment.
   bool begin = true;
   do {
@@ -65,28 +72,36 @@ absl::StatusOr<uint64_t> BlockWriter::AddRecord(absl::string_view payload) {
     } else {
       type = kMiddleType;
     }
-    absl::Status s = EmitPhysicalRecord(type, ptr, fragment_length);
+    // The fragment takes what is left of the prefix first.
+    const absl::string_view fa = a.substr(0, std::min(a.size(), fragment_length));
+    const absl::string_view fb = b.substr(0, fragment_length - fa.size());
+    absl::Status s = EmitPhysicalRecord(type, fa, fb);
     if (!s.ok()) return Fail(std::move(s));
-    ptr += fragment_length;
+    a.remove_prefix(fa.size());
+    b.remove_prefix(fb.size());
     left -= fragment_length;
     begin = false;
   } while (left > 0);
   return start;
 }
 
-absl::Status BlockWriter::EmitPhysicalRecord(RecordType type, const char* data,
-                                             size_t length) {
+absl::Status BlockWriter::EmitPhysicalRecord(RecordType type,
+                                             absl::string_view a,
+                                             absl::string_view b) {
+  const size_t length = a.size() + b.size();
   assert(length <= 0xffff);  // Must fit in two bytes.
   assert(block_offset_ + kHeaderSize + length <= kBlockSize);
 
   char header[kHeaderSize];
   EncodeFixed16(header + 4, static_cast<uint16_t>(length));
   header[6] = static_cast<char>(type);
-  const uint32_t crc = crc32c::Extend(type_crc_[type], data, length);
+  uint32_t crc = crc32c::Extend(type_crc_[type], a.data(), a.size());
+  crc = crc32c::Extend(crc, b.data(), b.size());
   EncodeFixed32(header, crc32c::Mask(crc));
 
   BW_RETURN_IF_ERROR(dest_->Append(absl::string_view(header, kHeaderSize)));
-  BW_RETURN_IF_ERROR(dest_->Append(absl::string_view(data, length)));
+  if (!a.empty()) BW_RETURN_IF_ERROR(dest_->Append(a));
+  if (!b.empty()) BW_RETURN_IF_ERROR(dest_->Append(b));
   block_offset_ += static_cast<int>(kHeaderSize + length);
   position_ += kHeaderSize + length;
   return absl::OkStatus();

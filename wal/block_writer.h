@@ -31,6 +31,10 @@ class BlockWriter {
   // Appends one logical record; returns the position of its first fragment's
   // header (after any trailer padding the record caused).
   absl::StatusOr<uint64_t> AddRecord(absl::string_view payload);
+  // Appends one logical record made of `prefix` followed by `payload`,
+  // without joining them in memory first (a header and a value).
+  absl::StatusOr<uint64_t> AddRecord(absl::string_view prefix,
+                                     absl::string_view payload);
 
   absl::Status Flush();
   absl::Status Sync();
@@ -41,8 +45,9 @@ class BlockWriter {
   const absl::Status& status() const { return status_; }
 
  private:
-  absl::Status EmitPhysicalRecord(RecordType type, const char* data,
-                                  size_t length);
+  // Writes one fragment whose data is `a` followed by `b`.
+  absl::Status EmitPhysicalRecord(RecordType type, absl::string_view a,
+                                  absl::string_view b);
   absl::Status Fail(absl::Status s);
 
   WritableFile* const dest_;

@@ -70,6 +70,12 @@ class Index {
   // Forgets entries at and after `n` (zeroes them, so a crash cannot bring
   // them back once synced).
   void TruncateEntries(uint64_t n);
+  // Lowers size() to n without touching the entries (readers may be reading
+  // them; the file is about to be replaced).
+  void Retract(uint64_t n) {
+    if (n < pending_) pending_ = n;
+    if (n < size()) size_.store(n, std::memory_order_release);
+  }
 
   // msync: every entry appended so far is durable.
   absl::Status Sync();

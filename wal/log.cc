@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "util/coding.h"
@@ -44,9 +45,29 @@ absl::StatusOr<uint64_t> ReadTruncationFile(FileSystem* fs,
 
 namespace {
 
+// "<20 digits>.store.tmp" or "<20 digits>.index.tmp".
+bool IsSegmentTempFile(absl::string_view name) {
+  if (!absl::ConsumeSuffix(&name, kSegmentTempSuffix)) return false;
+  uint64_t base;
+  return ParseSegmentFileName(name, kStoreSuffix, &base) ||
+         ParseSegmentFileName(name, kIndexSuffix, &base);
+}
+
 uint64_t SystemClockMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 }  // namespace
+
+const char* SyncPolicyName(SyncPolicy policy) {
+  switch (policy) {
+    case SyncPolicy::kNone:
+      return "none";
+    case SyncPolicy::kEveryAppend:
+      return "every-append";
+    case SyncPolicy::kInterval:
+      return "interval";
+  }
+  return "unknown";
+}
 
 const char* RecoveryModeName(RecoveryMode mode) {
   switch (mode) {
@@ -66,6 +87,12 @@ const char* RecoveryModeName(RecoveryMode mode) {
 
 bool LogIterator::Next(Record* record) {
   if (!status_.ok()) return false;
+  if (log_->suffix_epoch_.load(std::memory_order_acquire) != epoch_) {
+    // A TruncateSuffix happened since the last call: if it removed records
+    // this iterator already returned, their offsets may now hold others.
+    status_ = log_->CheckTruncationsSince(&epoch_, next_);
+    if (!status_.ok()) return false;
+  }
   if (segment_ == nullptr || next_ >= segment_->next_offset()) {
     // Move to the segment holding next_ (or stop at the end of the log).
     segment_ = log_->SegmentFor(next_);
@@ -88,6 +115,54 @@ bool LogIterator::Next(Record* record) {
   return true;
 }
 
+bool LogIterator::WaitNext(Record* record, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (cancelled_.load(std::memory_order_acquire)) {
+      status_ = absl::CancelledError(
+          absl::StrCat(log_->dir(), ": follow cancelled"));
+      return false;
+    }
+    if (Next(record)) return true;
+    if (!status_.ok()) return false;
+    absl::Status s = log_->WaitFor(next_, deadline, &cancelled_);
+    if (absl::IsDeadlineExceeded(s)) return false;  // a timeout, not an error
+    if (!s.ok()) {
+      status_ = s;
+      return false;
+    }
+  }
+}
+
+absl::Status Log::CheckTruncationsSince(uint64_t* epoch, uint64_t next) const {
+  absl::MutexLock lock(&mu_);
+  const uint64_t now = suffix_epoch_.load(std::memory_order_relaxed);
+  bool seen_all = suffix_truncations_.empty()
+                      ? false
+                      : suffix_truncations_.front().epoch <= *epoch + 1;
+  for (const SuffixTruncation& t : suffix_truncations_) {
+    if (t.epoch > *epoch && t.first_removed < next) {
+      return absl::AbortedError(absl::StrCat(
+          dir_, ": the log was truncated from offset ", t.first_removed,
+          ", below this iterator's next offset ", next,
+          "; records it returned may have been replaced"));
+    }
+  }
+  if (!seen_all) {
+    return absl::AbortedError(absl::StrCat(
+        dir_, ": too many truncations since this iterator last read to tell "
+              "whether they removed records it returned"));
+  }
+  *epoch = now;
+  return absl::OkStatus();
+}
+
+void LogIterator::Cancel() {
+  cancelled_.store(true, std::memory_order_release);
+  // absl::Mutex re-evaluates wait conditions when it is released.
+  absl::MutexLock lock(&log_->mu_);
+}
+
 // ------------------------------------------------------------- LogByteReader
 
 namespace {
@@ -96,22 +171,18 @@ namespace {
 class LogByteReader : public SequentialFile {
  public:
   LogByteReader(std::vector<std::shared_ptr<Segment>> segments,
-                FileSystem* fs, std::string name)
-      : segments_(std::move(segments)), fs_(fs), name_(std::move(name)) {}
+                std::string name)
+      : segments_(std::move(segments)), name_(std::move(name)) {}
 
   absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
     while (current_ < segments_.size()) {
       Segment& seg = *segments_[current_];
       const uint64_t size = seg.store_size();
       if (position_ < size) {
-        if (file_ == nullptr) {
-          BW_RETURN_IF_ERROR(seg.Flush());
-          BW_ASSIGN_OR_RETURN(file_, fs_->NewRandomAccessFile(seg.store_path()));
-        }
         const size_t want =
             static_cast<size_t>(std::min<uint64_t>(n, size - position_));
         BW_ASSIGN_OR_RETURN(absl::string_view got,
-                            file_->Read(position_, want, scratch));
+                            seg.ReadStoreBytes(position_, want, scratch));
         if (got.empty()) {
           return absl::DataLossError(absl::StrCat(
               seg.store_path(), ": store ended at position ", position_,
@@ -122,7 +193,6 @@ class LogByteReader : public SequentialFile {
       }
       ++current_;
       position_ = 0;
-      file_.reset();
     }
     return absl::string_view();
   }
@@ -137,7 +207,6 @@ class LogByteReader : public SequentialFile {
       n -= left;
       ++current_;
       position_ = 0;
-      file_.reset();
     }
     return absl::OkStatus();
   }
@@ -145,12 +214,11 @@ class LogByteReader : public SequentialFile {
   const std::string& path() const override { return name_; }
 
  private:
+  // Holding the segments keeps their files readable after a truncation.
   const std::vector<std::shared_ptr<Segment>> segments_;
-  FileSystem* const fs_;
   const std::string name_;
   size_t current_ = 0;
   uint64_t position_ = 0;
-  std::unique_ptr<RandomAccessFile> file_;
 };
 
 }  // namespace
@@ -187,6 +255,9 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
       static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
   for (const std::string& w : log->report_.warnings) {
     if (log->options_.warning_sink) log->options_.warning_sink(w);
+  }
+  if (log->options_.sync_policy == SyncPolicy::kInterval) {
+    log->sync_thread_ = std::thread([l = log.get()] { l->BackgroundSync(); });
   }
   return log;
 }
@@ -230,8 +301,10 @@ absl::Status Log::Recover() {
     } else if (name == kLastTruncationFileName) {
       last_truncation = true;
     } else if (name == std::string(kPrefixIntent) + kTempSuffix ||
-               name == std::string(kSuffixIntent) + kTempSuffix) {
-      // An intent that was never committed by its rename: void.
+               name == std::string(kSuffixIntent) + kTempSuffix ||
+               IsSegmentTempFile(name)) {
+      // An intent, or a rewritten segment file, never committed by its
+      // rename: void.
       BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir_, name)));
     } else {
       report_.warnings.push_back(absl::StrCat(
@@ -276,32 +349,40 @@ absl::Status Log::Recover() {
   // Records up to the end of the last suffix truncation are whole, even in
   // the middle of a batch (the truncation in progress, if any, is newer).
   absl::MutexLock lock_mu(&mu_);
-  std::optional<uint64_t> suffix_target;
+  std::optional<uint64_t> suffix_target;  // the first offset to remove
   if (suffix_intent) {
     BW_ASSIGN_OR_RETURN(suffix_target,
                         ReadTruncationFile(fs, JoinPath(dir_, kSuffixIntent)));
-    complete_through_ = suffix_target;
+    complete_below_ = suffix_target;
   } else if (last_truncation) {
-    BW_ASSIGN_OR_RETURN(complete_through_,
+    BW_ASSIGN_OR_RETURN(complete_below_,
                         ReadTruncationFile(fs, JoinPath(dir_, kLastTruncationFileName)));
   }
 
+  // Plan every segment and check that their offsets chain up before any file
+  // changes: an Open that fails leaves the segments as it found them.
   report_.clean_shutdown = true;
+  std::vector<std::unique_ptr<Segment>> planned;
   for (size_t i = 0; i < stores.size(); ++i) {
     Segment::OpenContext ctx;
     ctx.last = i + 1 == stores.size();
     ctx.next_base = ctx.last ? 0 : stores[i + 1];
-    ctx.complete_through = complete_through_;
+    ctx.complete_below = complete_below_;
     BW_ASSIGN_OR_RETURN(
         std::unique_ptr<Segment> seg,
-        Segment::Open(dir_, stores[i], ctx, options_, &report_));
-    if (!segments_.empty() &&
-        segments_.back()->next_offset() != seg->base_offset()) {
+        Segment::PlanOpen(dir_, stores[i], ctx, options_, &report_));
+    if (!planned.empty() &&
+        planned.back()->planned_next_offset() != seg->base_offset()) {
       return absl::DataLossError(absl::StrCat(
           seg->store_path(), ": segment starts at offset ", seg->base_offset(),
           " but the previous segment ends at offset ",
-          segments_.back()->next_offset(), " (segments missing or damaged)"));
+          planned.back()->planned_next_offset(),
+          " (segments missing or damaged)"));
     }
+    planned.push_back(std::move(seg));
+  }
+  for (std::unique_ptr<Segment>& seg : planned) {
+    BW_RETURN_IF_ERROR(seg->ApplyPlan(&report_));
     segments_.push_back(std::move(seg));
   }
   if (segments_.empty()) {
@@ -318,8 +399,8 @@ absl::Status Log::Recover() {
 
   if (suffix_target.has_value()) {
     report_.warnings.push_back(absl::StrCat(
-        dir_, ": finished a suffix truncation interrupted by a crash (last "
-              "offset kept: ", *suffix_target, ")"));
+        dir_, ": finished a suffix truncation interrupted by a crash (first "
+              "offset removed: ", *suffix_target, ")"));
     BW_RETURN_IF_ERROR(DoTruncateSuffix(*suffix_target));
   }
   if (prefix_intent) BW_RETURN_IF_ERROR(RemoveIntent(kPrefixIntent));
@@ -362,30 +443,176 @@ uint64_t Log::NextTimestamp() {
   return last_timestamp_us_;
 }
 
-absl::Status Log::Roll() {
-  Segment& active = *segments_.back();
+// One queued request: an append (a batch), a sync, or an exclusive operation.
+struct Log::Writer {
+  enum class Kind { kAppend, kSync, kExclusive };
+  Kind kind = Kind::kAppend;
+  absl::Span<const absl::string_view> values;  // kAppend
+  uint64_t bytes = 0;                          // kAppend: store bytes
+  const std::function<absl::Status()>* op = nullptr;  // kExclusive
+  bool done = false;  // under mu_: the writer may return
+  absl::Status status;
+  // Set by the leader without mu_ (followers read neither until done).
+  bool written = false;       // kAppend: its records are in the log
+  uint64_t first_offset = 0;  // kAppend: set when written
+};
+
+absl::StatusOr<std::shared_ptr<Segment>> Log::Roll(Segment& active,
+                                                    bool holding_mu) {
   // Seal first (store and index synced, index truncated) and make the new
   // segment's files durable before any byte goes to it, so no later segment
   // can outlive data of an earlier one.
   BW_RETURN_IF_ERROR(active.Seal());
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> seg,
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> created,
                       Segment::Create(dir_, active.next_offset(), options_));
   BW_RETURN_IF_ERROR(options_.fs->SyncDir(dir_));
-  segments_.push_back(std::move(seg));
-  return absl::OkStatus();
+  std::shared_ptr<Segment> seg = std::move(created);
+  if (!holding_mu) mu_.Lock();
+  segments_.push_back(seg);
+  ++stats_.rolls;
+  if (!holding_mu) mu_.Unlock();
+  return seg;
 }
 
-absl::Status Log::MakeRoomFor(uint64_t records, uint64_t bytes) {
-  const Segment& active = *segments_.back();
+bool Log::NeedsRoll(const Segment& active, uint64_t records,
+                    uint64_t bytes) const {
   // A segment rolls once its store reaches the limit. A batch goes whole to
   // one segment, so it rolls first when it would cross the limit, unless the
   // segment is empty (a batch larger than a segment still gets one).
-  if (active.record_count() == 0) return absl::OkStatus();
-  if (active.IsFull() || !active.HasIndexRoomFor(records) ||
-      (records > 1 && active.store_size() + bytes > options_.max_store_bytes)) {
-    return Roll();
+  if (active.record_count() == 0) return false;
+  return active.IsFull() || !active.HasIndexRoomFor(records) ||
+         (records > 1 && active.store_size() + bytes > options_.max_store_bytes);
+}
+
+absl::Status Log::RunWriter(Writer* w) {
+  writers_.push_back(w);
+  struct Turn {
+    Log* log;
+    Writer* w;
+  } turn{this, w};
+  mu_.Await(absl::Condition(
+      +[](Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return t->w->done || t->log->writers_.front() == t->w;
+      },
+      &turn));
+  if (w->done) return w->status;
+
+  // w leads. An exclusive operation runs alone, with mu_ held.
+  if (w->kind == Writer::Kind::kExclusive) {
+    w->status = (*w->op)();
+    w->done = true;
+    writers_.pop_front();
+    return w->status;
+  }
+
+  // Take the queued appends and syncs in order, up to an exclusive operation
+  // or max_group_bytes.
+  std::vector<Writer*>& group = group_;  // reused: no allocation per group
+  group.clear();
+  uint64_t group_bytes = 0;
+  bool sync = false;
+  for (Writer* q : writers_) {
+    if (q->kind == Writer::Kind::kExclusive) break;
+    if (!group.empty() && q->kind == Writer::Kind::kAppend &&
+        group_bytes + q->bytes > options_.max_group_bytes) {
+      break;
+    }
+    group.push_back(q);
+    group_bytes += q->bytes;
+    if (q->kind == Writer::Kind::kSync) sync = true;
+    if (q->kind == Writer::Kind::kAppend &&
+        options_.sync_policy == SyncPolicy::kEveryAppend) {
+      sync = true;
+    }
+  }
+  if (options_.sync_policy == SyncPolicy::kInterval &&
+      options_.sync_interval_bytes > 0 &&
+      unsynced_bytes_ + group_bytes >= options_.sync_interval_bytes) {
+    sync = true;
+  }
+
+  absl::Status status = CheckWritable();
+  if (status.ok()) {
+    std::shared_ptr<Segment> active = segments_.back();
+    if (sync) {
+      // The fdatasync happens without mu_, so readers and new writers are
+      // not held up: new writers queue behind the group and form the next.
+      mu_.Unlock();
+      status = WriteGroup(group, sync, std::move(active), /*holding_mu=*/false);
+      mu_.Lock();
+    } else {
+      // Buffered writes only (and rarely a roll): cheaper than letting go.
+      status = WriteGroup(group, sync, std::move(active), /*holding_mu=*/true);
+    }
+    if (!status.ok() && sticky_error_.ok()) sticky_error_ = status;
+  }
+  uint64_t appends = 0;
+  uint64_t value_bytes = 0;
+  for (Writer* q : group) {
+    // Under kNone/kInterval an append written before a failure is as good as
+    // any unsynced append; one that needed the failed sync is not.
+    if (!q->written || sync) q->status = status;
+    if (q->kind == Writer::Kind::kAppend && q->status.ok()) {
+      ++appends;
+      stats_.records += q->values.size();
+      value_bytes += q->bytes - q->values.size() * (kEnvelopeSize + kHeaderSize);
+    }
+    q->done = true;
+    writers_.pop_front();
+  }
+  if (status.ok()) {
+    unsynced_bytes_ = sync ? 0 : unsynced_bytes_ + group_bytes;
+    if (appends > 0) {
+      stats_.appends += appends;
+      stats_.value_bytes += value_bytes;
+      ++stats_.groups;
+      stats_.group_size.Add(appends);
+    }
+  }
+  return w->status;
+}
+
+absl::Status Log::WriteGroup(const std::vector<Writer*>& group, bool sync,
+                             std::shared_ptr<Segment> active,
+                             bool holding_mu) {
+  // The last append of a synced group carries the sync marker: recovery
+  // takes a marked record after damage as proof the damage hit data that was
+  // acknowledged as durable.
+  Writer* last_append = nullptr;
+  for (Writer* q : group) {
+    if (q->kind == Writer::Kind::kAppend) last_append = q;
+  }
+  // One clock read per group: its appends share the timestamp.
+  const uint64_t timestamp_us = last_append != nullptr ? NextTimestamp() : 0;
+  for (Writer* q : group) {
+    if (q->kind != Writer::Kind::kAppend) continue;
+    if (NeedsRoll(*active, q->values.size(), q->bytes)) {
+      BW_ASSIGN_OR_RETURN(active, Roll(*active, holding_mu));
+    }
+    const uint8_t flags = (sync && q == last_append) ? kSyncMarker : 0;
+    BW_ASSIGN_OR_RETURN(q->first_offset,
+                        active->Append(q->values, timestamp_us, flags));
+    q->written = true;
+  }
+  if (sync) {
+    const absl::Time start = absl::Now();
+    BW_RETURN_IF_ERROR(active->Sync());
+    const uint64_t us =
+        static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
+    if (!holding_mu) mu_.Lock();
+    ++stats_.syncs;
+    stats_.sync_latency_us.Add(us);
+    if (!holding_mu) mu_.Unlock();
   }
   return absl::OkStatus();
+}
+
+absl::Status Log::RunExclusive(const std::function<absl::Status()>& op) {
+  Writer w;
+  w.kind = Writer::Kind::kExclusive;
+  w.op = &op;
+  absl::MutexLock lock(&mu_);
+  return RunWriter(&w);
 }
 
 absl::StatusOr<uint64_t> Log::Append(absl::string_view value) {
@@ -403,18 +630,14 @@ absl::StatusOr<uint64_t> Log::AppendBatch(
         "a batch of ", values.size(), " records does not fit one segment's "
         "index (", max_records, " entries)"));
   }
-  uint64_t bytes = 0;
+  Writer w;
+  w.values = values;
   for (absl::string_view v : values) {
-    bytes += v.size() + kEnvelopeSize + kHeaderSize;
+    w.bytes += v.size() + kEnvelopeSize + kHeaderSize;
   }
   absl::MutexLock lock(&mu_);
-  BW_RETURN_IF_ERROR(CheckWritable());
-  absl::Status room = MakeRoomFor(values.size(), bytes);
-  if (!room.ok()) return Fail(room);
-  absl::StatusOr<uint64_t> first =
-      segments_.back()->Append(values, NextTimestamp(), 0);
-  if (!first.ok()) return Fail(first.status());
-  return first;
+  BW_RETURN_IF_ERROR(RunWriter(&w));
+  return w.first_offset;
 }
 
 std::shared_ptr<Segment> Log::SegmentFor(uint64_t offset) const {
@@ -470,27 +693,29 @@ std::vector<std::shared_ptr<const Segment>> Log::Segments() const {
 }
 
 absl::Status Log::TruncatePrefix(uint64_t lowest) {
-  absl::MutexLock lock(&mu_);
-  BW_RETURN_IF_ERROR(CheckWritable());
-  const uint64_t next = segments_.back()->next_offset();
-  if (lowest > next) {
-    return absl::OutOfRangeError(absl::StrCat(
-        dir_, ": cannot truncate below offset ", lowest,
-        ", past the next offset ", next));
-  }
-  // The active segment is never removed; when everything goes, a new empty
-  // one takes over first.
-  if (lowest == next && segments_.back()->record_count() > 0) {
-    absl::Status s = Roll();
-    if (!s.ok()) return Fail(s);
-  }
-  size_t victims = 0;
-  while (victims + 1 < segments_.size() &&
-         segments_[victims]->next_offset() <= lowest) {
-    ++victims;
-  }
-  if (victims == 0) return absl::OkStatus();
-  return FinishPrefixTruncation(segments_[victims]->base_offset());
+  return RunExclusive([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    BW_RETURN_IF_ERROR(CheckWritable());
+    const uint64_t next = segments_.back()->next_offset();
+    if (lowest > next) {
+      return absl::OutOfRangeError(absl::StrCat(
+          dir_, ": cannot truncate below offset ", lowest,
+          ", past the next offset ", next));
+    }
+    // The active segment is never removed; when everything goes, a new empty
+    // one takes over first.
+    if (lowest == next && segments_.back()->record_count() > 0) {
+      absl::StatusOr<std::shared_ptr<Segment>> rolled =
+          Roll(*segments_.back(), /*holding_mu=*/true);
+      if (!rolled.ok()) return Fail(rolled.status());
+    }
+    size_t victims = 0;
+    while (victims + 1 < segments_.size() &&
+           segments_[victims]->next_offset() <= lowest) {
+      ++victims;
+    }
+    if (victims == 0) return absl::OkStatus();
+    return FinishPrefixTruncation(segments_[victims]->base_offset());
+  });
 }
 
 absl::Status Log::FinishPrefixTruncation(uint64_t first_kept_base) {
@@ -510,33 +735,44 @@ absl::Status Log::FinishPrefixTruncation(uint64_t first_kept_base) {
 }
 
 absl::Status Log::TruncateSuffix(uint64_t last_kept) {
-  absl::MutexLock lock(&mu_);
-  BW_RETURN_IF_ERROR(CheckWritable());
-  const uint64_t lowest = segments_.front()->base_offset();
-  const uint64_t next = segments_.back()->next_offset();
-  if (last_kept + 1 < lowest) {
-    return absl::OutOfRangeError(absl::StrCat(
-        dir_, ": cannot keep up to offset ", last_kept,
-        ": the log starts at offset ", lowest));
-  }
-  if (last_kept + 1 >= next) return absl::OkStatus();
-  absl::Status s = WriteIntent(kSuffixIntent, last_kept);
-  if (s.ok()) {
-    complete_through_ = last_kept;
-    s = DoTruncateSuffix(last_kept);
-  }
-  return s.ok() ? s : Fail(s);
+  return RunExclusive([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    BW_RETURN_IF_ERROR(CheckWritable());
+    const uint64_t lowest = segments_.front()->base_offset();
+    const uint64_t next = segments_.back()->next_offset();
+    if (last_kept + 1 < lowest) {
+      return absl::OutOfRangeError(absl::StrCat(
+          dir_, ": cannot keep up to offset ", last_kept,
+          ": the log starts at offset ", lowest));
+    }
+    // last_kept + 1 wraps to 0 for "keep nothing" of a log starting at 0.
+    const uint64_t first_removed = last_kept + 1;
+    if (first_removed >= next) return absl::OkStatus();
+    // The kept records are durable before the intent says they end the log
+    // whole: a crash cannot then leave part of a batch below the cut.
+    absl::Status s = segments_.back()->Sync();
+    if (s.ok()) s = WriteIntent(kSuffixIntent, first_removed);
+    if (s.ok()) {
+      complete_below_ = first_removed;
+      s = DoTruncateSuffix(first_removed);
+    }
+    return s.ok() ? s : Fail(s);
+  });
 }
 
-absl::Status Log::DoTruncateSuffix(uint64_t last_kept) {
+absl::Status Log::DoTruncateSuffix(uint64_t first_removed) {
   FileSystem* fs = options_.fs;
-  const uint64_t first_removed = last_kept + 1;
   if (first_removed < segments_.back()->next_offset()) {
+    // Iterators past the cut must not go on as if nothing happened.
+    suffix_truncations_.push_back({++suffix_epoch_, first_removed});
+    if (suffix_truncations_.size() > kSuffixHistory) {
+      suffix_truncations_.pop_front();
+    }
     // Newest first, so a crash leaves the log a prefix of itself; the intent
     // makes the next Open finish the job.
     while (segments_.size() > 1 &&
            segments_.back()->base_offset() >= first_removed) {
       BW_RETURN_IF_ERROR(segments_.back()->Seal());
+      segments_.back()->Retract(0);
       BW_RETURN_IF_ERROR(segments_.back()->RemoveFiles());
       segments_.pop_back();
     }
@@ -547,55 +783,141 @@ absl::Status Log::DoTruncateSuffix(uint64_t last_kept) {
     if (keep < target->record_count()) {
       const uint64_t store_end = target->PositionOf(target->base_offset() + keep);
       BW_RETURN_IF_ERROR(target->Seal());
+      target->Retract(keep);
       BW_RETURN_IF_ERROR(Segment::TruncateFiles(fs, dir_, target->base_offset(),
                                                 keep, store_end));
     } else {
       BW_RETURN_IF_ERROR(target->Seal());
     }
     // Reopen it as the active segment (readers keep the old object). The
-    // kept records end the log whole, even inside a batch.
+    // files are exactly what TruncateFiles left; the kept records end the
+    // log whole, even inside a batch.
     RecoveryReport ignored;
     Segment::OpenContext ctx;
-    ctx.complete_through = last_kept;
+    ctx.complete_below = first_removed;
+    ctx.trust_index = true;
     BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> reopened,
                         Segment::Open(dir_, target->base_offset(), ctx,
                                       options_, &ignored));
     segments_.back() = std::move(reopened);
   }
   // Commit: the intent becomes the record of the last truncation, which
-  // later opens need (see complete_through_).
+  // later opens need (see complete_below_).
   BW_RETURN_IF_ERROR(fs->RenameFile(JoinPath(dir_, kSuffixIntent),
                                     JoinPath(dir_, kLastTruncationFileName)));
   return fs->SyncDir(dir_);
 }
 
 absl::Status Log::Sync() {
+  Writer w;
+  w.kind = Writer::Kind::kSync;
   absl::MutexLock lock(&mu_);
-  BW_RETURN_IF_ERROR(CheckWritable());
-  absl::Status s = segments_.back()->Sync();
-  return s.ok() ? s : Fail(s);
+  return RunWriter(&w);
 }
 
 absl::Status Log::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_ || stopping_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir_, ": log is closed"));
+    }
+    stopping_ = true;
+  }
+  if (sync_thread_.joinable()) sync_thread_.join();
+  return RunExclusive([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    closed_ = true;
+    absl::Status s = sticky_error_;
+    if (s.ok() && !segments_.empty()) s = segments_.back()->Seal();
+    lock_.reset();
+    return s;
+  });
+}
+
+void Log::BackgroundSync() {
   absl::MutexLock lock(&mu_);
-  if (closed_) {
+  while (true) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.sync_interval);
+    if (stopping_) return;
+    if (unsynced_bytes_ == 0 || !sticky_error_.ok()) continue;
+    Writer w;
+    w.kind = Writer::Kind::kSync;
+    // An error is sticky and reported to the appenders; nothing to do here.
+    RunWriter(&w).IgnoreError();
+  }
+}
+
+absl::Status Log::WaitFor(uint64_t offset, absl::Time deadline,
+                          const std::atomic<bool>* cancel) const {
+  struct Wait {
+    const Log* log;
+    uint64_t offset;
+    const std::atomic<bool>* cancel;
+  } wait{this, offset, cancel};
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithDeadline(
+      absl::Condition(
+          +[](Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return w->log->closed_ || w->log->stopping_ ||
+                   w->cancel->load(std::memory_order_acquire) ||
+                   w->log->segments_.back()->next_offset() > w->offset;
+          },
+          &wait),
+      deadline);
+  if (cancel->load(std::memory_order_acquire)) {
+    return absl::CancelledError(absl::StrCat(dir_, ": wait cancelled"));
+  }
+  if (segments_.back()->next_offset() > offset) return absl::OkStatus();
+  if (closed_ || stopping_) {
     return absl::FailedPreconditionError(absl::StrCat(dir_, ": log is closed"));
   }
-  closed_ = true;
-  absl::Status s = sticky_error_;
-  if (s.ok() && !segments_.empty()) s = segments_.back()->Seal();
-  lock_.reset();
-  return s;
+  return absl::DeadlineExceededError(
+      absl::StrCat(dir_, ": no record at offset ", offset, " yet"));
+}
+
+LogStats Log::GetStats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+absl::StatusOr<uint64_t> Log::OffsetForTime(uint64_t timestamp_us) const {
+  std::vector<std::shared_ptr<const Segment>> segments = Segments();
+  // Timestamps never decrease along the log: the first segment whose newest
+  // record is at or after the time holds the answer.
+  auto seg = std::find_if(
+      segments.begin(), segments.end(),
+      [&](const std::shared_ptr<const Segment>& s) {
+        return s->record_count() > 0 && s->last_timestamp_us() >= timestamp_us;
+      });
+  if (seg == segments.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        dir_, ": no record at or after time ", timestamp_us,
+        " µs (every record is older, or the log is empty)"));
+  }
+  uint64_t lo = (*seg)->base_offset();
+  uint64_t hi = (*seg)->next_offset() - 1;  // its timestamp is >= the time
+  std::string scratch;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    BW_ASSIGN_OR_RETURN(Record r, (*seg)->Read(mid, &scratch));
+    if (r.timestamp_us >= timestamp_us) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
 }
 
 std::unique_ptr<LogIterator> Log::NewIterator(uint64_t from) const {
-  return std::unique_ptr<LogIterator>(new LogIterator(this, from));
+  auto it = std::unique_ptr<LogIterator>(new LogIterator(this, from));
+  it->epoch_ = suffix_epoch_.load(std::memory_order_acquire);
+  return it;
 }
 
 std::unique_ptr<SequentialFile> Log::NewReader() const {
   absl::ReaderMutexLock lock(&mu_);
-  return std::make_unique<LogByteReader>(segments_, options_.fs,
-                                         JoinPath(dir_, "<log>"));
+  return std::make_unique<LogByteReader>(segments_, JoinPath(dir_, "<log>"));
 }
 
 }  // namespace blockwal::wal

@@ -17,10 +17,14 @@
 //   LAST_TRUNCATION              the offset the last TruncateSuffix kept
 // Anything else is ignored with a warning.
 //
-// Thread safety: all methods may be called concurrently. Appends and
-// truncations are serialized; Read, iterators and byte readers run alongside
-// them and never see a record before its Append returned. Files of segments
-// removed by a truncation stay readable by readers that already hold them.
+// Thread safety: all methods may be called concurrently. Appends, syncs and
+// truncations are totally ordered through one queue: the appender at its
+// front writes the queued appends as one group, with one write and (when any
+// of them needs it) one fdatasync, and wakes the others (group commit). Read,
+// iterators and byte readers run alongside and see a record once its group
+// has written it, which can be before it is durable (under
+// SyncPolicy::kEveryAppend, before its Append has returned). Files of
+// segments removed by a truncation stay readable by readers that hold them.
 //
 // Errors: a failed write or sync is sticky: every later Append, AppendBatch,
 // Sync and truncation returns it (kFailedPrecondition naming the first error);
@@ -28,10 +32,14 @@
 #ifndef BLOCKWAL_WAL_LOG_H_
 #define BLOCKWAL_WAL_LOG_H_
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +47,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "util/file_system.h"
 #include "wal/log_options.h"
@@ -54,8 +63,9 @@ class Log;
 inline constexpr char kLockFileName[] = "LOCK";
 inline constexpr char kPrefixIntentFileName[] = "TRUNCATE_PREFIX";
 inline constexpr char kSuffixIntentFileName[] = "TRUNCATE_SUFFIX";
-// Where the last TruncateSuffix ended the log (the committed intent): records
-// up to there are whole even if a batch was cut there.
+// Where the last TruncateSuffix ended the log (the committed intent, holding
+// the first offset it removed): records below it are whole even if a batch was
+// cut there.
 inline constexpr char kLastTruncationFileName[] = "LAST_TRUNCATION";
 // An intent is written under this suffix, then renamed into place.
 inline constexpr char kTempFileSuffix[] = ".tmp";
@@ -74,8 +84,18 @@ class LogIterator {
 
   // Reads the record at next_offset() into *record and advances; false at the
   // end of the log or on an error (then status() says which). record->value
-  // stays valid until the next call.
+  // stays valid until the next call. After a TruncateSuffix that removed
+  // records this iterator had returned, Next fails with kAborted.
   bool Next(Record* record);
+  // Follow mode: like Next, but at the end of the log waits up to `timeout`
+  // for the next record to be appended. False with status() OK on timeout;
+  // with kCancelled after Cancel(); with kFailedPrecondition once the log is
+  // closed.
+  bool WaitNext(Record* record, absl::Duration timeout);
+  // Wakes a WaitNext in progress (from any thread); later WaitNext calls
+  // return false with kCancelled at once.
+  void Cancel();
+
   uint64_t next_offset() const { return next_; }
   const absl::Status& status() const { return status_; }
 
@@ -88,6 +108,8 @@ class LogIterator {
   std::shared_ptr<Segment> segment_;  // holds the current segment's files
   std::string scratch_;
   absl::Status status_;
+  std::atomic<bool> cancelled_{false};
+  uint64_t epoch_ = 0;  // Log::suffix_epoch_ as of the last check
 };
 
 class Log {
@@ -141,7 +163,13 @@ class Log {
   // (proglog's Reader): for replication and backup. The log must outlive it.
   std::unique_ptr<SequentialFile> NewReader() const;
 
-  // Makes every record appended so far durable.
+  // The first offset whose record's timestamp is at or after `timestamp_us`
+  // (Kafka's offsets-for-times), by binary search: O(log n) reads.
+  // kNotFound when every record is older (or the log is empty).
+  absl::StatusOr<uint64_t> OffsetForTime(uint64_t timestamp_us) const;
+
+  // Makes every record appended so far durable. Shares the fdatasync of a
+  // group commit in progress.
   absl::Status Sync();
   // Syncs and seals the active segment (its index is truncated, so the next
   // Open is a clean one) and releases the directory lock. Later calls fail
@@ -149,6 +177,7 @@ class Log {
   absl::Status Close();
 
   const RecoveryReport& recovery_report() const { return report_; }
+  LogStats GetStats() const;
   const std::string& dir() const { return dir_; }
   // Segments currently in the log, oldest first (for tools and tests).
   std::vector<std::shared_ptr<const Segment>> Segments() const;
@@ -157,23 +186,45 @@ class Log {
   friend class LogIterator;
   Log(std::string dir, LogOptions options);
 
+  struct Writer;
+
   absl::Status Recover();
+  // Queues *w and runs it in order with the other writers: as a follower it
+  // waits for a leader to do its work; as the leader it does the work of the
+  // group at the front of the queue. Returns w's status.
+  absl::Status RunWriter(Writer* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The leader's group write: appends the group's batches (rolling as
+  // needed) and syncs when any member needs it; with or without mu_ held.
+  absl::Status WriteGroup(const std::vector<Writer*>& group, bool sync,
+                          std::shared_ptr<Segment> active, bool holding_mu);
+  // Waits (reader side) until offset exists, the deadline passes, *cancel is
+  // set, or the log closes.
+  absl::Status WaitFor(uint64_t offset, absl::Time deadline,
+                       const std::atomic<bool>* cancel) const;
+  void BackgroundSync();
   absl::Status WriteIntent(const std::string& name, uint64_t value);
   absl::Status RemoveIntent(const std::string& name);
   absl::Status FinishPrefixTruncation(uint64_t first_kept_base)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status DoTruncateSuffix(uint64_t last_kept)
+  absl::Status DoTruncateSuffix(uint64_t first_removed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Seals the active segment and starts a new one at NextOffset().
-  absl::Status Roll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Rolls when the active segment cannot take `records` more records of
-  // `bytes` store bytes.
-  absl::Status MakeRoomFor(uint64_t records, uint64_t bytes)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // kAborted if a TruncateSuffix after *epoch removed offsets below `next`;
+  // otherwise brings *epoch up to date.
+  absl::Status CheckTruncationsSince(uint64_t* epoch, uint64_t next) const;
+  // Seals `active` and starts a new segment after it; returns the new one.
+  // Leader only (see segments_); takes mu_ to publish it unless held.
+  absl::StatusOr<std::shared_ptr<Segment>> Roll(Segment& active,
+                                                bool holding_mu);
+  // Whether a batch of `records` records and `bytes` store bytes must go to a
+  // new segment.
+  bool NeedsRoll(const Segment& active, uint64_t records, uint64_t bytes) const;
   absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Records a write/sync failure as the sticky error and returns it.
   absl::Status Fail(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint64_t NextTimestamp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Leader only (see last_timestamp_us_).
+  uint64_t NextTimestamp();
+  // Runs op as an exclusive writer (after every queued append), with mu_.
+  absl::Status RunExclusive(const std::function<absl::Status()>& op);
   // The segment holding `offset`, or null.
   std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
 
@@ -183,12 +234,31 @@ class Log {
   RecoveryReport report_;
 
   mutable absl::Mutex mu_;
-  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+  // Changed only by the writer at the front of writers_ (the leader), under
+  // mu_; the leader may read it without mu_, since nobody else changes it.
+  std::vector<std::shared_ptr<Segment>> segments_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  std::vector<Writer*> group_;  // the leader's current group (leader only)
   absl::Status sticky_error_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t last_timestamp_us_ ABSL_GUARDED_BY(mu_) = 0;
-  // The offset the last TruncateSuffix kept (see kLastTruncationFileName).
-  std::optional<uint64_t> complete_through_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // the sync thread must exit
+  uint64_t unsynced_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  LogStats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread sync_thread_;  // kInterval only
+  // Newest timestamp handed out; used by the leader only.
+  uint64_t last_timestamp_us_ = 0;
+  // The first offset the last TruncateSuffix removed (see
+  // kLastTruncationFileName): records below it are whole.
+  std::optional<uint64_t> complete_below_ ABSL_GUARDED_BY(mu_);
+  // Suffix truncations, for iterators (LogIterator::Next): a counter and the
+  // last kSuffixHistory truncations.
+  struct SuffixTruncation {
+    uint64_t epoch;
+    uint64_t first_removed;
+  };
+  static constexpr size_t kSuffixHistory = 64;
+  std::atomic<uint64_t> suffix_epoch_{0};
+  std::deque<SuffixTruncation> suffix_truncations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace blockwal::wal

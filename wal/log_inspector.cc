@@ -157,9 +157,9 @@ class SegmentInspector : public BlockReader::Reporter {
     store_name_ = SegmentFileName(base, kStoreSuffix);
   }
 
-  // Records up to `offset` are whole even inside a batch.
-  void set_complete_through(std::optional<uint64_t> offset) {
-    complete_through_ = offset;
+  // Records below `offset` are whole even inside a batch.
+  void set_complete_below(std::optional<uint64_t> offset) {
+    complete_below_ = offset;
   }
 
   // Inspects the segment. `progress_base` is the store bytes of the
@@ -283,8 +283,8 @@ class SegmentInspector : public BlockReader::Reporter {
     }
     // A TruncateSuffix may end the log inside a batch; those records are
     // whole (see kLastTruncationFileName).
-    if (batch_run > 0 && complete_through_.has_value() &&
-        seg_.last_offset <= *complete_through_) {
+    if (batch_run > 0 && complete_below_.has_value() &&
+        seg_.last_offset < *complete_below_) {
       batch_run = 0;
     }
     if (batch_run > 0) {
@@ -444,7 +444,7 @@ class SegmentInspector : public BlockReader::Reporter {
   uint64_t progress_base_ = 0;
   uint64_t progress_total_ = 0;
   uint64_t last_progress_ = 0;
-  std::optional<uint64_t> complete_through_;
+  std::optional<uint64_t> complete_below_;
 };
 
 // Remembers the first damage a BlockReader reports.
@@ -512,13 +512,13 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
   }
 
   // Where a suffix truncation ended the log (the one in progress, if any).
-  std::optional<uint64_t> complete_through;
+  std::optional<uint64_t> complete_below;
   for (const char* name : {kLastTruncationFileName, kSuffixIntentFileName}) {
     const std::string path = JoinPath(dir, name);
     if (!fs->FileExists(path)) continue;
     absl::StatusOr<uint64_t> v = ReadTruncationFile(fs, path);
     if (v.ok()) {
-      complete_through = *v;
+      complete_below = *v;
     } else {
       result.problems.push_back({path, 0, std::string(v.status().message())});
     }
@@ -552,7 +552,7 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
     }
     SegmentInspector inspector(fs, dir, base, k + 1 == listing.stores.size(),
                                options, &result.problems);
-    inspector.set_complete_through(complete_through);
+    inspector.set_complete_below(complete_below);
     BW_ASSIGN_OR_RETURN(SegmentInspection seg,
                         inspector.Run(&previous_timestamp_us, done, total));
     done += seg.store_bytes;

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "util/file_system.h"
+#include "util/histogram.h"
 
 namespace blockwal::wal {
 
@@ -38,6 +40,24 @@ enum class RecoveryMode {
 
 const char* RecoveryModeName(RecoveryMode mode);
 
+// When appended records are made durable. docs/guarantees.md states exactly
+// what each promises.
+enum class SyncPolicy {
+  // The log never syncs on its own: records reach the disk when the OS
+  // writes them back, or at Sync(), a roll, or Close.
+  kNone,
+  // Append and AppendBatch return only after their records are durable
+  // (fdatasync). Concurrent appenders share one write and one fdatasync
+  // (group commit).
+  kEveryAppend,
+  // A background thread syncs every `sync_interval`, and a group that brings
+  // the unsynced bytes to `sync_interval_bytes` (when non-zero) syncs itself.
+  // Appends return before their records are durable.
+  kInterval,
+};
+
+const char* SyncPolicyName(SyncPolicy policy);
+
 struct LogOptions {
   // The file system all I/O goes through. Must outlive the log.
   FileSystem* fs = FileSystem::Default();
@@ -50,6 +70,15 @@ struct LogOptions {
   // The offset of the first record of a new, empty log.
   uint64_t initial_offset = 0;
   RecoveryMode recovery_mode = RecoveryMode::kPointInTime;
+  SyncPolicy sync_policy = SyncPolicy::kNone;
+  // kInterval: how often the background thread syncs unsynced records.
+  absl::Duration sync_interval = absl::Milliseconds(100);
+  // kInterval: also sync as soon as this many bytes are unsynced (0: never).
+  uint64_t sync_interval_bytes = 0;
+  // Group commit: a group takes queued appends in order up to this many store
+  // bytes (the first append always goes, whatever its size). Bounds how long
+  // an append can wait behind others: one group.
+  uint64_t max_group_bytes = 1ull << 20;
   // Create the directory if it does not exist.
   bool create_if_missing = true;
   // Source of append timestamps in microseconds since the Unix epoch (tests
@@ -83,6 +112,18 @@ struct RecoveryReport {
   std::vector<DamagedRegion> damage;
   std::vector<std::string> warnings;
   uint64_t elapsed_us = 0;
+};
+
+// Counters of a log since it was opened (Log::GetStats).
+struct LogStats {
+  uint64_t appends = 0;        // Append / AppendBatch calls that succeeded
+  uint64_t records = 0;        // records they appended
+  uint64_t value_bytes = 0;    // bytes of those records' values
+  uint64_t groups = 0;         // group commits (each one write of the store)
+  uint64_t syncs = 0;          // fdatasyncs of a store (groups, Sync, interval)
+  uint64_t rolls = 0;          // segments sealed for a new one
+  Histogram group_size;        // appends per group
+  Histogram sync_latency_us;   // fdatasync latency, µs
 };
 
 }  // namespace blockwal::wal

@@ -6,12 +6,17 @@
 
 namespace blockwal::wal {
 
+void EncodeEnvelope(uint64_t offset, uint64_t timestamp_us, uint8_t flags,
+                    char* dst) {
+  EncodeFixed64(dst, offset);
+  EncodeFixed64(dst + 8, timestamp_us);
+  dst[16] = static_cast<char>(flags);
+}
+
 void EncodeRecord(uint64_t offset, uint64_t timestamp_us, uint8_t flags,
                   absl::string_view value, std::string* dst) {
   char header[kEnvelopeSize];
-  EncodeFixed64(header, offset);
-  EncodeFixed64(header + 8, timestamp_us);
-  header[16] = static_cast<char>(flags);
+  EncodeEnvelope(offset, timestamp_us, flags, header);
   dst->append(header, kEnvelopeSize);
   dst->append(value.data(), value.size());
 }

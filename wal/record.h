@@ -42,6 +42,9 @@ struct Record {
   absl::string_view value;
 };
 
+// Writes the kEnvelopeSize bytes of an envelope to dst.
+void EncodeEnvelope(uint64_t offset, uint64_t timestamp_us, uint8_t flags,
+                    char* dst);
 // Appends the envelope and the value to *dst.
 void EncodeRecord(uint64_t offset, uint64_t timestamp_us, uint8_t flags,
                   absl::string_view value, std::string* dst);

@@ -85,8 +85,17 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(
     const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
     const LogOptions& options, RecoveryReport* report) {
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> seg,
+                      PlanOpen(dir, base_offset, ctx, options, report));
+  BW_RETURN_IF_ERROR(seg->ApplyPlan(report));
+  return seg;
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::PlanOpen(
+    const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
+    const LogOptions& options, RecoveryReport* report) {
   std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options));
-  BW_RETURN_IF_ERROR(seg->Recover(ctx, report));
+  BW_RETURN_IF_ERROR(seg->PlanRecovery(ctx, report));
   return seg;
 }
 
@@ -94,7 +103,7 @@ bool Segment::EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
                             uint8_t* flags) const {
   std::string scratch;
   absl::StatusOr<absl::string_view> payload =
-      ReadRecordAt(*reader_, index_->Position(i), &scratch, end);
+      ReadRecordAt(*store_file(), index_->Position(i), &scratch, end);
   if (!payload.ok()) return false;
   absl::StatusOr<Record> r = DecodeRecord(*payload);
   if (!r.ok() || r->offset != base_offset_ + i) return false;
@@ -103,7 +112,28 @@ bool Segment::EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
   return true;
 }
 
-absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
+// What recovery decided for a segment, between PlanRecovery and ApplyPlan.
+struct Segment::Plan {
+  bool last = false;
+  bool clean_sealed = false;  // nothing to do: the cheap check passed
+  uint64_t n = 0;             // index entries found
+  uint64_t trusted = 0;
+  std::vector<uint64_t> positions;  // entries trusted, trusted + 1, ...
+  uint64_t final_count = 0;
+  uint64_t good_end = 0;
+  uint64_t store_size = 0;
+  bool cut_store = false;
+  bool index_exists = false;
+  uint64_t index_file_size = 0;
+  uint64_t max_ts = 0;
+  uint64_t skipped = 0;
+  uint64_t batches_cut = 0;
+  std::vector<DamagedRegion> damage;
+};
+
+absl::Status Segment::PlanRecovery(const OpenContext& ctx,
+                                   RecoveryReport* report) {
+  plan_ = std::make_unique<Plan>();
   FileSystem* fs = options_.fs;
   const RecoveryMode mode = options_.recovery_mode;
   const bool last = ctx.last;
@@ -126,13 +156,10 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
     uint64_t end = 0, ts = 0;
     if (n > 0 && index_file_size == n * kIndexEntrySize &&
         EntryVerifies(n - 1, &end, &ts) && end == store_size) {
-      store_size_.store(store_size, std::memory_order_release);
-      flushed_size_.store(store_size, std::memory_order_release);
-      last_timestamp_us_.store(ts, std::memory_order_release);
-      sealed_ = true;
-      report->segments += 1;
-      report->records += n;
-      report->store_bytes += store_size;
+      plan_->clean_sealed = true;
+      plan_->n = plan_->final_count = n;
+      plan_->store_size = plan_->good_end = store_size;
+      plan_->max_ts = ts;
       return absl::OkStatus();
     }
   }
@@ -145,11 +172,18 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
   //    kAbsoluteConsistency trusts nothing and reads the whole store.
   uint64_t trusted = 0;
   uint64_t scan_from = 0;
-  if (mode != RecoveryMode::kAbsoluteConsistency && n > 0) {
+  // The newest timestamp seen (the floor for later appends); a damaged last
+  // record must not lower it.
+  uint64_t max_ts = 0;
+  if (ctx.trust_index) {
+    trusted = n;
+    scan_from = store_size;
+  } else if (mode != RecoveryMode::kAbsoluteConsistency && n > 0) {
     uint64_t end, ts;
     if (EntryVerifies(n - 1, &end, &ts)) {
       trusted = n;
       scan_from = end;
+      max_ts = ts;
     } else {
       uint64_t lo = 0, hi = n - 1;  // the count of trusted entries is in [lo, hi]
       while (lo < hi) {
@@ -163,6 +197,7 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
       trusted = lo;
       if (trusted > 0 && EntryVerifies(trusted - 1, &end, &ts)) {
         scan_from = end;
+        max_ts = ts;
       } else {
         trusted = 0;
       }
@@ -222,6 +257,7 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
         regions_seen = damage.regions.size();
         damaged = true;
       }
+      if (r.ok()) max_ts = std::max(max_ts, r->timestamp_us);
       if (r.ok() && r->offset == expected && !damaged) {
         positions.push_back(position);
         entry_flags.push_back(r->flags);
@@ -277,15 +313,15 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
 
   // 3. A batch cut off by the crash (its last records all say more follow)
   //    is removed whole, so batches stay all-or-nothing. Batches never span
-  //    segments and sealed segments hold whole batches. Records up to
-  //    ctx.complete_through are whole: a TruncateSuffix ended the log there.
+  //    segments and sealed segments hold whole batches. Records below
+  //    ctx.complete_below are whole: a TruncateSuffix ended the log there.
   uint64_t batches_cut = 0;
   if (last) {
     uint64_t cut_to = final_count;
     while (cut_to > 0) {
       const uint64_t i = cut_to - 1;
-      if (ctx.complete_through.has_value() &&
-          base_offset_ + i <= *ctx.complete_through) {
+      if (ctx.complete_below.has_value() &&
+          base_offset_ + i < *ctx.complete_below) {
         break;
       }
       uint8_t flags = 0;
@@ -342,13 +378,60 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
     }
   }
 
-  // 5. Apply.
-  for (DamagedRegion& d : damage.regions) {
-    d.file = store_path_;
-    report->damage.push_back(d);
+  for (DamagedRegion& d : damage.regions) d.file = store_path_;
+  Plan& plan = *plan_;
+  plan.last = last;
+  plan.n = n;
+  plan.trusted = trusted;
+  plan.positions = std::move(positions);
+  plan.final_count = final_count;
+  plan.good_end = good_end;
+  plan.store_size = store_size;
+  plan.cut_store = cut_store;
+  plan.index_exists = index_exists;
+  plan.index_file_size = index_file_size;
+  plan.max_ts = max_ts;
+  plan.skipped = skipped;
+  plan.batches_cut = batches_cut;
+  plan.damage = std::move(damage.regions);
+  return absl::OkStatus();
+}
+
+uint64_t Segment::planned_next_offset() const {
+  return plan_ != nullptr ? base_offset_ + plan_->final_count : next_offset();
+}
+
+absl::Status Segment::ApplyPlan(RecoveryReport* report) {
+  // 5. Apply what PlanRecovery decided.
+  std::unique_ptr<Plan> owned = std::move(plan_);
+  const Plan& plan = *owned;
+  FileSystem* fs = options_.fs;
+  const bool last = plan.last;
+  if (plan.clean_sealed) {
+    store_size_.store(plan.store_size, std::memory_order_release);
+    flushed_size_.store(plan.store_size, std::memory_order_release);
+    last_timestamp_us_.store(plan.max_ts, std::memory_order_release);
+    sealed_ = true;
+    MapSealedStore();
+    report->segments += 1;
+    report->records += plan.n;
+    report->store_bytes += plan.store_size;
+    return absl::OkStatus();
   }
-  report->records_skipped += skipped;
-  report->batches_cut += batches_cut;
+  const uint64_t n = plan.n;
+  const uint64_t trusted = plan.trusted;
+  const uint64_t final_count = plan.final_count;
+  const uint64_t good_end = plan.good_end;
+  const uint64_t store_size = plan.store_size;
+  const bool cut_store = plan.cut_store;
+  const uint64_t index_file_size = plan.index_file_size;
+  uint64_t max_ts = plan.max_ts;
+  auto position_of = [&](uint64_t i) {
+    return i >= trusted ? plan.positions[i - trusted] : index_->Position(i);
+  };
+  for (const DamagedRegion& d : plan.damage) report->damage.push_back(d);
+  report->records_skipped += plan.skipped;
+  report->batches_cut += plan.batches_cut;
   if (cut_store) {
     BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(store_path_));
     BW_RETURN_IF_ERROR(file->Truncate(good_end));
@@ -367,9 +450,13 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
   if (rewrite) {
     ++report->indexes_rebuilt;
     report->index_entries_added += changed;
+    report->warnings.push_back(absl::StrCat(
+        index_path_, ": index rebuilt from the store (", n, " entries found, ",
+        final_count, " now, ", changed, " written)"));
   }
   const uint64_t final_store = cut_store ? good_end : store_size;
-  const bool sealed_as_is = index_exists && index_file_size == n * kIndexEntrySize;
+  const bool sealed_as_is =
+      plan.index_exists && index_file_size == n * kIndexEntrySize;
   if (rewrite || cut_store || !sealed_as_is) report->clean_shutdown = false;
 
   if (rewrite || last || !sealed_as_is) {
@@ -385,7 +472,7 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
       // Entries below `trusted` stay; a batch cut may end before them.
       index_->TruncateEntries(std::min(trusted, final_count));
       for (uint64_t i = trusted; i < final_count; ++i) {
-        BW_RETURN_IF_ERROR(index_->Append(positions[i - trusted]));
+        BW_RETURN_IF_ERROR(index_->Append(plan.positions[i - trusted]));
       }
       index_->Publish();
       BW_RETURN_IF_ERROR(index_->Sync());
@@ -393,20 +480,30 @@ absl::Status Segment::Recover(const OpenContext& ctx, RecoveryReport* report) {
     if (!last) BW_RETURN_IF_ERROR(index_->Seal());
   }
 
-  uint64_t last_ts = 0;
   if (final_count > 0) {
-    uint64_t end;
-    if (!EntryVerifies(final_count - 1, &end, &last_ts)) last_ts = 0;
+    uint64_t end, ts;
+    if (EntryVerifies(final_count - 1, &end, &ts)) max_ts = std::max(max_ts, ts);
   }
   store_size_.store(final_store, std::memory_order_release);
   flushed_size_.store(final_store, std::memory_order_release);
-  last_timestamp_us_.store(last_ts, std::memory_order_release);
+  last_timestamp_us_.store(max_ts, std::memory_order_release);
   report->segments += 1;
   report->records += final_count;
   report->store_bytes += final_store;
   if (last) return OpenForAppend();
   sealed_ = true;
+  MapSealedStore();
   return absl::OkStatus();
+}
+
+void Segment::MapSealedStore() {
+  if (mapped_.load(std::memory_order_acquire) != nullptr) return;
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> mapped =
+      options_.fs->NewReadOnlyMappedFile(store_path_);
+  // Reads through reader_ work as well, only slower: a failure is no error.
+  if (!mapped.ok()) return;
+  mapped_owner_ = std::move(*mapped);
+  mapped_.store(mapped_owner_.get(), std::memory_order_release);
 }
 
 absl::Status Segment::OpenForAppend() {
@@ -439,12 +536,15 @@ absl::StatusOr<uint64_t> Segment::Append(
   const uint64_t first = index_->pending() + base_offset_;
   for (size_t i = 0; i < values.size(); ++i) {
     const bool is_last = i + 1 == values.size();
-    encode_buf_.clear();
-    EncodeRecord(first + i, timestamp_us,
-                 is_last ? last_flags : kBatchContinues, values[i],
-                 &encode_buf_);
-    BW_ASSIGN_OR_RETURN(const uint64_t position,
-                        writer_->AddRecord(encode_buf_));
+    // The envelope and the value go to the writer as two pieces, so the
+    // value is copied once (into the file's buffer).
+    char envelope[kEnvelopeSize];
+    EncodeEnvelope(first + i, timestamp_us,
+                   is_last ? last_flags : kBatchContinues, envelope);
+    BW_ASSIGN_OR_RETURN(
+        const uint64_t position,
+        writer_->AddRecord(absl::string_view(envelope, kEnvelopeSize),
+                           values[i]));
     BW_RETURN_IF_ERROR(index_->Append(position));
   }
   // Publish the store size before the index entries that need it.
@@ -479,7 +579,13 @@ absl::StatusOr<Record> Segment::Read(uint64_t offset,
   const uint64_t end = i + 1 < count ? index_->Position(i + 1) : store_size();
   BW_RETURN_IF_ERROR(FlushUpTo(end));
   absl::StatusOr<absl::string_view> payload =
-      ReadRecordAt(*reader_, position, scratch);
+      ReadRecordAt(*store_file(), position, scratch, nullptr,
+                   end > position ? end - position : 0);
+  if (!payload.ok() && offset - base_offset_ >= index_->size()) {
+    // A TruncateSuffix retracted the record while it was being read.
+    return absl::OutOfRangeError(absl::StrCat(
+        store_path_, ": offset ", offset, " was removed by a truncation"));
+  }
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kOutOfRange) {
       // The index points past the end of the store: the store lost it.
@@ -500,6 +606,12 @@ absl::StatusOr<Record> Segment::Read(uint64_t offset,
         r->offset, ", expected ", offset));
   }
   return *r;
+}
+
+absl::StatusOr<absl::string_view> Segment::ReadStoreBytes(
+    uint64_t position, size_t n, char* scratch) const {
+  BW_RETURN_IF_ERROR(FlushUpTo(std::min(position + n, store_size())));
+  return store_file()->Read(position, n, scratch);
 }
 
 absl::Status Segment::Flush() {
@@ -531,6 +643,7 @@ absl::Status Segment::Seal() {
   }
   BW_RETURN_IF_ERROR(index_->Seal());
   sealed_ = true;
+  MapSealedStore();
   return absl::OkStatus();
 }
 
@@ -544,14 +657,34 @@ absl::Status Segment::TruncateFiles(FileSystem* fs, const std::string& dir,
                                     uint64_t store_end) {
   const std::string store = JoinPath(dir, SegmentFileName(base_offset, kStoreSuffix));
   const std::string index = JoinPath(dir, SegmentFileName(base_offset, kIndexSuffix));
-  // Store first: if a crash leaves the index longer, open re-verifies it.
+  // The files are replaced, not cut in place: readers may still hold the old
+  // Segment, whose mappings of the old files must stay whole (a mapped page
+  // past the end of a shortened file is a SIGBUS). Store first: if a crash
+  // leaves the old, longer index, open re-verifies it against the store.
   for (const auto& [path, size] :
        {std::pair<std::string, uint64_t>{store, store_end},
         std::pair<std::string, uint64_t>{index, entries * kIndexEntrySize}}) {
-    BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(path));
-    if (file->Size() > size) BW_RETURN_IF_ERROR(file->Truncate(size));
-    BW_RETURN_IF_ERROR(file->Sync());
-    BW_RETURN_IF_ERROR(file->Close());
+    BW_ASSIGN_OR_RETURN(const uint64_t old_size, fs->GetFileSize(path));
+    if (old_size <= size) continue;
+    const std::string tmp = path + kSegmentTempSuffix;
+    BW_ASSIGN_OR_RETURN(auto in, fs->NewRandomAccessFile(path));
+    BW_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(tmp));
+    std::string buf(1 << 20, '\0');
+    for (uint64_t pos = 0; pos < size;) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - pos));
+      BW_ASSIGN_OR_RETURN(absl::string_view got, in->Read(pos, want, buf.data()));
+      if (got.size() != want) {
+        return absl::DataLossError(absl::StrCat(
+            path, ": ended at position ", pos + got.size(), " while copying its first ",
+            size, " bytes"));
+      }
+      BW_RETURN_IF_ERROR(out->Append(got));
+      pos += got.size();
+    }
+    BW_RETURN_IF_ERROR(out->Sync());
+    BW_RETURN_IF_ERROR(out->Close());
+    BW_RETURN_IF_ERROR(fs->RenameFile(tmp, path));
+    BW_RETURN_IF_ERROR(fs->SyncDir(dir));
   }
   return absl::OkStatus();
 }

@@ -36,6 +36,9 @@ namespace blockwal::wal {
 
 inline constexpr char kStoreSuffix[] = ".store";
 inline constexpr char kIndexSuffix[] = ".index";
+// A segment file being rewritten (TruncateFiles) is written under its name
+// plus this suffix, then renamed over it; Open removes leftovers.
+inline constexpr char kSegmentTempSuffix[] = ".tmp";
 
 // "00000000000000000042.store" for base 42.
 std::string SegmentFileName(uint64_t base_offset, absl::string_view suffix);
@@ -57,20 +60,37 @@ class Segment {
     bool last = true;
     // For a sealed segment: the next segment's base, where its offsets end.
     uint64_t next_base = 0;
-    // Records up to this offset are whole even if the last carries
+    // Records below this offset are whole even if the last carries
     // kBatchContinues: a TruncateSuffix ended the log there.
-    std::optional<uint64_t> complete_through;
+    std::optional<uint64_t> complete_below;
+    // The files were just cut by TruncateFiles: take the index as it is
+    // (no verification, no scan), so a damaged record kept by the cut keeps
+    // its offset.
+    bool trust_index = false;
   };
 
   // Opens an existing segment and recovers it as options.recovery_mode says
   // (see log_options.h and docs/recovery.md), adding what it found to
-  // *report. On error, no file has been changed.
+  // *report. On error, no file has been changed. Open is PlanOpen followed
+  // by ApplyPlan.
   static absl::StatusOr<std::unique_ptr<Segment>> Open(
       const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
       const LogOptions& options, RecoveryReport* report);
+  // Decides how to recover the segment without changing any file (fails with
+  // kDataLoss when the mode does not accept what it found). The segment is
+  // unusable until ApplyPlan.
+  static absl::StatusOr<std::unique_ptr<Segment>> PlanOpen(
+      const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
+      const LogOptions& options, RecoveryReport* report);
+  // Carries out the plan: cuts a torn tail, rewrites the index, opens.
+  absl::Status ApplyPlan(RecoveryReport* report);
+  // The offset after the last record once the plan is applied.
+  uint64_t planned_next_offset() const;
 
-  // Cuts the files of a segment that is not open so it keeps its first
-  // `entries` records, whose store ends at `store_end`; both durably.
+  // Cuts the files of a segment so it keeps its first `entries` records,
+  // whose store ends at `store_end`; both durably. The files are replaced
+  // (copy, sync, rename), so Segment objects still open on them keep reading
+  // the old, whole files.
   static absl::Status TruncateFiles(FileSystem* fs, const std::string& dir,
                                     uint64_t base_offset, uint64_t entries,
                                     uint64_t store_end);
@@ -95,6 +115,12 @@ class Segment {
   // damaged or does not carry `offset`.
   absl::StatusOr<Record> Read(uint64_t offset, std::string* scratch) const;
 
+  // Reads up to n raw store bytes at `position` (flushing what is buffered
+  // first) through the segment's open file, so it works after the segment's
+  // files were removed. Same result rules as RandomAccessFile::Read.
+  absl::StatusOr<absl::string_view> ReadStoreBytes(uint64_t position, size_t n,
+                                                   char* scratch) const;
+
   absl::Status Flush();
   // Makes every record appended so far durable (store, then index).
   absl::Status Sync();
@@ -102,6 +128,9 @@ class Segment {
   // store is closed and the index truncated to its entries. Idempotent.
   // Concurrent readers are unaffected.
   absl::Status Seal();
+  // Hides records from `keep_records` on from readers of this object (its
+  // files are being replaced by TruncateFiles): Read of them is kOutOfRange.
+  void Retract(uint64_t keep_records) { index_->Retract(keep_records); }
   // Position in the store of the record at `offset` (valid offsets only).
   uint64_t PositionOf(uint64_t offset) const {
     return index_->Position(offset - base_offset_);
@@ -134,7 +163,8 @@ class Segment {
 
   // Opens the store for appending at its current end.
   absl::Status OpenForAppend();
-  absl::Status Recover(const OpenContext& ctx, RecoveryReport* report);
+  struct Plan;
+  absl::Status PlanRecovery(const OpenContext& ctx, RecoveryReport* report);
   // Whether index entry i points at a record that verifies and carries its
   // offset; *end receives the position just past that record.
   bool EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
@@ -148,8 +178,21 @@ class Segment {
   const std::string store_path_;
   const std::string index_path_;
 
+  // The file reads go through: reader_ until the segment is sealed, then
+  // (when the file system can) a read-only mapping, published once through
+  // mapped_ and owned by mapped_owner_. Readers call store_file().
+  const RandomAccessFile* store_file() const {
+    const RandomAccessFile* m = mapped_.load(std::memory_order_acquire);
+    return m != nullptr ? m : reader_.get();
+  }
+  // Switches reads of a sealed store to a mapping (best effort).
+  void MapSealedStore();
+
+  std::unique_ptr<Plan> plan_;  // between PlanOpen and ApplyPlan
   std::unique_ptr<Index> index_;
   std::unique_ptr<RandomAccessFile> reader_;
+  std::unique_ptr<RandomAccessFile> mapped_owner_;
+  std::atomic<const RandomAccessFile*> mapped_{nullptr};
   bool sealed_ = false;
   std::atomic<uint64_t> store_size_{0};
   std::atomic<uint64_t> last_timestamp_us_{0};
@@ -159,7 +202,6 @@ class Segment {
   mutable absl::Mutex write_mu_;
   std::unique_ptr<WritableFile> store_ ABSL_GUARDED_BY(write_mu_);
   std::unique_ptr<BlockWriter> writer_ ABSL_GUARDED_BY(write_mu_);
-  std::string encode_buf_ ABSL_GUARDED_BY(write_mu_);
   // Store bytes known to be in the OS (readable by pread).
   mutable std::atomic<uint64_t> flushed_size_{0};
 };
