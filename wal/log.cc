@@ -531,6 +531,9 @@ absl::Status Log::RunWriter(Writer* w) {
     sync = true;
   }
 
+  // A flush a reader did may have failed and broken the store's writer: that
+  // is a write failure of the log like any other.
+  if (sticky_error_.ok()) sticky_error_ = segments_.back()->WriteStatus();
   absl::Status status = CheckWritable();
   if (status.ok()) {
     std::shared_ptr<Segment> active = segments_.back();

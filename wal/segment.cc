@@ -626,10 +626,18 @@ absl::Status Segment::Sync() {
   {
     absl::MutexLock lock(&write_mu_);
     if (writer_ == nullptr) return absl::OkStatus();
-    BW_RETURN_IF_ERROR(writer_->Sync());
+    // Flush apart from the fdatasync: when only the fdatasync fails, the
+    // records are still in the OS and must stay readable.
+    BW_RETURN_IF_ERROR(writer_->Flush());
     flushed_size_.store(writer_->position(), std::memory_order_release);
+    BW_RETURN_IF_ERROR(writer_->Sync());
   }
   return index_->Sync();
+}
+
+absl::Status Segment::WriteStatus() const {
+  absl::MutexLock lock(&write_mu_);
+  return writer_ != nullptr ? writer_->status() : absl::OkStatus();
 }
 
 absl::Status Segment::Seal() {

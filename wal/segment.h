@@ -124,6 +124,9 @@ class Segment {
   absl::Status Flush();
   // Makes every record appended so far durable (store, then index).
   absl::Status Sync();
+  // The first error of the store's writer (a failed write, flush or sync,
+  // also one a reader's flush hit), or OK.
+  absl::Status WriteStatus() const;
   // Syncs and turns the segment read-only (a roll, or a clean close): the
   // store is closed and the index truncated to its entries. Idempotent.
   // Concurrent readers are unaffected.
