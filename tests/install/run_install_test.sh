@@ -1,13 +1,38 @@
 #!/usr/bin/env bash
 # Installs the blockwal build in BUILD_DIR into a scratch prefix, builds the
-# consumer project against it with find_package(blockwal), and runs it.
+# consumer project against it with find_package(blockwal), and runs it and
+# every ```cpp block of README.md (each wrapped in a main(): its #include
+# lines above, the rest inside).
 #   run_install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR
 set -euo pipefail
 src=$1 build=$2 work=$3
 rm -rf "$work"
-mkdir -p "$work"
+mkdir -p "$work/readme"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
+
+# Split README.md's cpp blocks into readme/example_N.cc.
+awk -v dir="$work/readme" '
+  /^```cpp$/ { n++; inblock = 1; inc = ""; body = ""; next }
+  /^```$/ && inblock {
+    f = dir "/example_" n ".cc"
+    printf "%s\nint main() {\n%s  return 0;\n}\n", inc, body > f
+    close(f); inblock = 0; next
+  }
+  inblock && /^#include/ { inc = inc $0 "\n"; next }
+  inblock { body = body "  " $0 "\n" }
+' "$src/README.md"
+count=$(ls "$work/readme" | wc -l)
+if [[ $count -eq 0 ]]; then
+  echo "no cpp blocks found in README.md" >&2
+  exit 1
+fi
+
 cmake -S "$src/tests/install/consumer" -B "$work/consumer" \
-  -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DREADME_EXAMPLES_DIR="$work/readme" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer" "$work/records.log"
+for exe in "$work"/consumer/readme_example_*; do
+  "$exe"
+  echo "$(basename "$exe") ran"
+done
+echo "README examples: $count built and ran"
