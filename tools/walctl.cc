@@ -238,35 +238,10 @@ std::string FormatTimestamp(uint64_t timestamp_us) {
                           absl::UTCTimeZone());
 }
 
-// A value as one line of text: printable ASCII as is, backslash doubled,
-// \n \r \t as such, every other byte as \xNN.
+// A value as one line of text: absl::CHexEscape (printable ASCII as is;
+// \n \r \t \\ \" \' escaped; every other byte as \xNN).
 std::string EscapeValue(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char ch : value) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c >= 0x20 && c < 0x7f) {
-          out.push_back(ch);
-        } else {
-          absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-        }
-    }
-  }
-  return out;
+  return absl::CHexEscape(value);
 }
 
 // One record as the JSON line of `dump DIR` and `tail --json`.
@@ -1224,7 +1199,7 @@ opened.
 
 Prints the last 10 records of the log in DIR, or every record from OFFSET or
 TIME on, one per line: the offset, a tab, and the value with non-printable
-bytes escaped (\n, \t, \r, \\, \xNN). Reads without locking or changing the
+bytes escaped (\n, \t, \r, \\, \", \', \xNN). Reads without locking or changing the
 log, so it works while a writer has the log open.
 
   --from OFFSET     start at OFFSET instead of 10 records before the end

@@ -40,19 +40,6 @@ FsOpRecord Rec(FsOp op, std::string path, std::string target = "",
   return r;
 }
 
-// Same convention as the mem file system: "d/" and "d" are one directory.
-std::string NormalizeDir(const std::string& dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return d;
-}
-
-std::string ParentDir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 // Reads [offset, end of file) through `file`.
 absl::StatusOr<std::string> ReadFrom(const RandomAccessFile& file,
@@ -487,7 +474,7 @@ absl::Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
   for (const auto& [path, node] : live_) paths.push_back(path);
   for (const auto& [path, node] : durable_) paths.push_back(path);
   for (const std::string& path : paths) {
-    if (ParentDir(path) != d) continue;
+    if (DirName(path) != d) continue;
     auto it = live_.find(path);
     if (it != live_.end()) {
       durable_[path] = it->second;

@@ -173,6 +173,11 @@ class FileSystem {
 
 // Joins a directory and a file name with '/'.
 std::string JoinPath(absl::string_view dir, absl::string_view name);
+// The directory holding `path`: everything before the last '/', "/" for
+// "/name", and "" for a bare name (the current directory).
+std::string DirName(const std::string& path);
+// Strips trailing slashes so "d/" and "d" name the same directory ("/" stays).
+std::string NormalizeDir(const std::string& dir);
 
 // Reads a whole file into a string (for small files: checkpoints, tests).
 absl::StatusOr<std::string> ReadFileToString(FileSystem* fs,

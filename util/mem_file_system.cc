@@ -31,21 +31,6 @@ absl::Status ClosedError(const std::string& path) {
   return absl::FailedPreconditionError(absl::StrCat(path, ": file is closed"));
 }
 
-// Strips trailing slashes so "d/" and "d" name the same directory ("/" stays).
-std::string NormalizeDir(const std::string& dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return d;
-}
-
-// The directory holding `path`: everything before the last '/', "/" for
-// "/name", and "" for a bare name (the current directory).
-std::string ParentDir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 // A file's bytes. They live in a std::string until the file is first mapped;
 // from then on they live in a private anonymous mapping reserved at
@@ -363,7 +348,7 @@ class MemFileSystem final : public FileSystem {
     }
     std::vector<std::string> names;
     auto add = [&](const std::string& p) {
-      if (p != d && ParentDir(p) == d) {
+      if (p != d && DirName(p) == d) {
         names.push_back(p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1));
       }
     };
@@ -378,7 +363,7 @@ class MemFileSystem final : public FileSystem {
     std::string d = NormalizeDir(dir);
     if (DirExists(d)) return absl::OkStatus();
     if (files_.count(d)) return MemError(EEXIST, dir, "mkdir");
-    if (!DirExists(ParentDir(d))) return MemError(ENOENT, dir, "mkdir");
+    if (!DirExists(DirName(d))) return MemError(ENOENT, dir, "mkdir");
     dirs_.insert(d);
     return absl::OkStatus();
   }
@@ -398,10 +383,10 @@ class MemFileSystem final : public FileSystem {
       return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "rmdir");
     }
     for (const auto& [p, f] : files_) {
-      if (ParentDir(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
+      if (DirName(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
     }
     for (const std::string& p : dirs_) {
-      if (p != d && ParentDir(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
+      if (p != d && DirName(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
     }
     dirs_.erase(d);
     return absl::OkStatus();
@@ -416,7 +401,7 @@ class MemFileSystem final : public FileSystem {
       return MemError(dirs_.count(NormalizeDir(from)) ? EISDIR : ENOENT, from, what);
     }
     if (dirs_.count(NormalizeDir(to))) return MemError(EISDIR, from, what);
-    if (!DirExists(ParentDir(to))) return MemError(ENOENT, from, what);
+    if (!DirExists(DirName(to))) return MemError(ENOENT, from, what);
     if (from == to) return absl::OkStatus();
     std::shared_ptr<MemFile> file = it->second;
     files_.erase(it);
@@ -486,7 +471,7 @@ class MemFileSystem final : public FileSystem {
       return absl::OkStatus();
     }
     if (DirExists(NormalizeDir(path))) return MemError(EISDIR, path, what);
-    if (!DirExists(ParentDir(path))) return MemError(ENOENT, path, what);
+    if (!DirExists(DirName(path))) return MemError(ENOENT, path, what);
     *file = std::make_shared<MemFile>();
     files_[path] = *file;
     return absl::OkStatus();
