@@ -4,11 +4,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS blockwal_util blockwal_wal blockwal
+install(TARGETS blockwal_util blockwal_wal blockwal_db blockwal
         EXPORT blockwalTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(_dir util wal)
+foreach(_dir util wal db)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/blockwal/${_dir}
           FILES_MATCHING PATTERN "*.h")

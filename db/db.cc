@@ -1,0 +1,379 @@
+#include "db/db.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "util/status_macros.h"
+
+namespace blockwal::db {
+
+std::string RecoveryReport::ToString() const {
+  std::string out;
+  if (checkpoint_path.empty()) {
+    absl::StrAppend(&out, "checkpoint: none\n");
+  } else {
+    absl::StrAppendFormat(&out,
+                          "checkpoint: %s (covers WAL offsets below %u, %u "
+                          "keys)\n",
+                          checkpoint_path, checkpoint_offset, checkpoint_keys);
+  }
+  for (const std::string& r : checkpoints_rejected) {
+    absl::StrAppend(&out, "checkpoint rejected: ", r, "\n");
+  }
+  absl::StrAppendFormat(&out, "wal: %u segments, offsets [%u, %u)\n",
+                        wal_segments, wal_first_offset, wal_next_offset);
+  absl::StrAppendFormat(&out, "replayed: %u records, %u bytes\n",
+                        records_replayed, bytes_replayed);
+  absl::StrAppendFormat(&out,
+                        "torn bytes cut: %u\nbatches cut: %u\nrecords "
+                        "skipped: %u\n",
+                        torn_bytes_cut, batches_cut, records_skipped);
+  if (corruption.empty()) {
+    absl::StrAppend(&out, "corruption: none\n");
+  } else {
+    for (const wal::DamagedRegion& d : corruption) {
+      absl::StrAppendFormat(&out, "corruption: %s at byte %u (%u bytes): %s\n",
+                            d.file, d.position, d.bytes, d.reason);
+    }
+  }
+  absl::StrAppendFormat(&out, "keys: %u\n", keys);
+  absl::StrAppendFormat(&out, "time: %.3f ms\n", elapsed_us / 1000.0);
+  return out;
+}
+
+DB::DB(std::string dir, Options options)
+    : dir_(std::move(dir)), options_(std::move(options)) {}
+
+DB::~DB() {
+  // Errors cannot be returned from here; callers who care call Close().
+  const absl::Status s = Close();
+  (void)s;
+}
+
+absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& dir,
+                                             Options options) {
+  const absl::Time start = absl::Now();
+  std::unique_ptr<DB> db(new DB(dir, std::move(options)));
+  BW_RETURN_IF_ERROR(db->Recover());
+  db->report_.elapsed_us =
+      static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
+  return db;
+}
+
+absl::Status DB::Recover() {
+  FileSystem* fs = options_.fs;
+  if (options_.create_if_missing) {
+    BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
+  }
+  BW_ASSIGN_OR_RETURN(lock_, fs->LockFile(JoinPath(dir_, kDbLockFileName)));
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> children,
+                      fs->GetChildren(dir_));
+
+  // Newest checkpoint first; a leftover temp file is an interrupted
+  // checkpoint that never counted.
+  std::vector<uint64_t> checkpoints;
+  for (const std::string& name : children) {
+    if (std::optional<uint64_t> n = ParseCheckpointFileName(name)) {
+      checkpoints.push_back(*n);
+    } else if (absl::StartsWith(name, kCheckpointPrefix) &&
+               absl::EndsWith(name, kCheckpointTempSuffix)) {
+      BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir_, name)));
+    }
+  }
+  std::sort(checkpoints.rbegin(), checkpoints.rend());
+
+  MemTable table;
+  uint64_t replay_from = 0;
+  for (uint64_t n : checkpoints) {
+    const std::string path = JoinPath(dir_, CheckpointFileName(n));
+    absl::StatusOr<CheckpointInfo> info = ReadCheckpoint(fs, path, &table);
+    if (info.ok() && info->wal_offset != n) {
+      info = absl::DataLossError(absl::StrCat(
+          "checkpoint ", path, " is damaged: its header covers offsets below ",
+          info->wal_offset, ", its name says ", n));
+    }
+    if (info.ok()) {
+      report_.checkpoint_path = path;
+      report_.checkpoint_offset = n;
+      report_.checkpoint_keys = info->keys;
+      replay_from = n;
+      break;
+    }
+    if (info.status().code() != absl::StatusCode::kDataLoss) {
+      return info.status();
+    }
+    report_.checkpoints_rejected.push_back(std::string(info.status().message()));
+    if (options_.warning_sink) {
+      options_.warning_sink(std::string(info.status().message()));
+    }
+  }
+  // A rejected checkpoint cannot be used, so it cannot be what explains a WAL
+  // that starts late; say so in any gap error.
+  auto gap_context = [&]() -> std::string {
+    std::string context =
+        report_.checkpoint_path.empty()
+            ? std::string("no usable checkpoint")
+            : absl::StrCat("checkpoint ", report_.checkpoint_path,
+                           " covers offsets below ", replay_from);
+    if (!report_.checkpoints_rejected.empty()) {
+      absl::StrAppend(&context, "; rejected: ",
+                      absl::StrJoin(report_.checkpoints_rejected, "; "));
+    }
+    return context;
+  };
+
+  wal::LogOptions log_options;
+  log_options.fs = fs;
+  log_options.recovery_mode = options_.recovery_mode;
+  log_options.sync_policy =
+      options_.sync ? wal::SyncPolicy::kEveryAppend : wal::SyncPolicy::kNone;
+  log_options.max_store_bytes = options_.wal_segment_bytes;
+  // Only used for a new log: one that was removed with everything the
+  // checkpoint covers continues after it.
+  log_options.initial_offset = replay_from;
+  log_options.warning_sink = options_.warning_sink;
+  BW_ASSIGN_OR_RETURN(log_, wal::Log::Open(JoinPath(dir_, kWalDirName),
+                                           std::move(log_options)));
+  const wal::RecoveryReport& wal_report = log_->recovery_report();
+  report_.wal = wal_report;
+  report_.wal_segments = wal_report.segments;
+  report_.torn_bytes_cut = wal_report.torn_bytes_cut;
+  report_.batches_cut = wal_report.batches_cut;
+  report_.corruption = wal_report.damage;
+  report_.records_skipped = wal_report.records_skipped;
+  report_.wal_first_offset = log_->LowestOffset();
+  report_.wal_next_offset = log_->NextOffset();
+
+  if (report_.wal_first_offset > replay_from) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: records %u..%u are missing: the WAL starts at offset %u but %s",
+        dir_, replay_from, report_.wal_first_offset - 1,
+        report_.wal_first_offset, gap_context()));
+  }
+  if (report_.wal_next_offset < replay_from) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: records %u..%u are missing: the WAL ends before offset %u but "
+        "%s",
+        dir_, report_.wal_next_offset, replay_from - 1,
+        report_.wal_next_offset, gap_context()));
+  }
+
+  // Replay. In kSkipAnyCorruptedRecords a damaged record reads as kDataLoss
+  // and is stepped over; in every other mode it fails Open.
+  const bool skip = options_.recovery_mode ==
+                    wal::RecoveryMode::kSkipAnyCorruptedRecords;
+  uint64_t from = replay_from;
+  while (from < report_.wal_next_offset) {
+    std::unique_ptr<wal::LogIterator> it = log_->NewIterator(from);
+    wal::Record record;
+    while (it->Next(&record)) {
+      absl::Status s = DecodeWriteBatch(record.value, &table);
+      if (!s.ok()) {
+        if (!skip) {
+          return absl::DataLossError(absl::StrCat(
+              dir_, ": WAL record at offset ", record.offset,
+              " is not a valid write batch: ", s.message()));
+        }
+        ++report_.records_skipped;
+        continue;
+      }
+      ++report_.records_replayed;
+      report_.bytes_replayed += record.value.size();
+    }
+    from = it->next_offset();
+    if (it->status().ok()) break;
+    if (!skip || it->status().code() != absl::StatusCode::kDataLoss) {
+      return it->status();
+    }
+    ++from;  // the damaged record (already counted by the WAL's report)
+  }
+
+  report_.keys = table.size();
+  absl::MutexLock l(&mu_);
+  mem_.Swap(&table);
+  next_apply_ = report_.wal_next_offset;
+  bytes_since_checkpoint_ = report_.bytes_replayed;
+  if (!report_.checkpoint_path.empty()) {
+    last_checkpoint_ = report_.checkpoint_path;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DB::Put(absl::string_view key, absl::string_view value) {
+  WriteBatch batch;
+  batch.Put(key, value);
+  return Write(batch);
+}
+
+absl::Status DB::Delete(absl::string_view key) {
+  WriteBatch batch;
+  batch.Delete(key);
+  return Write(batch);
+}
+
+absl::Status DB::Write(const WriteBatch& batch) {
+  if (batch.Count() == 0) return absl::OkStatus();
+  {
+    absl::ReaderMutexLock l(&mu_);
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
+    if (!error_.ok()) return error_;
+  }
+  // Outside mu_, so concurrent writers form one group commit in the log.
+  absl::StatusOr<uint64_t> offset = log_->Append(batch.Contents());
+  bool checkpoint = false;
+  {
+    absl::MutexLock l(&mu_);
+    if (!offset.ok()) {
+      if (error_.ok()) {
+        error_ = absl::FailedPreconditionError(
+            absl::StrCat(dir_, ": a WAL write failed: ",
+                         offset.status().message()));
+        applied_cv_.SignalAll();
+      }
+      return offset.status();
+    }
+    // Apply in offset order: the batches below ours were appended by writers
+    // that are about to apply them. (Offsets of successful appends are
+    // contiguous: a failed append makes every later one fail.)
+    while (next_apply_ != *offset && error_.ok()) applied_cv_.Wait(&mu_);
+    if (next_apply_ != *offset) return error_;
+    BW_RETURN_IF_ERROR(batch.Iterate(&mem_));
+    ++next_apply_;
+    ++writes_;
+    bytes_since_checkpoint_ += batch.Contents().size();
+    applied_cv_.SignalAll();
+    if (options_.auto_checkpoint_bytes > 0 &&
+        bytes_since_checkpoint_ >= options_.auto_checkpoint_bytes &&
+        !auto_checkpoint_running_) {
+      auto_checkpoint_running_ = true;
+      checkpoint = true;
+    }
+  }
+  if (checkpoint) {
+    // The write itself is done and durable; a failed automatic checkpoint
+    // does not undo it, so its error goes to Stats instead.
+    absl::StatusOr<CheckpointInfo> info = Checkpoint();
+    absl::MutexLock l(&mu_);
+    auto_checkpoint_running_ = false;
+    auto_checkpoint_status_ = info.status();
+    if (!info.ok() && options_.warning_sink) {
+      options_.warning_sink(
+          absl::StrCat("automatic checkpoint failed: ", info.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DB::Get(absl::string_view key) const {
+  absl::ReaderMutexLock l(&mu_);
+  const std::string* value = mem_.Get(key);
+  if (value == nullptr) {
+    return absl::NotFoundError(absl::StrCat("key '", key, "' not found"));
+  }
+  return *value;
+}
+
+std::vector<KeyValue> DB::Scan(absl::string_view start,
+                               absl::string_view limit) const {
+  absl::ReaderMutexLock l(&mu_);
+  return mem_.Scan(start, limit);
+}
+
+std::vector<KeyValue> DB::ScanPrefix(absl::string_view prefix) const {
+  absl::ReaderMutexLock l(&mu_);
+  return mem_.ScanPrefix(prefix);
+}
+
+absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
+  absl::MutexLock checkpoint_lock(&checkpoint_mu_);
+  MemTable snapshot;
+  uint64_t offset;
+  uint64_t bytes_at_snapshot;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
+    if (!error_.ok()) return error_;
+    snapshot.CopyFrom(mem_);
+    offset = next_apply_;
+    bytes_at_snapshot = bytes_since_checkpoint_;
+  }
+  // Step 1: the WAL records the checkpoint covers become durable, so after a
+  // crash the WAL never ends before the newest checkpoint's offset (new
+  // appends would otherwise reuse offsets the checkpoint claims).
+  BW_RETURN_IF_ERROR(log_->Sync());
+  // Step 2: CHECKPOINT-<offset>.tmp, sync, rename, sync the directory.
+  BW_ASSIGN_OR_RETURN(CheckpointInfo info,
+                      WriteCheckpoint(options_.fs, dir_, offset, snapshot));
+  // Step 3: the WAL segments wholly below the offset go.
+  BW_RETURN_IF_ERROR(log_->TruncatePrefix(offset));
+  // Step 4: older checkpoints go (a damaged newer one too: this one is
+  // newer than anything it covered).
+  BW_RETURN_IF_ERROR(RemoveCheckpointsExcept(offset));
+  absl::MutexLock l(&mu_);
+  bytes_since_checkpoint_ -= std::min(bytes_since_checkpoint_, bytes_at_snapshot);
+  ++checkpoints_;
+  last_checkpoint_ = info.path;
+  return info;
+}
+
+absl::Status DB::RemoveCheckpointsExcept(uint64_t keep) {
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> children,
+                      options_.fs->GetChildren(dir_));
+  bool removed = false;
+  for (const std::string& name : children) {
+    std::optional<uint64_t> n = ParseCheckpointFileName(name);
+    if (!n.has_value() || *n == keep) continue;
+    BW_RETURN_IF_ERROR(options_.fs->RemoveFile(JoinPath(dir_, name)));
+    removed = true;
+  }
+  if (!removed) return absl::OkStatus();
+  return options_.fs->SyncDir(dir_);
+}
+
+absl::Status DB::Sync() {
+  {
+    absl::ReaderMutexLock l(&mu_);
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
+  }
+  return log_->Sync();
+}
+
+absl::Status DB::Close() {
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) {
+      return absl::FailedPreconditionError(dir_ + ": DB is already closed");
+    }
+    closed_ = true;
+    applied_cv_.SignalAll();
+  }
+  absl::Status s = log_ != nullptr ? log_->Close() : absl::OkStatus();
+  lock_.reset();
+  return s;
+}
+
+Stats DB::GetStats() const {
+  Stats stats;
+  stats.wal_first_offset = log_->LowestOffset();
+  stats.wal_next_offset = log_->NextOffset();
+  stats.wal_segments = log_->Segments().size();
+  absl::ReaderMutexLock l(&mu_);
+  stats.keys = mem_.size();
+  stats.approximate_bytes = mem_.ApproximateBytes();
+  stats.wal_bytes_since_checkpoint = bytes_since_checkpoint_;
+  stats.writes = writes_;
+  stats.checkpoints = checkpoints_;
+  stats.last_checkpoint = last_checkpoint_;
+  stats.auto_checkpoint_status = auto_checkpoint_status_;
+  return stats;
+}
+
+}  // namespace blockwal::db

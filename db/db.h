@@ -1,0 +1,199 @@
+// blockwal's toy key-value store: an ordered in-memory map (db/memtable.h)
+// made durable by a write-ahead log (wal/log.h) and periodic checkpoints
+// (db/checkpoint.h). docs/kv.md describes the design and its crash safety.
+//
+//   db::Options options;                       // sync on: every write durable
+//   auto store = db::DB::Open("/data/kv", options).value();
+//   absl::Status s = store->Put("apple", "red");
+//   absl::StatusOr<std::string> v = store->Get("apple");   // "red"
+//   db::WriteBatch batch;
+//   batch.Put("pear", "green");
+//   batch.Delete("apple");
+//   s = store->Write(batch);                   // both or neither, even on crash
+//
+// Directory contents:
+//   wal/                      the WAL (a wal::Log); each record is one encoded
+//                             WriteBatch, and its offset is the batch's sequence
+//                             number
+//   CHECKPOINT-<20 digits N>  snapshot of every WAL record below offset N
+//   LOCK                      flock'ed while a DB has the directory open
+//
+// Thread safety: every method may be called concurrently. Writers append to
+// the WAL concurrently, so concurrent synced writes share one fdatasync (the
+// log's group commit); each then applies its batch to the memtable in WAL
+// offset order, so the memtable always equals a replay of a WAL prefix.
+// A write is visible to Get/Scan once Write has returned (or slightly before).
+//
+// Errors: a failed WAL append or sync is sticky (as in wal::Log): every later
+// write fails with it; reads keep working. Reopen to recover.
+#ifndef BLOCKWAL_DB_DB_H_
+#define BLOCKWAL_DB_DB_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "db/checkpoint.h"
+#include "db/memtable.h"
+#include "db/write_batch.h"
+#include "util/file_system.h"
+#include "wal/log.h"
+#include "wal/log_options.h"
+
+namespace blockwal::db {
+
+inline constexpr char kWalDirName[] = "wal";
+inline constexpr char kDbLockFileName[] = "LOCK";
+
+struct Options {
+  // true: a write returns only once it is durable
+  // (wal::SyncPolicy::kEveryAppend). false: wal::SyncPolicy::kNone; writes
+  // reach the disk at Sync(), Checkpoint(), Close() or when the OS writes
+  // them back, so a power loss can lose the latest ones (a process crash
+  // cannot).
+  bool sync = true;
+  // All I/O goes through it; must outlive the DB.
+  FileSystem* fs = FileSystem::Default();
+  // How the WAL treats damage at open (wal/log_options.h). In
+  // kSkipAnyCorruptedRecords a batch that does not decode is skipped too.
+  wal::RecoveryMode recovery_mode = wal::RecoveryMode::kPointInTime;
+  // Checkpoint automatically once the WAL holds this many bytes of batches
+  // written since the last checkpoint (0: never).
+  uint64_t auto_checkpoint_bytes = 0;
+  bool create_if_missing = true;
+  // WAL segment size (wal::LogOptions::max_store_bytes): a checkpoint frees
+  // whole segments only.
+  uint64_t wal_segment_bytes = 64ull << 20;
+  // Receives the WAL's warnings and rejected checkpoints (may be empty).
+  std::function<void(const std::string&)> warning_sink;
+};
+
+// What DB::Open found and did.
+struct RecoveryReport {
+  // The checkpoint loaded; empty path when none was.
+  std::string checkpoint_path;
+  uint64_t checkpoint_offset = 0;  // it covers WAL records below this offset
+  uint64_t checkpoint_keys = 0;
+  // Newer checkpoints that were damaged and skipped: "<path>: <reason>".
+  std::vector<std::string> checkpoints_rejected;
+  // The WAL after its own recovery.
+  uint64_t wal_segments = 0;
+  uint64_t wal_first_offset = 0;
+  uint64_t wal_next_offset = 0;
+  // Batches replayed on top of the checkpoint and their encoded bytes.
+  uint64_t records_replayed = 0;
+  uint64_t bytes_replayed = 0;
+  // kSkipAnyCorruptedRecords: records skipped (damaged, or not a batch).
+  uint64_t records_skipped = 0;
+  // From the WAL's report: bytes of a torn last write cut, batches cut off by
+  // the crash, and damaged regions found.
+  uint64_t torn_bytes_cut = 0;
+  uint64_t batches_cut = 0;
+  std::vector<wal::DamagedRegion> corruption;
+  uint64_t keys = 0;  // keys in the store after recovery
+  uint64_t elapsed_us = 0;
+  // The WAL's full report.
+  wal::RecoveryReport wal;
+
+  // Several "name: value" lines, each ending in '\n'.
+  std::string ToString() const;
+};
+
+struct Stats {
+  uint64_t keys = 0;
+  uint64_t approximate_bytes = 0;   // keys and values in memory
+  uint64_t wal_first_offset = 0;
+  uint64_t wal_next_offset = 0;
+  uint64_t wal_segments = 0;
+  uint64_t wal_bytes_since_checkpoint = 0;  // batch bytes appended since
+  uint64_t writes = 0;                      // batches written since Open
+  uint64_t checkpoints = 0;                 // written since Open
+  std::string last_checkpoint;  // path of the newest checkpoint, or empty
+  // The last automatic checkpoint's error (OK if none failed).
+  absl::Status auto_checkpoint_status;
+};
+
+class DB {
+ public:
+  // Opens the store in `dir` (created when missing and allowed), recovering it:
+  // loads the newest checkpoint that verifies (falling back to older ones),
+  // recovers the WAL, checks the WAL continues the checkpoint, replays it.
+  // recovery_report() tells what was done.
+  // kDataLoss, naming the cause, when the store cannot be recovered whole:
+  // the WAL starts after the offset the usable checkpoint covers (records in
+  // between are missing, e.g. the only checkpoint that covered them is
+  // damaged), or it ends before it, or a WAL record is damaged in a way the
+  // recovery mode does not accept. kUnavailable when it is open elsewhere.
+  static absl::StatusOr<std::unique_ptr<DB>> Open(const std::string& dir,
+                                                  Options options);
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+  ~DB();  // Close(), ignoring errors.
+
+  absl::Status Put(absl::string_view key, absl::string_view value);
+  absl::Status Delete(absl::string_view key);
+  // Applies every op of the batch, in order, atomically: one WAL record, so
+  // a crash keeps all of it or none. An empty batch does nothing.
+  absl::Status Write(const WriteBatch& batch);
+
+  // kNotFound when the key is absent.
+  absl::StatusOr<std::string> Get(absl::string_view key) const;
+  // Pairs with start <= key < limit in key order (empty limit: to the end).
+  std::vector<KeyValue> Scan(absl::string_view start,
+                             absl::string_view limit) const;
+  std::vector<KeyValue> ScanPrefix(absl::string_view prefix) const;
+
+  // Writes a checkpoint of everything written so far, then removes the WAL
+  // segments it covers and the older checkpoints. Crash-safe at every step
+  // (docs/kv.md). One at a time; writes continue meanwhile (they go to the
+  // WAL after the checkpoint's offset).
+  absl::StatusOr<CheckpointInfo> Checkpoint();
+  // Makes every write so far durable (useful with sync off).
+  absl::Status Sync();
+  // Syncs and closes the WAL; later writes fail with kFailedPrecondition.
+  absl::Status Close();
+
+  const RecoveryReport& recovery_report() const { return report_; }
+  Stats GetStats() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  DB(std::string dir, Options options);
+
+  absl::Status Recover();
+  // Removes every checkpoint except CHECKPOINT-<keep>.
+  absl::Status RemoveCheckpointsExcept(uint64_t keep);
+
+  const std::string dir_;
+  const Options options_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<wal::Log> log_;  // set by Open, then never changed
+  RecoveryReport report_;          // set by Open, then never changed
+
+  absl::Mutex checkpoint_mu_;  // one Checkpoint at a time
+  mutable absl::Mutex mu_;
+  absl::CondVar applied_cv_;  // signalled when next_apply_ or error_ change
+  MemTable mem_ ABSL_GUARDED_BY(mu_);
+  // The WAL offset of the next batch to apply: the memtable holds the
+  // effect of every record below it.
+  uint64_t next_apply_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);  // sticky write error
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool auto_checkpoint_running_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t bytes_since_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string last_checkpoint_ ABSL_GUARDED_BY(mu_);
+  absl::Status auto_checkpoint_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace blockwal::db
+
+#endif  // BLOCKWAL_DB_DB_H_

@@ -1,0 +1,204 @@
+// Runs the built kv tool and the KV demo end to end.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/run_command.h"
+
+namespace blockwal::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class KvToolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("kv_tool_test_" +
+            std::string(::testing::UnitTest::GetInstance()
+                            ->current_test_info()
+                            ->name()));
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CommandResult Kv(std::vector<std::string> args, const std::string& in = "") {
+    std::vector<std::string> argv = {KV_PATH, "--dir", dir_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, "", in);
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(KvToolTest, PutGetDelScan) {
+  CommandResult r = Kv({"put", "apple", "red fruit"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "OK\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Kv({"put", "apricot", "-orange"}).out, "OK\n");  // '-' value
+  EXPECT_EQ(Kv({"put", "banana", "yellow"}).out, "OK\n");
+  r = Kv({"get", "apple"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "red fruit\n");
+  r = Kv({"scan"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "apple\tred fruit\napricot\t-orange\nbanana\tyellow\n");
+  EXPECT_EQ(Kv({"scan", "ap"}).out, "apple\tred fruit\napricot\t-orange\n");
+  r = Kv({"del", "apple"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "OK\n");
+  r = Kv({"get", "apple"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "NOT_FOUND\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(KvToolTest, HexBothWays) {
+  CommandResult r = Kv({"--hex", "put", "00ff", "0a09"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "OK\n");
+  EXPECT_EQ(Kv({"--hex", "get", "00ff"}).out, "0a09\n");
+  EXPECT_EQ(Kv({"--hex", "scan"}).out, "00ff\t0a09\n");
+  r = Kv({"--hex", "get", "0g"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "kv: key '0g' is not hex: bad digit 'g'\n"
+            "run 'kv --help' for usage\n");
+  r = Kv({"--hex", "put", "00", "abc"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("kv: value 'abc' is not hex: odd number of "
+                                "digits\n"));
+}
+
+TEST_F(KvToolTest, ShellSession) {
+  const std::string in =
+      "put a 1\n"
+      "put b two words\n"
+      "get a\n"
+      "get zz\n"
+      "\n"
+      "scan\n"
+      "del a\n"
+      "scan a\n"
+      "bogus\n"
+      "put onlykey\n"
+      "checkpoint\n"
+      "get b\n"
+      "quit\n"
+      "get b\n";
+  CommandResult r = Kv({"shell"}, in);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "OK\n"
+            "OK\n"
+            "1\n"
+            "NOT_FOUND\n"
+            "a\t1\nb\ttwo words\nEND\n"
+            "OK\n"
+            "END\n"
+            "ERR unknown command 'bogus' (commands: get put del scan "
+            "checkpoint stats quit)\n"
+            "ERR usage: put KEY VALUE\n"
+            "OK\n"
+            "two words\n");
+  r = Kv({"--hex", "shell"}, "put 6b 7a7a\nget 6b\nget 6\nscan\n");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out,
+            "OK\n7a7a\nERR key '6' is not hex: odd number of digits\n"
+            "62\t74776f20776f726473\n6b\t7a7a\nEND\n");
+}
+
+TEST_F(KvToolTest, StatsCheckpointRecover) {
+  EXPECT_EQ(Kv({"put", "a", "1"}).out, "OK\n");
+  EXPECT_EQ(Kv({"put", "b", "2"}).out, "OK\n");
+  CommandResult r = Kv({"recover"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, StartsWith("checkpoint: none\n"
+                                "wal: 1 segments, offsets [0, 2)\n"
+                                "replayed: 2 records, 34 bytes\n"  // 2 x (12 + 5)
+                                "torn bytes cut: 0\n"
+                                "batches cut: 0\n"
+                                "records skipped: 0\n"
+                                "corruption: none\n"
+                                "keys: 2\n"
+                                "time: "));
+  const std::string checkpoint =
+      (dir_ / "CHECKPOINT-00000000000000000002").string();
+  r = Kv({"checkpoint"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, StartsWith("OK " + checkpoint +
+                                " (covers WAL offsets below 2, 2 keys, "));
+  r = Kv({"stats"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "keys: 2\nbytes: 4\nwal offsets: [2, 2)\nwal segments: 1\n"
+                   "wal bytes since checkpoint: 0\ncheckpoint: " +
+                       checkpoint + "\n");
+  r = Kv({"recover"});
+  EXPECT_THAT(r.out, StartsWith("checkpoint: " + checkpoint +
+                                " (covers WAL offsets below 2, 2 keys)\n"
+                                "wal: 1 segments, offsets [2, 2)\n"
+                                "replayed: 0 records, 0 bytes\n"));
+}
+
+TEST_F(KvToolTest, UsageErrors) {
+  CommandResult r = Kv({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "kv: no command given\nrun 'kv --help' for usage\n");
+  r = Kv({"frob"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "kv: unknown command 'frob'\nrun 'kv --help' for usage\n");
+  r = Kv({"get"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "kv: usage: kv [flags] get KEY\nrun 'kv --help' for usage\n");
+  r = Kv({"--bogus", "get", "a"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "kv: unknown flag '--bogus'\nrun 'kv --help' for usage\n");
+  r = RunCommand({KV_PATH, "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, StartsWith("usage: kv [--dir DIR] [--no-sync] [--hex] "
+                                "COMMAND [ARGS]\n"));
+  EXPECT_FALSE(std::filesystem::exists(dir_));  // nothing was opened
+}
+
+TEST_F(KvToolTest, OpenFailureNamesTheCause) {
+  // A file where the directory should be.
+  std::filesystem::create_directories(dir_.parent_path());
+  { std::FILE* f = std::fopen(dir_.c_str(), "w"); std::fclose(f); }
+  CommandResult r = Kv({"get", "a"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("kv: "));
+  EXPECT_THAT(r.err, HasSubstr(dir_.string()));
+  std::filesystem::remove(dir_);
+}
+
+TEST_F(KvToolTest, DefaultDirectory) {
+  std::filesystem::create_directories(dir_);
+  CommandResult r = RunCommand({KV_PATH, "put", "k", "v"}, dir_.string());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "blockwal-kv" / "wal"));
+}
+
+TEST(KvDemoTest, RunsAndVerifies) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "kv_demo_test";
+  std::filesystem::remove_all(dir);
+  CommandResult r =
+      RunCommand({KV_DEMO_PATH, "--seed", "42", dir.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("[1] process crash"));
+  EXPECT_THAT(r.out, HasSubstr("[2] power loss"));
+  EXPECT_THAT(r.out, HasSubstr("RESULT: every check passed\n"));
+  EXPECT_EQ(r.err, "");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace blockwal::testing
