@@ -122,7 +122,9 @@ class Segment {
                                                    char* scratch) const;
 
   absl::Status Flush();
-  // Makes every record appended so far durable (store, then index).
+  // Makes every record appended so far durable: the store's fdatasync. The
+  // index is derived (recovery rebuilds it from the store) and is synced only
+  // by Seal.
   absl::Status Sync();
   // The first error of the store's writer (a failed write, flush or sync,
   // also one a reader's flush hit), or OK.
