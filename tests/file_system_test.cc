@@ -140,6 +140,35 @@ TEST_P(FileSystemTest, AppendsOfEverySizeAroundTheBufferArriveInOrder) {
   EXPECT_EQ(Contents("f"), expected);
 }
 
+// A growing file read while it grows: reads stop at the readable size the
+// writer published, and bytes past the mapped reservation (8 bytes here) still
+// read (through pread on POSIX).
+TEST_P(FileSystemTest, AppendingReadFileReadsUpToTheReadableSize) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> w,
+                       fs()->NewWritableFile(Path("grow")));
+  ASSERT_OK(w->Append("0123456789"));
+  ASSERT_OK(w->Flush());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AppendingReadFile> r,
+                       fs()->NewAppendingReadFile(Path("grow"), 8));
+  char scratch[32];
+  ASSERT_OK_AND_ASSIGN(absl::string_view got, r->Read(0, 4, scratch));
+  EXPECT_EQ(got, "");  // nothing published yet
+  r->SetReadableSize(6);
+  ASSERT_OK_AND_ASSIGN(got, r->Read(2, 10, scratch));
+  EXPECT_EQ(got, "2345");
+  ASSERT_OK(w->Append("abcdef"));
+  ASSERT_OK(w->Flush());
+  r->SetReadableSize(16);
+  r->SetReadableSize(3);  // never lowers it
+  ASSERT_OK_AND_ASSIGN(got, r->Read(4, 20, scratch));
+  EXPECT_EQ(got, "456789abcdef");  // crosses the 8-byte reservation
+  ASSERT_OK_AND_ASSIGN(got, r->Read(16, 4, scratch));
+  EXPECT_EQ(got, "");
+  ASSERT_OK_AND_ASSIGN(uint64_t size, r->Size());
+  EXPECT_EQ(size, 16u);
+  EXPECT_OK(w->Close());
+}
+
 TEST_P(FileSystemTest, TruncateCanZeroExtendAndAppendsContinueThere) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f,
                        fs()->NewWritableFile(Path("f")));

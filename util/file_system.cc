@@ -1,5 +1,9 @@
 #include "util/file_system.h"
 
+#include <atomic>
+
+#include <algorithm>
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,6 +19,50 @@ FileSystem* FileSystem::Default() {
   // destruction, after a destroyed file system would be gone.
   static FileSystem* const fs = NewPosixFileSystem().release();
   return fs;
+}
+
+namespace {
+
+// AppendingReadFile over any RandomAccessFile: clips reads to the readable
+// size.
+class ClippedReadFile final : public AppendingReadFile {
+ public:
+  explicit ClippedReadFile(std::unique_ptr<RandomAccessFile> file)
+      : file_(std::move(file)) {}
+
+  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
+                                         char* scratch) const override {
+    const uint64_t readable = readable_.load(std::memory_order_acquire);
+    if (offset >= readable) return absl::string_view(scratch, 0);
+    return file_->Read(offset, static_cast<size_t>(std::min<uint64_t>(n, readable - offset)),
+                       scratch);
+  }
+  absl::StatusOr<uint64_t> Size() const override {
+    return readable_.load(std::memory_order_acquire);
+  }
+  void SetReadableSize(uint64_t size) override {
+    uint64_t cur = readable_.load(std::memory_order_relaxed);
+    while (cur < size &&
+           !readable_.compare_exchange_weak(cur, size, std::memory_order_release)) {
+    }
+  }
+  const std::string& path() const override { return file_->path(); }
+
+ private:
+  const std::unique_ptr<RandomAccessFile> file_;
+  std::atomic<uint64_t> readable_{0};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AppendingReadFile>>
+FileSystem::NewAppendingReadFile(const std::string& path,
+                                 uint64_t reserve_bytes) {
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> file =
+      NewRandomAccessFile(path);
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<AppendingReadFile>(
+      new ClippedReadFile(std::move(*file)));
 }
 
 std::string DirName(const std::string& path) {

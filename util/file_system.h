@@ -70,6 +70,17 @@ class RandomAccessFile {
   virtual const std::string& path() const = 0;
 };
 
+// Positional reads of a file that grows at its end while it is read (the
+// active segment's store). Reads are clipped to the readable size the writer
+// publishes with SetReadableSize (bytes the file is known to hold), as if the
+// file ended there. Safe for concurrent use.
+class AppendingReadFile : public RandomAccessFile {
+ public:
+  // Raises the readable size to `size` (never lowers it). The bytes must
+  // already be in the file.
+  virtual void SetReadableSize(uint64_t size) = 0;
+};
+
 // Reads from the front of a file. Used by one thread at a time.
 class SequentialFile {
  public:
@@ -143,6 +154,11 @@ class FileSystem {
   NewReadOnlyMappedFile(const std::string& path) {
     return NewRandomAccessFile(path);
   }
+  // Reads of a file that grows at its end (see AppendingReadFile). The POSIX
+  // file system maps `reserve_bytes` of it up front, so reads within them are
+  // views into the mapping; the default reads through NewRandomAccessFile.
+  virtual absl::StatusOr<std::unique_ptr<AppendingReadFile>>
+  NewAppendingReadFile(const std::string& path, uint64_t reserve_bytes);
   // Maps the file (created if missing) read-write, first growing it to `size`
   // bytes if it is shorter. A longer file is mapped in its first `size` bytes.
   virtual absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(

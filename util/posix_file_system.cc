@@ -209,6 +209,49 @@ class PosixMappedReadOnlyFile final : public RandomAccessFile {
   const size_t size_;
 };
 
+// A growing file read through a mapping of `reserve` bytes made up front
+// (the kernel allows mapping past the end of a file; only touching those pages
+// is an error, and reads never go past the readable size, which the writer
+// raises only over bytes already in the file). Reads past the reservation
+// use pread.
+class PosixAppendingReadFile final : public AppendingReadFile {
+ public:
+  PosixAppendingReadFile(std::string path, int fd, const char* base,
+                         size_t reserve)
+      : path_(std::move(path)), file_(path_, fd), base_(base), reserve_(reserve) {}
+  ~PosixAppendingReadFile() override {
+    if (base_ != nullptr) ::munmap(const_cast<char*>(base_), reserve_);
+  }
+
+  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
+                                         char* scratch) const override {
+    const uint64_t readable = readable_.load(std::memory_order_acquire);
+    if (offset >= readable) return absl::string_view(scratch, 0);
+    n = static_cast<size_t>(std::min<uint64_t>(n, readable - offset));
+    if (base_ != nullptr && offset + n <= reserve_) {
+      return absl::string_view(base_ + offset, n);
+    }
+    return file_.Read(offset, n, scratch);
+  }
+  absl::StatusOr<uint64_t> Size() const override {
+    return readable_.load(std::memory_order_acquire);
+  }
+  void SetReadableSize(uint64_t size) override {
+    uint64_t cur = readable_.load(std::memory_order_relaxed);
+    while (cur < size &&
+           !readable_.compare_exchange_weak(cur, size, std::memory_order_release)) {
+    }
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  const std::string path_;
+  const PosixRandomAccessFile file_;  // owns the descriptor
+  const char* const base_;            // null when mapping failed
+  const size_t reserve_;
+  std::atomic<uint64_t> readable_{0};
+};
+
 class PosixSequentialFile final : public SequentialFile {
  public:
   PosixSequentialFile(std::string path, int fd)
@@ -347,6 +390,19 @@ class PosixFileSystem final : public FileSystem {
     if (base == MAP_FAILED) return PosixError(err, path, "mmap for reading");
     return std::unique_ptr<RandomAccessFile>(new PosixMappedReadOnlyFile(
         path, static_cast<const char*>(base), size));
+  }
+
+  absl::StatusOr<std::unique_ptr<AppendingReadFile>> NewAppendingReadFile(
+      const std::string& path, uint64_t reserve_bytes) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError(errno, path, "open for reading");
+    const size_t reserve = static_cast<size_t>(reserve_bytes);
+    void* base = reserve > 0 ? ::mmap(nullptr, reserve, PROT_READ, MAP_SHARED, fd, 0)
+                             : MAP_FAILED;
+    // Without a mapping every read is a pread: slower, not wrong.
+    return std::unique_ptr<AppendingReadFile>(new PosixAppendingReadFile(
+        path, fd, base == MAP_FAILED ? nullptr : static_cast<const char*>(base),
+        reserve));
   }
 
   absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(

@@ -79,6 +79,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
     seg->writer_ = std::make_unique<BlockWriter>(seg->store_.get(), 0);
   }
   BW_ASSIGN_OR_RETURN(seg->reader_, fs->NewRandomAccessFile(seg->store_path_));
+  BW_RETURN_IF_ERROR(seg->OpenActiveReader());
   return seg;
 }
 
@@ -510,6 +511,16 @@ absl::Status Segment::OpenForAppend() {
   absl::MutexLock lock(&write_mu_);
   BW_ASSIGN_OR_RETURN(store_, options_.fs->NewAppendableFile(store_path_));
   writer_ = std::make_unique<BlockWriter>(store_.get(), store_->Size());
+  return OpenActiveReader();
+}
+
+absl::Status Segment::OpenActiveReader() {
+  // Room for a full store plus the records that may overshoot the limit;
+  // reads past it still work (through pread).
+  BW_ASSIGN_OR_RETURN(active_reader_,
+                      options_.fs->NewAppendingReadFile(
+                          store_path_, options_.max_store_bytes + (4u << 20)));
+  active_reader_->SetReadableSize(flushed_size_.load(std::memory_order_acquire));
   return absl::OkStatus();
 }
 
@@ -561,7 +572,7 @@ absl::Status Segment::FlushUpTo(uint64_t end) const {
   absl::MutexLock lock(&write_mu_);
   if (writer_ != nullptr) {
     BW_RETURN_IF_ERROR(writer_->Flush());
-    flushed_size_.store(writer_->position(), std::memory_order_release);
+    PublishFlushed(writer_->position());
   }
   return absl::OkStatus();
 }
@@ -618,7 +629,7 @@ absl::Status Segment::Flush() {
   absl::MutexLock lock(&write_mu_);
   if (writer_ == nullptr) return absl::OkStatus();
   BW_RETURN_IF_ERROR(writer_->Flush());
-  flushed_size_.store(writer_->position(), std::memory_order_release);
+  PublishFlushed(writer_->position());
   return absl::OkStatus();
 }
 
@@ -629,7 +640,7 @@ absl::Status Segment::Sync() {
     // Flush apart from the fdatasync: when only the fdatasync fails, the
     // records are still in the OS and must stay readable.
     BW_RETURN_IF_ERROR(writer_->Flush());
-    flushed_size_.store(writer_->position(), std::memory_order_release);
+    PublishFlushed(writer_->position());
     BW_RETURN_IF_ERROR(writer_->Sync());
   }
   // The index is not synced here: it is derived data, which recovery checks

@@ -168,6 +168,8 @@ class Segment {
 
   // Opens the store for appending at its current end.
   absl::Status OpenForAppend();
+  // Opens active_reader_ over the store, readable up to flushed_size_.
+  absl::Status OpenActiveReader();
   struct Plan;
   absl::Status PlanRecovery(const OpenContext& ctx, RecoveryReport* report);
   // Whether index entry i points at a record that verifies and carries its
@@ -188,7 +190,15 @@ class Segment {
   // mapped_ and owned by mapped_owner_. Readers call store_file().
   const RandomAccessFile* store_file() const {
     const RandomAccessFile* m = mapped_.load(std::memory_order_acquire);
-    return m != nullptr ? m : reader_.get();
+    if (m != nullptr) return m;
+    return active_reader_ != nullptr ? active_reader_.get() : reader_.get();
+  }
+  // Publishes that the store's first n bytes are in the file: readers may
+  // read them (active_reader_ first, then flushed_size_, so a reader that
+  // sees the new flushed size can read those bytes).
+  void PublishFlushed(uint64_t n) const {
+    if (active_reader_ != nullptr) active_reader_->SetReadableSize(n);
+    flushed_size_.store(n, std::memory_order_release);
   }
   // Switches reads of a sealed store to a mapping (best effort).
   void MapSealedStore();
@@ -196,6 +206,9 @@ class Segment {
   std::unique_ptr<Plan> plan_;  // between PlanOpen and ApplyPlan
   std::unique_ptr<Index> index_;
   std::unique_ptr<RandomAccessFile> reader_;
+  // Reads of the active store (a mapping that grows with it), from the moment
+  // the segment is open for appending; set before the segment is shared.
+  std::unique_ptr<AppendingReadFile> active_reader_;
   std::unique_ptr<RandomAccessFile> mapped_owner_;
   std::atomic<const RandomAccessFile*> mapped_{nullptr};
   bool sealed_ = false;
