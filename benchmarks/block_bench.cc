@@ -33,6 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_util.h"
 #include "util/file_system.h"
 #include "util/status_macros.h"
 #include "wal/block_reader.h"
@@ -46,31 +47,10 @@ constexpr size_t kRawWriteChunk = 64 << 10;
 constexpr size_t kRawReadChunk = 32 << 10;
 constexpr uint64_t kReadFileBytes = uint64_t{64} << 20;
 
-std::string& ScratchDirStorage() {
-  static std::string* dir = new std::string;
-  return *dir;
-}
-
-absl::StatusOr<std::string> ScratchDir() {
-  std::string& dir = ScratchDirStorage();
-  if (!dir.empty()) return dir;
-  const char* parent = getenv("BLOCKWAL_BENCH_DIR");
-  if (parent == nullptr) parent = getenv("TMPDIR");
-  if (parent == nullptr) parent = "/tmp";
-  std::string path = JoinPath(parent, "blockwal_bench_XXXXXX");
-  if (mkdtemp(path.data()) == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", path));
-  }
-  dir = path;
-  return dir;
-}
-
-std::string RandomBytes(size_t n) {
-  std::mt19937 rng(static_cast<uint32_t>(n));
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using bench::FreshPath;
+using bench::RandomBytes;
+using bench::RemoveTree;
+using bench::ScratchDir;
 
 // Writes all of data at the file position, retrying short writes and EINTR.
 absl::Status WriteAll(int fd, const char* data, size_t n) {
@@ -413,15 +393,5 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  const std::string& dir = blockwal::ScratchDirStorage();
-  if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-      fprintf(stderr, "block_bench: cannot remove %s: %s\n", dir.c_str(),
-              ec.message().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return blockwal::bench::RemoveScratchDir("block_bench") ? 0 : 1;
 }

@@ -8,17 +8,13 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_util.h"
 #include "util/crc32c.h"
 
 namespace blockwal {
 namespace {
 
-std::string RandomBytes(size_t n) {
-  std::mt19937 rng(301);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+std::string RandomBytes(size_t n) { return bench::RandomBytes(n, 301); }
 
 void BM_Crc32c_Blockwal(benchmark::State& state) {
   const std::string data = RandomBytes(static_cast<size_t>(state.range(0)));

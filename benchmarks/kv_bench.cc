@@ -56,6 +56,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_util.h"
 #include "db/db.h"
 #include "leveldb/db.h"
 #include "leveldb/options.h"
@@ -84,39 +85,10 @@ enum class System { kBlockwal, kLevelDB, kRocksDB };
 
 // ------------------------------------------------------------------ helpers
 
-std::string& ScratchDirStorage() {
-  static std::string* dir = new std::string;
-  return *dir;
-}
-
-absl::StatusOr<std::string> ScratchDir() {
-  std::string& dir = ScratchDirStorage();
-  if (!dir.empty()) return dir;
-  const char* parent = getenv("BLOCKWAL_BENCH_DIR");
-  if (parent == nullptr) parent = getenv("TMPDIR");
-  if (parent == nullptr) parent = "/tmp";
-  std::string path = JoinPath(parent, "blockwal_kv_bench_XXXXXX");
-  if (mkdtemp(path.data()) == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", path));
-  }
-  dir = path;
-  return dir;
-}
-
-absl::StatusOr<std::string> FreshPath(absl::string_view prefix) {
-  static absl::Mutex mu(absl::kConstInit);
-  static int counter = 0;
-  BW_ASSIGN_OR_RETURN(std::string dir, ScratchDir());
-  absl::MutexLock lock(&mu);
-  return JoinPath(dir, absl::StrCat(prefix, "_", counter++));
-}
-
-absl::Status RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
-  return absl::OkStatus();
-}
+using bench::FreshPath;
+using bench::RandomBytes;
+using bench::RemoveTree;
+using bench::ScratchDir;
 
 absl::Status CopyTree(const std::string& from, const std::string& to) {
   std::error_code ec;
@@ -605,15 +577,5 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   blockwal::ReleaseGetStores();
-  const std::string& dir = blockwal::ScratchDirStorage();
-  if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-      fprintf(stderr, "kv_bench: cannot remove %s: %s\n", dir.c_str(),
-              ec.message().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return blockwal::bench::RemoveScratchDir("kv_bench") ? 0 : 1;
 }

@@ -59,6 +59,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_util.h"
 #include "leveldb/db.h"
 #include "leveldb/options.h"
 #include "leveldb/slice.h"
@@ -104,38 +105,10 @@ constexpr size_t kRawReadChunk = 1 << 20;
 
 // ------------------------------------------------------------------ helpers
 
-std::string& ScratchDirStorage() {
-  static std::string* dir = new std::string;
-  return *dir;
-}
-
-absl::StatusOr<std::string> ScratchDir() {
-  std::string& dir = ScratchDirStorage();
-  if (!dir.empty()) return dir;
-  const char* parent = getenv("BLOCKWAL_BENCH_DIR");
-  if (parent == nullptr) parent = getenv("TMPDIR");
-  if (parent == nullptr) parent = "/tmp";
-  std::string path = JoinPath(parent, "blockwal_log_bench_XXXXXX");
-  if (mkdtemp(path.data()) == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", path));
-  }
-  dir = path;
-  return dir;
-}
-
-// A path under the scratch directory not used before in this process.
-absl::StatusOr<std::string> FreshPath(absl::string_view prefix) {
-  static int counter = 0;
-  BW_ASSIGN_OR_RETURN(std::string dir, ScratchDir());
-  return JoinPath(dir, absl::StrCat(prefix, "_", counter++));
-}
-
-absl::Status RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
-  return absl::OkStatus();
-}
+using bench::FreshPath;
+using bench::RandomBytes;
+using bench::RemoveTree;
+using bench::ScratchDir;
 
 absl::Status CopyFile(const std::string& from, const std::string& to) {
   std::error_code ec;
@@ -146,13 +119,6 @@ absl::Status CopyFile(const std::string& from, const std::string& to) {
                                absl::StrCat("copy ", from, " to ", to));
   }
   return absl::OkStatus();
-}
-
-std::string RandomBytes(size_t n) {
-  std::mt19937 rng(static_cast<uint32_t>(n));
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
 }
 
 absl::Status CloseFd(int fd) {
@@ -885,15 +851,5 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   blockwal::ReleaseLogs();
-  const std::string& dir = blockwal::ScratchDirStorage();
-  if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-      fprintf(stderr, "log_bench: cannot remove %s: %s\n", dir.c_str(),
-              ec.message().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return blockwal::bench::RemoveScratchDir("log_bench") ? 0 : 1;
 }

@@ -79,6 +79,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_util.h"
 #include "leveldb/db.h"
 #include "leveldb/options.h"
 #include "leveldb/slice.h"
@@ -120,46 +121,10 @@ constexpr double kMinTime = 1.0;
 
 // ------------------------------------------------------------------ helpers
 
-std::string& ScratchDirStorage() {
-  static std::string* dir = new std::string;
-  return *dir;
-}
-
-absl::StatusOr<std::string> ScratchDir() {
-  std::string& dir = ScratchDirStorage();
-  if (!dir.empty()) return dir;
-  const char* parent = getenv("BLOCKWAL_BENCH_DIR");
-  if (parent == nullptr) parent = getenv("TMPDIR");
-  if (parent == nullptr) parent = "/tmp";
-  std::string path = JoinPath(parent, "blockwal_sync_bench_XXXXXX");
-  if (mkdtemp(path.data()) == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", path));
-  }
-  dir = path;
-  return dir;
-}
-
-// A path under the scratch directory not used before in this process.
-// Called by thread 0 only.
-absl::StatusOr<std::string> FreshPath(absl::string_view prefix) {
-  static int counter = 0;
-  BW_ASSIGN_OR_RETURN(std::string dir, ScratchDir());
-  return JoinPath(dir, absl::StrCat(prefix, "_", counter++));
-}
-
-absl::Status RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
-  return absl::OkStatus();
-}
-
-std::string RandomBytes(size_t n) {
-  std::mt19937 rng(static_cast<uint32_t>(n));
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using bench::FreshPath;
+using bench::RandomBytes;
+using bench::RemoveTree;
+using bench::ScratchDir;
 
 absl::Status PosixError(const std::string& path, absl::string_view op) {
   return absl::ErrnoToStatus(errno, absl::StrCat(op, " ", path));
@@ -825,15 +790,5 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  const std::string& dir = blockwal::ScratchDirStorage();
-  if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    if (ec) {
-      fprintf(stderr, "sync_bench: cannot remove %s: %s\n", dir.c_str(),
-              ec.message().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return blockwal::bench::RemoveScratchDir("sync_bench") ? 0 : 1;
 }

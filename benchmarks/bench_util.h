@@ -1,0 +1,86 @@
+// Helpers shared by the benchmark programs: a scratch directory per process
+// (under $BLOCKWAL_BENCH_DIR, else $TMPDIR, else /tmp, removed at exit by
+// RemoveScratchDir), fresh paths in it, and deterministic payloads.
+#ifndef BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
+#define BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "util/file_system.h"
+
+namespace blockwal::bench {
+
+inline std::string& ScratchDirStorage() {
+  static std::string* dir = new std::string;
+  return *dir;
+}
+
+// The process's scratch directory, made on first use.
+inline absl::StatusOr<std::string> ScratchDir() {
+  std::string& dir = ScratchDirStorage();
+  if (!dir.empty()) return dir;
+  const char* parent = std::getenv("BLOCKWAL_BENCH_DIR");
+  if (parent == nullptr) parent = std::getenv("TMPDIR");
+  if (parent == nullptr) parent = "/tmp";
+  std::string path = JoinPath(parent, "blockwal_bench_XXXXXX");
+  if (mkdtemp(path.data()) == nullptr) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", path));
+  }
+  dir = path;
+  return dir;
+}
+
+// A path under the scratch directory not used before in this process. Not
+// thread-safe: call it from one thread (thread 0 of a benchmark).
+inline absl::StatusOr<std::string> FreshPath(absl::string_view prefix) {
+  static int counter = 0;
+  absl::StatusOr<std::string> dir = ScratchDir();
+  if (!dir.ok()) return dir.status();
+  return JoinPath(*dir, absl::StrCat(prefix, "_", counter++));
+}
+
+inline absl::Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
+  return absl::OkStatus();
+}
+
+// Removes the scratch directory (if one was made); false, with a message
+// naming `program`, when that fails.
+inline bool RemoveScratchDir(const char* program) {
+  const std::string& dir = ScratchDirStorage();
+  if (dir.empty()) return true;
+  const absl::Status s = RemoveTree(dir);
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: cannot remove %s: %s\n", program, dir.c_str(),
+                 s.ToString().c_str());
+    return false;
+  }
+  return true;
+}
+
+// n pseudo-random bytes, the same for the same (n, seed).
+inline std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+inline std::string RandomBytes(size_t n) {
+  return RandomBytes(n, static_cast<uint32_t>(n));
+}
+
+}  // namespace blockwal::bench
+
+#endif  // BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
