@@ -12,6 +12,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "util/status_macros.h"
+#include "wal/format.h"
+#include "wal/index.h"
+#include "wal/record.h"
 
 namespace blockwal::db {
 
@@ -136,6 +139,12 @@ absl::Status DB::Recover() {
   log_options.sync_policy =
       options_.sync ? wal::SyncPolicy::kEveryAppend : wal::SyncPolicy::kNone;
   log_options.max_store_bytes = options_.wal_segment_bytes;
+  // One index entry per record, and every write is one record of at least a
+  // header and an envelope: a small segment needs no 10 MiB index.
+  const uint64_t max_records =
+      options_.wal_segment_bytes / (wal::kHeaderSize + wal::kEnvelopeSize) + 2;
+  log_options.max_index_bytes = std::min<uint64_t>(
+      log_options.max_index_bytes, max_records * wal::kIndexEntrySize);
   // Only used for a new log: one that was removed with everything the
   // checkpoint covers continues after it.
   log_options.initial_offset = replay_from;

@@ -7,8 +7,8 @@
 #
 # Stages, each in its own build directory under build/:
 #   1. build/release : all tests (ctest), including the install/consumer test
-#   2. build/asan    : ASan+UBSan build, util/wal/db/tools tests
-#   3. build/tsan    : TSan build, util/wal/db tests
+#   2. build/asan    : ASan+UBSan build, util/wal/db/tools/crash tests
+#   3. build/tsan    : TSan build, util/wal/db/crash tests
 #   4. build/fuzz    : clang libFuzzer build, a short fuzz run per target
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,14 +39,14 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DBLOCKWAL_SANITIZE=address \
 cmake --build build/asan -j"$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|db|tools')
+  ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|db|tools|crash')
 
 stage "TSan build and tests"
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLOCKWAL_SANITIZE=thread \
   -DBLOCKWAL_BUILD_BENCHMARKS=OFF -DBLOCKWAL_BUILD_TOOLS=OFF >/dev/null
 cmake --build build/tsan -j"$jobs"
 (cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|db')
+  ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|db|crash')
 
 stage "libFuzzer build and short fuzz runs"
 CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -385,5 +385,70 @@ TEST_F(FaultInjectionTest, SyncCountCountsFileAndRegionSyncs) {
   EXPECT_EQ(fs_.sync_count(), 3u);
 }
 
+// ---- crash snapshots (crash-state enumeration) ----
+
+TEST_F(FaultInjectionTest, SnapshotHasSyncedCurrentWriteEndsAndBothNamespaces) {
+  WriteFile("old", "kept", "");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f,
+                       fs_.NewWritableFile(Path("new")));
+  ASSERT_OK(f->Append("ab"));
+  ASSERT_OK(f->Sync());
+  ASSERT_OK(f->Append("cde"));
+  ASSERT_OK(f->Append("f"));
+  CrashSnapshot snap = fs_.Snapshot();
+  // "new" was created after the last directory sync: live only.
+  ASSERT_EQ(snap.live.size(), 2u);
+  ASSERT_EQ(snap.durable.size(), 1u);
+  const CrashSnapshot::File& n = snap.files[snap.live.at(Path("new"))];
+  EXPECT_EQ(n.synced, "ab");
+  EXPECT_EQ(n.current, "abcdef");
+  EXPECT_EQ(n.write_ends, (std::vector<uint64_t>{5, 6}));
+  const CrashSnapshot::File& o = snap.files[snap.durable.at(Path("old"))];
+  EXPECT_EQ(o.synced, "kept");
+  EXPECT_EQ(o.current, "kept");
+  EXPECT_EQ(snap.live.at(Path("old")), snap.durable.at(Path("old")));
+}
+
+TEST_F(FaultInjectionTest, SnapshotKeepsARemovedFileUnderItsDurableName) {
+  WriteFile("gone", "data", "");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  ASSERT_OK(fs_.RemoveFile(Path("gone")));
+  CrashSnapshot snap = fs_.Snapshot();
+  EXPECT_FALSE(snap.live.contains(Path("gone")));
+  ASSERT_TRUE(snap.durable.contains(Path("gone")));
+  EXPECT_EQ(snap.files[snap.durable.at(Path("gone"))].synced, "data");
+  ASSERT_OK(fs_.SyncDir(kDir));
+  EXPECT_FALSE(fs_.Snapshot().durable.contains(Path("gone")));
+}
+
+TEST_F(FaultInjectionTest, SnapshotListsUntouchedFilesOfKnownDirectories) {
+  ASSERT_OK(WriteStringToFile(fs_.base(), "before", Path("untouched"), false));
+  ASSERT_OK(fs_.GetChildren(kDir).status());
+  CrashSnapshot snap = fs_.Snapshot();
+  ASSERT_TRUE(snap.live.contains(Path("untouched")));
+  const CrashSnapshot::File& u = snap.files[snap.live.at(Path("untouched"))];
+  EXPECT_EQ(u.synced, "before");
+  EXPECT_EQ(u.current, "before");
+  EXPECT_EQ(snap.durable.at(Path("untouched")), snap.live.at(Path("untouched")));
+}
+
+TEST_F(FaultInjectionTest, CrashObserverSeesEveryRecordedOperationAfterIt) {
+  std::vector<std::string> seen;  // contents of "f" at each operation
+  fs_.SetCrashObserver([&](const CrashSnapshot& snap) {
+    auto it = snap.live.find(Path("f"));
+    seen.push_back(it == snap.live.end() ? "<none>" : snap.files[it->second].current);
+  });
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f,
+                       fs_.NewWritableFile(Path("f")));  // create
+  ASSERT_OK(f->Append("x"));                             // append
+  ASSERT_OK(f->Flush());                                 // not recorded
+  ASSERT_OK(f->Sync());                                  // sync
+  ASSERT_OK(fs_.RemoveFile(Path("f")));                  // remove
+  fs_.SetCrashObserver(nullptr);
+  ASSERT_OK(fs_.SyncDir(kDir));
+  EXPECT_EQ(seen, (std::vector<std::string>{"", "x", "x", "<none>"}));
+}
+
 }  // namespace
 }  // namespace blockwal

@@ -115,7 +115,9 @@ class FaultWritableFile final : public WritableFile {
     uint64_t offset = base_->Size();
     BW_RETURN_IF_ERROR(base_->Append(data));
     dirty_from_ = std::min(dirty_from_, offset);
-    fs_->Record(Rec(kOpAppend, path(), "", offset, std::string(data)));
+    absl::MutexLock l(&fs_->mu_);
+    node_->write_ends.push_back(offset + data.size());
+    fs_->RecordLocked(Rec(kOpAppend, path(), "", offset, std::string(data)));
     return absl::OkStatus();
   }
 
@@ -135,6 +137,7 @@ class FaultWritableFile final : public WritableFile {
     BW_ASSIGN_OR_RETURN(std::string tail, ReadFrom(*reader_, keep));
     node_->synced.resize(keep);
     node_->synced += tail;
+    node_->write_ends.clear();
     known_version_ = ++node_->version;
     dirty_from_ = kClean;
     ++fs_->sync_count_;
@@ -195,6 +198,7 @@ class FaultMappedRegion final : public MappedRegion {
     BW_RETURN_IF_ERROR(base_->Sync());
     absl::MutexLock l(&fs_->mu_);
     BW_ASSIGN_OR_RETURN(node_->synced, ReadFrom(*reader_, 0));
+    node_->write_ends.clear();
     ++node_->version;
     ++fs_->sync_count_;
     fs_->RecordLocked(Rec(kOpMapSync, path()));
@@ -265,6 +269,65 @@ void FaultInjectionFileSystem::Record(FsOpRecord rec) {
 
 void FaultInjectionFileSystem::RecordLocked(FsOpRecord rec) {
   ops_.push_back(std::move(rec));
+  if (crash_observer_) crash_observer_(SnapshotLocked());
+}
+
+void FaultInjectionFileSystem::SetCrashObserver(
+    std::function<void(const CrashSnapshot&)> observer) {
+  absl::MutexLock l(&mu_);
+  crash_observer_ = std::move(observer);
+}
+
+CrashSnapshot FaultInjectionFileSystem::Snapshot() {
+  absl::MutexLock l(&mu_);
+  return SnapshotLocked();
+}
+
+CrashSnapshot FaultInjectionFileSystem::SnapshotLocked() {
+  CrashSnapshot snap;
+  absl::flat_hash_map<const Node*, size_t> index;
+  // A node's current contents are its live file's; a node with no live name
+  // (removed, or renamed away and replaced) keeps its synced contents.
+  auto file_of = [&](const std::shared_ptr<Node>& node,
+                     const std::string* live_path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto [it, inserted] = index.try_emplace(node.get(), snap.files.size());
+    if (inserted) {
+      CrashSnapshot::File f;
+      f.synced = node->synced;
+      f.current = node->synced;
+      f.write_ends = node->write_ends;
+      snap.files.push_back(std::move(f));
+    }
+    if (live_path != nullptr) {
+      absl::StatusOr<std::string> now = ReadFileToString(base_.get(), *live_path);
+      if (now.ok()) snap.files[it->second].current = *std::move(now);
+    }
+    return it->second;
+  };
+  for (const auto& [path, node] : live_) {
+    snap.live[path] = file_of(node, &path);
+  }
+  for (const auto& [path, node] : durable_) {
+    if (node != nullptr) snap.durable[path] = file_of(node, nullptr);
+  }
+  // Live names whose creation is not durable are absent from durable_ (see
+  // TrackLocked); untouched files are in neither.
+  for (const std::string& dir : known_dirs_) {
+    absl::StatusOr<std::vector<std::string>> children = base_->GetChildren(dir);
+    if (!children.ok()) continue;
+    for (const std::string& name : *children) {
+      std::string path = JoinPath(dir, name);
+      if (live_.contains(path) || durable_.contains(path)) continue;
+      absl::StatusOr<std::string> contents = ReadFileToString(base_.get(), path);
+      if (!contents.ok()) continue;  // a subdirectory
+      CrashSnapshot::File f;
+      f.synced = *contents;
+      f.current = *std::move(contents);
+      snap.live[path] = snap.durable[path] = snap.files.size();
+      snap.files.push_back(std::move(f));
+    }
+  }
+  return snap;
 }
 
 std::vector<FsOpRecord> FaultInjectionFileSystem::ops() const {
@@ -294,8 +357,14 @@ void FaultInjectionFileSystem::NoteSynced(const std::string& path) {
 
 // ---- tracking ----
 
+void FaultInjectionFileSystem::NoteDir(const std::string& dir) {
+  absl::MutexLock l(&mu_);
+  known_dirs_.insert(NormalizeDir(dir));
+}
+
 std::shared_ptr<FaultInjectionFileSystem::Node>
 FaultInjectionFileSystem::TrackLocked(const std::string& path, bool create) {
+  known_dirs_.insert(DirName(path));
   auto it = live_.find(path);
   if (it != live_.end()) return it->second;
   absl::StatusOr<std::string> contents = ReadFileToString(base_.get(), path);
@@ -337,6 +406,7 @@ FaultInjectionFileSystem::OpenWritable(const std::string& path, bool truncate) {
     }
   }
   ++node->version;  // other writers of this file must re-read at their sync
+  if (truncate) node->write_ends.clear();
   RecordLocked(Rec(kOpCreate, path));
   return std::unique_ptr<WritableFile>(new FaultWritableFile(
       this, *std::move(file), std::move(reader), std::move(node)));
@@ -356,6 +426,7 @@ FaultInjectionFileSystem::NewAppendableFile(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<RandomAccessFile>>
 FaultInjectionFileSystem::NewRandomAccessFile(const std::string& path) {
+  NoteDir(DirName(path));
   BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file,
                       base_->NewRandomAccessFile(path));
   return std::unique_ptr<RandomAccessFile>(
@@ -364,6 +435,7 @@ FaultInjectionFileSystem::NewRandomAccessFile(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<SequentialFile>>
 FaultInjectionFileSystem::NewSequentialFile(const std::string& path) {
+  NoteDir(DirName(path));
   BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
                       base_->NewSequentialFile(path));
   return std::unique_ptr<SequentialFile>(
@@ -406,10 +478,12 @@ absl::StatusOr<uint64_t> FaultInjectionFileSystem::GetFileSize(
 
 absl::StatusOr<std::vector<std::string>> FaultInjectionFileSystem::GetChildren(
     const std::string& dir) {
+  NoteDir(dir);
   return base_->GetChildren(dir);
 }
 
 absl::Status FaultInjectionFileSystem::CreateDir(const std::string& dir) {
+  NoteDir(dir);
   return base_->CreateDir(dir);
 }
 
@@ -488,6 +562,7 @@ absl::Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
 
 absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(
     const std::string& path) {
+  NoteDir(DirName(path));
   return base_->LockFile(path);
 }
 
@@ -504,6 +579,7 @@ absl::Status FaultInjectionFileSystem::RewriteTrackedFiles(KeepFn keep) {
     if (kept != *current) {
       BW_RETURN_IF_ERROR(WriteStringToFile(base_.get(), kept, path, /*sync=*/false));
     }
+    node->write_ends.clear();
     ++node->version;
   }
   return absl::OkStatus();

@@ -32,6 +32,8 @@
 #define BLOCKWAL_UTIL_FAULT_INJECTION_FILE_SYSTEM_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +69,27 @@ struct FsOpRecord {
   std::string target;  // for kOpRename, the destination
   uint64_t offset = 0; // kOpAppend: file offset of the data; kOpTruncate: new size
   std::string data;    // kOpAppend: the bytes appended
+};
+
+// What a crash at one instant could leave on disk (crash-state enumeration,
+// tests/crash). Files are the tracked nodes (inodes); two namespaces say which
+// names point at them: `live` if the crash keeps every directory operation
+// done so far, `durable` if it loses those not yet made durable by SyncDir.
+// A crash keeps, of each file, `synced` plus possibly more: when `current`
+// extends `synced`, a prefix of the writes since (their end offsets in
+// `write_ends`, ascending, the last possibly torn at a sector boundary);
+// otherwise (a truncation or a rewrite since the sync) `synced` or a prefix
+// of `current`. Files never touched, in any directory this object has seen
+// used, appear with synced == current.
+struct CrashSnapshot {
+  struct File {
+    std::string synced;
+    std::string current;
+    std::vector<uint64_t> write_ends;
+  };
+  std::vector<File> files;
+  std::map<std::string, size_t> live;     // path -> index into files
+  std::map<std::string, size_t> durable;  // path -> index into files
 };
 
 class FaultInjectionFileSystem : public FileSystem {
@@ -106,6 +129,16 @@ class FaultInjectionFileSystem : public FileSystem {
   // Forgets all tracking: what is on the base file system now counts as
   // synced (call after a simulated crash, before reopening).
   void ResetState();
+
+  // --- crash-state enumeration ---
+  // Calls `observer` after every recorded operation with what a crash right
+  // after it could leave (see CrashSnapshot). The observer runs on the thread
+  // that did the operation, with this object's lock held: it must not call
+  // into this file system. Pass nullptr to stop. Costs a read of every
+  // tracked file per operation.
+  void SetCrashObserver(std::function<void(const CrashSnapshot&)> observer);
+  // What a crash now could leave.
+  CrashSnapshot Snapshot();
 
   // --- observation ---
   std::vector<FsOpRecord> ops() const;
@@ -162,6 +195,8 @@ class FaultInjectionFileSystem : public FileSystem {
     // Bumped by every change made outside the writer that last synced the
     // node, so that writer knows its incremental bookkeeping is stale.
     uint64_t version = 0;
+    // End offsets of the appends since the last sync (CrashSnapshot).
+    std::vector<uint64_t> write_ends;
   };
 
   // Starts tracking `path` if it is not tracked yet: an existing file's
@@ -176,6 +211,7 @@ class FaultInjectionFileSystem : public FileSystem {
   // Puts every live tracked file back to `keep(current, synced)`.
   template <typename KeepFn>
   absl::Status RewriteTrackedFiles(KeepFn keep);
+  CrashSnapshot SnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Opens a writable file through the base and starts tracking it.
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenWritable(
       const std::string& path, bool truncate);
@@ -184,6 +220,11 @@ class FaultInjectionFileSystem : public FileSystem {
   mutable absl::Mutex mu_;
   std::vector<Failure> failures_ ABSL_GUARDED_BY(mu_);
   std::vector<FsOpRecord> ops_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const CrashSnapshot&)> crash_observer_ ABSL_GUARDED_BY(mu_);
+  // Every directory a path passed through this object was in (or that was
+  // listed, created or locked in): where a snapshot looks for untouched files.
+  absl::flat_hash_set<std::string> known_dirs_ ABSL_GUARDED_BY(mu_);
+  void NoteDir(const std::string& dir) ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t sync_count_ ABSL_GUARDED_BY(mu_) = 0;
   // Live names of tracked files. A file never touched since tracking began is
   // absent: its contents and name count as durable as they are.

@@ -1,0 +1,540 @@
+// Crash-state enumeration (docs/guarantees.md, "How it is tested"): each
+// workload runs on a FaultInjectionFileSystem whose crash observer, after
+// every file or directory operation, enumerates the directory states a crash
+// at that instant could leave (tests/crash/crash_states.h) and checks each:
+//   - it opens (nothing here damages synced data, so kDataLoss is a failure);
+//   - offsets are contiguous and every record reads with exactly the bytes
+//     the workload appended at that offset, no record was never appended;
+//   - every record whose sync was acknowledged is there; a batch is all there
+//     or not at all; a truncation left the old state or the new one;
+//   - an append after recovery gets the next offset and survives a second
+//     crash (a power loss right after it).
+// The key-value workload checks the same of DB::Open: the contents are those
+// after some prefix of the writes that includes every acknowledged one.
+//
+// Each workload prints "crash states: <workload>: N states from M crash
+// points". BLOCKWAL_CRASH_SCALE=K runs K times as many operations (the long
+// mode; the default 1 is CI's setting).
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "db/db.h"
+#include "db/write_batch.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/crash/crash_states.h"
+#include "tests/status_matchers.h"
+#include "util/fault_injection_file_system.h"
+#include "util/mem_file_system.h"
+#include "wal/log.h"
+
+namespace blockwal::crash {
+namespace {
+
+using ::testing::ElementsAre;
+
+int Scale() {
+  const char* s = std::getenv("BLOCKWAL_CRASH_SCALE");
+  int v = s == nullptr ? 1 : std::atoi(s);
+  return v < 1 ? 1 : v;
+}
+
+// Deterministic values of varied sizes: mostly small, some over a block.
+std::string MakeValue(std::mt19937_64& rng, uint64_t n) {
+  size_t len;
+  switch (rng() % 10) {
+    case 0: len = 0; break;
+    case 1: len = 1000 + rng() % 4000; break;
+    case 2: len = rng() % 8 == 0 ? 33000 + rng() % 4000 : 600; break;
+    default: len = 1 + rng() % 200; break;
+  }
+  std::string v = absl::StrCat("v", n, ":");
+  while (v.size() < len) v.push_back(static_cast<char>('a' + (rng() % 26)));
+  v.resize(std::max(len, size_t{1}));
+  return v;
+}
+
+// ---------------------------------------------------------------- the log --
+
+// What the log may hold after a crash. One timeline normally; two (before and
+// after) while a TruncateSuffix is in progress.
+struct Timeline {
+  std::vector<std::string> values;  // offset -> value (offsets start at 0)
+  uint64_t durable_next = 0;        // offsets below are acknowledged durable
+  uint64_t max_lowest = 0;          // highest TruncatePrefix bound asked for
+  std::vector<std::pair<uint64_t, uint64_t>> batches;  // [first, last]
+};
+
+class LogModel {
+ public:
+  void BeginAppend(const std::vector<std::string>& values) {
+    for (Timeline& t : timelines_) {
+      const uint64_t first = t.values.size();
+      t.values.insert(t.values.end(), values.begin(), values.end());
+      if (values.size() > 1) t.batches.push_back({first, t.values.size() - 1});
+    }
+  }
+  // Everything appended so far is acknowledged durable.
+  void Durable() {
+    for (Timeline& t : timelines_) t.durable_next = t.values.size();
+  }
+  void BeginTruncatePrefix(uint64_t lowest) {
+    for (Timeline& t : timelines_) t.max_lowest = std::max(t.max_lowest, lowest);
+  }
+  void BeginTruncateSuffix(uint64_t last_kept) {
+    Timeline after = timelines_.back();
+    after.values.resize(last_kept + 1);
+    after.durable_next = std::min<uint64_t>(after.durable_next, last_kept + 1);
+    // A batch cut by the truncation ends the log whole; one after it is gone.
+    std::vector<std::pair<uint64_t, uint64_t>> kept;
+    for (const auto& b : after.batches) {
+      if (b.second <= last_kept) kept.push_back(b);
+    }
+    after.batches = std::move(kept);
+    timelines_.push_back(std::move(after));
+  }
+  void EndTruncateSuffix() { timelines_.erase(timelines_.begin()); }
+  uint64_t next() const { return timelines_.back().values.size(); }
+
+  // "" when some timeline accepts a recovered log holding `values` from
+  // offset `lowest`; otherwise why not.
+  std::string Check(uint64_t lowest, const std::vector<std::string>& values) const {
+    std::string why;
+    const uint64_t next = lowest + values.size();
+    for (const Timeline& t : timelines_) {
+      std::string no;
+      if (next < t.durable_next) {
+        no = absl::StrCat("ends at ", next, " but offsets below ",
+                          t.durable_next, " were acknowledged durable");
+      } else if (next > t.values.size()) {
+        no = absl::StrCat("ends at ", next, " but only ", t.values.size(),
+                          " records were appended");
+      } else if (lowest > t.max_lowest) {
+        no = absl::StrCat("starts at ", lowest,
+                          " above every truncation bound asked for (",
+                          t.max_lowest, ")");
+      }
+      for (uint64_t o = lowest; no.empty() && o < next; ++o) {
+        if (values[o - lowest] != t.values[o]) {
+          no = absl::StrCat("offset ", o, " holds ", values[o - lowest].size(),
+                            " bytes that differ from the ", t.values[o].size(),
+                            " appended");
+        }
+      }
+      for (const auto& [first, last] : t.batches) {
+        if (no.empty() && first < next && next <= last) {
+          no = absl::StrCat("ends at ", next, " inside the batch [", first,
+                            ", ", last, "]");
+        }
+      }
+      if (no.empty()) return "";
+      absl::StrAppend(&why, why.empty() ? "" : "; or ", no);
+    }
+    return why;
+  }
+
+ private:
+  std::vector<Timeline> timelines_{Timeline{}};
+};
+
+constexpr char kLogDir[] = "/log";
+
+wal::LogOptions CrashLogOptions(FileSystem* fs, wal::SyncPolicy policy) {
+  wal::LogOptions o;
+  o.fs = fs;
+  o.max_store_bytes = 8 << 10;
+  o.max_index_bytes = 12 * 24;  // 24 entries: index-full rolls happen too
+  o.sync_policy = policy;
+  o.warning_sink = [](const std::string&) {};
+  return o;
+}
+
+// Reads every record of `log` (each must read).
+absl::StatusOr<std::vector<std::string>> ReadAll(const wal::Log& log) {
+  std::vector<std::string> out;
+  std::string scratch;
+  for (uint64_t o = log.LowestOffset(); o < log.NextOffset(); ++o) {
+    absl::StatusOr<wal::Record> r = log.Read(o, &scratch);
+    if (!r.ok()) return r.status();
+    out.emplace_back(r->value);
+  }
+  return out;
+}
+
+struct Counts {
+  uint64_t points = 0;
+  uint64_t states = 0;
+};
+
+// Checks one crash state of a log workload (see the top of this file).
+void CheckLogState(const CrashState& state, const LogModel& model,
+                   uint64_t state_number) {
+  SCOPED_TRACE(absl::StrCat("crash state #", state_number, ": ",
+                            state.description));
+  absl::StatusOr<std::unique_ptr<FileSystem>> base = Materialize(state, {kLogDir});
+  ASSERT_TRUE(base.ok()) << base.status();
+  FaultInjectionFileSystem fs(*std::move(base));
+  wal::LogOptions options = CrashLogOptions(&fs, wal::SyncPolicy::kEveryAppend);
+  // Both modes that cut torn tails: they must agree on every state here.
+  options.recovery_mode = state_number % 2 == 0
+                              ? wal::RecoveryMode::kPointInTime
+                              : wal::RecoveryMode::kTolerateCorruptedTailRecords;
+  absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(kLogDir, options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  const uint64_t lowest = (*log)->LowestOffset();
+  absl::StatusOr<std::vector<std::string>> values = ReadAll(**log);
+  ASSERT_TRUE(values.ok()) << values.status();
+  const std::string why = model.Check(lowest, *values);
+  ASSERT_EQ(why, "") << "recovered [" << lowest << ", "
+                     << lowest + values->size() << ")";
+
+  // The second crash: a synced append, then a power loss.
+  const std::string marker = absl::StrCat("after crash ", state_number);
+  absl::StatusOr<uint64_t> offset = (*log)->Append(marker);
+  ASSERT_TRUE(offset.ok()) << offset.status();
+  ASSERT_EQ(*offset, lowest + values->size());
+  const CrashState lost = PowerLossState(fs.Snapshot());
+  log->reset();
+  absl::StatusOr<std::unique_ptr<FileSystem>> base2 = Materialize(lost, {kLogDir});
+  ASSERT_TRUE(base2.ok()) << base2.status();
+  options.fs = base2->get();
+  absl::StatusOr<std::unique_ptr<wal::Log>> log2 = wal::Log::Open(kLogDir, options);
+  ASSERT_TRUE(log2.ok()) << "after the second crash: " << log2.status();
+  ASSERT_EQ((*log2)->LowestOffset(), lowest) << "after the second crash";
+  absl::StatusOr<std::vector<std::string>> values2 = ReadAll(**log2);
+  ASSERT_TRUE(values2.ok()) << "after the second crash: " << values2.status();
+  std::vector<std::string> expected = *values;
+  expected.push_back(marker);
+  ASSERT_TRUE(*values2 == expected)
+      << "after the second crash: " << values2->size() << " records, expected "
+      << expected.size();
+}
+
+// Runs `workload` on a fault-injecting file system, checking every crash
+// state after every operation. `model` must describe the log at every
+// instant the workload's file-system operations happen.
+template <typename Workload>
+Counts RunLogWorkload(const char* name, wal::SyncPolicy policy, LogModel* model,
+                      Workload workload) {
+  Counts counts;
+  FaultInjectionFileSystem fs(NewMemFileSystem());
+  fs.SetCrashObserver([&](const CrashSnapshot& snapshot) {
+    if (::testing::Test::HasFatalFailure()) return;  // report the first only
+    ++counts.points;
+    for (const CrashState& state : EnumerateCrashStates(snapshot)) {
+      CheckLogState(state, *model, counts.states++);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  });
+  {
+    absl::StatusOr<std::unique_ptr<wal::Log>> log =
+        wal::Log::Open(kLogDir, CrashLogOptions(&fs, policy));
+    EXPECT_TRUE(log.ok()) << log.status();
+    if (log.ok()) {
+      workload(log->get());
+      if (!::testing::Test::HasFatalFailure()) {
+        EXPECT_TRUE((*log)->Close().ok());
+      }
+    }
+  }
+  fs.SetCrashObserver(nullptr);
+  std::cout << "crash states: " << name << ": " << counts.states
+            << " states from " << counts.points << " crash points\n";
+  return counts;
+}
+
+// Appends `n` records or batches through `log`, keeping `model` in step.
+void AppendSome(wal::Log* log, LogModel* model, std::mt19937_64& rng, int n,
+                bool synced) {
+  for (int i = 0; i < n && !::testing::Test::HasFatalFailure(); ++i) {
+    std::vector<std::string> values;
+    const size_t count = rng() % 4 == 0 ? 2 + rng() % 3 : 1;
+    for (size_t k = 0; k < count; ++k) {
+      values.push_back(MakeValue(rng, model->next() + k));
+    }
+    model->BeginAppend(values);
+    absl::StatusOr<uint64_t> first;
+    if (count == 1) {
+      first = log->Append(values[0]);
+    } else {
+      std::vector<absl::string_view> views(values.begin(), values.end());
+      first = log->AppendBatch(views);
+    }
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_EQ(*first + count, model->next());
+    if (synced) model->Durable();
+  }
+}
+
+void SyncLog(wal::Log* log, LogModel* model) {
+  ASSERT_TRUE(log->Sync().ok());
+  model->Durable();
+}
+
+TEST(CrashStatesTest, LogSyncedAppendsAndRolls) {
+  LogModel model;
+  std::mt19937_64 rng(1);
+  Counts c = RunLogWorkload(
+      "log synced appends and rolls", wal::SyncPolicy::kEveryAppend, &model,
+      [&](wal::Log* log) { AppendSome(log, &model, rng, 60 * Scale(), true); });
+  EXPECT_GE(c.states, 2000u);
+}
+
+TEST(CrashStatesTest, LogUnsyncedAppendsWithSync) {
+  LogModel model;
+  std::mt19937_64 rng(2);
+  Counts c = RunLogWorkload(
+      "log unsynced appends with Sync", wal::SyncPolicy::kNone, &model,
+      [&](wal::Log* log) {
+        for (int round = 0; round < 12 * Scale(); ++round) {
+          AppendSome(log, &model, rng, 1 + rng() % 6, false);
+          SyncLog(log, &model);
+        }
+      });
+  EXPECT_GE(c.states, 2000u);
+}
+
+TEST(CrashStatesTest, LogTruncatePrefix) {
+  LogModel model;
+  std::mt19937_64 rng(3);
+  Counts c = RunLogWorkload(
+      "log TruncatePrefix", wal::SyncPolicy::kEveryAppend, &model,
+      [&](wal::Log* log) {
+        for (int round = 0; round < 6 * Scale(); ++round) {
+          AppendSome(log, &model, rng, 8, true);
+          if (::testing::Test::HasFatalFailure()) return;
+          const uint64_t lowest = log->LowestOffset() +
+                                  rng() % (log->NextOffset() - log->LowestOffset() + 1);
+          model.BeginTruncatePrefix(lowest);
+          ASSERT_TRUE(log->TruncatePrefix(lowest).ok());
+          ASSERT_LE(log->LowestOffset(), lowest);
+        }
+      });
+  EXPECT_GE(c.states, 2000u);
+}
+
+TEST(CrashStatesTest, LogTruncateSuffix) {
+  LogModel model;
+  std::mt19937_64 rng(4);
+  Counts c = RunLogWorkload(
+      "log TruncateSuffix", wal::SyncPolicy::kEveryAppend, &model,
+      [&](wal::Log* log) {
+        for (int round = 0; round < 6 * Scale(); ++round) {
+          AppendSome(log, &model, rng, 8, true);
+          if (::testing::Test::HasFatalFailure()) return;
+          const uint64_t span = log->NextOffset() - log->LowestOffset();
+          const uint64_t last_kept = log->NextOffset() - 1 - rng() % std::min<uint64_t>(span, 12);
+          model.BeginTruncateSuffix(last_kept);
+          ASSERT_TRUE(log->TruncateSuffix(last_kept).ok());
+          model.EndTruncateSuffix();
+          ASSERT_EQ(log->NextOffset(), last_kept + 1);
+        }
+      });
+  EXPECT_GE(c.states, 2000u);
+}
+
+// ---------------------------------------------------------- the KV store --
+
+constexpr char kDbDir[] = "/db";
+
+using Contents = std::map<std::string, std::string>;
+
+db::Options CrashDbOptions(FileSystem* fs) {
+  db::Options o;
+  o.fs = fs;
+  o.sync = true;
+  o.wal_segment_bytes = 4 << 10;
+  o.warning_sink = [](const std::string&) {};
+  return o;
+}
+
+absl::StatusOr<Contents> ReadDb(const db::DB& db) {
+  Contents out;
+  for (const db::KeyValue& kv : db.Scan("", "")) out[kv.first] = kv.second;
+  return out;
+}
+
+// The KV store's possible contents: after each prefix of the writes.
+struct DbModel {
+  std::vector<Contents> after{Contents{}};  // after[j]: the first j writes
+  size_t acknowledged = 0;
+};
+
+void CheckDbState(const CrashState& state, const DbModel& model,
+                  uint64_t state_number) {
+  SCOPED_TRACE(absl::StrCat("crash state #", state_number, ": ",
+                            state.description));
+  absl::StatusOr<std::unique_ptr<FileSystem>> base =
+      Materialize(state, {kDbDir, absl::StrCat(kDbDir, "/wal")});
+  ASSERT_TRUE(base.ok()) << base.status();
+  FaultInjectionFileSystem fs(*std::move(base));
+  db::Options options = CrashDbOptions(&fs);
+  options.recovery_mode = state_number % 2 == 0
+                              ? wal::RecoveryMode::kPointInTime
+                              : wal::RecoveryMode::kTolerateCorruptedTailRecords;
+  absl::StatusOr<std::unique_ptr<db::DB>> db = db::DB::Open(kDbDir, options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<Contents> contents = ReadDb(**db);
+  ASSERT_TRUE(contents.ok());
+  size_t j = model.acknowledged;
+  while (j < model.after.size() && model.after[j] != *contents) ++j;
+  ASSERT_LT(j, model.after.size())
+      << "the recovered " << contents->size()
+      << " keys are not the contents after any prefix of the writes holding "
+         "the "
+      << model.acknowledged << " acknowledged ones ("
+      << model.after.size() - 1 << " begun)";
+
+  ASSERT_TRUE((*db)->Put("zz after crash", state.description).ok());
+  const CrashState lost = PowerLossState(fs.Snapshot());
+  db->reset();
+  absl::StatusOr<std::unique_ptr<FileSystem>> base2 =
+      Materialize(lost, {kDbDir, absl::StrCat(kDbDir, "/wal")});
+  ASSERT_TRUE(base2.ok()) << base2.status();
+  options.fs = base2->get();
+  absl::StatusOr<std::unique_ptr<db::DB>> db2 = db::DB::Open(kDbDir, options);
+  ASSERT_TRUE(db2.ok()) << "after the second crash: " << db2.status();
+  absl::StatusOr<Contents> contents2 = ReadDb(**db2);
+  ASSERT_TRUE(contents2.ok());
+  Contents expected = *contents;
+  expected["zz after crash"] = state.description;
+  ASSERT_TRUE(*contents2 == expected) << "after the second crash";
+}
+
+TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
+  DbModel model;
+  Counts counts;
+  std::mt19937_64 rng(5);
+  FaultInjectionFileSystem fs(NewMemFileSystem());
+  fs.SetCrashObserver([&](const CrashSnapshot& snapshot) {
+    if (::testing::Test::HasFatalFailure()) return;
+    ++counts.points;
+    for (const CrashState& state : EnumerateCrashStates(snapshot)) {
+      CheckDbState(state, model, counts.states++);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  });
+  {
+    absl::StatusOr<std::unique_ptr<db::DB>> db =
+        db::DB::Open(kDbDir, CrashDbOptions(&fs));
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (int i = 0; i < 60 * Scale() && !HasFatalFailure(); ++i) {
+      if (i % 15 == 14) {
+        ASSERT_TRUE((*db)->Checkpoint().ok());
+        continue;
+      }
+      db::WriteBatch batch;
+      Contents next = model.after.back();
+      const int ops = rng() % 3 == 0 ? 2 + rng() % 4 : 1;
+      for (int k = 0; k < ops; ++k) {
+        const std::string key = absl::StrCat("k", rng() % 12);
+        if (rng() % 5 == 0) {
+          batch.Delete(key);
+          next.erase(key);
+        } else {
+          std::string value = MakeValue(rng, i);
+          batch.Put(key, value);
+          next[key] = std::move(value);
+        }
+      }
+      model.after.push_back(std::move(next));
+      ASSERT_TRUE((*db)->Write(batch).ok());
+      model.acknowledged = model.after.size() - 1;
+    }
+    if (!HasFatalFailure()) {
+      EXPECT_TRUE((*db)->Close().ok());
+    }
+  }
+  fs.SetCrashObserver(nullptr);
+  std::cout << "crash states: kv batches and checkpoints: " << counts.states
+            << " states from " << counts.points << " crash points\n";
+  EXPECT_GE(counts.states, 2000u);
+}
+
+// ------------------------------------------------ the enumeration itself --
+
+TEST(CrashLengthsTest, UnsyncedWritesGiveEveryEndAndTornSectors) {
+  CrashSnapshot::File f;
+  f.synced = std::string(100, 's');
+  f.current = f.synced + std::string(1400, 'u');  // writes end at 600, 1500
+  f.write_ends = {600, 1500};
+  std::vector<uint64_t> lengths;
+  std::vector<bool> torn;
+  CrashLengths(f, EnumerateOptions(), &lengths, &torn);
+  // Ends 100 (synced), 600, 1500; torn at sectors 512 (in (100,600]) and
+  // 1024 (first in (600,1500]); the last sector in it is also 1024.
+  EXPECT_THAT(lengths, ElementsAre(100, 512, 600, 1024, 1500));
+  EXPECT_THAT(torn, ElementsAre(false, true, false, true, false));
+}
+
+TEST(CrashLengthsTest, TruncatedFileIsSyncedOrCurrent) {
+  CrashSnapshot::File f;
+  f.synced = std::string(2000, 'x');
+  f.current = std::string(700, 'x');
+  std::vector<uint64_t> lengths;
+  std::vector<bool> torn;
+  CrashLengths(f, EnumerateOptions(), &lengths, &torn);
+  ASSERT_EQ(lengths.size(), 2u);
+  EXPECT_EQ(CutContents(f, lengths[0]), f.synced);
+  EXPECT_EQ(lengths[1], 700u);
+}
+
+TEST(CrashLengthsTest, ManyWritesAreThinnedKeepingBothExtremes) {
+  CrashSnapshot::File f;
+  f.current = std::string(100 * 10, 'w');
+  for (uint64_t e = 10; e <= 1000; e += 10) f.write_ends.push_back(e);
+  EnumerateOptions options;
+  options.max_cuts_per_file = 5;
+  std::vector<uint64_t> lengths;
+  std::vector<bool> torn;
+  CrashLengths(f, options, &lengths, &torn);
+  ASSERT_EQ(lengths.size(), 5u);
+  EXPECT_EQ(lengths.front(), 0u);
+  EXPECT_EQ(lengths.back(), 1000u);
+}
+
+TEST(EnumerateCrashStatesTest, NamespacesAndExtremes) {
+  // a: synced "A", now "AB" (one unsynced write); b: created since the last
+  // directory sync, holding "x" unsynced.
+  CrashSnapshot snap;
+  snap.files.push_back({"A", "AB", {2}});
+  snap.files.push_back({"", "x", {1}});
+  snap.live = {{"/d/a", 0}, {"/d/b", 1}};
+  snap.durable = {{"/d/a", 0}};
+  std::vector<CrashState> states = EnumerateCrashStates(snap);
+  std::vector<std::map<std::string, std::string>> got;
+  for (const CrashState& s : states) got.push_back(s.files);
+  using M = std::map<std::string, std::string>;
+  // Directory operations kept: a in {A, AB} x b in {"", x}, as extremes and
+  // single variations; lost: b absent.
+  EXPECT_THAT(got, ::testing::UnorderedElementsAre(
+                       M{{"/d/a", "A"}, {"/d/b", ""}},
+                       M{{"/d/a", "AB"}, {"/d/b", ""}},
+                       M{{"/d/a", "A"}, {"/d/b", "x"}},
+                       M{{"/d/a", "AB"}, {"/d/b", "x"}},
+                       M{{"/d/a", "A"}}, M{{"/d/a", "AB"}}));
+}
+
+TEST(EnumerateCrashStatesTest, PowerLossKeepsDurableNamesAtSyncedContents) {
+  CrashSnapshot snap;
+  snap.files.push_back({"A", "AB", {2}});
+  snap.files.push_back({"", "x", {1}});
+  snap.live = {{"/d/a", 0}, {"/d/b", 1}};
+  snap.durable = {{"/d/a", 0}};
+  EXPECT_EQ(PowerLossState(snap).files,
+            (std::map<std::string, std::string>{{"/d/a", "A"}}));
+}
+
+}  // namespace
+}  // namespace blockwal::crash
