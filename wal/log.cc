@@ -485,50 +485,66 @@ bool Log::NeedsRoll(const Segment& active, uint64_t records,
 }
 
 absl::Status Log::RunWriter(Writer* w) {
-  writers_.push_back(w);
-  struct Turn {
-    Log* log;
-    Writer* w;
-  } turn{this, w};
-  mu_.Await(absl::Condition(
-      +[](Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return t->w->done || t->log->writers_.front() == t->w;
-      },
-      &turn));
-  if (w->done) return w->status;
-
-  // w leads. An exclusive operation runs alone, with mu_ held.
-  if (w->kind == Writer::Kind::kExclusive) {
-    w->status = (*w->op)();
-    w->done = true;
-    writers_.pop_front();
-    return w->status;
-  }
-
-  // Take the queued appends and syncs in order, up to an exclusive operation
-  // or max_group_bytes.
-  std::vector<Writer*>& group = group_;  // reused: no allocation per group
-  group.clear();
+  // Whether a group of appends of `bytes` store bytes needs a sync besides
+  // the ones its members ask for.
+  auto interval_sync = [this](uint64_t bytes) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return options_.sync_policy == SyncPolicy::kInterval &&
+           options_.sync_interval_bytes > 0 &&
+           unsynced_bytes_ + bytes >= options_.sync_interval_bytes;
+  };
+  // A lone append that needs no sync writes buffers only: with nobody queued
+  // there is no order to keep, so it skips the queue (mu_ stays held, so
+  // nobody can queue meanwhile).
+  const bool alone = writers_.empty() && w->kind == Writer::Kind::kAppend &&
+                     options_.sync_policy != SyncPolicy::kEveryAppend &&
+                     !interval_sync(w->bytes);
+  // Reused, so no allocation per group; only a leader (or a lone append)
+  // may touch it: the previous leader may still be using it without mu_.
+  std::vector<Writer*>& group = group_;
   uint64_t group_bytes = 0;
   bool sync = false;
-  for (Writer* q : writers_) {
-    if (q->kind == Writer::Kind::kExclusive) break;
-    if (!group.empty() && q->kind == Writer::Kind::kAppend &&
-        group_bytes + q->bytes > options_.max_group_bytes) {
-      break;
+  if (alone) {
+    group.assign(1, w);
+    group_bytes = w->bytes;
+  } else {
+    writers_.push_back(w);
+    struct Turn {
+      Log* log;
+      Writer* w;
+    } turn{this, w};
+    mu_.Await(absl::Condition(
+        +[](Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return t->w->done || t->log->writers_.front() == t->w;
+        },
+        &turn));
+    if (w->done) return w->status;
+
+    // w leads. An exclusive operation runs alone, with mu_ held.
+    if (w->kind == Writer::Kind::kExclusive) {
+      w->status = (*w->op)();
+      w->done = true;
+      writers_.pop_front();
+      return w->status;
     }
-    group.push_back(q);
-    group_bytes += q->bytes;
-    if (q->kind == Writer::Kind::kSync) sync = true;
-    if (q->kind == Writer::Kind::kAppend &&
-        options_.sync_policy == SyncPolicy::kEveryAppend) {
-      sync = true;
+
+    // Take the queued appends and syncs in order, up to an exclusive
+    // operation or max_group_bytes.
+    group.clear();
+    for (Writer* q : writers_) {
+      if (q->kind == Writer::Kind::kExclusive) break;
+      if (!group.empty() && q->kind == Writer::Kind::kAppend &&
+          group_bytes + q->bytes > options_.max_group_bytes) {
+        break;
+      }
+      group.push_back(q);
+      group_bytes += q->bytes;
+      if (q->kind == Writer::Kind::kSync) sync = true;
+      if (q->kind == Writer::Kind::kAppend &&
+          options_.sync_policy == SyncPolicy::kEveryAppend) {
+        sync = true;
+      }
     }
-  }
-  if (options_.sync_policy == SyncPolicy::kInterval &&
-      options_.sync_interval_bytes > 0 &&
-      unsynced_bytes_ + group_bytes >= options_.sync_interval_bytes) {
-    sync = true;
+    if (interval_sync(group_bytes)) sync = true;
   }
 
   // A flush a reader did may have failed and broken the store's writer: that
@@ -536,16 +552,18 @@ absl::Status Log::RunWriter(Writer* w) {
   if (sticky_error_.ok()) sticky_error_ = segments_.back()->WriteStatus();
   absl::Status status = CheckWritable();
   if (status.ok()) {
-    std::shared_ptr<Segment> active = segments_.back();
+    // The active segment stays in segments_ while the group runs: only
+    // exclusive operations remove segments, and they wait their turn.
+    Segment* active = segments_.back().get();
     if (sync) {
       // The fdatasync happens without mu_, so readers and new writers are
       // not held up: new writers queue behind the group and form the next.
       mu_.Unlock();
-      status = WriteGroup(group, sync, std::move(active), /*holding_mu=*/false);
+      status = WriteGroup(group, sync, active, /*holding_mu=*/false);
       mu_.Lock();
     } else {
       // Buffered writes only (and rarely a roll): cheaper than letting go.
-      status = WriteGroup(group, sync, std::move(active), /*holding_mu=*/true);
+      status = WriteGroup(group, sync, active, /*holding_mu=*/true);
     }
     if (!status.ok() && sticky_error_.ok()) sticky_error_ = status;
   }
@@ -561,7 +579,7 @@ absl::Status Log::RunWriter(Writer* w) {
       value_bytes += q->bytes - q->values.size() * (kEnvelopeSize + kHeaderSize);
     }
     q->done = true;
-    writers_.pop_front();
+    if (!alone) writers_.pop_front();
   }
   if (status.ok()) {
     unsynced_bytes_ = sync ? 0 : unsynced_bytes_ + group_bytes;
@@ -576,8 +594,7 @@ absl::Status Log::RunWriter(Writer* w) {
 }
 
 absl::Status Log::WriteGroup(const std::vector<Writer*>& group, bool sync,
-                             std::shared_ptr<Segment> active,
-                             bool holding_mu) {
+                             Segment* active, bool holding_mu) {
   // The last append of a synced group carries the sync marker: recovery
   // takes a marked record after damage as proof the damage hit data that was
   // acknowledged as durable.
@@ -590,7 +607,9 @@ absl::Status Log::WriteGroup(const std::vector<Writer*>& group, bool sync,
   for (Writer* q : group) {
     if (q->kind != Writer::Kind::kAppend) continue;
     if (NeedsRoll(*active, q->values.size(), q->bytes)) {
-      BW_ASSIGN_OR_RETURN(active, Roll(*active, holding_mu));
+      BW_ASSIGN_OR_RETURN(std::shared_ptr<Segment> rolled,
+                          Roll(*active, holding_mu));
+      active = rolled.get();  // owned by segments_ from now on
     }
     const uint8_t flags = (sync && q == last_append) ? kSyncMarker : 0;
     BW_ASSIGN_OR_RETURN(q->first_offset,

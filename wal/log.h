@@ -191,12 +191,14 @@ class Log {
   absl::Status Recover();
   // Queues *w and runs it in order with the other writers: as a follower it
   // waits for a leader to do its work; as the leader it does the work of the
-  // group at the front of the queue. Returns w's status.
+  // group at the front of the queue. An append that needs no sync, with no
+  // writer queued, runs at once as a group of its own without queueing.
+  // Returns w's status.
   absl::Status RunWriter(Writer* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The leader's group write: appends the group's batches (rolling as
   // needed) and syncs when any member needs it; with or without mu_ held.
   absl::Status WriteGroup(const std::vector<Writer*>& group, bool sync,
-                          std::shared_ptr<Segment> active, bool holding_mu);
+                          Segment* active, bool holding_mu);
   // Waits (reader side) until offset exists, the deadline passes, *cancel is
   // set, or the log closes.
   absl::Status WaitFor(uint64_t offset, absl::Time deadline,

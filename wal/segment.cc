@@ -571,7 +571,11 @@ absl::Status Segment::FlushUpTo(uint64_t end) const {
   }
   absl::MutexLock lock(&write_mu_);
   if (writer_ != nullptr) {
-    BW_RETURN_IF_ERROR(writer_->Flush());
+    absl::Status s = writer_->Flush();
+    if (!s.ok()) {
+      reader_flush_failed_.store(true, std::memory_order_release);
+      return s;
+    }
     PublishFlushed(writer_->position());
   }
   return absl::OkStatus();
@@ -650,6 +654,12 @@ absl::Status Segment::Sync() {
 }
 
 absl::Status Segment::WriteStatus() const {
+  // Every other writer call is the log's own, which sees its error at once;
+  // so without a failed reader flush there is nothing to report (and no lock
+  // to take on every group).
+  if (!reader_flush_failed_.load(std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
   absl::MutexLock lock(&write_mu_);
   return writer_ != nullptr ? writer_->status() : absl::OkStatus();
 }

@@ -222,6 +222,9 @@ class Segment {
   std::unique_ptr<BlockWriter> writer_ ABSL_GUARDED_BY(write_mu_);
   // Store bytes known to be in the OS (readable by pread).
   mutable std::atomic<uint64_t> flushed_size_{0};
+  // Set when a reader's flush (FlushUpTo) failed: the only writer failure the
+  // log does not see as the result of its own call (WriteStatus).
+  mutable std::atomic<bool> reader_flush_failed_{false};
 };
 
 }  // namespace blockwal::wal
