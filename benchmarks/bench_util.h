@@ -1,6 +1,7 @@
 // Helpers shared by the benchmark programs: a scratch directory per process
 // (under $BLOCKWAL_BENCH_DIR, else $TMPDIR, else /tmp, removed at exit by
-// RemoveScratchDir), fresh paths in it, and deterministic payloads.
+// RemoveScratchDir), fresh paths in it, deterministic payloads, and minimum
+// run times that a quick look can shorten ($BLOCKWAL_BENCH_TIME_SCALE).
 #ifndef BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
 #define BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
 
@@ -68,6 +69,30 @@ inline bool RemoveScratchDir(const char* program) {
     return false;
   }
   return true;
+}
+
+// The minimum time of a benchmark that sets its own (->MinTime): `seconds`
+// times $BLOCKWAL_BENCH_TIME_SCALE when that is a positive number, else
+// `seconds`. Google Benchmark's --benchmark_min_time applies only to
+// benchmarks without a MinTime of their own, so this is how
+// `scripts/bench-report.sh --short` shortens those too. Read once, at
+// registration (static initialization).
+inline double ScaledMinTime(double seconds) {
+  static const double scale = [] {
+    const char* text = std::getenv("BLOCKWAL_BENCH_TIME_SCALE");
+    if (text == nullptr || *text == '\0') return 1.0;
+    char* end = nullptr;
+    const double value = std::strtod(text, &end);
+    if (*end != '\0' || !(value > 0)) {
+      std::fprintf(stderr,
+                   "ignoring BLOCKWAL_BENCH_TIME_SCALE=%s (not a positive "
+                   "number)\n",
+                   text);
+      return 1.0;
+    }
+    return value;
+  }();
+  return seconds * scale;
 }
 
 // n pseudo-random bytes, the same for the same (n, seed).

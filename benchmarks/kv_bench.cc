@@ -12,10 +12,11 @@
 //                   compacted, so LevelDB/RocksDB hold them in a mix of
 //                   memtable and level-0/1 tables as their defaults leave
 //                   them), one thread
-//   BM_OpenWal      Open of a store of kOpenKeys keys (100-byte values) that
-//                   are all in the write-ahead log: blockwal with no
-//                   checkpoint; LevelDB/RocksDB written with a write buffer
-//                   big enough that nothing was flushed, then closed. Opened
+//   BM_OpenWal      Open of a store of N keys (the argument, 125,000 to
+//                   1,000,000; 100-byte values) that are all in the
+//                   write-ahead log: blockwal with no checkpoint;
+//                   LevelDB/RocksDB written with a write buffer big
+//                   enough that nothing was flushed, then closed. Opened
 //                   with default options, so LevelDB replays its log into the
 //                   memtable and writes it out as level-0 tables during Open,
 //                   and RocksDB replays its WAL and flushes the result to an
@@ -27,7 +28,7 @@
 //
 // Opens change the directory (LevelDB/RocksDB write tables, all three write
 // new log files), so every open iteration opens a fresh copy of a store built
-// once per system (outside any timed region); the copy is made and sync()ed
+// once per system and size (outside any timed region); the copy is made and sync()ed
 // before the clock starts. Only DB::Open is timed (manual time, wall clock);
 // the close after it, which waits for the background work Open scheduled, is
 // not. A Get of the last key written checks each open, untimed.
@@ -47,6 +48,7 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -75,7 +77,8 @@ namespace {
 constexpr size_t kKeySize = 16;
 constexpr size_t kValueSize = 100;
 constexpr uint64_t kGetKeys = 100'000;
-constexpr uint64_t kOpenKeys = 1'000'000;
+// Opens: stores of these many keys.
+constexpr int64_t kOpenKeys[] = {125'000, 250'000, 500'000, 1'000'000};
 constexpr int kOpenIterations = 3;
 constexpr size_t kRandomKeys = size_t{1} << 20;  // a power of two
 // Write buffer while building the all-in-the-log stores: nothing flushes.
@@ -464,57 +467,57 @@ void ReleaseGetStores() {
 
 // -------------------------------------------------------------------- opens
 
-struct OpenSources {
-  std::string wal;           // every key in the log
-  std::string checkpointed;  // the same, after Persist
-};
-
-std::map<System, OpenSources>& OpenSourceMap() {
-  static auto* sources = new std::map<System, OpenSources>;
+// The stores opens copy, by (system, keys, checkpointed).
+std::map<std::tuple<System, uint64_t, bool>, std::string>& OpenSourceMap() {
+  static auto* sources =
+      new std::map<std::tuple<System, uint64_t, bool>, std::string>;
   return *sources;
 }
 
-absl::StatusOr<OpenSources> OpenSourcesFor(System system) {
-  auto it = OpenSourceMap().find(system);
+// The directory of a store of `keys` keys: all in the log, or (checkpointed)
+// a copy of that one after Persist. Built on first use.
+absl::StatusOr<std::string> OpenSource(System system, uint64_t keys,
+                                       bool checkpointed) {
+  const auto id = std::make_tuple(system, keys, checkpointed);
+  auto it = OpenSourceMap().find(id);
   if (it != OpenSourceMap().end()) return it->second;
-  OpenSources sources;
-  BW_ASSIGN_OR_RETURN(sources.wal,
-                      FreshPath(absl::StrCat("open_wal_", SystemName(system))));
   BW_ASSIGN_OR_RETURN(
-      sources.checkpointed,
-      FreshPath(absl::StrCat("open_ckpt_", SystemName(system))));
-  {
+      std::string path,
+      FreshPath(absl::StrCat(checkpointed ? "open_ckpt_" : "open_wal_",
+                             SystemName(system), "_", keys)));
+  if (!checkpointed) {
     BW_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> engine,
-        OpenEngine(system, sources.wal,
+        OpenEngine(system, path,
                    EngineOptions{.sync = false, .big_write_buffer = true}));
-    BW_RETURN_IF_ERROR(Fill(*engine, kOpenKeys));
+    BW_RETURN_IF_ERROR(Fill(*engine, keys));
     BW_RETURN_IF_ERROR(engine->Close());
-  }
-  BW_RETURN_IF_ERROR(CopyTree(sources.wal, sources.checkpointed));
-  {
+  } else {
+    BW_ASSIGN_OR_RETURN(std::string wal, OpenSource(system, keys, false));
+    BW_RETURN_IF_ERROR(CopyTree(wal, path));
     // Big buffer so the open itself does not flush (RocksDB: it still flushes
     // the recovered memtable; Persist then has little left to do).
     BW_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> engine,
-        OpenEngine(system, sources.checkpointed,
+        OpenEngine(system, path,
                    EngineOptions{.sync = false, .big_write_buffer = true}));
     BW_RETURN_IF_ERROR(engine->Persist());
     BW_RETURN_IF_ERROR(engine->Close());
   }
-  OpenSourceMap()[system] = sources;
-  return sources;
+  OpenSourceMap()[id] = path;
+  return path;
 }
 
 void BM_Open(benchmark::State& state, System system, bool checkpointed) {
-  absl::StatusOr<OpenSources> sources = OpenSourcesFor(system);
-  if (SkipIfError(state, sources.status())) return;
-  const std::string& source =
-      checkpointed ? sources->checkpointed : sources->wal;
+  const uint64_t keys = static_cast<uint64_t>(state.range(0));
+  absl::StatusOr<std::string> source_path =
+      OpenSource(system, keys, checkpointed);
+  if (SkipIfError(state, source_path.status())) return;
+  const std::string& source = *source_path;
   absl::StatusOr<std::string> path = FreshPath("open");
   if (SkipIfError(state, path.status())) return;
   char last_key[kKeySize];
-  EncodeKey(kOpenKeys - 1, last_key);
+  EncodeKey(keys - 1, last_key);
   uint64_t store_bytes = 0;
   for (auto _ : state) {
     absl::Status s = RemoveTree(*path);
@@ -538,8 +541,9 @@ void BM_Open(benchmark::State& state, System system, bool checkpointed) {
     if (entry.is_regular_file()) store_bytes += entry.file_size();
   }
   state.counters["store_MB"] = static_cast<double>(store_bytes) / 1e6;
+  state.counters["keys"] = static_cast<double>(keys);
   state.counters["keys/s"] = benchmark::Counter(
-      static_cast<double>(kOpenKeys) * static_cast<double>(state.iterations()),
+      static_cast<double>(keys) * static_cast<double>(state.iterations()),
       benchmark::Counter::kIsRate);
   SkipIfError(state, RemoveTree(*path));
 }
@@ -558,11 +562,21 @@ void BM_OpenCheckpointed(benchmark::State& state, System system) {
   BENCHMARK_CAPTURE(fn, leveldb, System::kLevelDB)->__VA_ARGS__;       \
   BENCHMARK_CAPTURE(fn, rocksdb, System::kRocksDB)->__VA_ARGS__
 
-KV_BENCH_ALL(BM_PutNoSync, MinTime(1.0)->MeasureProcessCPUTime()->UseRealTime());
-KV_BENCH_ALL(BM_PutSync, Threads(1)->Threads(16)->MinTime(3.0)->UseRealTime());
-KV_BENCH_ALL(BM_GetRandom, MinTime(1.0));
-KV_BENCH_ALL(BM_OpenWal, Iterations(kOpenIterations)->UseManualTime());
-KV_BENCH_ALL(BM_OpenCheckpointed, Iterations(kOpenIterations)->UseManualTime());
+void OpenSizes(benchmark::internal::Benchmark* b) {
+  for (int64_t keys : kOpenKeys) b->Arg(keys);
+  b->Iterations(kOpenIterations)->UseManualTime();
+}
+
+KV_BENCH_ALL(BM_PutNoSync, MinTime(bench::ScaledMinTime(1.0))
+                               ->MeasureProcessCPUTime()
+                               ->UseRealTime());
+KV_BENCH_ALL(BM_PutSync, Threads(1)
+                             ->Threads(16)
+                             ->MinTime(bench::ScaledMinTime(3.0))
+                             ->UseRealTime());
+KV_BENCH_ALL(BM_GetRandom, MinTime(bench::ScaledMinTime(1.0)));
+KV_BENCH_ALL(BM_OpenWal, Apply(OpenSizes));
+KV_BENCH_ALL(BM_OpenCheckpointed, Apply(OpenSizes));
 
 }  // namespace
 }  // namespace blockwal

@@ -17,12 +17,15 @@
 //                         a what-if: wal::ReadRecordAt over an mmap of the
 //                         store instead of Log::Read's pread
 //
-//   BM_LogOpenClean       Log::Open of a ~1 GiB log (1 KiB values, 16
-//   BM_LogOpenKilled      segments) closed cleanly; copied from a live log
-//   BM_LogOpenFullScan    with 1000 records missing from the last index; and
+//   BM_LogOpenClean       Log::Open of a log of 1 KiB values (the argument:
+//   BM_LogOpenKilled      its store MiB, 32 to 992, i.e. 1/2 to 15 1/2
+//   BM_LogOpenFullScan    segments) closed cleanly; copied from a live log
+//                         with 1000 records missing from the last index; and
 //                         closed cleanly but opened with kAbsoluteConsistency
 //   BM_RawReadCrc         ::read of every store byte in 1 MiB chunks plus the
 //                         CRC32C of them: the floor of a verifying scan
+//
+// Appends sweep the value size (100 B to 64 KiB); opens sweep the log size.
 //
 // An append iteration is one record; a read iteration is one record; an open
 // iteration is one Open. Bytes are value bytes for appends and reads (blockwal
@@ -45,6 +48,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -94,11 +98,12 @@ constexpr size_t kReadValueSize = 100;
 constexpr size_t kRandomOffsets = size_t{1} << 20;  // a power of two
 static_assert((kRandomOffsets & (kRandomOffsets - 1)) == 0);
 
-// Opens: a log of kOpenSegments segments of the default size (the last one
-// half full) of kOpenValueSize-byte values; kKilledMissing records of its last
+// Opens: logs of kOpenValueSize-byte values in segments of the default size,
+// each kOpenHalfSegments[i] half segments long (1/2, 1 1/2, ... 15 1/2
+// segments: the last segment is half full); kKilledMissing records of the last
 // segment are missing from the killed copy's index.
 constexpr size_t kOpenValueSize = 1 << 10;
-constexpr size_t kOpenSegments = 16;
+constexpr int64_t kOpenHalfSegments[] = {1, 3, 7, 15, 31};
 constexpr uint64_t kKilledMissing = 1000;
 constexpr int kOpenIterations = 5;
 constexpr size_t kRawReadChunk = 1 << 20;
@@ -316,15 +321,13 @@ void BM_LevelDBPut(benchmark::State& state) {
 
 // Process CPU time, so LevelDB's background compaction thread counts; the
 // blockwal benchmarks are single-threaded, where it equals thread CPU time.
-BENCHMARK(BM_LogAppend)
-    ->Arg(100)->Arg(1 << 10)->Arg(64 << 10)
-    ->MinTime(1.0)->MeasureProcessCPUTime();
-BENCHMARK(BM_BlockWriterAppend)
-    ->Arg(100)->Arg(1 << 10)->Arg(64 << 10)
-    ->MinTime(1.0)->MeasureProcessCPUTime();
-BENCHMARK(BM_LevelDBPut)
-    ->Arg(100)->Arg(1 << 10)->Arg(64 << 10)
-    ->MinTime(1.0)->MeasureProcessCPUTime();
+void AppendSizes(benchmark::internal::Benchmark* b) {
+  b->Arg(100)->Arg(1 << 10)->Arg(4 << 10)->Arg(16 << 10)->Arg(64 << 10);
+  b->MinTime(bench::ScaledMinTime(1.0))->MeasureProcessCPUTime();
+}
+BENCHMARK(BM_LogAppend)->Apply(AppendSizes);
+BENCHMARK(BM_BlockWriterAppend)->Apply(AppendSizes);
+BENCHMARK(BM_LevelDBPut)->Apply(AppendSizes);
 
 // -------------------------------------------------------------------- reads
 
@@ -609,9 +612,10 @@ struct OpenLogs {
   std::vector<std::string> store_paths;  // of the clean copy
 };
 
-OpenLogs*& OpenLogsStorage() {
-  static OpenLogs* open_logs = nullptr;
-  return open_logs;
+// The logs built so far, by store MiB (the benchmarks' argument).
+std::map<int64_t, std::unique_ptr<OpenLogs>>& OpenLogsStorage() {
+  static auto* open_logs = new std::map<int64_t, std::unique_ptr<OpenLogs>>;
+  return *open_logs;
 }
 
 // Zeroes index entries [from, to) of an index file, as if their page never
@@ -631,30 +635,32 @@ absl::Status ZeroIndexEntries(const std::string& path, uint64_t from,
   return s.ok() ? close_status : s;
 }
 
-absl::StatusOr<const OpenLogs*> GetOpenLogs() {
-  OpenLogs*& cached = OpenLogsStorage();
-  if (cached != nullptr) return cached;
+// A log of at least `store_mib` MiB of store bytes (and at most 1024 records
+// more), built on first use.
+absl::StatusOr<const OpenLogs*> GetOpenLogs(int64_t store_mib) {
+  std::unique_ptr<OpenLogs>& cached = OpenLogsStorage()[store_mib];
+  if (cached != nullptr) return cached.get();
 
   auto ol = std::make_unique<OpenLogs>();
   BW_ASSIGN_OR_RETURN(ol->clean_dir, FreshPath("open_clean"));
   BW_ASSIGN_OR_RETURN(ol->killed_dir, FreshPath("open_killed"));
   BW_ASSIGN_OR_RETURN(std::string scratch, ScratchDir());
-  ol->killed_index_pristine = JoinPath(scratch, "killed_index.pristine");
+  ol->killed_index_pristine = JoinPath(
+      scratch, absl::StrCat("killed_index_", store_mib, ".pristine"));
   {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<wal::Log> log,
                         wal::Log::Open(ol->clean_dir, wal::LogOptions()));
     const std::string value = RandomBytes(kOpenValueSize);
-    const uint64_t max_store = wal::LogOptions().max_store_bytes;
+    const uint64_t target = static_cast<uint64_t>(store_mib) << 20;
     std::vector<std::shared_ptr<const wal::Segment>> segs;
     while (true) {
       for (int i = 0; i < 1024; ++i) {
         BW_RETURN_IF_ERROR(log->Append(value).status());
       }
       segs = log->Segments();
-      if (segs.size() == kOpenSegments &&
-          segs.back()->store_size() >= max_store / 2) {
-        break;
-      }
+      uint64_t store_bytes = 0;
+      for (const auto& seg : segs) store_bytes += seg->store_size();
+      if (store_bytes >= target) break;
     }
     BW_RETURN_IF_ERROR(log->Sync());
 
@@ -702,8 +708,8 @@ absl::StatusOr<const OpenLogs*> GetOpenLogs() {
   }
   BW_RETURN_IF_ERROR(WarmDirectory(ol->clean_dir));
   BW_RETURN_IF_ERROR(WarmDirectory(ol->killed_dir));
-  cached = ol.release();
-  return cached;
+  cached = std::move(ol);
+  return cached.get();
 }
 
 // What an open must report beyond the log's size, which never changes.
@@ -737,6 +743,7 @@ void SetOpenCounters(benchmark::State& state, const OpenLogs& ol,
                           static_cast<int64_t>(ol.store_bytes));
   state.counters["segments"] = static_cast<double>(ol.segments);
   state.counters["records"] = static_cast<double>(ol.records);
+  state.counters["store_bytes"] = static_cast<double>(ol.store_bytes);
   state.counters["bytes_scanned"] = static_cast<double>(bytes_scanned);
 }
 
@@ -767,14 +774,14 @@ void RunOpen(benchmark::State& state, const OpenLogs& ol, const std::string& dir
 }
 
 void BM_LogOpenClean(benchmark::State& state) {
-  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs();
+  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs(state.range(0));
   if (SkipIfError(state, ol.status())) return;
   RunOpen(state, **ol, (*ol)->clean_dir, wal::RecoveryMode::kPointInTime,
           ExpectedRecovery{.clean = true}, nullptr);
 }
 
 void BM_LogOpenKilled(benchmark::State& state) {
-  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs();
+  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs(state.range(0));
   if (SkipIfError(state, ol.status())) return;
   const OpenLogs& logs = **ol;
   RunOpen(state, logs, logs.killed_dir, wal::RecoveryMode::kPointInTime,
@@ -787,7 +794,7 @@ void BM_LogOpenKilled(benchmark::State& state) {
 }
 
 void BM_LogOpenFullScan(benchmark::State& state) {
-  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs();
+  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs(state.range(0));
   if (SkipIfError(state, ol.status())) return;
   // Every store is read in full; the indexes agree with them, so nothing is
   // rewritten and the directory stays a clean log for the next iteration.
@@ -799,7 +806,7 @@ void BM_LogOpenFullScan(benchmark::State& state) {
 }
 
 void BM_RawReadCrc(benchmark::State& state) {
-  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs();
+  absl::StatusOr<const OpenLogs*> ol = GetOpenLogs(state.range(0));
   if (SkipIfError(state, ol.status())) return;
   std::unique_ptr<char[]> buffer(new char[kRawReadChunk]);
   for (auto _ : state) {
@@ -825,17 +832,23 @@ void BM_RawReadCrc(benchmark::State& state) {
 }
 
 // Wall-clock time: an open waits for msync/fsync, which CPU time misses.
-BENCHMARK(BM_LogOpenClean)->Iterations(kOpenIterations)->UseRealTime();
-BENCHMARK(BM_LogOpenKilled)->Iterations(kOpenIterations)->UseRealTime();
-BENCHMARK(BM_LogOpenFullScan)->Iterations(kOpenIterations)->UseRealTime();
-BENCHMARK(BM_RawReadCrc)->Iterations(kOpenIterations)->UseRealTime();
+// The argument is the log's store MiB: kOpenHalfSegments half segments.
+void OpenSizes(benchmark::internal::Benchmark* b) {
+  const int64_t half_segment_mib =
+      static_cast<int64_t>(wal::LogOptions().max_store_bytes >> 21);
+  for (int64_t halves : kOpenHalfSegments) b->Arg(halves * half_segment_mib);
+  b->Iterations(kOpenIterations)->UseRealTime();
+}
+BENCHMARK(BM_LogOpenClean)->Apply(OpenSizes);
+BENCHMARK(BM_LogOpenKilled)->Apply(OpenSizes);
+BENCHMARK(BM_LogOpenFullScan)->Apply(OpenSizes);
+BENCHMARK(BM_RawReadCrc)->Apply(OpenSizes);
 
 // Closes what the pre-built logs hold open, so their directories can go.
 void ReleaseLogs() {
   delete ReadLogStorage();
   ReadLogStorage() = nullptr;
-  delete OpenLogsStorage();
-  OpenLogsStorage() = nullptr;
+  OpenLogsStorage().clear();
 }
 
 }  // namespace

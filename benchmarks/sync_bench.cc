@@ -17,10 +17,10 @@
 // and three what-ifs, BM_LogSyncedAppend on a file system that changes one
 // thing (WhatIfFileSystem), to size changes blockwal could make:
 //
-//   .../NoIndexSync       mapped regions ignore Sync, so a group sync is the
-//                         store's fdatasync alone, without the index's msync
-//                         (the index is derived data: Open re-indexes records
-//                         its index lacks)
+//   .../NoIndexSync       mapped regions ignore Sync. Written when a group
+//                         sync also msync'ed the index; since Segment::Sync
+//                         syncs the store alone (the index is synced at Seal)
+//                         it differs from BM_LogSyncedAppend only at rolls
 //   .../Preallocated      each new store is fallocate()d to max_store_bytes
 //                         (and fsync'ed) when created, so appends overwrite
 //                         allocated blocks inside the file's size
@@ -31,7 +31,8 @@
 //   BM_RawWriteSyncMsync  BM_RawWriteSync plus what a Log group sync adds: a
 //                         12-byte index entry stored into a 10 MiB MAP_SHARED
 //                         mapping of a sparse file and msync(MS_SYNC) of it
-//                         (Segment::Sync syncs the store, then the index)
+//                         (what Segment::Sync did before it synced the store
+//                         alone)
 //   BM_SyncedAppendFile/  one 124-byte record + ::fdatasync per iteration
 //     growing             into a file that grows with each write;
 //     fallocated          ::pwrite at increasing offsets into a file
@@ -46,7 +47,7 @@
 // merged for "p50_us"/"p99_us". The log also reports its own counters
 // (LogStats): "fsyncs/s" (store syncs per second), "mean_group" (appends per
 // group commit) and "p99_sync_us" (latency of a group's sync: the store's
-// fdatasync plus the index's msync).
+// fdatasync).
 //
 // Each run starts from a fresh directory (or file) under $BLOCKWAL_BENCH_DIR
 // (default $TMPDIR, then /tmp), removed when the run ends. Thread 0 sets up a
@@ -115,8 +116,9 @@ constexpr size_t kIndexEntryBytes = 4 + 8;
 constexpr uint64_t kPreallocBytes = uint64_t{64} << 20;
 constexpr size_t kZeroChunk = size_t{1} << 20;
 
-// Every run of a timed benchmark lasts at least this long. An fdatasync takes
-// 0.1-4 ms on the VM we measure on, so a 1-thread run does 250-10000 of them.
+// Every run of a timed benchmark lasts at least this long (scaled by
+// $BLOCKWAL_BENCH_TIME_SCALE, bench_util.h), so even a 1-thread run on a
+// slow disk averages over hundreds of fdatasyncs.
 constexpr double kMinTime = 1.0;
 
 // ------------------------------------------------------------------ helpers
@@ -635,7 +637,7 @@ void BM_RocksDBSyncedPut(benchmark::State& state) {
 
 void ThreadSweep(benchmark::internal::Benchmark* b) {
   b->Threads(1)->Threads(4)->Threads(16)->Threads(64);
-  b->MinTime(kMinTime)->UseRealTime();
+  b->MinTime(bench::ScaledMinTime(kMinTime))->UseRealTime();
 }
 
 BENCHMARK(BM_LogSyncedAppend)->Apply(ThreadSweep);
@@ -770,13 +772,13 @@ void BM_SyncedAppendFile(benchmark::State& state, FileKind kind) {
   SetLatencyCounters(state, latency);
 }
 
-BENCHMARK(BM_RawWriteSyncMsync)->MinTime(kMinTime)->UseRealTime();
+BENCHMARK(BM_RawWriteSyncMsync)->MinTime(bench::ScaledMinTime(kMinTime))->UseRealTime();
 BENCHMARK_CAPTURE(BM_SyncedAppendFile, growing, FileKind::kGrowing)
-    ->MinTime(kMinTime)->UseRealTime();
+    ->MinTime(bench::ScaledMinTime(kMinTime))->UseRealTime();
 BENCHMARK_CAPTURE(BM_SyncedAppendFile, fallocated, FileKind::kFallocated)
-    ->MinTime(kMinTime)->UseRealTime();
+    ->MinTime(bench::ScaledMinTime(kMinTime))->UseRealTime();
 BENCHMARK_CAPTURE(BM_SyncedAppendFile, zero_filled, FileKind::kZeroFilled)
-    ->MinTime(kMinTime)->UseRealTime();
+    ->MinTime(bench::ScaledMinTime(kMinTime))->UseRealTime();
 
 }  // namespace
 }  // namespace blockwal

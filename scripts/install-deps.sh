@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev
   libleveldb-dev librocksdb-dev   # interop tests and peer benchmarks
   clang libclang-rt-14-dev        # libFuzzer targets
+  gnuplot-nox                     # plots of scripts/bench-report.sh
 )
 
 missing=()
