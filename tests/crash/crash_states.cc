@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,11 +56,11 @@ void CrashLengths(const CrashSnapshot::File& file,
   for (uint64_t e : ends) cuts.push_back({e, false});
   for (size_t i = 1; i < ends.size(); ++i) {
     const uint64_t a = ends[i - 1], b = ends[i];
-    // Torn inside the write (a, b]: its first and last sector boundary.
-    const uint64_t first = (a / kSectorSize + 1) * kSectorSize;
-    const uint64_t last = (b - 1) / kSectorSize * kSectorSize;
-    if (first < b) cuts.push_back({first, true});
-    if (last > a && last != first) cuts.push_back({last, true});
+    // Torn inside the write (a, b]: at each sector boundary in it.
+    for (uint64_t t = (a / kSectorSize + 1) * kSectorSize; t < b;
+         t += kSectorSize) {
+      cuts.push_back({t, true});
+    }
   }
   // By length; a length that is both a write end and a sector is a write end.
   std::sort(cuts.begin(), cuts.end());
@@ -104,12 +105,45 @@ std::vector<CrashState> EnumerateCrashStates(const CrashSnapshot& snapshot,
   }
   std::vector<CrashState> states;
   absl::flat_hash_set<std::string> seen;  // "path=choice;..." per state
-  const std::map<std::string, size_t>* spaces[] = {&snapshot.live,
-                                                   &snapshot.durable};
-  const char* space_names[] = {"kept", "lost"};
-  for (int s = 0; s < 2; ++s) {
-    if (s == 1 && snapshot.durable == snapshot.live) break;
-    const std::map<std::string, size_t>& names = *spaces[s];
+  // Directories whose unsynced operations a crash may lose; each one's are
+  // kept or lost independently (every combination, up to 2^4).
+  std::vector<std::string> dirs;
+  {
+    std::set<std::string> differ;
+    for (const auto& [path, index] : snapshot.live) {
+      auto it = snapshot.durable.find(path);
+      if (it == snapshot.durable.end() || it->second != index) {
+        differ.insert(DirName(path));
+      }
+    }
+    for (const auto& [path, index] : snapshot.durable) {
+      if (!snapshot.live.contains(path)) differ.insert(DirName(path));
+    }
+    dirs.assign(differ.begin(), differ.end());
+    if (dirs.size() > 4) dirs.resize(4);  // the rest: always kept
+  }
+  for (uint32_t lost = 0; lost < (1u << dirs.size()); ++lost) {
+    // The names: durable ones in the directories whose operations are lost,
+    // live ones elsewhere.
+    std::map<std::string, size_t> names;
+    std::string space = "dirs=";
+    for (size_t d = 0; d < dirs.size(); ++d) {
+      absl::StrAppend(&space, d > 0 ? "," : "", dirs[d],
+                      (lost >> d) & 1 ? ":lost" : ":kept");
+    }
+    if (dirs.empty()) space += "synced";
+    auto is_lost = [&](const std::string& path) {
+      for (size_t d = 0; d < dirs.size(); ++d) {
+        if (((lost >> d) & 1) && DirName(path) == dirs[d]) return true;
+      }
+      return false;
+    };
+    for (const auto& [path, index] : snapshot.live) {
+      if (!is_lost(path)) names[path] = index;
+    }
+    for (const auto& [path, index] : snapshot.durable) {
+      if (is_lost(path)) names[path] = index;
+    }
     for (bool others_current : {false, true}) {
       // choice index per name; `varied` is the name whose choice is `pick`.
       auto emit = [&](const std::string* varied, size_t pick) {
@@ -124,8 +158,7 @@ std::vector<CrashState> EnumerateCrashStates(const CrashSnapshot& snapshot,
         }
         if (!seen.insert(key).second) return;
         state.description = absl::StrCat(
-            "dirs=", space_names[s],
-            " others=", others_current ? "current" : "synced");
+            space, " others=", others_current ? "current" : "synced");
         if (varied != nullptr) {
           const size_t index = names.at(*varied);
           const Choices& c = choices[index];

@@ -8,13 +8,18 @@
 //     torn at a 512-byte sector boundary inside it;
 //   - a file truncated or rewritten since its last sync keeps either its
 //     synced contents or a prefix of its current ones;
-//   - directory operations (creations, renames, removals) not yet made
-//     durable by a directory sync are all kept or all lost.
+//   - the directory operations (creations, renames, removals) of a
+//     directory not yet made durable by its sync are all kept or all lost,
+//     independently per directory.
 // Every combination of per-file choices is too many, so the states of one
-// snapshot are: for each namespace (directory operations kept / lost), for
-// each file that has a choice and each of its choices, that choice with every
+// snapshot are: for each combination of directories kept / lost, for each
+// file that has a choice and each of its choices, that choice with every
 // other file at its least (synced) or at its most (current) contents.
 // Identical states are produced once.
+//
+// Not modelled: unsynced writes reaching the disk out of order (a later page
+// of a file kept while an earlier one is lost). The log assumes a file keeps
+// a prefix of its unsynced writes (docs/guarantees.md, "The sync marker").
 #ifndef BLOCKWAL_TESTS_CRASH_CRASH_STATES_H_
 #define BLOCKWAL_TESTS_CRASH_CRASH_STATES_H_
 
@@ -41,9 +46,9 @@ struct CrashState {
 };
 
 struct EnumerateOptions {
-  // At most this many distinct lengths are tried per file (the synced and the
-  // current length are always among them).
-  size_t max_cuts_per_file = 12;
+  // At most this many distinct lengths are tried per file, evenly thinned
+  // (the synced and the current length are always among them).
+  size_t max_cuts_per_file = 16;
 };
 
 // The lengths a crash may leave of `file`, ascending, in `*lengths`, and

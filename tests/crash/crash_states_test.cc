@@ -38,6 +38,7 @@
 #include "util/fault_injection_file_system.h"
 #include "util/mem_file_system.h"
 #include "wal/log.h"
+#include "wal/segment.h"
 
 namespace blockwal::crash {
 namespace {
@@ -59,9 +60,11 @@ std::string MakeValue(std::mt19937_64& rng, uint64_t n) {
     case 2: len = rng() % 8 == 0 ? 33000 + rng() % 4000 : 600; break;
     default: len = 1 + rng() % 200; break;
   }
-  std::string v = absl::StrCat("v", n, ":");
+  // Unique (a sequence number) even when short: a record brought back at an
+  // offset a TruncateSuffix reused must not compare equal by chance.
+  static uint64_t sequence = 0;
+  std::string v = absl::StrCat("v", n, "#", ++sequence, ":");
   while (v.size() < len) v.push_back(static_cast<char>('a' + (rng() % 26)));
-  v.resize(std::max(len, size_t{1}));
   return v;
 }
 
@@ -72,7 +75,10 @@ std::string MakeValue(std::mt19937_64& rng, uint64_t n) {
 struct Timeline {
   std::vector<std::string> values;  // offset -> value (offsets start at 0)
   uint64_t durable_next = 0;        // offsets below are acknowledged durable
-  uint64_t max_lowest = 0;          // highest TruncatePrefix bound asked for
+  // The lowest offset: `lowest_before` or, while a TruncatePrefix runs,
+  // `lowest_after` (what it leaves: the base of the segment holding its bound).
+  uint64_t lowest_before = 0;
+  uint64_t lowest_after = 0;
   std::vector<std::pair<uint64_t, uint64_t>> batches;  // [first, last]
 };
 
@@ -89,8 +95,14 @@ class LogModel {
   void Durable() {
     for (Timeline& t : timelines_) t.durable_next = t.values.size();
   }
-  void BeginTruncatePrefix(uint64_t lowest) {
-    for (Timeline& t : timelines_) t.max_lowest = std::max(t.max_lowest, lowest);
+  void BeginTruncatePrefix(uint64_t before, uint64_t after) {
+    for (Timeline& t : timelines_) {
+      t.lowest_before = before;
+      t.lowest_after = after;
+    }
+  }
+  void EndTruncatePrefix() {
+    for (Timeline& t : timelines_) t.lowest_before = t.lowest_after;
   }
   void BeginTruncateSuffix(uint64_t last_kept) {
     Timeline after = timelines_.back();
@@ -106,13 +118,19 @@ class LogModel {
   }
   void EndTruncateSuffix() { timelines_.erase(timelines_.begin()); }
   uint64_t next() const { return timelines_.back().values.size(); }
+  size_t timelines() const { return timelines_.size(); }
+  uint64_t lowest_before() const { return timelines_.back().lowest_before; }
+  uint64_t lowest_after() const { return timelines_.back().lowest_after; }
 
   // "" when some timeline accepts a recovered log holding `values` from
   // offset `lowest`; otherwise why not.
-  std::string Check(uint64_t lowest, const std::vector<std::string>& values) const {
+  // *accepted: which timeline accepted (0: the older one).
+  std::string Check(uint64_t lowest, const std::vector<std::string>& values,
+                    size_t* accepted = nullptr) const {
     std::string why;
     const uint64_t next = lowest + values.size();
-    for (const Timeline& t : timelines_) {
+    for (size_t ti = 0; ti < timelines_.size(); ++ti) {
+      const Timeline& t = timelines_[ti];
       std::string no;
       if (next < t.durable_next) {
         no = absl::StrCat("ends at ", next, " but offsets below ",
@@ -120,10 +138,10 @@ class LogModel {
       } else if (next > t.values.size()) {
         no = absl::StrCat("ends at ", next, " but only ", t.values.size(),
                           " records were appended");
-      } else if (lowest > t.max_lowest) {
-        no = absl::StrCat("starts at ", lowest,
-                          " above every truncation bound asked for (",
-                          t.max_lowest, ")");
+      } else if (lowest != t.lowest_before && lowest != t.lowest_after) {
+        no = absl::StrCat("starts at ", lowest, ", neither ", t.lowest_before,
+                          " (before the prefix truncation) nor ",
+                          t.lowest_after, " (after it)");
       }
       for (uint64_t o = lowest; no.empty() && o < next; ++o) {
         if (values[o - lowest] != t.values[o]) {
@@ -138,7 +156,10 @@ class LogModel {
                             ", ", last, "]");
         }
       }
-      if (no.empty()) return "";
+      if (no.empty()) {
+        if (accepted != nullptr) *accepted = ti;
+        return "";
+      }
       absl::StrAppend(&why, why.empty() ? "" : "; or ", no);
     }
     return why;
@@ -172,14 +193,33 @@ absl::StatusOr<std::vector<std::string>> ReadAll(const wal::Log& log) {
   return out;
 }
 
+// What the states of a workload exercised: the test asserts that the
+// recoveries it meant to provoke happened.
 struct Counts {
   uint64_t points = 0;
   uint64_t states = 0;
+  uint64_t torn_tails_cut = 0;    // recovery cut bytes off the last store
+  uint64_t batches_cut = 0;       // recovery removed a partial batch
+  uint64_t indexes_rebuilt = 0;   // recovery repaired an index
+  uint64_t prefix_before = 0;     // during a TruncatePrefix: the old lowest
+  uint64_t prefix_after = 0;      //   ... the new lowest
+  uint64_t suffix_before = 0;     // during a TruncateSuffix: the old log
+  uint64_t suffix_after = 0;      //   ... the new one
+  uint64_t write_kept = 0;        // KV: the write in flight survived
+  uint64_t write_lost = 0;        //   ... or not
+
+  std::string Summary() const {
+    return absl::StrCat(states, " states from ", points,
+                        " crash points (torn tails cut ", torn_tails_cut,
+                        ", batches cut ", batches_cut, ", indexes rebuilt ",
+                        indexes_rebuilt, ")");
+  }
 };
 
 // Checks one crash state of a log workload (see the top of this file).
 void CheckLogState(const CrashState& state, const LogModel& model,
-                   uint64_t state_number) {
+                   Counts* counts) {
+  const uint64_t state_number = counts->states++;
   SCOPED_TRACE(absl::StrCat("crash state #", state_number, ": ",
                             state.description));
   absl::StatusOr<std::unique_ptr<FileSystem>> base = Materialize(state, {kLogDir});
@@ -195,9 +235,21 @@ void CheckLogState(const CrashState& state, const LogModel& model,
   const uint64_t lowest = (*log)->LowestOffset();
   absl::StatusOr<std::vector<std::string>> values = ReadAll(**log);
   ASSERT_TRUE(values.ok()) << values.status();
-  const std::string why = model.Check(lowest, *values);
+  size_t accepted = 0;
+  const std::string why = model.Check(lowest, *values, &accepted);
   ASSERT_EQ(why, "") << "recovered [" << lowest << ", "
                      << lowest + values->size() << ")";
+  const wal::RecoveryReport& report = (*log)->recovery_report();
+  if (report.torn_bytes_cut > 0) ++counts->torn_tails_cut;
+  if (report.batches_cut > 0) ++counts->batches_cut;
+  if (report.indexes_rebuilt > 0) ++counts->indexes_rebuilt;
+  if (model.lowest_before() != model.lowest_after()) {
+    ++(lowest == model.lowest_before() ? counts->prefix_before
+                                       : counts->prefix_after);
+  }
+  if (model.timelines() > 1) {
+    ++(accepted == 0 ? counts->suffix_before : counts->suffix_after);
+  }
 
   // The second crash: a synced append, then a power loss.
   const std::string marker = absl::StrCat("after crash ", state_number);
@@ -233,7 +285,7 @@ Counts RunLogWorkload(const char* name, wal::SyncPolicy policy, LogModel* model,
     if (::testing::Test::HasFatalFailure()) return;  // report the first only
     ++counts.points;
     for (const CrashState& state : EnumerateCrashStates(snapshot)) {
-      CheckLogState(state, *model, counts.states++);
+      CheckLogState(state, *model, &counts);
       if (::testing::Test::HasFatalFailure()) return;
     }
   });
@@ -249,8 +301,7 @@ Counts RunLogWorkload(const char* name, wal::SyncPolicy policy, LogModel* model,
     }
   }
   fs.SetCrashObserver(nullptr);
-  std::cout << "crash states: " << name << ": " << counts.states
-            << " states from " << counts.points << " crash points\n";
+  std::cout << "crash states: " << name << ": " << counts.Summary() << "\n";
   return counts;
 }
 
@@ -289,6 +340,9 @@ TEST(CrashStatesTest, LogSyncedAppendsAndRolls) {
       "log synced appends and rolls", wal::SyncPolicy::kEveryAppend, &model,
       [&](wal::Log* log) { AppendSome(log, &model, rng, 60 * Scale(), true); });
   EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.torn_tails_cut, 0u);
+  EXPECT_GT(c.batches_cut, 0u);
+  EXPECT_GT(c.indexes_rebuilt, 0u);
 }
 
 TEST(CrashStatesTest, LogUnsyncedAppendsWithSync) {
@@ -303,6 +357,19 @@ TEST(CrashStatesTest, LogUnsyncedAppendsWithSync) {
         }
       });
   EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.torn_tails_cut, 0u);
+  EXPECT_GT(c.batches_cut, 0u);
+}
+
+// The lowest offset TruncatePrefix(bound) leaves: the base of the segment
+// holding `bound` (a bound at the end rolls to a new, empty segment).
+uint64_t LowestAfterTruncatePrefix(const wal::Log& log, uint64_t bound) {
+  for (const auto& segment : log.Segments()) {
+    if (segment->base_offset() <= bound && bound < segment->next_offset()) {
+      return segment->base_offset();
+    }
+  }
+  return log.NextOffset();
 }
 
 TEST(CrashStatesTest, LogTruncatePrefix) {
@@ -312,36 +379,64 @@ TEST(CrashStatesTest, LogTruncatePrefix) {
       "log TruncatePrefix", wal::SyncPolicy::kEveryAppend, &model,
       [&](wal::Log* log) {
         for (int round = 0; round < 6 * Scale(); ++round) {
-          AppendSome(log, &model, rng, 8, true);
+          // Every other round appends enough for several segments and cuts
+          // near the end, so one truncation removes several segments.
+          AppendSome(log, &model, rng, round % 2 == 1 ? 30 : 8, true);
           if (::testing::Test::HasFatalFailure()) return;
-          const uint64_t lowest = log->LowestOffset() +
-                                  rng() % (log->NextOffset() - log->LowestOffset() + 1);
-          model.BeginTruncatePrefix(lowest);
-          ASSERT_TRUE(log->TruncatePrefix(lowest).ok());
-          ASSERT_LE(log->LowestOffset(), lowest);
+          const uint64_t span = log->NextOffset() - log->LowestOffset();
+          const uint64_t bound =
+              round % 2 == 0
+                  ? log->LowestOffset() + rng() % (span + 1)
+                  : log->NextOffset() - rng() % std::min<uint64_t>(span + 1, 4);
+          const uint64_t after = LowestAfterTruncatePrefix(*log, bound);
+          model.BeginTruncatePrefix(log->LowestOffset(), after);
+          ASSERT_TRUE(log->TruncatePrefix(bound).ok());
+          ASSERT_EQ(log->LowestOffset(), after);
+          model.EndTruncatePrefix();
         }
       });
   EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.prefix_before, 0u);
+  EXPECT_GT(c.prefix_after, 0u);
+}
+
+// TruncateSuffix after `n` appends per round, synced or not.
+Counts RunTruncateSuffix(const char* name, wal::SyncPolicy policy,
+                         uint64_t seed, int rounds, uint64_t max_back) {
+  LogModel model;
+  std::mt19937_64 rng(seed);
+  const bool synced = policy == wal::SyncPolicy::kEveryAppend;
+  return RunLogWorkload(name, policy, &model, [&](wal::Log* log) {
+    for (int round = 0; round < rounds * Scale(); ++round) {
+      AppendSome(log, &model, rng, 8, synced);
+      if (::testing::Test::HasFatalFailure()) return;
+      const uint64_t span = log->NextOffset() - log->LowestOffset();
+      const uint64_t last_kept =
+          log->NextOffset() - 1 - rng() % std::min<uint64_t>(span, max_back);
+      model.BeginTruncateSuffix(last_kept);
+      ASSERT_TRUE(log->TruncateSuffix(last_kept).ok());
+      model.EndTruncateSuffix();
+      ASSERT_EQ(log->NextOffset(), last_kept + 1);
+    }
+  });
 }
 
 TEST(CrashStatesTest, LogTruncateSuffix) {
-  LogModel model;
-  std::mt19937_64 rng(4);
-  Counts c = RunLogWorkload(
-      "log TruncateSuffix", wal::SyncPolicy::kEveryAppend, &model,
-      [&](wal::Log* log) {
-        for (int round = 0; round < 6 * Scale(); ++round) {
-          AppendSome(log, &model, rng, 8, true);
-          if (::testing::Test::HasFatalFailure()) return;
-          const uint64_t span = log->NextOffset() - log->LowestOffset();
-          const uint64_t last_kept = log->NextOffset() - 1 - rng() % std::min<uint64_t>(span, 12);
-          model.BeginTruncateSuffix(last_kept);
-          ASSERT_TRUE(log->TruncateSuffix(last_kept).ok());
-          model.EndTruncateSuffix();
-          ASSERT_EQ(log->NextOffset(), last_kept + 1);
-        }
-      });
+  Counts c = RunTruncateSuffix("log TruncateSuffix",
+                               wal::SyncPolicy::kEveryAppend, 4, 6, 12);
   EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.suffix_before, 0u);
+  EXPECT_GT(c.suffix_after, 0u);
+}
+
+// Unsynced records up to the cut: TruncateSuffix must make the kept ones
+// whole before it commits (a batch cut by the crash is not one it kept).
+TEST(CrashStatesTest, LogTruncateSuffixUnsynced) {
+  Counts c = RunTruncateSuffix("log TruncateSuffix unsynced",
+                               wal::SyncPolicy::kNone, 14, 12, 3);
+  EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.suffix_before, 0u);
+  EXPECT_GT(c.suffix_after, 0u);
 }
 
 // ---------------------------------------------------------- the KV store --
@@ -359,7 +454,7 @@ db::Options CrashDbOptions(FileSystem* fs) {
   return o;
 }
 
-absl::StatusOr<Contents> ReadDb(const db::DB& db) {
+Contents ReadDb(const db::DB& db) {
   Contents out;
   for (const db::KeyValue& kv : db.Scan("", "")) out[kv.first] = kv.second;
   return out;
@@ -372,7 +467,8 @@ struct DbModel {
 };
 
 void CheckDbState(const CrashState& state, const DbModel& model,
-                  uint64_t state_number) {
+                  Counts* counts) {
+  const uint64_t state_number = counts->states++;
   SCOPED_TRACE(absl::StrCat("crash state #", state_number, ": ",
                             state.description));
   absl::StatusOr<std::unique_ptr<FileSystem>> base =
@@ -385,16 +481,21 @@ void CheckDbState(const CrashState& state, const DbModel& model,
                               : wal::RecoveryMode::kTolerateCorruptedTailRecords;
   absl::StatusOr<std::unique_ptr<db::DB>> db = db::DB::Open(kDbDir, options);
   ASSERT_TRUE(db.ok()) << db.status();
-  absl::StatusOr<Contents> contents = ReadDb(**db);
-  ASSERT_TRUE(contents.ok());
+  const Contents contents = ReadDb(**db);
   size_t j = model.acknowledged;
-  while (j < model.after.size() && model.after[j] != *contents) ++j;
+  while (j < model.after.size() && model.after[j] != contents) ++j;
   ASSERT_LT(j, model.after.size())
-      << "the recovered " << contents->size()
+      << "the recovered " << contents.size()
       << " keys are not the contents after any prefix of the writes holding "
          "the "
       << model.acknowledged << " acknowledged ones ("
       << model.after.size() - 1 << " begun)";
+  if (model.after.size() - 1 > model.acknowledged) {
+    ++(j > model.acknowledged ? counts->write_kept : counts->write_lost);
+  }
+  const db::RecoveryReport& report = (*db)->recovery_report();
+  if (report.torn_bytes_cut > 0) ++counts->torn_tails_cut;
+  if (report.wal.indexes_rebuilt > 0) ++counts->indexes_rebuilt;
 
   ASSERT_TRUE((*db)->Put("zz after crash", state.description).ok());
   const CrashState lost = PowerLossState(fs.Snapshot());
@@ -405,11 +506,9 @@ void CheckDbState(const CrashState& state, const DbModel& model,
   options.fs = base2->get();
   absl::StatusOr<std::unique_ptr<db::DB>> db2 = db::DB::Open(kDbDir, options);
   ASSERT_TRUE(db2.ok()) << "after the second crash: " << db2.status();
-  absl::StatusOr<Contents> contents2 = ReadDb(**db2);
-  ASSERT_TRUE(contents2.ok());
-  Contents expected = *contents;
+  Contents expected = contents;
   expected["zz after crash"] = state.description;
-  ASSERT_TRUE(*contents2 == expected) << "after the second crash";
+  ASSERT_TRUE(ReadDb(**db2) == expected) << "after the second crash";
 }
 
 TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
@@ -421,7 +520,7 @@ TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
     if (::testing::Test::HasFatalFailure()) return;
     ++counts.points;
     for (const CrashState& state : EnumerateCrashStates(snapshot)) {
-      CheckDbState(state, model, counts.states++);
+      CheckDbState(state, model, &counts);
       if (::testing::Test::HasFatalFailure()) return;
     }
   });
@@ -457,9 +556,12 @@ TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
     }
   }
   fs.SetCrashObserver(nullptr);
-  std::cout << "crash states: kv batches and checkpoints: " << counts.states
-            << " states from " << counts.points << " crash points\n";
+  std::cout << "crash states: kv batches and checkpoints: " << counts.Summary()
+            << "\n";
   EXPECT_GE(counts.states, 2000u);
+  EXPECT_GT(counts.torn_tails_cut, 0u);
+  EXPECT_GT(counts.write_kept, 0u);
+  EXPECT_GT(counts.write_lost, 0u);
 }
 
 // ------------------------------------------------ the enumeration itself --
@@ -472,8 +574,8 @@ TEST(CrashLengthsTest, UnsyncedWritesGiveEveryEndAndTornSectors) {
   std::vector<uint64_t> lengths;
   std::vector<bool> torn;
   CrashLengths(f, EnumerateOptions(), &lengths, &torn);
-  // Ends 100 (synced), 600, 1500; torn at sectors 512 (in (100,600]) and
-  // 1024 (first in (600,1500]); the last sector in it is also 1024.
+  // Ends 100 (synced), 600, 1500; torn at every sector boundary inside a
+  // write: 512 (in (100,600]) and 1024 (in (600,1500]).
   EXPECT_THAT(lengths, ElementsAre(100, 512, 600, 1024, 1500));
   EXPECT_THAT(torn, ElementsAre(false, true, false, true, false));
 }
@@ -524,6 +626,31 @@ TEST(EnumerateCrashStatesTest, NamespacesAndExtremes) {
                        M{{"/d/a", "A"}, {"/d/b", "x"}},
                        M{{"/d/a", "AB"}, {"/d/b", "x"}},
                        M{{"/d/a", "A"}}, M{{"/d/a", "AB"}}));
+}
+
+TEST(CrashLengthsTest, EverySectorInsideALongWriteIsATornCut) {
+  CrashSnapshot::File f;
+  f.current = std::string(2000, 'u');
+  f.write_ends = {2000};
+  std::vector<uint64_t> lengths;
+  std::vector<bool> torn;
+  CrashLengths(f, EnumerateOptions(), &lengths, &torn);
+  EXPECT_THAT(lengths, ElementsAre(0, 512, 1024, 1536, 2000));
+  EXPECT_THAT(torn, ElementsAre(false, true, true, true, false));
+}
+
+TEST(EnumerateCrashStatesTest, EachDirectoryKeepsOrLosesItsOperationsAlone) {
+  // /a/x and /b/y were both created after their directory's last sync.
+  CrashSnapshot snap;
+  snap.files.push_back({"", "", {}});
+  snap.files.push_back({"", "", {}});
+  snap.live = {{"/a/x", 0}, {"/b/y", 1}};
+  std::vector<std::map<std::string, std::string>> got;
+  for (const CrashState& s : EnumerateCrashStates(snap)) got.push_back(s.files);
+  using M = std::map<std::string, std::string>;
+  EXPECT_THAT(got, ::testing::UnorderedElementsAre(
+                       M{{"/a/x", ""}, {"/b/y", ""}}, M{{"/a/x", ""}},
+                       M{{"/b/y", ""}}, M{}));
 }
 
 TEST(EnumerateCrashStatesTest, PowerLossKeepsDurableNamesAtSyncedContents) {
