@@ -39,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -735,6 +736,34 @@ int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
   }
   Write(stdout, absl::StrCat("backup: ", backup, "\n"));
 
+  // Log::Open trusts index entries that look well-formed (a sealed
+  // segment's, and the last segment's verified prefix). An index the
+  // inspector finds wrong while its store is fine is derived data, and
+  // backed up: remove it, so that Open rebuilds it from the store.
+  std::vector<std::string> removed;  // names of the indexes removed
+  if (absl::StatusOr<wal::LogInspection> before = wal::InspectLog(fs, dir, {});
+      before.ok()) {
+    std::set<std::string> damaged_stores;
+    for (const wal::LogProblem& p : before->problems) {
+      if (absl::EndsWith(p.file, wal::kStoreSuffix)) damaged_stores.insert(p.file);
+    }
+    for (const wal::LogProblem& p : before->problems) {
+      if (!absl::EndsWith(p.file, wal::kIndexSuffix) || !fs->FileExists(p.file)) {
+        continue;
+      }
+      const std::string store =
+          p.file.substr(0, p.file.size() - strlen(wal::kIndexSuffix)) +
+          wal::kStoreSuffix;
+      if (damaged_stores.count(store) > 0) continue;
+      if (absl::Status s = fs->RemoveFile(p.file); !s.ok()) {
+        PrintError(absl::StrCat("repair: ", MessageNaming(s, p.file),
+                                "; the files as they were are in ", backup));
+        return kExitFailure;
+      }
+      removed.push_back(p.file.substr(dir.size() + 1));
+    }
+  }
+
   wal::LogOptions options;
   options.create_if_missing = false;
   options.recovery_mode = force ? wal::RecoveryMode::kSkipAnyCorruptedRecords
@@ -743,6 +772,12 @@ int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
   absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(dir, options);
   if (isatty(STDERR_FILENO) == 1) Write(stderr, "             \r");
   if (!log.ok()) {
+    // Recovery changed nothing; put the removed indexes back.
+    for (const std::string& name : removed) {
+      absl::Status s = CopyFile(fs, JoinPath(backup, name), JoinPath(dir, name),
+                                [](uint64_t) {});
+      if (!s.ok()) PrintError(absl::StrCat("repair: ", MessageNaming(s, name)));
+    }
     std::fflush(stdout);
     std::string message =
         absl::StrCat("repair failed: ", MessageNaming(log.status(), dir));
@@ -793,6 +828,27 @@ int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
     PrintError(absl::StrCat("repair: closing the log failed: ",
                             MessageNaming(s, dir)));
     return FinishOutput(kExitFailure);
+  }
+  // Point-in-time recovery does not read every record, and keeps damage
+  // that synced records follow: say what is left instead of succeeding.
+  if (!force) {
+    absl::StatusOr<wal::LogInspection> after = wal::InspectLog(fs, dir, {});
+    if (after.ok() && !after->problems.empty()) {
+      std::fflush(stdout);
+      std::string message = absl::StrCat(
+          "repair: damage remains that cannot be cut without losing records "
+          "that were synced:");
+      for (const wal::LogProblem& p : after->problems) {
+        absl::StrAppend(&message, "\n  ", p.file, " at position ", p.position,
+                        ": ", p.description);
+      }
+      absl::StrAppend(&message, "\nwalctl: 'walctl repair --force ", dir,
+                      "' skips the damaged records instead (their offsets "
+                      "stay taken and read as data loss); the files as they "
+                      "were before the repair are in ", backup);
+      PrintError(message);
+      return FinishOutput(kExitFailure);
+    }
   }
   return FinishOutput(kExitOk);
 }

@@ -266,6 +266,18 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
         good_end = reader.last_record_end();
         continue;
       }
+      if (r.ok() && r->offset > expected && !damaged) {
+        // Records are missing and the reader reported nothing: it skipped
+        // zeros it took for preallocated space. They are the damage; this
+        // record is judged below like any other found after damage.
+        damage.regions.push_back(
+            {"", good_end, position - good_end,
+             absl::StrCat("records ", expected, " to ", r->offset - 1,
+                          " missing (zeroed)")});
+        regions_seen = damage.regions.size();
+        damage_start = good_end;
+        damaged = true;
+      }
       if (!r.ok() || r->offset < expected || !damaged ||
           (r->offset > expected &&
            (damage_start == kNoDamage ||
@@ -340,7 +352,17 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
           store_path_, ": removed ", final_count - cut_to,
           " records of a batch cut off by the crash, from offset ",
           base_offset_ + cut_to));
+      // Cut where the last kept record ends: a zero trailer may lie between
+      // it and the first removed one.
       good_end = position_of(cut_to);
+      if (cut_to > 0) {
+        std::string scratch;
+        uint64_t end = 0;
+        if (ReadRecordAt(*store_file(), position_of(cut_to - 1), &scratch, &end)
+                .ok()) {
+          good_end = end;
+        }
+      }
       final_count = cut_to;
       batches_cut = 1;
     }
@@ -348,6 +370,9 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
 
   // 4. Decide: fail before anything on disk has changed.
   const bool cut_store = last && good_end < store_size;
+  // A sealed segment holds every offset up to the next segment's base (skip
+  // mode keeps the missing ones taken, above).
+  const bool short_sealed = !last && base_offset_ + final_count < ctx.next_base;
   auto fail = [&](absl::string_view why) {
     const DamagedRegion* first =
         damage.regions.empty() ? nullptr : &damage.regions.front();
@@ -356,11 +381,16 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
         first != nullptr
             ? absl::StrCat(first->reason, " at position ", first->position,
                            " (", first->bytes, " bytes)")
+        : good_end == store_size && short_sealed
+            ? absl::StrCat("the store ends at position ", good_end,
+                           " after ", final_count,
+                           " records, but the next segment starts at offset ",
+                           ctx.next_base)
             : absl::StrCat("incomplete record at position ", good_end, " (",
                            store_size - good_end, " bytes before the end)"),
         "; ", why, " (recovery mode ", RecoveryModeName(mode), ")"));
   };
-  if (damaged || tail_bad || batches_cut > 0) {
+  if (damaged || tail_bad || batches_cut > 0 || short_sealed) {
     switch (mode) {
       case RecoveryMode::kAbsoluteConsistency:
         return fail("any damage fails this mode");
@@ -601,26 +631,61 @@ absl::StatusOr<Record> Segment::Read(uint64_t offset,
     return absl::OutOfRangeError(absl::StrCat(
         store_path_, ": offset ", offset, " was removed by a truncation"));
   }
+  absl::Status error;
   if (!payload.ok()) {
-    if (payload.status().code() == absl::StatusCode::kOutOfRange) {
-      // The index points past the end of the store: the store lost it.
-      return absl::DataLossError(absl::StrCat(
-          store_path_, ": record ", offset, " at position ", position,
-          " is past the end of the store"));
+    error = payload.status().code() == absl::StatusCode::kOutOfRange
+                // The index points past the end of the store.
+                ? absl::DataLossError(absl::StrCat(
+                      store_path_, ": record ", offset, " at position ",
+                      position, " is past the end of the store"))
+                : payload.status();
+  } else {
+    absl::StatusOr<Record> r = DecodeRecord(*payload);
+    if (!r.ok()) {
+      error = absl::DataLossError(absl::StrCat(
+          store_path_, ": record at position ", position, ": ",
+          r.status().message()));
+    } else if (r->offset != offset) {
+      error = absl::DataLossError(absl::StrCat(
+          store_path_, ": record at position ", position, " carries offset ",
+          r->offset, ", expected ", offset));
+    } else {
+      return *r;
     }
-    return payload.status();
   }
-  absl::StatusOr<Record> r = DecodeRecord(*payload);
-  if (!r.ok()) {
-    return absl::DataLossError(absl::StrCat(store_path_, ": record at position ",
-                                            position, ": ", r.status().message()));
+  if (error.code() != absl::StatusCode::kDataLoss) return error;
+  // The entry may be what is damaged, not the record.
+  absl::StatusOr<Record> found = ReadByWalking(i, scratch);
+  if (found.ok()) return found;
+  return error;
+}
+
+absl::StatusOr<Record> Segment::ReadByWalking(uint64_t i,
+                                              std::string* scratch) const {
+  BW_RETURN_IF_ERROR(FlushUpTo(store_size()));
+  uint64_t j = 0, position = 0;  // the record of entry j starts at position
+  for (uint64_t k = i; k > 0; --k) {
+    uint64_t end, ts;
+    if (EntryVerifies(k - 1, &end, &ts)) {
+      j = k;
+      position = end;
+      break;
+    }
   }
-  if (r->offset != offset) {
-    return absl::DataLossError(absl::StrCat(
-        store_path_, ": record at position ", position, " carries offset ",
-        r->offset, ", expected ", offset));
+  while (true) {
+    const uint64_t left = kBlockSize - position % kBlockSize;
+    if (left < static_cast<uint64_t>(kHeaderSize)) position += left;  // trailer
+    uint64_t end = 0;
+    BW_ASSIGN_OR_RETURN(absl::string_view payload,
+                        ReadRecordAt(*store_file(), position, scratch, &end));
+    BW_ASSIGN_OR_RETURN(Record r, DecodeRecord(payload));
+    if (r.offset != base_offset_ + j) {
+      return absl::DataLossError("walk found another record");
+    }
+    if (j == i) return r;
+    ++j;
+    position = end;
   }
-  return *r;
 }
 
 absl::StatusOr<absl::string_view> Segment::ReadStoreBytes(

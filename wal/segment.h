@@ -179,6 +179,10 @@ class Segment {
   // Ensures the bytes of the store up to `end` have left the user-space
   // buffer, so a positional read sees them.
   absl::Status FlushUpTo(uint64_t end) const;
+  // Reads record i by walking the store from the end of the nearest earlier
+  // record whose entry verifies: for an entry that is damaged but still
+  // well-formed (the index is derived data; the store is the truth).
+  absl::StatusOr<Record> ReadByWalking(uint64_t i, std::string* scratch) const;
 
   const uint64_t base_offset_;
   const LogOptions& options_;

@@ -124,12 +124,12 @@ class LogModel {
 
   // "" when some timeline accepts a recovered log holding `values` from
   // offset `lowest`; otherwise why not.
-  // *accepted: which timeline accepted (0: the older one).
+  // *accepted: the newest timeline that accepts (0: only the older one).
   std::string Check(uint64_t lowest, const std::vector<std::string>& values,
                     size_t* accepted = nullptr) const {
     std::string why;
     const uint64_t next = lowest + values.size();
-    for (size_t ti = 0; ti < timelines_.size(); ++ti) {
+    for (size_t ti = timelines_.size(); ti-- > 0;) {
       const Timeline& t = timelines_[ti];
       std::string no;
       if (next < t.durable_next) {
