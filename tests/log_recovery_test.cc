@@ -546,6 +546,32 @@ TEST_P(LogRecoveryTest, StoreRecordsBehindZeroedIndexEntriesAreReindexed) {
   ExpectSmallRecords(*recovered, 0, 10);
 }
 
+// An index page that reached the disk while an earlier one did not leaves
+// entries past a zero gap. The rebuild must not leave them behind: once new
+// entries fill the gap, a later crash would count the old ones as valid.
+TEST_P(LogRecoveryTest, RebuildZeroesEntriesLeftPastAZeroGap) {
+  auto log = MustOpen(dir_);
+  AppendSmall(*log, 0, 40);
+  ASSERT_OK(log->Sync());
+  env_.KillCopy(dir_, copy_);
+  // Entries 10..19 never reached the disk, 20..39 did; the store kept 15
+  // records.
+  std::string index = env_.Bytes(IndexFile(0, copy_));
+  std::fill(index.begin() + 10 * kIndexEntrySize,
+            index.begin() + 20 * kIndexEntrySize, '\0');
+  env_.SetBytes(IndexFile(0, copy_), index);
+  env_.TruncateTo(Store(0, copy_), 15 * kSmallRecord);
+
+  auto recovered = MustOpen(copy_);
+  EXPECT_EQ(recovered->NextOffset(), 15u);
+  EXPECT_EQ(recovered->recovery_report().indexes_rebuilt, 1u);
+  ExpectSmallRecords(*recovered, 0, 15);
+  const std::string rebuilt = env_.Bytes(IndexFile(0, copy_));
+  ASSERT_GE(rebuilt.size(), 40 * kIndexEntrySize);
+  EXPECT_EQ(rebuilt.substr(15 * kIndexEntrySize),
+            std::string(rebuilt.size() - 15 * kIndexEntrySize, '\0'));
+}
+
 TEST_P(LogRecoveryTest, TornLastRecordIsCut) {
   auto log = MustOpen(dir_);
   AppendSmall(*log, 0, 10);

@@ -1,5 +1,7 @@
 #include "wal/index.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -87,6 +89,23 @@ void Index::TruncateEntries(uint64_t n) {
   size_.store(n, std::memory_order_release);
   std::memset(region_->data() + n * kIndexEntrySize, 0,
               (old - n) * kIndexEntrySize);
+}
+
+void Index::ZeroPastEntries() {
+  if (region_ == nullptr) return;
+  char* const data = region_->data();
+  const uint64_t begin = pending_ * kIndexEntrySize;
+  const uint64_t end = capacity_ * kIndexEntrySize;
+  // Only the span that holds non-zero bytes is written: zero pages of the
+  // mapping stay clean, so nothing more is written back.
+  uint64_t first = end, last = begin;
+  for (uint64_t p = begin; p < end; ++p) {
+    if (data[p] != 0) {
+      first = std::min(first, p);
+      last = p + 1;
+    }
+  }
+  if (first < last) std::memset(data + first, 0, last - first);
 }
 
 absl::Status Index::Sync() {

@@ -70,6 +70,10 @@ class Index {
   // Forgets entries at and after `n` (zeroes them, so a crash cannot bring
   // them back once synced).
   void TruncateEntries(uint64_t n);
+  // Zeroes every non-zero byte of the mapping past the entries (leftovers of
+  // before a crash, e.g. an index page that reached the disk while an
+  // earlier one did not), so a later open cannot count them as entries.
+  void ZeroPastEntries();
   // Lowers size() to n without touching the entries (readers may be reading
   // them; the file is about to be replaced).
   void Retract(uint64_t n) {

@@ -506,6 +506,7 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
         BW_RETURN_IF_ERROR(index_->Append(plan.positions[i - trusted]));
       }
       index_->Publish();
+      index_->ZeroPastEntries();
       BW_RETURN_IF_ERROR(index_->Sync());
     }
     if (!last) BW_RETURN_IF_ERROR(index_->Seal());
