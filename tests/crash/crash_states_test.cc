@@ -463,7 +463,8 @@ Contents ReadDb(const db::DB& db) {
 // The KV store's possible contents: after each prefix of the writes.
 struct DbModel {
   std::vector<Contents> after{Contents{}};  // after[j]: the first j writes
-  size_t acknowledged = 0;
+  size_t acknowledged = 0;  // writes that returned
+  size_t durable = 0;       // writes that must survive any crash
 };
 
 void CheckDbState(const CrashState& state, const DbModel& model,
@@ -482,16 +483,16 @@ void CheckDbState(const CrashState& state, const DbModel& model,
   absl::StatusOr<std::unique_ptr<db::DB>> db = db::DB::Open(kDbDir, options);
   ASSERT_TRUE(db.ok()) << db.status();
   const Contents contents = ReadDb(**db);
-  size_t j = model.acknowledged;
+  size_t j = model.durable;
   while (j < model.after.size() && model.after[j] != contents) ++j;
   ASSERT_LT(j, model.after.size())
       << "the recovered " << contents.size()
       << " keys are not the contents after any prefix of the writes holding "
          "the "
-      << model.acknowledged << " acknowledged ones ("
-      << model.after.size() - 1 << " begun)";
-  if (model.after.size() - 1 > model.acknowledged) {
-    ++(j > model.acknowledged ? counts->write_kept : counts->write_lost);
+      << model.durable << " durable ones (" << model.acknowledged
+      << " acknowledged, " << model.after.size() - 1 << " begun)";
+  if (model.after.size() - 1 > model.durable) {
+    ++(j > model.durable ? counts->write_kept : counts->write_lost);
   }
   const db::RecoveryReport& report = (*db)->recovery_report();
   if (report.torn_bytes_cut > 0) ++counts->torn_tails_cut;
@@ -511,10 +512,12 @@ void CheckDbState(const CrashState& state, const DbModel& model,
   ASSERT_TRUE(ReadDb(**db2) == expected) << "after the second crash";
 }
 
-TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
+// Writes, deletes and batches on 12 keys with a Checkpoint every 15
+// operations; with sync off, a Sync() every 7.
+Counts RunKvWorkload(const char* name, bool sync, uint64_t seed) {
   DbModel model;
   Counts counts;
-  std::mt19937_64 rng(5);
+  std::mt19937_64 rng(seed);
   FaultInjectionFileSystem fs(NewMemFileSystem());
   fs.SetCrashObserver([&](const CrashSnapshot& snapshot) {
     if (::testing::Test::HasFatalFailure()) return;
@@ -524,13 +527,21 @@ TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
       if (::testing::Test::HasFatalFailure()) return;
     }
   });
-  {
-    absl::StatusOr<std::unique_ptr<db::DB>> db =
-        db::DB::Open(kDbDir, CrashDbOptions(&fs));
+  [&] {
+    db::Options options = CrashDbOptions(&fs);
+    options.sync = sync;
+    absl::StatusOr<std::unique_ptr<db::DB>> db = db::DB::Open(kDbDir, options);
     ASSERT_TRUE(db.ok()) << db.status();
-    for (int i = 0; i < 60 * Scale() && !HasFatalFailure(); ++i) {
+    for (int i = 0; i < 60 * Scale() && !::testing::Test::HasFatalFailure();
+         ++i) {
       if (i % 15 == 14) {
         ASSERT_TRUE((*db)->Checkpoint().ok());
+        model.durable = model.acknowledged;
+        continue;
+      }
+      if (!sync && i % 7 == 6) {
+        ASSERT_TRUE((*db)->Sync().ok());
+        model.durable = model.acknowledged;
         continue;
       }
       db::WriteBatch batch;
@@ -550,18 +561,32 @@ TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
       model.after.push_back(std::move(next));
       ASSERT_TRUE((*db)->Write(batch).ok());
       model.acknowledged = model.after.size() - 1;
+      if (sync) model.durable = model.acknowledged;
     }
-    if (!HasFatalFailure()) {
+    if (!::testing::Test::HasFatalFailure()) {
       EXPECT_TRUE((*db)->Close().ok());
     }
-  }
+  }();
   fs.SetCrashObserver(nullptr);
-  std::cout << "crash states: kv batches and checkpoints: " << counts.Summary()
-            << "\n";
-  EXPECT_GE(counts.states, 2000u);
-  EXPECT_GT(counts.torn_tails_cut, 0u);
-  EXPECT_GT(counts.write_kept, 0u);
-  EXPECT_GT(counts.write_lost, 0u);
+  std::cout << "crash states: " << name << ": " << counts.Summary() << "\n";
+  return counts;
+}
+
+TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
+  Counts c = RunKvWorkload("kv batches and checkpoints", /*sync=*/true, 5);
+  EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.torn_tails_cut, 0u);
+  EXPECT_GT(c.write_kept, 0u);
+  EXPECT_GT(c.write_lost, 0u);
+}
+
+TEST(CrashStatesTest, KvUnsyncedWithSyncAndCheckpoints) {
+  Counts c = RunKvWorkload("kv unsynced with Sync and checkpoints",
+                           /*sync=*/false, 6);
+  EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.torn_tails_cut, 0u);
+  EXPECT_GT(c.write_kept, 0u);
+  EXPECT_GT(c.write_lost, 0u);
 }
 
 // ------------------------------------------------ the enumeration itself --
