@@ -326,10 +326,18 @@ absl::Status Log::Recover() {
           fs->RemoveFile(JoinPath(dir_, SegmentFileName(base, kStoreSuffix))));
     }
     auto below = [&](uint64_t b) { return b < first_kept; };
+    // The indexes of the stores just removed are gone too. An index below
+    // first_kept without a store stays listed: the loop below removes it
+    // (left on disk, it would make the roll onto its base fail).
+    indexes.erase(std::remove_if(indexes.begin(), indexes.end(),
+                                 [&](uint64_t b) {
+                                   return below(b) &&
+                                          std::binary_search(stores.begin(),
+                                                             stores.end(), b);
+                                 }),
+                  indexes.end());
     stores.erase(std::remove_if(stores.begin(), stores.end(), below),
                  stores.end());
-    indexes.erase(std::remove_if(indexes.begin(), indexes.end(), below),
-                  indexes.end());
     report_.warnings.push_back(absl::StrCat(
         dir_, ": finished a prefix truncation interrupted by a crash (first "
               "segment kept: ", first_kept, ")"));
@@ -803,8 +811,10 @@ absl::Status Log::DoTruncateSuffix(uint64_t first_removed) {
     const uint64_t keep =
         std::max(first_removed, target->base_offset()) - target->base_offset();
     if (keep < target->record_count()) {
-      const uint64_t store_end = target->PositionOf(target->base_offset() + keep);
+      // Sealed first, so every byte of the store is in its file.
       BW_RETURN_IF_ERROR(target->Seal());
+      const uint64_t store_end =
+          target->StoreEndBefore(target->base_offset() + keep);
       target->Retract(keep);
       BW_RETURN_IF_ERROR(Segment::TruncateFiles(fs, dir_, target->base_offset(),
                                                 keep, store_end));
@@ -822,6 +832,15 @@ absl::Status Log::DoTruncateSuffix(uint64_t first_removed) {
                         Segment::Open(dir_, target->base_offset(), ctx,
                                       options_, &ignored));
     segments_.back() = std::move(reopened);
+    // Skip mode may have kept lost offsets whose filler positions lie past
+    // the end of the store: appends there would land below them, and the
+    // next open would drop them with the index's order. Such a segment
+    // stays sealed; the next one takes the appends.
+    Segment& kept = *segments_.back();
+    if (kept.record_count() > 0 &&
+        kept.PositionOf(kept.next_offset() - 1) >= kept.store_size()) {
+      BW_RETURN_IF_ERROR(Roll(kept, /*holding_mu=*/true).status());
+    }
   }
   // Commit: the intent becomes the record of the last truncation, which
   // later opens need (see complete_below_).

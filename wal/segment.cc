@@ -187,6 +187,16 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
       max_ts = ts;
     } else {
       uint64_t lo = 0, hi = n - 1;  // the count of trusted entries is in [lo, hi]
+      if (mode == RecoveryMode::kSkipAnyCorruptedRecords) {
+        // Skip mode gives lost offsets filler entries, which never verify
+        // and may sit before records an earlier open trusted: the binary
+        // search below, which takes entries to verify up to a point and not
+        // after, could then trust less than that open did, losing records it
+        // returned. Search down from the end instead (the fillers are at most
+        // one per store byte).
+        lo = hi;
+        while (lo > 0 && !EntryVerifies(lo - 1, &end, &ts)) --lo;
+      }
       while (lo < hi) {
         const uint64_t mid = lo + (hi - lo) / 2;
         if (EntryVerifies(mid, &end, &ts)) {
@@ -316,8 +326,22 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
       expected < ctx.next_base) {
     // The damaged end of a sealed segment: its lost offsets run up to the
     // next segment's base, and the store keeps its bytes (sealed data is
-    // never cut).
-    fill_skipped(ctx.next_base, damage_start != kNoDamage ? damage_start : good_end);
+    // never cut). The lost offsets must be backed by what is on disk: the
+    // segment's own index entries (a store cut short keeps its index), or a
+    // byte each of the damaged end, as in the scan above. A gap neither can
+    // hold is missing segments, not damaged records: it is left to the chain
+    // check of Log::Recover (kDataLoss). Filling it would take memory and
+    // index space without bound.
+    // (A segment never holds more records than an index of the configured
+    // size, so up to that many are always accepted: a store cut short whose
+    // index was removed too still keeps its lost offsets taken.)
+    const uint64_t from = damage_start != kNoDamage ? damage_start : good_end;
+    const uint64_t damaged_bytes = store_size > from ? store_size - from : 0;
+    const uint64_t capacity = options_.max_index_bytes / kIndexEntrySize;
+    if (ctx.next_base - base_offset_ <=
+        std::max({n, expected - base_offset_ + damaged_bytes, capacity})) {
+      fill_skipped(ctx.next_base, from);
+    }
   }
   uint64_t final_count = trusted + positions.size();
   auto position_of = [&](uint64_t i) {
@@ -365,6 +389,25 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
       }
       final_count = cut_to;
       batches_cut = 1;
+    }
+    // What the cut leaves last must verify, as the last record of every
+    // segment does (a sealed segment's cheap check reads it). A record that
+    // does not was inside the trusted prefix, where damage is not looked
+    // for; at the end now, it is a damaged tail and is cut as one (skip
+    // mode keeps its offset taken, reading kDataLoss).
+    while (batches_cut > 0 && mode != RecoveryMode::kSkipAnyCorruptedRecords &&
+           final_count > 0 && final_count - 1 < trusted) {
+      uint64_t end, ts;
+      if (EntryVerifies(final_count - 1, &end, &ts)) {
+        good_end = std::min(good_end, end);  // not past a zero trailer
+        break;
+      }
+      const uint64_t position = position_of(final_count - 1);
+      damage.regions.push_back({"", position, good_end - position,
+                                "damaged record before a cut-off batch"});
+      damaged = true;
+      good_end = position;
+      --final_count;
     }
   }
 
@@ -664,14 +707,23 @@ absl::StatusOr<Record> Segment::Read(uint64_t offset,
 absl::StatusOr<Record> Segment::ReadByWalking(uint64_t i,
                                               std::string* scratch) const {
   BW_RETURN_IF_ERROR(FlushUpTo(store_size()));
+  // Bounded: the walk looks back at most kMaxWalk entries and so walks at
+  // most that many records. Unbounded, reading a run of k damaged entries
+  // (skip mode keeps thousands of lost offsets taken) cost O(k^2) reads.
+  constexpr uint64_t kMaxWalk = 32;
   uint64_t j = 0, position = 0;  // the record of entry j starts at position
-  for (uint64_t k = i; k > 0; --k) {
+  bool found = i < kMaxWalk;     // else the walk from the start is too long
+  for (uint64_t k = i; k > 0 && i - k < kMaxWalk; --k) {
     uint64_t end, ts;
     if (EntryVerifies(k - 1, &end, &ts)) {
       j = k;
       position = end;
+      found = true;
       break;
     }
+  }
+  if (!found) {
+    return absl::DataLossError("no entry verifies near the damaged one");
   }
   while (true) {
     const uint64_t left = kBlockSize - position % kBlockSize;
@@ -743,6 +795,14 @@ absl::Status Segment::Seal() {
   sealed_ = true;
   MapSealedStore();
   return absl::OkStatus();
+}
+
+uint64_t Segment::StoreEndBefore(uint64_t offset) const {
+  const uint64_t i = offset - base_offset_;
+  const uint64_t position = index_->Position(i);
+  uint64_t end = 0, ts = 0;
+  if (i > 0 && EntryVerifies(i - 1, &end, &ts) && end <= position) return end;
+  return position;
 }
 
 absl::Status Segment::RemoveFiles() {

@@ -140,6 +140,12 @@ class Segment {
   uint64_t PositionOf(uint64_t offset) const {
     return index_->Position(offset - base_offset_);
   }
+  // Where the store ends when it keeps only the records below `offset`
+  // (base_offset() <= offset < next_offset()): just past the last record
+  // kept, when it verifies, since the record at `offset` may start past a
+  // zero block trailer, which must not end the store (a sealed segment's
+  // store ends with its last record); otherwise the position of `offset`.
+  uint64_t StoreEndBefore(uint64_t offset) const;
   // Deletes both files (the segment must not be used afterwards except by
   // readers that already hold it: their open files stay readable).
   absl::Status RemoveFiles();

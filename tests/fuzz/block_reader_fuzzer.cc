@@ -25,7 +25,7 @@
 //   6. ReadRecordAt returns OK, kOutOfRange or kDataLoss; kOutOfRange only
 //      for positions at or past the end, and never OK there.
 //
-// Built with -DBLOCKWAL_LIBFUZZER for libFuzzer; otherwise main() below
+// Built with -DBLOCKWAL_LIBFUZZER for libFuzzer; otherwise replay_main.cc
 // replays the files and directories named on the command line.
 #include <algorithm>
 #include <cstddef>
@@ -43,12 +43,6 @@
 #include "util/file_system.h"
 #include "wal/block_reader.h"
 #include "wal/format.h"
-
-#ifndef BLOCKWAL_LIBFUZZER
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#endif
 
 namespace blockwal::wal {
 namespace {
@@ -264,44 +258,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       absl::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }
-
-#ifndef BLOCKWAL_LIBFUZZER
-// Replays every file named on the command line, and every regular file in
-// each directory named (sorted, not recursive). Fails if there was none, so a
-// mistyped corpus path does not pass silently.
-int main(int argc, char** argv) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> inputs;
-  for (int i = 1; i < argc; ++i) {
-    const fs::path arg(argv[i]);
-    if (fs::is_directory(arg)) {
-      std::vector<fs::path> files;
-      for (const fs::directory_entry& e : fs::directory_iterator(arg)) {
-        if (e.is_regular_file()) files.push_back(e.path());
-      }
-      std::sort(files.begin(), files.end());
-      inputs.insert(inputs.end(), files.begin(), files.end());
-    } else {
-      inputs.push_back(arg);
-    }
-  }
-  if (inputs.empty()) {
-    std::fprintf(stderr, "usage: %s corpus_dir_or_file...\n", argv[0]);
-    return 2;
-  }
-  for (const fs::path& path : inputs) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "cannot read %s\n", path.c_str());
-      return 2;
-    }
-    const std::string data((std::istreambuf_iterator<char>(in)),
-                           std::istreambuf_iterator<char>());
-    std::fprintf(stderr, "%s (%zu bytes)\n", path.c_str(), data.size());
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
-                           data.size());
-  }
-  std::fprintf(stderr, "replayed %zu inputs\n", inputs.size());
-  return 0;
-}
-#endif
