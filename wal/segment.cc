@@ -16,9 +16,6 @@ namespace blockwal::wal {
 namespace {
 
 constexpr int kBaseDigits = 20;
-// The smallest a record can take in a store: a fragment header and an
-// envelope. Bounds how many index entries a store of a given size can need.
-constexpr uint64_t kMinRecordBytes = kHeaderSize + kEnvelopeSize;
 
 // Collects what a BlockReader reports while a segment is scanned.
 class DamageCollector : public BlockReader::Reporter {
