@@ -26,10 +26,24 @@ jobs=$(nproc)
 
 stage() { printf '\n==== %s ====\n' "$*"; }
 
+# The counts the crash-consistency and fuzz tests print (ctest keeps a passing
+# test's output in its log only): crash states, kills, damaged logs, and the
+# executions of each libFuzzer run.
+counts() {
+  local log="$1/Testing/Temporary/LastTest.log"
+  [[ -f "$log" ]] || return 0
+  echo "-- counts ($1)"
+  grep -h -E '^(crash states|torture (log|kv)|corruption): ' "$log" | sort || true
+  awk '/ Testing: .*_fuzz_short$/ { name = $3 }
+       /^stat::number_of_executed_units:/ { print name ": " $2 " executions" }' \
+    "$log" || true
+}
+
 stage "release build and tests"
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j"$jobs"
 (cd build/release && ctest -j"$jobs" --output-on-failure --timeout 600)
+counts build/release
 
 if ((quick)); then exit 0; fi
 
@@ -40,6 +54,7 @@ cmake --build build/asan -j"$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|db|tools|crash')
+counts build/asan
 
 stage "TSan build and tests"
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLOCKWAL_SANITIZE=thread \
@@ -47,6 +62,7 @@ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLOCKWAL_SANITIZE=thread \
 cmake --build build/tsan -j"$jobs"
 (cd build/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest -j"$jobs" --output-on-failure --timeout 900 -L 'util|wal|db|crash')
+counts build/tsan
 
 stage "libFuzzer build and short fuzz runs"
 CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -54,3 +70,4 @@ CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBLOCKWAL_BUILD_TOOLS=OFF >/dev/null
 cmake --build build/fuzz -j"$jobs" --target fuzzers
 (cd build/fuzz && ctest --output-on-failure --timeout 900 -L fuzz)
+counts build/fuzz
