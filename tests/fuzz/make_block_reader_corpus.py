@@ -114,15 +114,31 @@ def seeds():
     return out
 
 
-def main(argv):
+def varint(n):
+    """LevelDB's varint encoding (util/coding.h), for the other generators."""
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def write_corpus(argv, seeds, max_bytes):
+    """The generators' main: writes each seed to argv[1]/name, checking its size."""
+    script = os.path.basename(argv[0])
     if len(argv) != 2:
-        sys.exit("usage: make_block_reader_corpus.py OUTPUT_DIR")
+        sys.exit(f"usage: {script} OUTPUT_DIR")
     os.makedirs(argv[1], exist_ok=True)
-    for name, data in sorted(seeds().items()):
-        assert len(data) < 40 * 1024, name
+    for name, data in sorted(seeds.items()):
+        assert len(data) < max_bytes, name
         with open(os.path.join(argv[1], name), "wb") as f:
             f.write(data)
         print(f"{name}: {len(data)} bytes")
+
+
+def main(argv):
+    write_corpus(argv, seeds(), 40 * 1024)
 
 
 if __name__ == "__main__":

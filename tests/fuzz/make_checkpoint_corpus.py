@@ -9,23 +9,13 @@ program says whether the writer rewrites each valid seed to identical bytes
 (it does for one chunk per 64 KiB of pairs). Output is deterministic;
 rerunning rewrites the same bytes.
 """
-import os
 import struct
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from make_block_reader_corpus import Log, crc32c, mask
+from make_block_reader_corpus import Log, crc32c, mask, varint, write_corpus
 
 HEADER, CHUNK, TRAILER = 1, 2, 3
-
-
-def varint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def header(wal_offset, keys, magic=b"BWKVCKPT", version=1):
@@ -92,14 +82,7 @@ def seeds():
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: make_checkpoint_corpus.py OUTPUT_DIR")
-    os.makedirs(argv[1], exist_ok=True)
-    for name, data in sorted(seeds().items()):
-        assert len(data) < 100 * 1024, name
-        with open(os.path.join(argv[1], name), "wb") as f:
-            f.write(data)
-        print(f"{name}: {len(data)} bytes")
+    write_corpus(argv, seeds(), 100 * 1024)
 
 
 if __name__ == "__main__":

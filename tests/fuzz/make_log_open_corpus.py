@@ -13,13 +13,12 @@ what each mode made of each seed:
 
     build/tests/fuzz/log_open_fuzz_replay tests/fuzz/corpus/log_open
 """
-import os
 import struct
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from make_block_reader_corpus import (BLOCK_SIZE, FULL, HEADER_SIZE, Log, crc32c,
-                                      fragment, mask)
+                                      fragment, mask, varint, write_corpus)
 
 # File kinds of the container (log_open_fuzzer.cc).
 STORE, INDEX, LOCK, PREFIX, SUFFIX, LAST_TRUNCATION = 0, 1, 2, 3, 4, 5
@@ -40,15 +39,6 @@ INDEX_BYTES = 4096     # max_index_bytes with options bits 2-3 clear
 # Record envelope (wal/record.h): offset u64, timestamp u64, flags u8.
 ENVELOPE_SIZE = 17
 SYNC, CONTINUES = 0x01, 0x02
-
-
-def varint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def intent(value):
@@ -270,14 +260,7 @@ def seeds():
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: make_log_open_corpus.py OUTPUT_DIR")
-    os.makedirs(argv[1], exist_ok=True)
-    for name, data in sorted(seeds().items()):
-        assert len(data) < 100 * 1024, name
-        with open(os.path.join(argv[1], name), "wb") as f:
-            f.write(data)
-        print(f"{name}: {len(data)} bytes")
+    write_corpus(argv, seeds(), 100 * 1024)
 
 
 if __name__ == "__main__":

@@ -8,20 +8,13 @@ the spec, independently of the C++ encoder: the valid seeds must decode, and
 re-encode to the same bytes unless they use an over-long varint. Output is
 deterministic; rerunning rewrites the same bytes.
 """
-import os
 import struct
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from make_block_reader_corpus import varint, write_corpus
+
 PUT, DELETE = 1, 0
-
-
-def varint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def put(key, value):
@@ -59,14 +52,7 @@ def seeds():
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: make_write_batch_corpus.py OUTPUT_DIR")
-    os.makedirs(argv[1], exist_ok=True)
-    for name, data in sorted(seeds().items()):
-        assert len(data) < 100 * 1024, name
-        with open(os.path.join(argv[1], name), "wb") as f:
-            f.write(data)
-        print(f"{name}: {len(data)} bytes")
+    write_corpus(argv, seeds(), 100 * 1024)
 
 
 if __name__ == "__main__":
