@@ -1,7 +1,8 @@
 // Helpers shared by the benchmark programs: a scratch directory per process
 // (under $BLOCKWAL_BENCH_DIR, else $TMPDIR, else /tmp, removed at exit by
 // RemoveScratchDir), fresh paths in it, deterministic payloads, and minimum
-// run times that a quick look can shorten ($BLOCKWAL_BENCH_TIME_SCALE).
+// run times that a quick look can shorten ($BLOCKWAL_BENCH_TIME_SCALE), and
+// the programs' main (RunBenchmarkMain).
 #ifndef BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
 #define BLOCKWAL_BENCHMARKS_BENCH_UTIL_H_
 
@@ -17,6 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "benchmark/benchmark.h"
 #include "util/file_system.h"
 
 namespace blockwal::bench {
@@ -104,6 +107,27 @@ inline std::string RandomBytes(size_t n, uint32_t seed) {
 }
 inline std::string RandomBytes(size_t n) {
   return RandomBytes(n, static_cast<uint32_t>(n));
+}
+
+// The main of a benchmark program: runs the benchmarks the command line
+// selects, then `release` (whatever the program kept open across them), then
+// removes the scratch directory; exit 1 on a bad argument or a directory left
+// behind. `measure_mutexes_as_release`: Debian builds Abseil without NDEBUG,
+// which leaves absl::Mutex's deadlock detection on (every Lock updates a
+// global lock graph); release builds of Abseil have it off, and so do the
+// programs that measure blockwal's locking (docs/benchmarks.md).
+inline int RunBenchmarkMain(int argc, char** argv, const char* program,
+                            bool measure_mutexes_as_release,
+                            void (*release)() = nullptr) {
+  if (measure_mutexes_as_release) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (release != nullptr) release();
+  return RemoveScratchDir(program) ? 0 : 1;
 }
 
 }  // namespace blockwal::bench

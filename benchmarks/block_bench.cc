@@ -389,9 +389,6 @@ BENCHMARK(BM_RawRead)->Arg(100)->Arg(1 << 10)->Arg(64 << 10);
 }  // namespace blockwal
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return blockwal::bench::RemoveScratchDir("block_bench") ? 0 : 1;
+  return blockwal::bench::RunBenchmarkMain(argc, argv, "block_bench",
+                                           /*measure_mutexes_as_release=*/false);
 }

@@ -582,14 +582,7 @@ KV_BENCH_ALL(BM_OpenCheckpointed, Apply(OpenSizes));
 }  // namespace blockwal
 
 int main(int argc, char** argv) {
-  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock
-  // detection on: every Lock updates a global lock graph. Release builds of
-  // Abseil have it off; so do these benchmarks (docs/benchmarks.md).
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  blockwal::ReleaseGetStores();
-  return blockwal::bench::RemoveScratchDir("kv_bench") ? 0 : 1;
+  return blockwal::bench::RunBenchmarkMain(argc, argv, "kv_bench",
+                                           /*measure_mutexes_as_release=*/true,
+                                           blockwal::ReleaseGetStores);
 }
