@@ -216,6 +216,30 @@ struct Counts {
   }
 };
 
+// From now on, after every operation on *fs, checks each state a crash
+// could leave with check(state, counts), counting them in *counts. Stops at
+// the first fatal failure (the later states would only repeat it).
+template <typename Check>
+void CheckEveryCrashState(FaultInjectionFileSystem* fs, Counts* counts,
+                          Check check) {
+  fs->SetCrashObserver([counts, check](const CrashSnapshot& snapshot) {
+    if (::testing::Test::HasFatalFailure()) return;
+    ++counts->points;
+    for (const CrashState& state : EnumerateCrashStates(snapshot)) {
+      check(state, counts);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  });
+}
+
+// Stops the checking and prints what the workload `name` checked.
+Counts StopChecking(FaultInjectionFileSystem* fs, const char* name,
+                    const Counts& counts) {
+  fs->SetCrashObserver(nullptr);
+  std::cout << "crash states: " << name << ": " << counts.Summary() << "\n";
+  return counts;
+}
+
 // Checks one crash state of a log workload (see the top of this file).
 void CheckLogState(const CrashState& state, const LogModel& model,
                    Counts* counts) {
@@ -281,13 +305,8 @@ Counts RunLogWorkload(const char* name, wal::SyncPolicy policy, LogModel* model,
                       Workload workload) {
   Counts counts;
   FaultInjectionFileSystem fs(NewMemFileSystem());
-  fs.SetCrashObserver([&](const CrashSnapshot& snapshot) {
-    if (::testing::Test::HasFatalFailure()) return;  // report the first only
-    ++counts.points;
-    for (const CrashState& state : EnumerateCrashStates(snapshot)) {
-      CheckLogState(state, *model, &counts);
-      if (::testing::Test::HasFatalFailure()) return;
-    }
+  CheckEveryCrashState(&fs, &counts, [model](const CrashState& state, Counts* c) {
+    CheckLogState(state, *model, c);
   });
   {
     absl::StatusOr<std::unique_ptr<wal::Log>> log =
@@ -300,9 +319,7 @@ Counts RunLogWorkload(const char* name, wal::SyncPolicy policy, LogModel* model,
       }
     }
   }
-  fs.SetCrashObserver(nullptr);
-  std::cout << "crash states: " << name << ": " << counts.Summary() << "\n";
-  return counts;
+  return StopChecking(&fs, name, counts);
 }
 
 // Appends `n` records or batches through `log`, keeping `model` in step.
@@ -519,13 +536,8 @@ Counts RunKvWorkload(const char* name, bool sync, uint64_t seed) {
   Counts counts;
   std::mt19937_64 rng(seed);
   FaultInjectionFileSystem fs(NewMemFileSystem());
-  fs.SetCrashObserver([&](const CrashSnapshot& snapshot) {
-    if (::testing::Test::HasFatalFailure()) return;
-    ++counts.points;
-    for (const CrashState& state : EnumerateCrashStates(snapshot)) {
-      CheckDbState(state, model, &counts);
-      if (::testing::Test::HasFatalFailure()) return;
-    }
+  CheckEveryCrashState(&fs, &counts, [&model](const CrashState& state, Counts* c) {
+    CheckDbState(state, model, c);
   });
   [&] {
     db::Options options = CrashDbOptions(&fs);
@@ -567,9 +579,7 @@ Counts RunKvWorkload(const char* name, bool sync, uint64_t seed) {
       EXPECT_TRUE((*db)->Close().ok());
     }
   }();
-  fs.SetCrashObserver(nullptr);
-  std::cout << "crash states: " << name << ": " << counts.Summary() << "\n";
-  return counts;
+  return StopChecking(&fs, name, counts);
 }
 
 TEST(CrashStatesTest, KvBatchesAndCheckpoints) {
