@@ -32,25 +32,14 @@ class ClippedReadFile final : public AppendingReadFile {
 
   absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
                                          char* scratch) const override {
-    const uint64_t readable = readable_.load(std::memory_order_acquire);
-    if (offset >= readable) return absl::string_view(scratch, 0);
-    return file_->Read(offset, static_cast<size_t>(std::min<uint64_t>(n, readable - offset)),
-                       scratch);
-  }
-  absl::StatusOr<uint64_t> Size() const override {
-    return readable_.load(std::memory_order_acquire);
-  }
-  void SetReadableSize(uint64_t size) override {
-    uint64_t cur = readable_.load(std::memory_order_relaxed);
-    while (cur < size &&
-           !readable_.compare_exchange_weak(cur, size, std::memory_order_release)) {
-    }
+    n = ReadableAt(offset, n);
+    if (n == 0) return absl::string_view(scratch, 0);
+    return file_->Read(offset, n, scratch);
   }
   const std::string& path() const override { return file_->path(); }
 
  private:
   const std::unique_ptr<RandomAccessFile> file_;
-  std::atomic<uint64_t> readable_{0};
 };
 
 }  // namespace

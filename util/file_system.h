@@ -15,6 +15,8 @@
 #ifndef BLOCKWAL_UTIL_FILE_SYSTEM_H_
 #define BLOCKWAL_UTIL_FILE_SYSTEM_H_
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -78,7 +80,28 @@ class AppendingReadFile : public RandomAccessFile {
  public:
   // Raises the readable size to `size` (never lowers it). The bytes must
   // already be in the file.
-  virtual void SetReadableSize(uint64_t size) = 0;
+  void SetReadableSize(uint64_t size) {
+    uint64_t cur = readable_.load(std::memory_order_relaxed);
+    while (cur < size && !readable_.compare_exchange_weak(
+                             cur, size, std::memory_order_release)) {
+    }
+  }
+  // The readable size.
+  absl::StatusOr<uint64_t> Size() const final {
+    return readable_.load(std::memory_order_acquire);
+  }
+
+ protected:
+  // How many of the n bytes at `offset` are readable (0 at or past the
+  // readable size): what an implementation's Read reads.
+  size_t ReadableAt(uint64_t offset, size_t n) const {
+    const uint64_t readable = readable_.load(std::memory_order_acquire);
+    if (offset >= readable) return 0;
+    return static_cast<size_t>(std::min<uint64_t>(n, readable - offset));
+  }
+
+ private:
+  std::atomic<uint64_t> readable_{0};
 };
 
 // Reads from the front of a file. Used by one thread at a time.

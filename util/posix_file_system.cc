@@ -225,22 +225,12 @@ class PosixAppendingReadFile final : public AppendingReadFile {
 
   absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
                                          char* scratch) const override {
-    const uint64_t readable = readable_.load(std::memory_order_acquire);
-    if (offset >= readable) return absl::string_view(scratch, 0);
-    n = static_cast<size_t>(std::min<uint64_t>(n, readable - offset));
+    n = ReadableAt(offset, n);
+    if (n == 0) return absl::string_view(scratch, 0);
     if (base_ != nullptr && offset + n <= reserve_) {
       return absl::string_view(base_ + offset, n);
     }
     return file_.Read(offset, n, scratch);
-  }
-  absl::StatusOr<uint64_t> Size() const override {
-    return readable_.load(std::memory_order_acquire);
-  }
-  void SetReadableSize(uint64_t size) override {
-    uint64_t cur = readable_.load(std::memory_order_relaxed);
-    while (cur < size &&
-           !readable_.compare_exchange_weak(cur, size, std::memory_order_release)) {
-    }
   }
   const std::string& path() const override { return path_; }
 
@@ -249,7 +239,6 @@ class PosixAppendingReadFile final : public AppendingReadFile {
   const PosixRandomAccessFile file_;  // owns the descriptor
   const char* const base_;            // null when mapping failed
   const size_t reserve_;
-  std::atomic<uint64_t> readable_{0};
 };
 
 class PosixSequentialFile final : public SequentialFile {
