@@ -152,6 +152,20 @@ bool Verify(const db::DB& store, uint64_t acked) {
   _exit(0);
 }
 
+// Reopens the store after a crash, prints its recovery report and verifies
+// it against the acknowledged writes.
+bool ReopenAndVerify(const std::string& dir, const db::Options& options,
+                     uint64_t acked) {
+  absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
+  if (!store.ok()) {
+    absl::PrintF("    FAILED: reopen: %s\n", store.status().ToString().c_str());
+    return false;
+  }
+  absl::PrintF("    recovery report:\n");
+  Indented((*store)->recovery_report().ToString());
+  return Verify(**store, acked);
+}
+
 bool ProcessCrash(const std::string& root, std::mt19937_64& rng) {
   const std::string dir = root + "/kill-test";
   const int delay_ms = std::uniform_int_distribution<int>(50, 500)(rng);
@@ -200,14 +214,7 @@ bool ProcessCrash(const std::string& root, std::mt19937_64& rng) {
   }
   absl::PrintF("    child acknowledged %u writes before it was killed\n",
               static_cast<unsigned>(acked));
-  absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, {});
-  if (!store.ok()) {
-    absl::PrintF("    FAILED: reopen: %s\n", store.status().ToString().c_str());
-    return false;
-  }
-  absl::PrintF("    recovery report:\n");
-  Indented((*store)->recovery_report().ToString());
-  return Verify(**store, acked);
+  return ReopenAndVerify(dir, {}, acked);
 }
 
 // ---- 2. power loss ----
@@ -284,14 +291,7 @@ bool PowerLoss(std::mt19937_64& rng) {
   absl::PrintF("    power lost: unsynced data torn (%.0f%% of it kept, cut at "
               "512-byte sectors)\n",
               keep * 100);
-  absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
-  if (!store.ok()) {
-    absl::PrintF("    FAILED: reopen: %s\n", store.status().ToString().c_str());
-    return false;
-  }
-  absl::PrintF("    recovery report:\n");
-  Indented((*store)->recovery_report().ToString());
-  return Verify(**store, acked);
+  return ReopenAndVerify(dir, options, acked);
 }
 
 int Main(int argc, char** argv) {
