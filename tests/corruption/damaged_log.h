@@ -631,6 +631,20 @@ inline Damage MakeDamage(const PristineLog& m, Target target, Kind kind,
   }
 }
 
+// Damaged log number `iteration` of a random test: its kind cycles through
+// the three, and it has its own generator, drawn from the seed, the target
+// and the iteration (all printed on failure). *damaged gets m's files with
+// the damage applied; *rng is that generator, for the test's later draws.
+inline Damage MakeIterationDamage(const PristineLog& m, Target target,
+                                  uint64_t seed, int iteration,
+                                  std::mt19937_64* rng, Files* damaged) {
+  rng->seed(seed * 1000003 + static_cast<uint64_t>(target) * 7919 + iteration);
+  const Damage d = MakeDamage(m, target, static_cast<Kind>(iteration % 3), *rng);
+  *damaged = m.files;
+  ApplyDamage(d, damaged);
+  return d;
+}
+
 // ------------------------------------------------------------ the oracle
 
 // What Log::Open in one recovery mode must do with a damaged log.

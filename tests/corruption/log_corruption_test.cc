@@ -172,13 +172,9 @@ TEST_P(LogCorruptionTest, RandomDamageHitsOnlyTheDamagedRecords) {
   const int iterations = Iterations(
       fs_kind == FsKind::kMem ? kDefaultMemIterations : kDefaultPosixIterations);
   for (int i = 0; i < iterations; ++i) {
-    // Each damaged log has its own generator, drawn from the seed, the
-    // target and the iteration (all printed on failure).
-    std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(target) * 7919 + i);
-    const Kind kind = static_cast<Kind>(i % 3);
-    const Damage d = MakeDamage(m, target, kind, rng);
-    Files damaged = m.files;
-    ApplyDamage(d, &damaged);
+    std::mt19937_64 rng;
+    Files damaged;
+    const Damage d = MakeIterationDamage(m, target, seed, i, &rng, &damaged);
     SCOPED_TRACE(absl::StrCat("seed ", seed, ", iteration ", i, ": ", d.Describe()));
     ++c.damaged_logs;
     for (const wal::RecoveryMode mode : kModes) {

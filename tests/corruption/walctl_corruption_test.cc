@@ -435,11 +435,9 @@ TEST_P(WalctlCorruptionTest, VerifyReadAndRepairOfRandomDamage) {
   Counters c;
   const int iterations = Iterations(kDefaultIterations);
   for (int i = 0; i < iterations; ++i) {
-    std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(target) * 7919 + i);
-    const Kind kind = static_cast<Kind>(i % 3);
-    const Damage d = MakeDamage(m, target, kind, rng);
-    Files damaged = m.files;
-    ApplyDamage(d, &damaged);
+    std::mt19937_64 rng;
+    Files damaged;
+    const Damage d = MakeIterationDamage(m, target, seed, i, &rng, &damaged);
     SCOPED_TRACE(absl::StrCat("seed ", seed, ", iteration ", i, ": ", d.Describe()));
     ++c.damaged_logs;
     const std::string dir = scratch.Dir(absl::StrCat("log", i));
