@@ -1,6 +1,7 @@
 #include "db/db.h"
 
 #include <algorithm>
+#include <cassert>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -145,6 +146,13 @@ absl::Status DB::Recover() {
       options_.wal_segment_bytes / (wal::kHeaderSize + wal::kEnvelopeSize) + 2;
   log_options.max_index_bytes = std::min<uint64_t>(
       log_options.max_index_bytes, max_records * wal::kIndexEntrySize);
+  // A write group is one AppendBatch, which goes whole into one segment: keep
+  // it small beside a segment (so segments still roll near their size) and
+  // within one index.
+  max_group_batches_ = static_cast<size_t>(std::min<uint64_t>(
+      kMaxGroupBatches, log_options.max_index_bytes / wal::kIndexEntrySize));
+  max_group_bytes_ = static_cast<size_t>(
+      std::min<uint64_t>(kMaxGroupBytes, options_.wal_segment_bytes / 8));
   // Only used for a new log: one that was removed with everything the
   // checkpoint covers continues after it.
   log_options.initial_offset = replay_from;
@@ -228,43 +236,84 @@ absl::Status DB::Delete(absl::string_view key) {
   return Write(batch);
 }
 
+void DB::ApplyLocked(const WriteBatch& batch) {
+  // Iterate fails only on a malformed encoding, which a WriteBatch never
+  // holds (built by Put/Delete or checked by FromContents).
+  const absl::Status s = batch.Iterate(&mem_);
+  assert(s.ok());
+  (void)s;
+  ++next_apply_;
+  ++writes_;
+  bytes_since_checkpoint_ += batch.Contents().size();
+}
+
 absl::Status DB::Write(const WriteBatch& batch) {
   if (batch.Count() == 0) return absl::OkStatus();
-  {
-    absl::ReaderMutexLock l(&mu_);
-    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
-    if (!error_.ok()) return error_;
-  }
-  // Outside mu_, so concurrent writers form one group commit in the log.
-  absl::StatusOr<uint64_t> offset = log_->Append(batch.Contents());
+  PendingWrite w;
+  w.batch = &batch;
   bool checkpoint = false;
   {
     absl::MutexLock l(&mu_);
-    if (!offset.ok()) {
-      if (error_.ok()) {
-        error_ = absl::FailedPreconditionError(
-            absl::StrCat(dir_, ": a WAL write failed: ",
-                         offset.status().message()));
-        applied_cv_.SignalAll();
+    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
+    if (!error_.ok()) return error_;
+    // Group commit: the writer at the front of the queue appends the batches
+    // of the writers queued behind it as one AppendBatch (one write, one
+    // fdatasync with sync on), applies them to the memtable in offset order
+    // and hands each writer its result. A writer that is not at the front
+    // sleeps until it is done or at the front (absl::Mutex wakes it only
+    // then).
+    writers_.push_back(&w);
+    w.front = writers_.size() == 1;
+    mu_.Await(absl::Condition(
+        +[](PendingWrite* pw) { return pw->done || pw->front; }, &w));
+    if (w.done) return w.status;
+    if (!error_.ok()) {
+      // A group before this one failed: so do this writer and those queued
+      // behind it.
+      for (PendingWrite* pw : writers_) {
+        pw->status = error_;
+        pw->done = true;
       }
-      return offset.status();
+      writers_.clear();
+      return error_;
     }
-    // Apply in offset order: the batches below ours were appended by writers
-    // that are about to apply them. (Offsets of successful appends are
-    // contiguous: a failed append makes every later one fail.)
-    while (next_apply_ != *offset && error_.ok()) applied_cv_.Wait(&mu_);
-    if (next_apply_ != *offset) return error_;
-    BW_RETURN_IF_ERROR(batch.Iterate(&mem_));
-    ++next_apply_;
-    ++writes_;
-    bytes_since_checkpoint_ += batch.Contents().size();
-    applied_cv_.SignalAll();
+    std::vector<absl::string_view> group;
+    size_t group_bytes = 0;
+    for (PendingWrite* pw : writers_) {
+      const size_t bytes = pw->batch->Contents().size();
+      if (!group.empty() && (group.size() == max_group_batches_ ||
+                             group_bytes + bytes > max_group_bytes_)) {
+        break;
+      }
+      group.push_back(pw->batch->Contents());
+      group_bytes += bytes;
+    }
+    // Outside mu_: readers and the next writers queue meanwhile.
+    mu_.Unlock();
+    const absl::StatusOr<uint64_t> offset = log_->AppendBatch(group);
+    mu_.Lock();
+    if (!offset.ok() && error_.ok()) {
+      error_ = absl::FailedPreconditionError(absl::StrCat(
+          dir_, ": a WAL write failed: ", offset.status().message()));
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      PendingWrite* pw = writers_.front();
+      writers_.pop_front();
+      if (offset.ok()) {
+        ApplyLocked(*pw->batch);
+      } else {
+        pw->status = offset.status();
+      }
+      pw->done = true;
+    }
+    if (!writers_.empty()) writers_.front()->front = true;
     if (options_.auto_checkpoint_bytes > 0 &&
         bytes_since_checkpoint_ >= options_.auto_checkpoint_bytes &&
         !auto_checkpoint_running_) {
       auto_checkpoint_running_ = true;
       checkpoint = true;
     }
+    if (!w.status.ok()) return w.status;
   }
   if (checkpoint) {
     // The write itself is done and durable; a failed automatic checkpoint
@@ -362,7 +411,6 @@ absl::Status DB::Close() {
       return absl::FailedPreconditionError(dir_ + ": DB is already closed");
     }
     closed_ = true;
-    applied_cv_.SignalAll();
   }
   absl::Status s = log_ != nullptr ? log_->Close() : absl::OkStatus();
   lock_.reset();

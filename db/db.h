@@ -18,11 +18,14 @@
 //   CHECKPOINT-<20 digits N>  snapshot of every WAL record below offset N
 //   LOCK                      flock'ed while a DB has the directory open
 //
-// Thread safety: every method may be called concurrently. Writers append to
-// the WAL concurrently, so concurrent synced writes share one fdatasync (the
-// log's group commit); each then applies its batch to the memtable in WAL
-// offset order, so the memtable always equals a replay of a WAL prefix.
-// A write is visible to Get/Scan once Write has returned (or slightly before).
+// Thread safety: every method may be called concurrently. Concurrent writers
+// queue; the one at the front appends the queued batches as one
+// Log::AppendBatch (one write and, with sync on, one fdatasync: group commit,
+// as LevelDB does it) and applies them to the memtable in WAL offset order,
+// so the memtable always equals a replay of a WAL prefix. A group is written
+// all or nothing (a crash keeps every batch of it or none; none of them was
+// acknowledged before all were durable). A write is visible to Get/Scan once
+// Write has returned (or slightly before).
 //
 // Errors: a failed WAL append or sync is sticky (as in wal::Log): every later
 // write fails with it; reads keep working. Reopen to recover.
@@ -30,6 +33,7 @@
 #define BLOCKWAL_DB_DB_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -170,6 +174,19 @@ class DB {
   absl::Status Recover();
   // Removes every checkpoint except CHECKPOINT-<keep>.
   absl::Status RemoveCheckpointsExcept(uint64_t keep);
+  // A Write waiting in writers_.
+  struct PendingWrite {
+    const WriteBatch* batch = nullptr;
+    bool front = false;  // at the front of writers_: leads the next group
+    bool done = false;   // its group has been written (status says how)
+    absl::Status status;
+  };
+  // Bounds of one write group (the writers a leader appends at once).
+  static constexpr size_t kMaxGroupBatches = 1024;
+  static constexpr size_t kMaxGroupBytes = size_t{1} << 20;
+
+  // Applies one batch to the memtable; it is the one at next_apply_.
+  void ApplyLocked(const WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string dir_;
   const Options options_;
@@ -179,11 +196,14 @@ class DB {
 
   absl::Mutex checkpoint_mu_;  // one Checkpoint at a time
   mutable absl::Mutex mu_;
-  absl::CondVar applied_cv_;  // signalled when next_apply_ or error_ change
   MemTable mem_ ABSL_GUARDED_BY(mu_);
   // The WAL offset of the next batch to apply: the memtable holds the
   // effect of every record below it.
   uint64_t next_apply_ ABSL_GUARDED_BY(mu_) = 0;
+  // Writers in arrival order; the front one leads the next group.
+  std::deque<PendingWrite*> writers_ ABSL_GUARDED_BY(mu_);
+  size_t max_group_batches_ = 1;  // set by Open, then never changed
+  size_t max_group_bytes_ = 0;    // set by Open, then never changed
   absl::Status error_ ABSL_GUARDED_BY(mu_);  // sticky write error
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool auto_checkpoint_running_ ABSL_GUARDED_BY(mu_) = false;

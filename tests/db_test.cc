@@ -14,13 +14,17 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/gated_file_system.h"
 #include "tests/status_matchers.h"
 #include "util/fault_injection_file_system.h"
 #include "util/file_system.h"
 #include "util/mem_file_system.h"
 #include "wal/log.h"
+#include "wal/record.h"
 
 namespace blockwal::db {
 namespace {
@@ -230,6 +234,110 @@ TEST_F(DbTest, ConcurrentWritersApplyInWalOrder) {
   // Replay in offset order gives exactly what the writers applied, including
   // the last writer of "shared".
   EXPECT_EQ(Contents(*db), model);
+}
+
+// ------------------------------------------------------------ group commit
+
+// Writers that queue while a group is in its fdatasync (held at a gate) form
+// the next group.
+class DbGroupCommitTest : public ::testing::Test {
+ protected:
+  Options MakeOptions() {
+    Options options;
+    options.fs = &fs_;
+    return options;
+  }
+
+  // Starts a Put("lead") that blocks in its WAL sync, then a Put of
+  // follower_keys[i] -> "v<i>" from a thread each, waits for them to queue
+  // behind it and opens the gate. Returns the statuses: lead's, then the
+  // followers'.
+  std::vector<absl::Status> GatedRound(DB& db,
+                                       const std::vector<std::string>& keys,
+                                       bool fail_lead_sync) {
+    std::vector<absl::Status> statuses(keys.size() + 1);
+    fs_.CloseGate();
+    std::thread lead([&] { statuses[0] = db.Put("lead", "0"); });
+    fs_.AwaitBlocked(1);
+    if (fail_lead_sync) fs_.FailAfter(kOpSync, 0, EIO);
+    std::vector<std::thread> followers;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      followers.emplace_back([&, i] {
+        statuses[i + 1] = db.Put(keys[i], absl::StrCat("v", i));
+      });
+    }
+    // Time for the followers to queue; one that is late leads a group of
+    // its own (WritersQueuedBehindASyncShareOneGroup tries again).
+    absl::SleepFor(absl::Milliseconds(50));
+    fs_.OpenGate();
+    lead.join();
+    for (std::thread& t : followers) t.join();
+    return statuses;
+  }
+
+  // Every WAL record's flags, in offset order.
+  std::vector<uint8_t> WalFlags(const std::string& dir) {
+    wal::LogOptions options;
+    options.fs = &fs_;
+    absl::StatusOr<std::unique_ptr<wal::Log>> log =
+        wal::Log::Open(JoinPath(dir, kWalDirName), options);
+    EXPECT_OK(log);
+    std::vector<uint8_t> flags;
+    if (!log.ok()) return flags;
+    std::string scratch;
+    for (uint64_t o = (*log)->LowestOffset(); o < (*log)->NextOffset(); ++o) {
+      absl::StatusOr<wal::Record> r = (*log)->Read(o, &scratch);
+      EXPECT_OK(r);
+      if (r.ok()) flags.push_back(r->flags);
+    }
+    return flags;
+  }
+
+  GatedFileSystem fs_;
+};
+
+TEST_F(DbGroupCommitTest, WritersQueuedBehindASyncShareOneGroup) {
+  const std::vector<std::string> keys = {"a", "b", "c"};
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const std::string dir = absl::StrCat("/group", attempt);
+    absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(dir, MakeOptions());
+    ASSERT_OK(db);
+    for (const absl::Status& s : GatedRound(**db, keys, false)) EXPECT_OK(s);
+    const Model model = Contents(**db);
+    EXPECT_EQ(model, (Model{{"a", "v0"}, {"b", "v1"}, {"c", "v2"}, {"lead", "0"}}));
+    ASSERT_OK((*db)->Close());
+    // One record per write; lead's group is synced alone, the three queued
+    // behind it are one AppendBatch: continued, continued, sync marker.
+    const std::vector<uint8_t> flags = WalFlags(dir);
+    ASSERT_EQ(flags.size(), 4u);
+    EXPECT_EQ(flags[0], wal::kSyncMarker);
+    if (flags[1] != wal::kBatchContinues) continue;  // a follower was late
+    EXPECT_THAT(flags, ElementsAre(wal::kSyncMarker, wal::kBatchContinues,
+                                   wal::kBatchContinues, wal::kSyncMarker));
+    db = DB::Open(dir, MakeOptions());
+    ASSERT_OK(db);
+    EXPECT_EQ(Contents(**db), model);
+    return;
+  }
+  FAIL() << "the three followers never formed one group in 5 rounds";
+}
+
+TEST_F(DbGroupCommitTest, AFailedSyncFailsItsGroupAndTheWritersQueuedBehind) {
+  absl::StatusOr<std::unique_ptr<DB>> db = DB::Open("/fail", MakeOptions());
+  ASSERT_OK(db);
+  const std::vector<absl::Status> statuses =
+      GatedRound(**db, {"a", "b", "c"}, /*fail_lead_sync=*/true);
+  EXPECT_THAT(statuses[0], StatusIs(absl::StatusCode::kUnknown));
+  for (size_t i = 1; i < statuses.size(); ++i) {
+    EXPECT_THAT(statuses[i],
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("/fail: a WAL write failed: ")));
+  }
+  EXPECT_THAT((*db)->Put("d", "1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // Nothing was acknowledged, and nothing is visible.
+  EXPECT_TRUE(Contents(**db).empty());
+  EXPECT_EQ((*db)->GetStats().writes, 0u);
 }
 
 // Seeded random sequences of puts, deletes, batches, checkpoints and reopens
