@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -277,7 +278,7 @@ absl::Status DB::Write(const WriteBatch& batch) {
       writers_.clear();
       return error_;
     }
-    std::vector<absl::string_view> group;
+    absl::InlinedVector<absl::string_view, 16> group;
     size_t group_bytes = 0;
     for (PendingWrite* pw : writers_) {
       const size_t bytes = pw->batch->Contents().size();
