@@ -26,6 +26,15 @@
 //                         allocated blocks inside the file's size
 //   .../PreallocatedNoIndexSync  both
 //
+// and a ceiling for any group commit on this disk:
+//
+//   BM_BareGroupCommit/   group commit reduced to its bones (no framing,
+//     depthD              checksum, index or writer queue; a mutex, a
+//     fallocated_depthD   condition variable, write, fdatasync), with up to D
+//                         fdatasyncs in flight at once (D = 1: classic group
+//                         commit; 2, 4: pipelined), on a growing file or on
+//                         one fallocate()d beforehand
+//
 // and one thread only:
 //
 //   BM_RawWriteSyncMsync  BM_RawWriteSync plus what a Log group sync adds: a
@@ -174,6 +183,31 @@ uint64_t MicrosSince(Clock::time_point start) {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
           .count());
+}
+
+enum class FileKind { kGrowing, kFallocated, kZeroFilled };
+
+// Makes the file what `kind` says, durably (its size, extents and zeros are
+// on disk before the first timed write).
+absl::Status PrepareFile(int fd, const std::string& path, FileKind kind) {
+  switch (kind) {
+    case FileKind::kGrowing:
+      break;
+    case FileKind::kFallocated:
+      if (::fallocate(fd, 0, 0, static_cast<off_t>(kPreallocBytes)) != 0) {
+        return PosixError(path, "fallocate");
+      }
+      break;
+    case FileKind::kZeroFilled: {
+      const std::string zeros(kZeroChunk, '\0');
+      for (uint64_t written = 0; written < kPreallocBytes; written += kZeroChunk) {
+        BW_RETURN_IF_ERROR(WriteAll(fd, path, zeros));
+      }
+      break;
+    }
+  }
+  if (::fsync(fd) != 0) return PosixError(path, "fsync");
+  return absl::OkStatus();
 }
 
 void SetLatencyCounters(benchmark::State& state, const Histogram& latency) {
@@ -422,6 +456,105 @@ class RawTarget final : public SyncedTarget {
   std::atomic<uint64_t> syncs_{0};
 };
 
+// Group commit reduced to its bones, as a ceiling for what any group commit
+// could reach on this disk: no framing, no checksum, no index, no queue of
+// writers. Each Write appends its record to the file under the mutex, then
+// waits until an fdatasync that started after that write has returned. A
+// writer whose bytes no running sync covers starts one itself when fewer
+// than `depth` are running (depth 1 is classic group commit, as LevelDB,
+// RocksDB and blockwal do it; more lets syncs overlap, "pipelined" group
+// commit), and otherwise waits for a sync to finish. Every write and sync
+// that has returned before a sync starts is covered by it, so "durable up to
+// X" is the largest X written before any completed sync started. With
+// kPreallocated the file is fallocate()d to kPreallocBytes (and fsync'ed)
+// before the run and written with pwrite inside that size, so a sync need not
+// write the inode.
+class BareGroupCommitTarget final : public SyncedTarget {
+ public:
+  template <int kDepth, bool kPreallocated>
+  static absl::StatusOr<std::unique_ptr<SyncedTarget>> Open() {
+    BW_ASSIGN_OR_RETURN(std::string path, FreshPath("bare"));
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError(path, "open");
+    auto target = std::unique_ptr<BareGroupCommitTarget>(
+        new BareGroupCommitTarget(std::move(path), fd, kDepth, kPreallocated));
+    if (kPreallocated) {
+      BW_RETURN_IF_ERROR(PrepareFile(fd, target->path_, FileKind::kFallocated));
+    }
+    return std::unique_ptr<SyncedTarget>(std::move(target));
+  }
+
+  absl::Status Write(int thread, uint64_t seq) override {
+    absl::MutexLock lock(&mu_);
+    BW_RETURN_IF_ERROR(status_);
+    if (!preallocated_) {
+      BW_RETURN_IF_ERROR(WriteAll(fd_, path_, record_));
+    } else if (written_ + record_.size() > kPreallocBytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("preallocated ", kPreallocBytes, " bytes are used up"));
+    } else {
+      BW_RETURN_IF_ERROR(PwriteAll(fd_, path_, record_, written_));
+    }
+    written_ += record_.size();
+    const uint64_t mine = written_;
+    while (durable_ < mine) {
+      if (covering_ < mine && syncing_ < depth_) {
+        covering_ = written_;
+        const uint64_t covered = written_;
+        ++syncing_;
+        ++syncs_;
+        mu_.Unlock();
+        absl::Status s = DataSync(fd_, path_);
+        mu_.Lock();
+        --syncing_;
+        if (!s.ok() && status_.ok()) status_ = s;
+        if (s.ok() && covered > durable_) durable_ = covered;
+        done_.SignalAll();
+      } else {
+        done_.Wait(&mu_);
+      }
+      BW_RETURN_IF_ERROR(status_);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish(benchmark::State& state) override {
+    uint64_t syncs;
+    {
+      absl::MutexLock lock(&mu_);
+      syncs = syncs_;
+    }
+    state.counters["fsyncs/s"] = benchmark::Counter(
+        static_cast<double>(syncs), benchmark::Counter::kIsRate);
+    const absl::Status s = CloseFd(fd_, path_);
+    const absl::Status rm = RemoveTree(path_);
+    return s.ok() ? rm : s;
+  }
+
+ private:
+  BareGroupCommitTarget(std::string path, int fd, int depth, bool preallocated)
+      : path_(std::move(path)),
+        fd_(fd),
+        depth_(depth),
+        preallocated_(preallocated),
+        record_(RandomBytes(kRecordSize)) {}
+
+  const std::string path_;
+  const int fd_;
+  const int depth_;
+  const bool preallocated_;
+  const std::string record_;
+  absl::Mutex mu_;
+  absl::CondVar done_;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;   // bytes written
+  uint64_t covering_ ABSL_GUARDED_BY(mu_) = 0;  // the newest sync covers these
+  uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;   // a returned sync covered these
+  int syncing_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 absl::Status FromLevelDB(const leveldb::Status& s) {
   if (s.ok()) return absl::OkStatus();
   return absl::UnknownError(absl::StrCat("leveldb: ", s.ToString()));
@@ -628,6 +761,9 @@ void BM_LogSyncedAppend_PreallocatedNoIndexSync(benchmark::State& state) {
 void BM_RawWriteSync(benchmark::State& state) {
   RunSynced(state, &RawTarget::Open);
 }
+void BM_BareGroupCommit(benchmark::State& state, OpenFn open) {
+  RunSynced(state, open);
+}
 void BM_LevelDBSyncedPut(benchmark::State& state) {
   RunSynced(state, &LevelDBTarget::Open);
 }
@@ -647,6 +783,18 @@ BENCHMARK(BM_RocksDBSyncedPut)->Apply(ThreadSweep);
 BENCHMARK(BM_LogSyncedAppend_NoIndexSync)->Apply(ThreadSweep);
 BENCHMARK(BM_LogSyncedAppend_Preallocated)->Apply(ThreadSweep);
 BENCHMARK(BM_LogSyncedAppend_PreallocatedNoIndexSync)->Apply(ThreadSweep);
+BENCHMARK_CAPTURE(BM_BareGroupCommit, depth1,
+                  &BareGroupCommitTarget::Open<1, false>)->Apply(ThreadSweep);
+BENCHMARK_CAPTURE(BM_BareGroupCommit, depth2,
+                  &BareGroupCommitTarget::Open<2, false>)->Apply(ThreadSweep);
+BENCHMARK_CAPTURE(BM_BareGroupCommit, depth4,
+                  &BareGroupCommitTarget::Open<4, false>)->Apply(ThreadSweep);
+BENCHMARK_CAPTURE(BM_BareGroupCommit, fallocated_depth1,
+                  &BareGroupCommitTarget::Open<1, true>)->Apply(ThreadSweep);
+BENCHMARK_CAPTURE(BM_BareGroupCommit, fallocated_depth2,
+                  &BareGroupCommitTarget::Open<2, true>)->Apply(ThreadSweep);
+BENCHMARK_CAPTURE(BM_BareGroupCommit, fallocated_depth4,
+                  &BareGroupCommitTarget::Open<4, true>)->Apply(ThreadSweep);
 
 // ------------------------------------------------- single-thread what-ifs
 
@@ -708,31 +856,6 @@ void BM_RawWriteSyncMsync(benchmark::State& state) {
   state.counters["records/s"] = benchmark::Counter(
       static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   SetLatencyCounters(state, latency);
-}
-
-enum class FileKind { kGrowing, kFallocated, kZeroFilled };
-
-// Makes the file what `kind` says, durably (its size, extents and zeros are
-// on disk before the first timed write).
-absl::Status PrepareFile(int fd, const std::string& path, FileKind kind) {
-  switch (kind) {
-    case FileKind::kGrowing:
-      break;
-    case FileKind::kFallocated:
-      if (::fallocate(fd, 0, 0, static_cast<off_t>(kPreallocBytes)) != 0) {
-        return PosixError(path, "fallocate");
-      }
-      break;
-    case FileKind::kZeroFilled: {
-      const std::string zeros(kZeroChunk, '\0');
-      for (uint64_t written = 0; written < kPreallocBytes; written += kZeroChunk) {
-        BW_RETURN_IF_ERROR(WriteAll(fd, path, zeros));
-      }
-      break;
-    }
-  }
-  if (::fsync(fd) != 0) return PosixError(path, "fsync");
-  return absl::OkStatus();
 }
 
 void BM_SyncedAppendFile(benchmark::State& state, FileKind kind) {
