@@ -1297,12 +1297,12 @@ class Report:
                          f"{fmt_ratio(ratio(x, ldb))} LevelDB, and blockwal "
                          f"{fmt_ratio(ratio(b, x))} of it")
         if parts:
-            self.w("So the 3× LevelDB goal at 16 and 64 threads is out of reach on this "
-                   "disk for any group commit, whatever its code: " + "; ".join(parts) +
-                   ". Every synced append waits for at least one `fdatasync` that starts "
-                   "after its write, and overlapping syncs do not complete more of them "
-                   "per second here (the raw loop above, every thread syncing for itself, "
-                   "shows how concurrent `fdatasync`s slow each other down). "
+            self.w("So on this disk the 3× LevelDB goal at 16 and 64 threads is out of reach "
+                   "for group commit as such, not only for blockwal's code: " +
+                   "; ".join(parts) + ". Every synced append waits for at least one "
+                   "`fdatasync` that starts after its write; letting syncs overlap gains "
+                   "little or loses here (the raw loop above, every thread syncing for "
+                   "itself, shows how concurrent `fdatasync`s slow each other down). "
                    "Preallocation is the one change that moves the ceiling; the log does "
                    "not preallocate because its recovery finds the end of a store by its "
                    "size (see the what-ifs).")
