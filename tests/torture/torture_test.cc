@@ -154,6 +154,22 @@ std::string CopyForCheck(const std::string& dir, const std::string& fallback_roo
   return copy.string();
 }
 
+// Runs check(recovered_dir) on the killed store: half the time (chosen by
+// rng) on a copy, removed afterwards unless the check failed fatally, so the
+// next child recovers the crash itself; otherwise in place.
+template <typename Check>
+void CheckOnCopyOrInPlace(const std::string& dir, const std::string& scratch_root,
+                          int kill, std::mt19937_64* rng, int* on_copy,
+                          Check check) {
+  const bool copy = (*rng)() % 2 == 0;
+  const std::string check_dir = copy ? CopyForCheck(dir, scratch_root, kill) : dir;
+  *on_copy += copy;
+  SCOPED_TRACE("recovered in " + check_dir);
+  check(check_dir);
+  if (::testing::Test::HasFatalFailure()) return;
+  if (copy) std::filesystem::remove_all(check_dir);
+}
+
 // ---------------------------------------------------------------- the child
 
 // A running blockwal_torture_child and the lines it reported, with the time
@@ -575,14 +591,11 @@ TEST(torture, Log) {
     LogInFlight in_flight;
     ASSERT_NO_FATAL_FAILURE(
         ReplayLogReports(child.lines(), settings.seed, &model, &in_flight, &counts));
-    const bool copy = rng() % 2 == 0;
-    const std::string check_dir =
-        copy ? CopyForCheck(dir, scratch.path(), kill) : dir;
-    on_copy += copy;
-    SCOPED_TRACE("recovered in " + check_dir);
-    ASSERT_NO_FATAL_FAILURE(CheckRecoveredLog(check_dir, settings.seed, in_flight,
-                                              round_start, &model, &counts));
-    if (copy) std::filesystem::remove_all(check_dir);
+    ASSERT_NO_FATAL_FAILURE(CheckOnCopyOrInPlace(
+        dir, scratch.path(), kill, &rng, &on_copy, [&](const std::string& d) {
+          CheckRecoveredLog(d, settings.seed, in_flight, round_start, &model,
+                            &counts);
+        }));
     ASSERT_FALSE(::testing::Test::HasFailure());
   }
   EXPECT_EQ(kills, settings.kills);
@@ -812,14 +825,10 @@ TEST(torture, KvStore) {
     bool opened = false;
     ASSERT_NO_FATAL_FAILURE(
         ReplayKvReports(child.lines(), settings.seed, &model, &opened, &counts));
-    const bool copy = rng() % 2 == 0;
-    const std::string check_dir =
-        copy ? CopyForCheck(dir, scratch.path(), kill) : dir;
-    on_copy += copy;
-    SCOPED_TRACE("recovered in " + check_dir);
-    ASSERT_NO_FATAL_FAILURE(
-        CheckRecoveredKv(check_dir, settings.seed, opened, &model, &counts));
-    if (copy) std::filesystem::remove_all(check_dir);
+    ASSERT_NO_FATAL_FAILURE(CheckOnCopyOrInPlace(
+        dir, scratch.path(), kill, &rng, &on_copy, [&](const std::string& d) {
+          CheckRecoveredKv(d, settings.seed, opened, &model, &counts);
+        }));
     ASSERT_FALSE(::testing::Test::HasFailure());
   }
   EXPECT_EQ(kills, settings.kills);
