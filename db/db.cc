@@ -148,12 +148,12 @@ absl::Status DB::Recover() {
   log_options.max_index_bytes = std::min<uint64_t>(
       log_options.max_index_bytes, max_records * wal::kIndexEntrySize);
   // A write group is one AppendBatch, which goes whole into one segment: keep
-  // it small beside a segment (so segments still roll near their size) and
-  // within one index.
+  // it within the log's own group bound, small beside a segment (so segments
+  // still roll near their size) and within one index.
   max_group_batches_ = static_cast<size_t>(std::min<uint64_t>(
       kMaxGroupBatches, log_options.max_index_bytes / wal::kIndexEntrySize));
-  max_group_bytes_ = static_cast<size_t>(
-      std::min<uint64_t>(kMaxGroupBytes, options_.wal_segment_bytes / 8));
+  max_group_bytes_ = static_cast<size_t>(std::min<uint64_t>(
+      log_options.max_group_bytes, options_.wal_segment_bytes / 8));
   // Only used for a new log: one that was removed with everything the
   // checkpoint covers continues after it.
   log_options.initial_offset = replay_from;

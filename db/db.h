@@ -181,9 +181,8 @@ class DB {
     bool done = false;   // its group has been written (status says how)
     absl::Status status;
   };
-  // Bounds of one write group (the writers a leader appends at once).
+  // Most batches in one write group (the writers a leader appends at once).
   static constexpr size_t kMaxGroupBatches = 1024;
-  static constexpr size_t kMaxGroupBytes = size_t{1} << 20;
 
   // Applies one batch to the memtable; it is the one at next_apply_.
   void ApplyLocked(const WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
