@@ -1,75 +1,36 @@
 #include "db/checkpoint.h"
 
-#include <cstring>
+#include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "util/coding.h"
-#include "util/crc32c.h"
 #include "util/status_macros.h"
 #include "wal/block_reader.h"
-#include "wal/block_writer.h"
+#include "wal/format.h"
 
 namespace blockwal::db {
 namespace {
 
 constexpr size_t kMagicSize = 8;
 static_assert(sizeof(kCheckpointMagic) == kMagicSize + 1);
-// kind, magic, version, wal_offset, key count.
-constexpr size_t kHeaderSize = 1 + kMagicSize + 4 + 8 + 8;
-// kind, record count, masked crc.
-constexpr size_t kTrailerSize = 1 + 4 + 4;
+// kind, magic, version, wal_offset.
+constexpr size_t kHeaderSize = 1 + kMagicSize + 4 + 8;
 constexpr size_t kNameDigits = 20;
 
-// Writes records and keeps the running CRC and count the trailer needs.
-class CheckpointWriter {
- public:
-  explicit CheckpointWriter(WritableFile* file) : writer_(file) {}
-
-  absl::Status Add(absl::string_view payload) {
-    crc_ = crc32c::Extend(crc_, payload.data(), payload.size());
-    ++records_;
-    return writer_.AddRecord(payload).status();
-  }
-  absl::Status Finish() {
-    std::string trailer;
-    trailer.push_back(static_cast<char>(kCheckpointTrailer));
-    PutFixed32(&trailer, records_);
-    PutFixed32(&trailer, crc32c::Mask(crc_));
-    BW_RETURN_IF_ERROR(writer_.AddRecord(trailer).status());
-    return writer_.Sync();
-  }
-  uint64_t position() const { return writer_.position(); }
-
- private:
-  wal::BlockWriter writer_;
-  uint32_t crc_ = 0;
-  uint32_t records_ = 0;
-};
-
-class FirstError : public wal::BlockReader::Reporter {
- public:
-  void Corruption(uint64_t position, uint64_t bytes,
-                  absl::string_view reason) override {
-    if (!found_) {
-      found_ = true;
-      message_ = absl::StrCat(reason, " at byte ", position, " (", bytes,
-                              " bytes dropped)");
-    }
-  }
-  bool found() const { return found_; }
-  const std::string& message() const { return message_; }
-
- private:
-  bool found_ = false;
-  std::string message_;
-};
+std::string HeaderPayload(uint64_t wal_offset) {
+  std::string header;
+  header.push_back(static_cast<char>(kCheckpointHeader));
+  header.append(kCheckpointMagic, kMagicSize);
+  PutFixed32(&header, kCheckpointVersion);
+  PutFixed64(&header, wal_offset);
+  return header;
+}
 
 }  // namespace
 
@@ -90,152 +51,440 @@ std::optional<uint64_t> ParseCheckpointFileName(absl::string_view name) {
   return value;
 }
 
+// ---------------------------------------------------------------------------
+// Writing
+
+CheckpointBuilder::CheckpointBuilder(FileSystem* fs, std::string dir,
+                                     uint64_t wal_offset,
+                                     std::unique_ptr<WritableFile> file)
+    : fs_(fs), dir_(std::move(dir)), file_(std::move(file)),
+      writer_(file_.get()) {
+  info_.path = JoinPath(dir_, CheckpointFileName(wal_offset));
+  info_.wal_offset = wal_offset;
+  temp_ = absl::StrCat(info_.path, kCheckpointTempSuffix);
+}
+
+CheckpointBuilder::~CheckpointBuilder() {
+  if (finished_) return;
+  file_.reset();
+  const absl::Status s = fs_->RemoveFile(temp_);
+  (void)s;  // best effort: Open removes leftovers
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointBuilder>> CheckpointBuilder::Create(
+    FileSystem* fs, const std::string& dir, uint64_t wal_offset) {
+  const std::string temp = absl::StrCat(
+      JoinPath(dir, CheckpointFileName(wal_offset)), kCheckpointTempSuffix);
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                      fs->NewWritableFile(temp));
+  std::unique_ptr<CheckpointBuilder> builder(
+      new CheckpointBuilder(fs, dir, wal_offset, std::move(file)));
+  BW_RETURN_IF_ERROR(
+      builder->writer_.AddRecord(HeaderPayload(wal_offset)).status());
+  return builder;
+}
+
+absl::Status CheckpointBuilder::Add(absl::string_view key,
+                                    absl::string_view value) {
+  if (info_.keys > 0 && key <= absl::string_view(last_key_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        temp_, ": checkpoint keys must increase; '", key, "' after '",
+        last_key_, "'"));
+  }
+  if (chunk_pairs_ == 0) first_key_.assign(key.data(), key.size());
+  PutLengthPrefixed(&chunk_, key);
+  PutLengthPrefixed(&chunk_, value);
+  ++chunk_pairs_;
+  ++info_.keys;
+  last_key_.assign(key.data(), key.size());
+  if (chunk_.size() >= kCheckpointChunkBytes) return FlushChunk();
+  return absl::OkStatus();
+}
+
+absl::Status CheckpointBuilder::FlushChunk() {
+  if (chunk_pairs_ == 0) return absl::OkStatus();
+  std::string prefix;
+  prefix.push_back(static_cast<char>(kCheckpointChunk));
+  PutVarint32(&prefix, chunk_pairs_);
+  BW_ASSIGN_OR_RETURN(uint64_t position, writer_.AddRecord(prefix, chunk_));
+  PutVarint64(&index_, position);
+  PutVarint32(&index_, static_cast<uint32_t>(prefix.size() + chunk_.size()));
+  PutVarint32(&index_, chunk_pairs_);
+  PutLengthPrefixed(&index_, first_key_);
+  ++info_.chunks;
+  chunk_.clear();
+  chunk_pairs_ = 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CheckpointInfo> CheckpointBuilder::Finish() {
+  BW_RETURN_IF_ERROR(FlushChunk());
+  std::string index;
+  index.push_back(static_cast<char>(kCheckpointIndex));
+  PutVarint32(&index, static_cast<uint32_t>(info_.chunks));
+  index.append(index_);
+  BW_ASSIGN_OR_RETURN(const uint64_t index_position, writer_.AddRecord(index));
+  // The trailer must be one FULL fragment ending the file: if it does not
+  // fit in this block, fill the block first (fewer than kHeaderSize bytes
+  // left are zero-filled by the writer itself).
+  const size_t left = wal::kBlockSize - writer_.position() % wal::kBlockSize;
+  if (left < kTrailerRecordBytes && left >= wal::kHeaderSize) {
+    std::string padding;
+    if (left > wal::kHeaderSize) {
+      padding.push_back(static_cast<char>(kCheckpointPadding));
+      padding.resize(left - wal::kHeaderSize, '\0');
+    }
+    BW_RETURN_IF_ERROR(writer_.AddRecord(padding).status());
+  }
+  std::string trailer;
+  trailer.push_back(static_cast<char>(kCheckpointTrailer));
+  PutFixed64(&trailer, index_position);
+  PutFixed32(&trailer, static_cast<uint32_t>(index.size()));
+  PutFixed64(&trailer, info_.keys);
+  BW_RETURN_IF_ERROR(writer_.AddRecord(trailer).status());
+  info_.bytes = writer_.position();
+  BW_RETURN_IF_ERROR(writer_.Sync());
+  BW_RETURN_IF_ERROR(file_->Close());
+  file_.reset();
+  BW_RETURN_IF_ERROR(fs_->RenameFile(temp_, info_.path));
+  finished_ = true;
+  BW_RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  return info_;
+}
+
 absl::StatusOr<CheckpointInfo> WriteCheckpoint(FileSystem* fs,
                                                const std::string& dir,
                                                uint64_t wal_offset,
                                                const MemTable& table) {
-  CheckpointInfo info;
-  info.path = JoinPath(dir, CheckpointFileName(wal_offset));
-  info.wal_offset = wal_offset;
-  info.keys = table.size();
-  const std::string temp = absl::StrCat(info.path, kCheckpointTempSuffix);
-
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
-                      fs->NewWritableFile(temp));
-  CheckpointWriter writer(file.get());
-  std::string record;
-  record.push_back(static_cast<char>(kCheckpointHeader));
-  record.append(kCheckpointMagic, kMagicSize);
-  PutFixed32(&record, kCheckpointVersion);
-  PutFixed64(&record, wal_offset);
-  PutFixed64(&record, table.size());
-  BW_RETURN_IF_ERROR(writer.Add(record));
-
-  std::string pairs;
-  uint32_t count = 0;
-  auto flush_chunk = [&]() -> absl::Status {
-    if (count == 0) return absl::OkStatus();
-    record.clear();
-    record.push_back(static_cast<char>(kCheckpointChunk));
-    PutVarint32(&record, count);
-    record.append(pairs);
-    pairs.clear();
-    count = 0;
-    return writer.Add(record);
-  };
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointBuilder> builder,
+                      CheckpointBuilder::Create(fs, dir, wal_offset));
   for (const auto& [key, value] : table.map()) {
-    PutLengthPrefixed(&pairs, key);
-    PutLengthPrefixed(&pairs, value);
-    ++count;
-    if (pairs.size() >= kCheckpointChunkBytes) {
-      BW_RETURN_IF_ERROR(flush_chunk());
+    if (value.has_value()) BW_RETURN_IF_ERROR(builder->Add(key, *value));
+  }
+  return builder->Finish();
+}
+// ---------------------------------------------------------------------------
+// Reading
+
+absl::Status CheckpointTable::Damaged(absl::string_view what) const {
+  // Block read errors start with the file's name, which is said already.
+  absl::ConsumePrefix(&what, absl::StrCat(info_.path, ": "));
+  return absl::DataLossError(
+      absl::StrCat("checkpoint ", info_.path, " is damaged: ", what));
+}
+
+absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
+    FileSystem* fs, const std::string& path) {
+  std::shared_ptr<CheckpointTable> table(new CheckpointTable());
+  table->info_.path = path;
+  BW_ASSIGN_OR_RETURN(table->file_, fs->NewReadOnlyMappedFile(path));
+  BW_ASSIGN_OR_RETURN(const uint64_t size, table->file_->Size());
+  table->info_.bytes = size;
+  if (size == 0) return table->Damaged("empty file (no header)");
+  std::string scratch;
+
+  // The trailer: one FULL fragment, the last bytes of the file.
+  if (size < kTrailerRecordBytes) {
+    return table->Damaged(absl::StrCat("ends without its trailer (", size,
+                                       " bytes: cut off)"));
+  }
+  const uint64_t trailer_position = size - kTrailerRecordBytes;
+  uint64_t end = 0;
+  absl::StatusOr<absl::string_view> trailer = wal::ReadRecordAt(
+      *table->file_, trailer_position, &scratch, &end, kTrailerRecordBytes);
+  if (!trailer.ok() && trailer.status().code() != absl::StatusCode::kDataLoss) {
+    return trailer.status();
+  }
+  if (!trailer.ok() || end != size || trailer->size() != kTrailerPayloadBytes ||
+      static_cast<uint8_t>((*trailer)[0]) != kCheckpointTrailer) {
+    return table->Damaged(absl::StrCat(
+        "ends without its trailer (no trailer record in its last ",
+        kTrailerRecordBytes, " bytes, at byte ", trailer_position,
+        ": cut off?)"));
+  }
+  table->index_position_ = DecodeFixed64(trailer->data() + 1);
+  const uint32_t index_bytes = DecodeFixed32(trailer->data() + 9);
+  table->info_.keys = DecodeFixed64(trailer->data() + 13);
+
+  // The header.
+  absl::StatusOr<absl::string_view> header = wal::ReadRecordAt(
+      *table->file_, 0, &scratch, nullptr, kHeaderSize + wal::kHeaderSize);
+  if (!header.ok()) {
+    if (header.status().code() != absl::StatusCode::kDataLoss) {
+      return header.status();
+    }
+    return table->Damaged(absl::StrCat("header: ", header.status().message()));
+  }
+  if (header->size() != kHeaderSize ||
+      static_cast<uint8_t>((*header)[0]) != kCheckpointHeader ||
+      header->substr(1, kMagicSize) !=
+          absl::string_view(kCheckpointMagic, kMagicSize)) {
+    return table->Damaged("no checkpoint header (bad magic)");
+  }
+  const uint32_t version = DecodeFixed32(header->data() + 1 + kMagicSize);
+  if (version != kCheckpointVersion) {
+    return table->Damaged(absl::StrCat("unsupported format version ", version));
+  }
+  table->info_.wal_offset = DecodeFixed64(header->data() + 1 + kMagicSize + 4);
+
+  // The index.
+  if (table->index_position_ < kHeaderSize + wal::kHeaderSize ||
+      table->index_position_ >= trailer_position) {
+    return table->Damaged(absl::StrCat("the trailer puts the index at byte ",
+                                       table->index_position_,
+                                       ", outside the file's body"));
+  }
+  absl::StatusOr<absl::string_view> index = wal::ReadRecordAt(
+      *table->file_, table->index_position_, &scratch, &end,
+      trailer_position - table->index_position_);
+  if (!index.ok()) {
+    if (index.status().code() != absl::StatusCode::kDataLoss) {
+      return index.status();
+    }
+    return table->Damaged(absl::StrCat("index: ", index.status().message()));
+  }
+  if (index->size() != index_bytes || end > trailer_position ||
+      index->empty() || static_cast<uint8_t>((*index)[0]) != kCheckpointIndex) {
+    return table->Damaged(absl::StrCat("no index record at byte ",
+                                       table->index_position_,
+                                       " where the trailer puts it"));
+  }
+  table->index_end_ = end;
+  // Own the index bytes: the chunks' first keys point into them.
+  table->index_data_.assign(index->data(), index->size());
+  BW_RETURN_IF_ERROR(table->ParseIndex());
+  return std::shared_ptr<const CheckpointTable>(std::move(table));
+}
+
+absl::Status CheckpointTable::ParseIndex() {
+  absl::string_view input(index_data_);
+  input.remove_prefix(1);
+  uint32_t count;
+  if (!GetVarint32(&input, &count)) return Damaged("index: bad chunk count");
+  // Each entry takes at least 4 bytes: do not trust a huge count.
+  if (count > input.size() / 4) {
+    return Damaged(
+        absl::StrCat("index: ", count, " chunks in ", input.size(), " bytes"));
+  }
+  chunks_.reserve(count);
+  uint64_t pairs = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    Chunk c;
+    uint64_t position;
+    if (!GetVarint64(&input, &position) || !GetVarint32(&input, &c.bytes) ||
+        !GetVarint32(&input, &c.pairs) ||
+        !GetLengthPrefixed(&input, &c.first_key)) {
+      return Damaged(
+          absl::StrCat("index: entry ", i, " of ", count, " is cut off"));
+    }
+    c.position = position;
+    const uint64_t lowest = i == 0 ? kHeaderSize + wal::kHeaderSize
+                                   : chunks_.back().position + 1;
+    if (c.position < lowest || c.position >= index_position_ || c.bytes < 2 ||
+        c.pairs == 0) {
+      return Damaged(absl::StrCat("index: entry ", i, " (chunk at byte ",
+                                  c.position, ", ", c.bytes, " bytes, ",
+                                  c.pairs, " pairs) is impossible"));
+    }
+    if (i > 0 && c.first_key <= chunks_.back().first_key) {
+      return Damaged(absl::StrCat("index: entry ", i, ": keys out of order"));
+    }
+    pairs += c.pairs;
+    chunks_.push_back(c);
+  }
+  if (!input.empty()) {
+    return Damaged(
+        absl::StrCat("index: ", input.size(), " bytes after its last entry"));
+  }
+  if (pairs != info_.keys) {
+    return Damaged(absl::StrCat("the trailer says ", info_.keys,
+                                " keys, the index's chunks hold ", pairs));
+  }
+  info_.chunks = chunks_.size();
+  return absl::OkStatus();
+}
+
+int64_t CheckpointTable::ChunkFor(absl::string_view key) const {
+  auto it = std::upper_bound(
+      chunks_.begin(), chunks_.end(), key,
+      [](absl::string_view k, const Chunk& c) { return k < c.first_key; });
+  return static_cast<int64_t>(it - chunks_.begin()) - 1;
+}
+
+absl::Status CheckpointTable::ReadChunk(size_t i, std::string* scratch,
+                                        Pairs* pairs, uint64_t* end) const {
+  const Chunk& c = chunks_[i];
+  const uint64_t next =
+      i + 1 < chunks_.size() ? chunks_[i + 1].position : index_position_;
+  auto bad = [&](absl::string_view what) {
+    return Damaged(
+        absl::StrCat("chunk ", i, " at byte ", c.position, ": ", what));
+  };
+  absl::StatusOr<absl::string_view> payload = wal::ReadRecordAt(
+      *file_, c.position, scratch, end, next - c.position);
+  if (!payload.ok()) {
+    if (payload.status().code() != absl::StatusCode::kDataLoss) {
+      return payload.status();
+    }
+    return Damaged(absl::StrCat("chunk ", i, ": ",
+                                absl::StripPrefix(payload.status().message(),
+                                                  absl::StrCat(info_.path, ": "))));
+  }
+  if (payload->size() != c.bytes ||
+      static_cast<uint8_t>((*payload)[0]) != kCheckpointChunk) {
+    return bad(absl::StrCat("not the chunk the index names (", payload->size(),
+                            " bytes, the index says ", c.bytes, ")"));
+  }
+  absl::string_view input = payload->substr(1);
+  uint32_t count;
+  if (!GetVarint32(&input, &count) || count != c.pairs) {
+    return bad(
+        absl::StrCat("pair count does not match the index's ", c.pairs));
+  }
+  pairs->clear();
+  pairs->reserve(count);
+  for (uint32_t n = 0; n < count; ++n) {
+    absl::string_view key;
+    absl::string_view value;
+    if (!GetLengthPrefixed(&input, &key) ||
+        !GetLengthPrefixed(&input, &value)) {
+      return bad(absl::StrCat("pair ", n + 1, " of ", count, " is cut off"));
+    }
+    if (n == 0 ? key != c.first_key : key <= pairs->back().first) {
+      return bad(n == 0 ? "its first key is not the index's"
+                        : "keys out of order");
+    }
+    pairs->emplace_back(key, value);
+  }
+  if (!input.empty()) {
+    return bad(absl::StrCat(input.size(), " bytes after its last pair"));
+  }
+  if (i + 1 < chunks_.size() &&
+      pairs->back().first >= chunks_[i + 1].first_key) {
+    return bad("its last key is not below the next chunk's first key");
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+// Where key is, or would be, in a chunk's sorted pairs.
+template <typename Pairs>
+auto LowerBound(const Pairs& pairs, absl::string_view key) {
+  return std::lower_bound(
+      pairs.begin(), pairs.end(), key,
+      [](const auto& p, absl::string_view k) { return p.first < k; });
+}
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> CheckpointTable::Get(
+    absl::string_view key) const {
+  const int64_t i = ChunkFor(key);
+  if (i < 0) return std::nullopt;
+  std::string scratch;
+  Pairs pairs;
+  BW_RETURN_IF_ERROR(ReadChunk(static_cast<size_t>(i), &scratch, &pairs));
+  auto it = LowerBound(pairs, key);
+  if (it == pairs.end() || it->first != key) return std::nullopt;
+  return std::string(it->second);
+}
+
+absl::Status CheckpointTable::Scan(absl::string_view start,
+                                   absl::string_view limit,
+                                   Visitor visit) const {
+  std::string scratch;
+  Pairs pairs;
+  for (size_t i = static_cast<size_t>(std::max<int64_t>(ChunkFor(start), 0));
+       i < chunks_.size(); ++i) {
+    if (!limit.empty() && chunks_[i].first_key >= limit) break;
+    BW_RETURN_IF_ERROR(ReadChunk(i, &scratch, &pairs));
+    for (auto it = LowerBound(pairs, start); it != pairs.end(); ++it) {
+      if (!limit.empty() && it->first >= limit) return absl::OkStatus();
+      BW_RETURN_IF_ERROR(visit(it->first, it->second));
     }
   }
-  BW_RETURN_IF_ERROR(flush_chunk());
-  BW_RETURN_IF_ERROR(writer.Finish());
-  info.bytes = writer.position();
-  BW_RETURN_IF_ERROR(file->Close());
-  file.reset();
-  BW_RETURN_IF_ERROR(fs->RenameFile(temp, info.path));
-  BW_RETURN_IF_ERROR(fs->SyncDir(dir));
-  return info;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> CheckpointTable::CountPresent(
+    const std::vector<absl::string_view>& keys) const {
+  std::string scratch;
+  Pairs pairs;
+  int64_t loaded = -1;
+  uint64_t present = 0;
+  for (absl::string_view key : keys) {
+    const int64_t i = ChunkFor(key);
+    if (i < 0) continue;
+    if (i != loaded) {
+      BW_RETURN_IF_ERROR(ReadChunk(static_cast<size_t>(i), &scratch, &pairs));
+      loaded = i;
+    }
+    auto it = LowerBound(pairs, key);
+    if (it != pairs.end() && it->first == key) ++present;
+  }
+  return present;
+}
+
+namespace {
+// Where the writer starts the record after one that ends at `end`: the next
+// block when fewer than a header's bytes are left in this one.
+uint64_t NextRecordStart(uint64_t end) {
+  const uint64_t left = wal::kBlockSize - end % wal::kBlockSize;
+  return left < wal::kHeaderSize ? end + left : end;
+}
+}  // namespace
+
+absl::Status CheckpointTable::Verify() const {
+  std::string scratch;
+  Pairs pairs;
+  uint64_t expected = NextRecordStart(wal::kHeaderSize + kHeaderSize);
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    if (chunks_[i].position != expected) {
+      return Damaged(absl::StrCat("chunk ", i, " is at byte ",
+                                  chunks_[i].position,
+                                  ", the record before it ends at byte ",
+                                  expected));
+    }
+    uint64_t end = 0;
+    BW_RETURN_IF_ERROR(ReadChunk(i, &scratch, &pairs, &end));
+    expected = NextRecordStart(end);
+  }
+  if (index_position_ != expected) {
+    return Damaged(absl::StrCat("the index is at byte ", index_position_,
+                                ", the record before it ends at byte ",
+                                expected));
+  }
+  const uint64_t trailer_position = info_.bytes - kTrailerRecordBytes;
+  expected = NextRecordStart(index_end_);
+  if (expected != trailer_position) {
+    // Only padding may lie between the index and the trailer.
+    uint64_t end = 0;
+    absl::StatusOr<absl::string_view> padding =
+        wal::ReadRecordAt(*file_, expected, &scratch, &end);
+    if (!padding.ok() || NextRecordStart(end) != trailer_position ||
+        (!padding->empty() &&
+         static_cast<uint8_t>((*padding)[0]) != kCheckpointPadding)) {
+      return Damaged(absl::StrCat("bytes ", expected, "..", trailer_position,
+                                  " between the index and the trailer are "
+                                  "not padding"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CheckpointInfo> ReadCheckpoint(FileSystem* fs,
                                               const std::string& path,
                                               MemTable* table) {
-  auto corrupt = [&path](absl::string_view what) {
-    return absl::DataLossError(
-        absl::StrCat("checkpoint ", path, " is damaged: ", what));
-  };
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
-                      fs->NewSequentialFile(path));
-  FirstError reporter;
-  wal::BlockReader reader(file.get(), &reporter);
-  CheckpointInfo info;
-  info.path = path;
+  BW_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointTable> checkpoint,
+                      CheckpointTable::Open(fs, path));
+  BW_RETURN_IF_ERROR(checkpoint->Verify());
   MemTable loaded;
-  uint32_t crc = 0;
-  uint32_t records = 0;
-  bool trailer_seen = false;
-  std::string last_key;
-  absl::string_view payload;
-  std::string scratch;
-  while (reader.ReadRecord(&payload, &scratch)) {
-    if (reporter.found()) break;
-    if (trailer_seen) return corrupt("records after the trailer");
-    if (payload.empty()) return corrupt("empty record");
-    const uint8_t kind = static_cast<uint8_t>(payload[0]);
-    if (records == 0) {
-      if (kind != kCheckpointHeader || payload.size() != kHeaderSize ||
-          payload.substr(1, kMagicSize) !=
-              absl::string_view(kCheckpointMagic, kMagicSize)) {
-        return corrupt("no checkpoint header (bad magic)");
-      }
-      const uint32_t version = DecodeFixed32(payload.data() + 1 + kMagicSize);
-      if (version != kCheckpointVersion) {
-        return corrupt(absl::StrCat("unsupported format version ", version));
-      }
-      info.wal_offset = DecodeFixed64(payload.data() + 1 + kMagicSize + 4);
-      info.keys = DecodeFixed64(payload.data() + 1 + kMagicSize + 12);
-    } else if (kind == kCheckpointChunk) {
-      absl::string_view input = payload.substr(1);
-      uint32_t count;
-      if (!GetVarint32(&input, &count)) {
-        return corrupt(absl::StrCat("chunk ", records, ": bad pair count"));
-      }
-      for (uint32_t i = 0; i < count; ++i) {
-        absl::string_view key;
-        absl::string_view value;
-        if (!GetLengthPrefixed(&input, &key) ||
-            !GetLengthPrefixed(&input, &value)) {
-          return corrupt(absl::StrCat("chunk ", records, ": pair ", i + 1,
-                                      " of ", count, " is cut off"));
-        }
-        if (loaded.size() > 0 && key <= last_key) {
-          return corrupt(absl::StrCat("chunk ", records,
-                                      ": keys out of order"));
-        }
-        last_key.assign(key.data(), key.size());
+  BW_RETURN_IF_ERROR(checkpoint->Scan(
+      "", "", [&](absl::string_view key, absl::string_view value) {
         loaded.Put(key, value);
-      }
-      if (!input.empty()) {
-        return corrupt(absl::StrCat("chunk ", records, ": ", input.size(),
-                                    " bytes after its last pair"));
-      }
-    } else if (kind == kCheckpointTrailer) {
-      if (payload.size() != kTrailerSize) return corrupt("bad trailer size");
-      const uint32_t want_records = DecodeFixed32(payload.data() + 1);
-      const uint32_t want_crc = crc32c::Unmask(DecodeFixed32(payload.data() + 5));
-      if (want_records != records) {
-        return corrupt(absl::StrCat("trailer counts ", want_records,
-                                    " records, the file has ", records));
-      }
-      if (want_crc != crc) {
-        return corrupt(absl::StrFormat(
-            "checksum mismatch: trailer says %08x, contents give %08x",
-            want_crc, crc));
-      }
-      trailer_seen = true;
-      continue;  // the trailer is not part of its own checksum
-    } else {
-      return corrupt(absl::StrCat("record ", records, " has unknown kind ",
-                                  kind));
-    }
-    crc = crc32c::Extend(crc, payload.data(), payload.size());
-    ++records;
-  }
-  if (reporter.found()) return corrupt(reporter.message());
-  BW_RETURN_IF_ERROR(reader.status());
-  if (records == 0) return corrupt("empty file (no header)");
-  if (!trailer_seen) return corrupt("ends without its trailer (cut off)");
-  if (loaded.size() != info.keys) {
-    return corrupt(absl::StrCat("header says ", info.keys,
-                                " keys, the chunks hold ", loaded.size()));
-  }
-  BW_ASSIGN_OR_RETURN(info.bytes, fs->GetFileSize(path));
+        return absl::OkStatus();
+      }));
   table->Swap(&loaded);
-  return info;
+  return checkpoint->info();
 }
 
 }  // namespace blockwal::db

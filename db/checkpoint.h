@@ -1,55 +1,81 @@
-// Checkpoint files: a snapshot of the whole store, so the WAL records it
-// covers can be removed. A checkpoint named CHECKPOINT-<N> (N zero-padded to
-// 20 digits, so names sort by N) holds the effect of every WAL record at an
-// offset below N: recovery loads it and replays the WAL from offset N.
+// Checkpoint files: a sorted snapshot of the whole store, so the WAL records
+// it covers can be removed. A checkpoint named CHECKPOINT-<N> (N zero-padded
+// to 20 digits, so names sort by N) holds the effect of every WAL record at
+// an offset below N: recovery opens it and replays the WAL from offset N.
 // (N is the last covered offset + 1; using the exclusive bound lets a store
 // with no WAL record yet be checkpointed too.)
 //
 // The file is block-framed (wal/block_writer.h, the WAL's own framing), so
-// every record carries a masked CRC32C, and is made of:
+// every fragment carries a masked CRC32C. Its records, by the kind byte that
+// starts each payload:
 //
-//   record 0   header   kind=1 u8 | magic "BWKVCKPT" | version u32 |
-//                       wal_offset N u64 | key count u64
-//   record 1.. chunk    kind=2 u8 | pair count varint32 |
+//   record 0   header   1 u8 | magic "BWKVCKPT" | version u32 = 2 |
+//                       wal_offset N u64
+//   records    chunk    2 u8 | pair count varint32 |
 //                       (varint32 klen, key, varint32 vlen, value) * count
-//   last       trailer  kind=3 u8 | records before it u32 |
-//                       CRC32C (masked) of the payloads of all records before
-//                       it, in order u32
+//   record     index    4 u8 | chunk count varint32 | per chunk, in order:
+//                       position varint64 | payload bytes varint32 |
+//                       pair count varint32 | varint32 klen, first key
+//   (record    padding  5 u8 | zeros, or an empty record: only so that)
+//   last       trailer  3 u8 | index position u64 | index payload bytes u32 |
+//                       key count u64
 //
-// All integers are little-endian fixed width unless marked varint. Keys are
-// strictly increasing across the chunks; the chunks hold exactly `key count`
-// pairs. The trailer proves the file is complete: a file that ends before it
-// (a torn write of an unsynced file) is rejected, never loaded partially.
+// The trailer is always one FULL fragment that ends the file, i.e. the last
+// kTrailerRecordBytes bytes: the writer pads the block first when the trailer
+// would not fit in it. So a reader finds the index from the file's end
+// without reading the chunks, and a file cut anywhere has no trailer there.
+// Integers are little-endian fixed width unless marked varint. Keys are
+// strictly increasing across the chunks, which hold exactly `key count` pairs;
+// a chunk is closed once its pairs reach kCheckpointChunkBytes.
 //
-// Writing (WriteCheckpoint): CHECKPOINT-<N>.tmp is written and synced, then
-// renamed to CHECKPOINT-<N>, then the directory is synced. A crash leaves
-// either no new checkpoint or the complete one (a stray .tmp is ignored and
-// removed by the next DB::Open).
+// Reading is lazy, as with LevelDB's tables: CheckpointTable::Open verifies
+// the trailer, header and index (their checksums, and that the index is
+// consistent: positions increasing and inside the file, first keys strictly
+// increasing, pair counts summing to the trailer's key count). A chunk is
+// verified each time it is read (checksums, length, pair count, first key,
+// order against its neighbours); damage there is kDataLoss from the read
+// that meets it, naming the file, chunk and position, never a missing key.
+// Verify() reads every chunk (DB Options::verify_checkpoint_on_open).
+//
+// Writing (CheckpointBuilder, WriteCheckpoint): CHECKPOINT-<N>.tmp is written
+// and synced, then renamed to CHECKPOINT-<N>, then the directory is synced.
+// A crash leaves either no new checkpoint or the complete one (a stray .tmp
+// is ignored and removed by the next DB::Open).
 #ifndef BLOCKWAL_DB_CHECKPOINT_H_
 #define BLOCKWAL_DB_CHECKPOINT_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "db/memtable.h"
 #include "util/file_system.h"
+#include "wal/block_writer.h"
 
 namespace blockwal::db {
 
 inline constexpr char kCheckpointPrefix[] = "CHECKPOINT-";
 inline constexpr char kCheckpointTempSuffix[] = ".tmp";
 inline constexpr char kCheckpointMagic[] = "BWKVCKPT";  // 8 bytes
-inline constexpr uint32_t kCheckpointVersion = 1;
+inline constexpr uint32_t kCheckpointVersion = 2;
 // Record kinds (the first byte of each record's payload).
 inline constexpr uint8_t kCheckpointHeader = 1;
 inline constexpr uint8_t kCheckpointChunk = 2;
 inline constexpr uint8_t kCheckpointTrailer = 3;
-// A chunk is closed once its pairs reach this many bytes.
-inline constexpr size_t kCheckpointChunkBytes = 64 << 10;
+inline constexpr uint8_t kCheckpointIndex = 4;
+inline constexpr uint8_t kCheckpointPadding = 5;
+// A chunk is closed once its pairs reach this many bytes; a point read
+// decodes one chunk.
+inline constexpr size_t kCheckpointChunkBytes = 16 << 10;
+// The trailer's payload, and its whole fragment (block header included).
+inline constexpr size_t kTrailerPayloadBytes = 1 + 8 + 4 + 8;
+inline constexpr size_t kTrailerRecordBytes = 7 + kTrailerPayloadBytes;
 
 // "CHECKPOINT-<N, 20 digits>".
 std::string CheckpointFileName(uint64_t wal_offset);
@@ -61,22 +87,116 @@ struct CheckpointInfo {
   std::string path;
   uint64_t wal_offset = 0;  // covers WAL records below this offset
   uint64_t keys = 0;
+  uint64_t chunks = 0;
   uint64_t bytes = 0;       // file size
 };
 
-// Writes `table` as DIR/CHECKPOINT-<wal_offset> crash-safely (see above).
-// On error the temp file may remain; the checkpoint itself is either absent
-// or complete.
+// Writes a checkpoint from pairs added in strictly increasing key order.
+class CheckpointBuilder {
+ public:
+  // Creates DIR/CHECKPOINT-<wal_offset>.tmp and writes the header.
+  static absl::StatusOr<std::unique_ptr<CheckpointBuilder>> Create(
+      FileSystem* fs, const std::string& dir, uint64_t wal_offset);
+  CheckpointBuilder(const CheckpointBuilder&) = delete;
+  CheckpointBuilder& operator=(const CheckpointBuilder&) = delete;
+  ~CheckpointBuilder();
+
+  // kInvalidArgument when key is not greater than the previous one.
+  absl::Status Add(absl::string_view key, absl::string_view value);
+  // Writes the last chunk, the index and the trailer, syncs, renames the
+  // temp file to its name and syncs the directory. The checkpoint itself is
+  // either absent or complete; a builder destroyed before Finish succeeded
+  // removes its temp file (best effort: a crash can still leave one, which
+  // DB::Open removes).
+  absl::StatusOr<CheckpointInfo> Finish();
+
+ private:
+  CheckpointBuilder(FileSystem* fs, std::string dir, uint64_t wal_offset,
+                    std::unique_ptr<WritableFile> file);
+  absl::Status FlushChunk();
+
+  FileSystem* const fs_;
+  const std::string dir_;
+  CheckpointInfo info_;
+  std::string temp_;
+  std::unique_ptr<WritableFile> file_;
+  wal::BlockWriter writer_;
+  std::string chunk_;       // pairs of the open chunk
+  uint32_t chunk_pairs_ = 0;
+  std::string first_key_;   // of the open chunk
+  std::string last_key_;    // the last key added
+  std::string index_;       // index entries so far
+  bool finished_ = false;   // renamed into place
+};
+
+// Writes the live entries of `table` (tombstones are left out) as
+// DIR/CHECKPOINT-<wal_offset>.
 absl::StatusOr<CheckpointInfo> WriteCheckpoint(FileSystem* fs,
                                                const std::string& dir,
                                                uint64_t wal_offset,
                                                const MemTable& table);
 
-// Reads and verifies the checkpoint at path, replacing *table's contents
-// (untouched on error). kDataLoss naming the file and what is wrong (a bad
-// block checksum with its position, a bad header, a missing trailer, a CRC or
-// count mismatch, keys out of order); the file system's error when it cannot
-// be read.
+// An open checkpoint: reads served from the file (mapped read-only where the
+// file system can), chunk by chunk. Immutable and safe for concurrent use.
+class CheckpointTable {
+ public:
+  // Verifies the trailer, header and index (see above). kDataLoss naming the
+  // file and what is wrong; the file system's error when it cannot be read.
+  static absl::StatusOr<std::shared_ptr<const CheckpointTable>> Open(
+      FileSystem* fs, const std::string& path);
+  CheckpointTable(const CheckpointTable&) = delete;
+  CheckpointTable& operator=(const CheckpointTable&) = delete;
+
+  const CheckpointInfo& info() const { return info_; }
+
+  // The value of key, nullopt when absent; kDataLoss when the chunk that
+  // would hold it is damaged.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
+  // Calls visit for every pair with start <= key < limit (empty limit: to the
+  // end), in key order, stopping at the first error visit returns (which is
+  // returned) or at damage (kDataLoss).
+  using Visitor =
+      absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)>;
+  absl::Status Scan(absl::string_view start, absl::string_view limit,
+                    Visitor visit) const;
+  // How many of `keys` (strictly increasing) are in the table. Reads each
+  // chunk that could hold one of them once.
+  absl::StatusOr<uint64_t> CountPresent(
+      const std::vector<absl::string_view>& keys) const;
+  // Reads and verifies every chunk, and that the records follow each other
+  // with nothing in between: header, chunks, index, (padding,) trailer.
+  absl::Status Verify() const;
+
+ private:
+  struct Chunk {
+    uint64_t position = 0;  // of its record's first fragment
+    uint32_t bytes = 0;     // payload bytes
+    uint32_t pairs = 0;
+    absl::string_view first_key;  // into index_data_
+  };
+  using Pairs = std::vector<std::pair<absl::string_view, absl::string_view>>;
+
+  CheckpointTable() = default;
+  absl::Status ParseIndex();
+  // The chunk that would hold key: the last whose first key <= key, or -1.
+  int64_t ChunkFor(absl::string_view key) const;
+  // Reads chunk i into *pairs (views into *scratch or the mapping); *end, if
+  // not null, receives the position just past its record.
+  absl::Status ReadChunk(size_t i, std::string* scratch, Pairs* pairs,
+                         uint64_t* end = nullptr) const;
+  absl::Status Damaged(absl::string_view what) const;
+
+  CheckpointInfo info_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t index_position_ = 0;
+  uint64_t index_end_ = 0;  // just past the index record
+  std::string index_data_;
+  std::vector<Chunk> chunks_;
+};
+
+// Opens the checkpoint at path, verifies all of it and loads its pairs into
+// *table (replacing its contents; untouched on error). For tools and tests
+// that want the whole snapshot in memory.
 absl::StatusOr<CheckpointInfo> ReadCheckpoint(FileSystem* fs,
                                               const std::string& path,
                                               MemTable* table);

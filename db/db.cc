@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,89 @@
 #include "wal/record.h"
 
 namespace blockwal::db {
+namespace {
+
+// An entry of the in-memory layers: a key and its value, or nullopt when it
+// was deleted.
+using Entry = std::pair<absl::string_view, const std::optional<std::string>*>;
+
+// The entries of `upper` over those of `lower` (may be null; upper wins on
+// equal keys) with start <= key < limit (empty limit: no bound), in order.
+std::vector<Entry> Overlay(const MemTable::Map& upper, const MemTable* lower,
+                           absl::string_view start, absl::string_view limit) {
+  std::vector<Entry> out;
+  auto in_range = [&](const MemTable::Map& map) {
+    auto first = map.lower_bound(start);
+    auto last = limit.empty() ? map.end() : map.lower_bound(limit);
+    return std::make_pair(first, last);
+  };
+  auto [u, u_end] = in_range(upper);
+  if (lower == nullptr) {
+    for (; u != u_end; ++u) out.emplace_back(u->first, &u->second);
+    return out;
+  }
+  auto [l, l_end] = in_range(lower->map());
+  while (u != u_end || l != l_end) {
+    if (l == l_end || (u != u_end && u->first <= l->first)) {
+      if (l != l_end && l->first == u->first) ++l;  // shadowed
+      out.emplace_back(u->first, &u->second);
+      ++u;
+    } else {
+      out.emplace_back(l->first, &l->second);
+      ++l;
+    }
+  }
+  return out;
+}
+
+// Calls emit for every live pair of the overlay merged over base (may be
+// null; the overlay wins on equal keys and its deletions hide base pairs),
+// start <= key < limit, in key order.
+absl::Status MergeWithBase(const std::vector<Entry>& overlay,
+                           const CheckpointTable* base,
+                           absl::string_view start, absl::string_view limit,
+                           CheckpointTable::Visitor emit) {
+  size_t j = 0;
+  auto emit_overlay = [&]() -> absl::Status {
+    const Entry& e = overlay[j++];
+    return e.second->has_value() ? emit(e.first, **e.second)
+                                 : absl::OkStatus();
+  };
+  if (base != nullptr) {
+    BW_RETURN_IF_ERROR(base->Scan(
+        start, limit,
+        [&](absl::string_view key, absl::string_view value) -> absl::Status {
+          while (j < overlay.size() && overlay[j].first < key) {
+            BW_RETURN_IF_ERROR(emit_overlay());
+          }
+          if (j < overlay.size() && overlay[j].first == key) {
+            return emit_overlay();
+          }
+          return emit(key, value);
+        }));
+  }
+  while (j < overlay.size()) BW_RETURN_IF_ERROR(emit_overlay());
+  return absl::OkStatus();
+}
+
+// Live keys of mem over imm (may be null) over base (may be null).
+absl::StatusOr<uint64_t> CountKeys(const MemTable& mem, const MemTable* imm,
+                                   const CheckpointTable* base) {
+  if (imm == nullptr && base == nullptr) return mem.live();
+  const std::vector<Entry> overlay = Overlay(mem.map(), imm, "", "");
+  uint64_t live = 0;
+  for (const Entry& e : overlay) live += e.second->has_value() ? 1 : 0;
+  if (base == nullptr) return live;
+  // A key the overlay holds counts once whether or not base holds it too; a
+  // deleted one not at all.
+  std::vector<absl::string_view> keys;
+  keys.reserve(overlay.size());
+  for (const Entry& e : overlay) keys.push_back(e.first);
+  BW_ASSIGN_OR_RETURN(const uint64_t shadowed, base->CountPresent(keys));
+  return base->info().keys + live - shadowed;
+}
+
+}  // namespace
 
 std::string RecoveryReport::ToString() const {
   std::string out;
@@ -95,31 +179,48 @@ absl::Status DB::Recover() {
   }
   std::sort(checkpoints.rbegin(), checkpoints.rend());
 
-  MemTable table;
+  auto reject = [&](const absl::Status& s) {
+    report_.checkpoints_rejected.push_back(std::string(s.message()));
+    if (options_.warning_sink) options_.warning_sink(std::string(s.message()));
+  };
+  // Opens the newest checkpoint not tried yet that verifies (none: base null,
+  // replay from 0).
+  std::shared_ptr<const CheckpointTable> base;
   uint64_t replay_from = 0;
-  for (uint64_t n : checkpoints) {
-    const std::string path = JoinPath(dir_, CheckpointFileName(n));
-    absl::StatusOr<CheckpointInfo> info = ReadCheckpoint(fs, path, &table);
-    if (info.ok() && info->wal_offset != n) {
-      info = absl::DataLossError(absl::StrCat(
-          "checkpoint ", path, " is damaged: its header covers offsets below ",
-          info->wal_offset, ", its name says ", n));
+  size_t tried = 0;
+  auto choose_checkpoint = [&]() -> absl::Status {
+    base = nullptr;
+    replay_from = 0;
+    report_.checkpoint_path.clear();
+    report_.checkpoint_offset = 0;
+    report_.checkpoint_keys = 0;
+    while (tried < checkpoints.size()) {
+      const uint64_t n = checkpoints[tried++];
+      const std::string path = JoinPath(dir_, CheckpointFileName(n));
+      absl::StatusOr<std::shared_ptr<const CheckpointTable>> opened =
+          CheckpointTable::Open(fs, path);
+      absl::Status s = opened.status();
+      if (s.ok() && (*opened)->info().wal_offset != n) {
+        s = absl::DataLossError(absl::StrCat(
+            "checkpoint ", path,
+            " is damaged: its header covers offsets below ",
+            (*opened)->info().wal_offset, ", its name says ", n));
+      }
+      if (s.ok() && options_.verify_checkpoint_on_open) s = (*opened)->Verify();
+      if (s.ok()) {
+        base = *std::move(opened);
+        report_.checkpoint_path = path;
+        report_.checkpoint_offset = n;
+        report_.checkpoint_keys = base->info().keys;
+        replay_from = n;
+        return absl::OkStatus();
+      }
+      if (s.code() != absl::StatusCode::kDataLoss) return s;
+      reject(s);
     }
-    if (info.ok()) {
-      report_.checkpoint_path = path;
-      report_.checkpoint_offset = n;
-      report_.checkpoint_keys = info->keys;
-      replay_from = n;
-      break;
-    }
-    if (info.status().code() != absl::StatusCode::kDataLoss) {
-      return info.status();
-    }
-    report_.checkpoints_rejected.push_back(std::string(info.status().message()));
-    if (options_.warning_sink) {
-      options_.warning_sink(std::string(info.status().message()));
-    }
-  }
+    return absl::OkStatus();
+  };
+  BW_RETURN_IF_ERROR(choose_checkpoint());
   // A rejected checkpoint cannot be used, so it cannot be what explains a WAL
   // that starts late; say so in any gap error.
   auto gap_context = [&]() -> std::string {
@@ -170,24 +271,61 @@ absl::Status DB::Recover() {
   report_.wal_first_offset = log_->LowestOffset();
   report_.wal_next_offset = log_->NextOffset();
 
+  // Replay onto the chosen checkpoint, then count the keys, which reads the
+  // checkpoint chunks the replayed batches touch. A damaged one rejects the
+  // checkpoint: try the next older one (the WAL may still continue it).
+  MemTable table;
+  for (;;) {
+    BW_RETURN_IF_ERROR(ReplayWal(base != nullptr, replay_from, gap_context(),
+                                 &table));
+    absl::StatusOr<uint64_t> keys = CountKeys(table, nullptr, base.get());
+    if (keys.ok()) {
+      report_.keys = *keys;
+      break;
+    }
+    if (base == nullptr || keys.status().code() != absl::StatusCode::kDataLoss) {
+      return keys.status();
+    }
+    reject(keys.status());
+    BW_RETURN_IF_ERROR(choose_checkpoint());
+  }
+  absl::MutexLock l(&mu_);
+  mem_.Swap(&table);
+  base_ = std::move(base);
+  next_apply_ = report_.wal_next_offset;
+  bytes_since_checkpoint_ = report_.bytes_replayed;
+  if (!report_.checkpoint_path.empty()) {
+    last_checkpoint_ = report_.checkpoint_path;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DB::ReplayWal(bool over_checkpoint, uint64_t replay_from,
+                           const std::string& gap_context, MemTable* out) {
   if (report_.wal_first_offset > replay_from) {
     return absl::DataLossError(absl::StrFormat(
         "%s: records %u..%u are missing: the WAL starts at offset %u but %s",
         dir_, replay_from, report_.wal_first_offset - 1,
-        report_.wal_first_offset, gap_context()));
+        report_.wal_first_offset, gap_context));
   }
   if (report_.wal_next_offset < replay_from) {
     return absl::DataLossError(absl::StrFormat(
         "%s: records %u..%u are missing: the WAL ends before offset %u but "
         "%s",
         dir_, report_.wal_next_offset, replay_from - 1,
-        report_.wal_next_offset, gap_context()));
+        report_.wal_next_offset, gap_context));
   }
 
-  // Replay. In kSkipAnyCorruptedRecords a damaged record reads as kDataLoss
-  // and is stepped over; in every other mode it fails Open.
+  // Replay. Over a checkpoint the memtable keeps deletions, which must hide
+  // the checkpoint's pairs. In kSkipAnyCorruptedRecords a damaged record
+  // reads as kDataLoss and is stepped over; in every other mode it fails
+  // Open.
   const bool skip = options_.recovery_mode ==
                     wal::RecoveryMode::kSkipAnyCorruptedRecords;
+  MemTable table(/*keep_tombstones=*/over_checkpoint);
+  report_.records_replayed = 0;
+  report_.bytes_replayed = 0;
+  report_.records_skipped = report_.wal.records_skipped;
   uint64_t from = replay_from;
   while (from < report_.wal_next_offset) {
     std::unique_ptr<wal::LogIterator> it = log_->NewIterator(from);
@@ -214,14 +352,7 @@ absl::Status DB::Recover() {
     ++from;  // the damaged record (already counted by the WAL's report)
   }
 
-  report_.keys = table.size();
-  absl::MutexLock l(&mu_);
-  mem_.Swap(&table);
-  next_apply_ = report_.wal_next_offset;
-  bytes_since_checkpoint_ = report_.bytes_replayed;
-  if (!report_.checkpoint_path.empty()) {
-    last_checkpoint_ = report_.checkpoint_path;
-  }
+  out->Swap(&table);
   return absl::OkStatus();
 }
 
@@ -332,45 +463,116 @@ absl::Status DB::Write(const WriteBatch& batch) {
 }
 
 absl::StatusOr<std::string> DB::Get(absl::string_view key) const {
-  absl::ReaderMutexLock l(&mu_);
-  const std::string* value = mem_.Get(key);
-  if (value == nullptr) {
-    return absl::NotFoundError(absl::StrCat("key '", key, "' not found"));
+  std::shared_ptr<const MemTable> imm;
+  std::shared_ptr<const CheckpointTable> base;
+  const std::optional<std::string>* entry;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    entry = mem_.Find(key);
+    if (entry != nullptr && entry->has_value()) return **entry;
+    imm = imm_;
+    base = base_;
   }
-  return *value;
+  if (entry == nullptr && imm != nullptr) entry = imm->Find(key);
+  if (entry == nullptr && base != nullptr) {
+    BW_ASSIGN_OR_RETURN(std::optional<std::string> value, base->Get(key));
+    if (value.has_value()) return *std::move(value);
+  } else if (entry != nullptr && entry->has_value()) {
+    return **entry;
+  }
+  return absl::NotFoundError(absl::StrCat("key '", key, "' not found"));
 }
 
-std::vector<KeyValue> DB::Scan(absl::string_view start,
-                               absl::string_view limit) const {
-  absl::ReaderMutexLock l(&mu_);
-  return mem_.Scan(start, limit);
+absl::StatusOr<std::vector<KeyValue>> DB::Scan(absl::string_view start,
+                                               absl::string_view limit) const {
+  std::vector<KeyValue> out;
+  if (!limit.empty() && limit <= start) return out;
+  MemTable::Map mem;  // the memtable's pairs in range, copied under mu_
+  std::shared_ptr<const MemTable> imm;
+  std::shared_ptr<const CheckpointTable> base;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    const MemTable::Map& map = mem_.map();
+    mem.insert(map.lower_bound(start),
+               limit.empty() ? map.end() : map.lower_bound(limit));
+    imm = imm_;
+    base = base_;
+  }
+  BW_RETURN_IF_ERROR(MergeWithBase(
+      Overlay(mem, imm.get(), start, limit), base.get(), start, limit,
+      [&out](absl::string_view key, absl::string_view value) {
+        out.emplace_back(key, value);
+        return absl::OkStatus();
+      }));
+  return out;
 }
 
-std::vector<KeyValue> DB::ScanPrefix(absl::string_view prefix) const {
-  absl::ReaderMutexLock l(&mu_);
-  return mem_.ScanPrefix(prefix);
+absl::StatusOr<std::vector<KeyValue>> DB::ScanPrefix(
+    absl::string_view prefix) const {
+  return Scan(prefix, PrefixLimit(prefix));
+}
+
+void DB::UnfreezeLocked() {
+  if (imm_ == nullptr) return;
+  for (const auto& [key, value] : imm_->map()) {
+    if (mem_.Find(key) != nullptr) continue;  // newer
+    if (value.has_value()) {
+      mem_.Put(key, *value);
+    } else {
+      mem_.Delete(key);  // mem_ keeps tombstones while imm_ exists
+    }
+  }
+  imm_.reset();
 }
 
 absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
   absl::MutexLock checkpoint_lock(&checkpoint_mu_);
-  MemTable snapshot;
+  std::shared_ptr<const MemTable> frozen;
+  std::shared_ptr<const CheckpointTable> base;
   uint64_t offset;
   uint64_t bytes_at_snapshot;
   {
-    absl::ReaderMutexLock l(&mu_);
+    absl::MutexLock l(&mu_);
     if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
     if (!error_.ok()) return error_;
-    snapshot.CopyFrom(mem_);
+    // Freeze the memtable (no copy): it holds exactly the records below
+    // `offset` on top of base_. New writes go to a fresh one, which keeps
+    // deletions since there is now something below it.
+    frozen = std::make_shared<const MemTable>(std::move(mem_));
+    mem_ = MemTable(/*keep_tombstones=*/true);
+    imm_ = frozen;
+    base = base_;
     offset = next_apply_;
     bytes_at_snapshot = bytes_since_checkpoint_;
   }
+  // Until the new checkpoint is in place, a failure puts the frozen entries
+  // back under the memtable.
+  absl::Cleanup unfreeze = [this] {
+    absl::MutexLock l(&mu_);
+    UnfreezeLocked();
+  };
   // Step 1: the WAL records the checkpoint covers become durable, so after a
   // crash the WAL never ends before the newest checkpoint's offset (new
   // appends would otherwise reuse offsets the checkpoint claims).
   BW_RETURN_IF_ERROR(log_->Sync());
-  // Step 2: CHECKPOINT-<offset>.tmp, sync, rename, sync the directory.
-  BW_ASSIGN_OR_RETURN(CheckpointInfo info,
-                      WriteCheckpoint(options_.fs, dir_, offset, snapshot));
+  // Step 2: CHECKPOINT-<offset>.tmp holds base merged with the frozen
+  // memtable; sync, rename, sync the directory.
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointBuilder> builder,
+                      CheckpointBuilder::Create(options_.fs, dir_, offset));
+  BW_RETURN_IF_ERROR(MergeWithBase(
+      Overlay(frozen->map(), nullptr, "", ""), base.get(), "", "",
+      [&builder](absl::string_view key, absl::string_view value) {
+        return builder->Add(key, value);
+      }));
+  BW_ASSIGN_OR_RETURN(CheckpointInfo info, builder->Finish());
+  BW_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointTable> written,
+                      CheckpointTable::Open(options_.fs, info.path));
+  {
+    absl::MutexLock l(&mu_);
+    base_ = std::move(written);
+    imm_.reset();
+  }
+  std::move(unfreeze).Cancel();
   // Step 3: the WAL segments wholly below the offset go.
   BW_RETURN_IF_ERROR(log_->TruncatePrefix(offset));
   // Step 4: older checkpoints go (a damaged newer one too: this one is
@@ -418,14 +620,17 @@ absl::Status DB::Close() {
   return s;
 }
 
-Stats DB::GetStats() const {
+absl::StatusOr<Stats> DB::GetStats() const {
   Stats stats;
   stats.wal_first_offset = log_->LowestOffset();
   stats.wal_next_offset = log_->NextOffset();
   stats.wal_segments = log_->Segments().size();
   absl::ReaderMutexLock l(&mu_);
-  stats.keys = mem_.size();
-  stats.approximate_bytes = mem_.ApproximateBytes();
+  BW_ASSIGN_OR_RETURN(stats.keys, CountKeys(mem_, imm_.get(), base_.get()));
+  stats.checkpoint_keys = base_ != nullptr ? base_->info().keys : 0;
+  stats.memtable_entries = mem_.size() + (imm_ != nullptr ? imm_->size() : 0);
+  stats.approximate_bytes =
+      mem_.ApproximateBytes() + (imm_ != nullptr ? imm_->ApproximateBytes() : 0);
   stats.wal_bytes_since_checkpoint = bytes_since_checkpoint_;
   stats.writes = writes_;
   stats.checkpoints = checkpoints_;

@@ -1,6 +1,7 @@
 // blockwal's toy key-value store: an ordered in-memory map (db/memtable.h)
-// made durable by a write-ahead log (wal/log.h) and periodic checkpoints
-// (db/checkpoint.h). docs/kv.md describes the design and its crash safety.
+// made durable by a write-ahead log (wal/log.h), over the newest checkpoint
+// (db/checkpoint.h), a sorted file read lazily. docs/kv.md describes the
+// design and its crash safety.
 //
 //   db::Options options;                       // sync on: every write durable
 //   auto store = db::DB::Open("/data/kv", options).value();
@@ -75,6 +76,13 @@ struct Options {
   // WAL segment size (wal::LogOptions::max_store_bytes): a checkpoint frees
   // whole segments only.
   uint64_t wal_segment_bytes = 64ull << 20;
+  // false (the default): Open verifies the checkpoint's trailer, header and
+  // index, and each chunk is verified when a read first needs it (damage is
+  // then kDataLoss from that read), as LevelDB treats its tables. true: Open
+  // also reads and verifies every chunk, so a damaged checkpoint is rejected
+  // at Open (falling back to an older one the WAL still continues) at the
+  // cost of reading the whole file.
+  bool verify_checkpoint_on_open = false;
   // Receives the WAL's warnings and rejected checkpoints (may be empty).
   std::function<void(const std::string&)> warning_sink;
 };
@@ -101,7 +109,9 @@ struct RecoveryReport {
   uint64_t torn_bytes_cut = 0;
   uint64_t batches_cut = 0;
   std::vector<wal::DamagedRegion> corruption;
-  uint64_t keys = 0;  // keys in the store after recovery
+  // Keys in the store after recovery (the checkpoint's, adjusted by the
+  // replayed batches; counting reads the checkpoint chunks those touch).
+  uint64_t keys = 0;
   uint64_t elapsed_us = 0;
   // The WAL's full report.
   wal::RecoveryReport wal;
@@ -111,7 +121,9 @@ struct RecoveryReport {
 };
 
 struct Stats {
-  uint64_t keys = 0;
+  uint64_t keys = 0;                // live keys (see RecoveryReport::keys)
+  uint64_t checkpoint_keys = 0;     // keys in the checkpoint reads fall to
+  uint64_t memtable_entries = 0;    // puts and deletes held in memory
   uint64_t approximate_bytes = 0;   // keys and values in memory
   uint64_t wal_first_offset = 0;
   uint64_t wal_next_offset = 0;
@@ -147,17 +159,23 @@ class DB {
   // a crash keeps all of it or none. An empty batch does nothing.
   absl::Status Write(const WriteBatch& batch);
 
-  // kNotFound when the key is absent.
+  // kNotFound when the key is absent. Reads look in the memtable, then in
+  // the one being checkpointed (if any), then in the checkpoint file;
+  // kDataLoss when the checkpoint chunk that would hold the key is damaged.
   absl::StatusOr<std::string> Get(absl::string_view key) const;
   // Pairs with start <= key < limit in key order (empty limit: to the end).
-  std::vector<KeyValue> Scan(absl::string_view start,
-                             absl::string_view limit) const;
-  std::vector<KeyValue> ScanPrefix(absl::string_view prefix) const;
+  // kDataLoss when a checkpoint chunk in the range is damaged.
+  absl::StatusOr<std::vector<KeyValue>> Scan(absl::string_view start,
+                                             absl::string_view limit) const;
+  absl::StatusOr<std::vector<KeyValue>> ScanPrefix(
+      absl::string_view prefix) const;
 
-  // Writes a checkpoint of everything written so far, then removes the WAL
-  // segments it covers and the older checkpoints. Crash-safe at every step
-  // (docs/kv.md). One at a time; writes continue meanwhile (they go to the
-  // WAL after the checkpoint's offset).
+  // Writes a checkpoint of everything written so far (the memtable merged
+  // with the previous checkpoint), then removes the WAL segments it covers
+  // and the older checkpoints. Crash-safe at every step (docs/kv.md). One at
+  // a time; writes and reads continue meanwhile (the memtable is frozen and a
+  // fresh one takes new writes, which go to the WAL after the checkpoint's
+  // offset).
   absl::StatusOr<CheckpointInfo> Checkpoint();
   // Makes every write so far durable (useful with sync off).
   absl::Status Sync();
@@ -165,13 +183,19 @@ class DB {
   absl::Status Close();
 
   const RecoveryReport& recovery_report() const { return report_; }
-  Stats GetStats() const;
+  // kDataLoss when counting the keys meets a damaged checkpoint chunk.
+  absl::StatusOr<Stats> GetStats() const;
   const std::string& dir() const { return dir_; }
 
  private:
   DB(std::string dir, Options options);
 
   absl::Status Recover();
+  // Checks that the WAL continues the checkpoint covering offsets below
+  // replay_from (gap_context says which, for the error) and replays it from
+  // there into *out.
+  absl::Status ReplayWal(bool over_checkpoint, uint64_t replay_from,
+                         const std::string& gap_context, MemTable* out);
   // Removes every checkpoint except CHECKPOINT-<keep>.
   absl::Status RemoveCheckpointsExcept(uint64_t keep);
   // A Write waiting in writers_.
@@ -184,6 +208,9 @@ class DB {
   // Most batches in one write group (the writers a leader appends at once).
   static constexpr size_t kMaxGroupBatches = 1024;
 
+  // Puts imm_'s entries back under mem_ (newer entries win) after a failed
+  // Checkpoint.
+  void UnfreezeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies one batch to the memtable; it is the one at next_apply_.
   void ApplyLocked(const WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -195,7 +222,13 @@ class DB {
 
   absl::Mutex checkpoint_mu_;  // one Checkpoint at a time
   mutable absl::Mutex mu_;
+  // Newest first: mem_ takes writes; imm_ is the memtable a running
+  // Checkpoint is writing out (frozen, read without mu_); base_ is the
+  // checkpoint loaded or last written (immutable). Readers copy the
+  // pointers under mu_ and read imm_ and base_ after releasing it.
   MemTable mem_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const MemTable> imm_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const CheckpointTable> base_ ABSL_GUARDED_BY(mu_);
   // The WAL offset of the next batch to apply: the memtable holds the
   // effect of every record below it.
   uint64_t next_apply_ ABSL_GUARDED_BY(mu_) = 0;

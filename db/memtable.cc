@@ -2,31 +2,61 @@
 
 #include <utility>
 
-#include "absl/strings/match.h"
-
 namespace blockwal::db {
+
+std::string PrefixLimit(absl::string_view prefix) {
+  std::string limit(prefix);
+  while (!limit.empty()) {
+    const auto last = static_cast<unsigned char>(limit.back());
+    if (last != 0xff) {
+      limit.back() = static_cast<char>(last + 1);
+      return limit;
+    }
+    limit.pop_back();
+  }
+  return limit;  // no bound
+}
 
 void MemTable::Put(absl::string_view key, absl::string_view value) {
   auto [it, inserted] = map_.try_emplace(std::string(key));
   if (inserted) {
     bytes_ += key.size();
+  } else if (it->second.has_value()) {
+    bytes_ -= it->second->size();
   } else {
-    bytes_ -= it->second.size();
+    --tombstones_;
   }
-  it->second.assign(value.data(), value.size());
+  it->second.emplace(value.data(), value.size());
   bytes_ += value.size();
 }
 
 void MemTable::Delete(absl::string_view key) {
   auto it = map_.find(key);
-  if (it == map_.end()) return;
-  bytes_ -= it->first.size() + it->second.size();
-  map_.erase(it);
+  if (!keep_tombstones_) {
+    if (it == map_.end()) return;
+    bytes_ -= it->first.size() + it->second->size();
+    map_.erase(it);
+    return;
+  }
+  if (it == map_.end()) {
+    it = map_.try_emplace(std::string(key)).first;
+    bytes_ += key.size();
+    ++tombstones_;
+  } else if (it->second.has_value()) {
+    bytes_ -= it->second->size();
+    it->second.reset();
+    ++tombstones_;
+  }
+}
+
+const std::optional<std::string>* MemTable::Find(absl::string_view key) const {
+  auto it = map_.find(key);
+  return it == map_.end() ? nullptr : &it->second;
 }
 
 const std::string* MemTable::Get(absl::string_view key) const {
-  auto it = map_.find(key);
-  return it == map_.end() ? nullptr : &it->second;
+  const std::optional<std::string>* entry = Find(key);
+  return entry == nullptr || !entry->has_value() ? nullptr : &**entry;
 }
 
 std::vector<KeyValue> MemTable::Scan(absl::string_view start,
@@ -34,33 +64,26 @@ std::vector<KeyValue> MemTable::Scan(absl::string_view start,
   std::vector<KeyValue> out;
   for (auto it = map_.lower_bound(start); it != map_.end(); ++it) {
     if (!limit.empty() && it->first >= limit) break;
-    out.emplace_back(it->first, it->second);
+    if (it->second.has_value()) out.emplace_back(it->first, *it->second);
   }
   return out;
 }
 
 std::vector<KeyValue> MemTable::ScanPrefix(absl::string_view prefix) const {
-  std::vector<KeyValue> out;
-  for (auto it = map_.lower_bound(prefix);
-       it != map_.end() && absl::StartsWith(it->first, prefix); ++it) {
-    out.emplace_back(it->first, it->second);
-  }
-  return out;
-}
-
-void MemTable::CopyFrom(const MemTable& other) {
-  map_ = other.map_;
-  bytes_ = other.bytes_;
+  return Scan(prefix, PrefixLimit(prefix));
 }
 
 void MemTable::Swap(MemTable* other) {
   map_.swap(other->map_);
   std::swap(bytes_, other->bytes_);
+  std::swap(tombstones_, other->tombstones_);
+  std::swap(keep_tombstones_, other->keep_tombstones_);
 }
 
 void MemTable::Clear() {
   map_.clear();
   bytes_ = 0;
+  tombstones_ = 0;
 }
 
 }  // namespace blockwal::db

@@ -1,5 +1,6 @@
-// Checkpoint files: names, round trips, and that every kind of damage is
-// rejected with kDataLoss rather than loaded in part.
+// Checkpoint files: names, round trips, lazy reads (point reads, scans,
+// counts across chunk boundaries), and that every kind of damage is kDataLoss
+// naming the file and place, rather than a missing key or a partial load.
 #include "db/checkpoint.h"
 
 #include <memory>
@@ -11,13 +12,18 @@
 #include "tests/status_matchers.h"
 #include "util/file_system.h"
 #include "util/mem_file_system.h"
+#include "util/coding.h"
 #include "wal/block_writer.h"
+#include "wal/format.h"
 
 namespace blockwal::db {
 namespace {
 
 using ::blockwal::testing::StatusIs;
+using ::blockwal::testing::IsOkAndHolds;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 using ::testing::Optional;
 
 class CheckpointTest : public ::testing::Test {
@@ -61,6 +67,7 @@ TEST_F(CheckpointTest, RoundTripsManyChunks) {
   EXPECT_EQ(written.path, Path(1234));
   EXPECT_EQ(written.wal_offset, 1234u);
   EXPECT_EQ(written.keys, 3000u);
+  EXPECT_GT(written.chunks, 10u);  // ~330 KB in 16 KiB chunks
   ASSERT_OK_AND_ASSIGN(uint64_t size, fs_->GetFileSize(written.path));
   EXPECT_EQ(written.bytes, size);
   EXPECT_FALSE(fs_->FileExists(written.path + ".tmp"));
@@ -87,6 +94,86 @@ TEST_F(CheckpointTest, RoundTripsEmptyTable) {
   EXPECT_EQ(loaded.size(), 0u);
 }
 
+TEST_F(CheckpointTest, TableReadsAcrossChunks) {
+  MemTable table;
+  Fill(&table, 3000, 100);  // keys key100000 .. key102999
+  ASSERT_OK(WriteCheckpoint(fs_.get(), kDir, 5, table).status());
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const CheckpointTable> t,
+                       CheckpointTable::Open(fs_.get(), Path(5)));
+  EXPECT_EQ(t->info().keys, 3000u);
+  EXPECT_EQ(t->info().wal_offset, 5u);
+  ASSERT_OK(t->Verify());
+  for (int i = 0; i < 3000; i += 7) {
+    const std::string key = absl::StrCat("key", 100000 + i);
+    EXPECT_THAT(t->Get(key), IsOkAndHolds(Optional(*table.Get(key)))) << key;
+  }
+  EXPECT_THAT(t->Get("key"), IsOkAndHolds(std::nullopt));         // before all
+  EXPECT_THAT(t->Get("key1000005"), IsOkAndHolds(std::nullopt));  // between
+  EXPECT_THAT(t->Get("zzz"), IsOkAndHolds(std::nullopt));         // after all
+
+  // A scan crossing chunk boundaries, bounds inside chunks.
+  std::vector<std::string> keys;
+  ASSERT_OK(t->Scan("key100140", "key102860",
+                    [&](absl::string_view k, absl::string_view v) {
+                      EXPECT_EQ(v, *table.Get(k));
+                      keys.emplace_back(k);
+                      return absl::OkStatus();
+                    }));
+  ASSERT_EQ(keys.size(), 2720u);
+  EXPECT_EQ(keys.front(), "key100140");
+  EXPECT_EQ(keys.back(), "key102859");
+  // A visitor's error stops the scan and is returned.
+  int visited = 0;
+  EXPECT_THAT(t->Scan("", "",
+                      [&](absl::string_view, absl::string_view) {
+                        return ++visited == 3 ? absl::CancelledError("stop")
+                                              : absl::OkStatus();
+                      }),
+              StatusIs(absl::StatusCode::kCancelled, "stop"));
+  EXPECT_EQ(visited, 3);
+
+  const std::vector<absl::string_view> probe = {
+      "a", "key100000", "key1000000", "key101500", "key101501", "key102999",
+      "key3"};
+  EXPECT_THAT(t->CountPresent(probe), IsOkAndHolds(4u));
+}
+
+TEST_F(CheckpointTest, BuilderRejectsKeysOutOfOrderAndCleansUp) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CheckpointBuilder> b,
+                         CheckpointBuilder::Create(fs_.get(), kDir, 8));
+    ASSERT_OK(b->Add("b", "1"));
+    EXPECT_THAT(b->Add("b", "2"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "/ckpt/CHECKPOINT-00000000000000000008.tmp: "
+                         "checkpoint keys must increase; 'b' after 'b'"));
+    EXPECT_THAT(b->Add("a", "2"), StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_TRUE(fs_->FileExists(Path(8) + ".tmp"));
+  }
+  // Abandoned before Finish: the temp file is gone, no checkpoint exists.
+  EXPECT_FALSE(fs_->FileExists(Path(8) + ".tmp"));
+  EXPECT_FALSE(fs_->FileExists(Path(8)));
+}
+
+TEST_F(CheckpointTest, TrailerEndsTheFileWhateverTheIndexLength) {
+  // Index lengths that leave every amount of room in the last block: the
+  // trailer must always be the file's last kTrailerRecordBytes bytes.
+  for (int n = 0; n < 60; ++n) {
+    MemTable table;
+    table.Put(std::string(1 + n * 37 % 200, 'k'), std::string(32700 - n * 3, 'v'));
+    ASSERT_OK(WriteCheckpoint(fs_.get(), kDir, n, table).status());
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<const CheckpointTable> t,
+                         CheckpointTable::Open(fs_.get(), Path(n)));
+    ASSERT_OK(t->Verify()) << n;
+    ASSERT_OK_AND_ASSIGN(std::string contents,
+                         ReadFileToString(fs_.get(), Path(n)));
+    const char* trailer = contents.data() + contents.size() - kTrailerRecordBytes;
+    EXPECT_EQ(trailer[6], wal::kFullType) << n;
+    EXPECT_EQ(DecodeFixed16(trailer + 4), kTrailerPayloadBytes) << n;
+    EXPECT_EQ(trailer[7], kCheckpointTrailer) << n;
+  }
+}
+
 class DamagedCheckpointTest : public CheckpointTest {
  protected:
   void SetUp() override {
@@ -108,16 +195,28 @@ class DamagedCheckpointTest : public CheckpointTest {
     EXPECT_NE(loaded.Get("untouched"), nullptr);
     return info.status();
   }
+  std::string Damage(absl::string_view what) {
+    return absl::StrCat("checkpoint /ckpt/CHECKPOINT-00000000000000000007 is "
+                        "damaged: ",
+                        what);
+  }
 
   MemTable table_;
   std::string contents_;
 };
 
-TEST_F(DamagedCheckpointTest, FlippedByteIsChecksumMismatch) {
-  contents_[contents_.size() / 2] ^= 0x01;
+TEST_F(DamagedCheckpointTest, FlippedByteInAChunkFailsItsReadsOnly) {
+  // Byte 100 is in chunk 0 (chunks are ~16 KiB; chunk 0 starts at byte 28).
+  contents_[100] ^= 0x01;
   Rewrite(contents_);
-  EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss,
-                               HasSubstr("checksum mismatch at byte")));
+  const std::string damage = Damage(
+      "chunk 0: record at position 28: checksum mismatch at position 28");
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const CheckpointTable> t,
+                       CheckpointTable::Open(fs_.get(), Path(7)));
+  EXPECT_THAT(t->Get("key100000"), StatusIs(absl::StatusCode::kDataLoss, damage));
+  EXPECT_THAT(t->Get("key101999"), IsOkAndHolds(Optional(std::string(50, 'x'))));
+  EXPECT_THAT(t->Verify(), StatusIs(absl::StatusCode::kDataLoss, damage));
+  EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss, damage));
 }
 
 TEST_F(DamagedCheckpointTest, CutOffFileHasNoTrailer) {
@@ -129,79 +228,183 @@ TEST_F(DamagedCheckpointTest, CutOffFileHasNoTrailer) {
 TEST_F(DamagedCheckpointTest, CutAtBlockBoundaryHasNoTrailer) {
   Rewrite(contents_.substr(0, 32768));
   EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss,
-                               HasSubstr("ends without its trailer")));
+                               Damage("ends without its trailer (no trailer "
+                                      "record in its last 28 bytes, at byte "
+                                      "32740: cut off?)")));
+}
+
+TEST_F(DamagedCheckpointTest, TooShortForATrailer) {
+  Rewrite(contents_.substr(0, 27));
+  EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss,
+                               Damage("ends without its trailer (27 bytes: "
+                                      "cut off)")));
 }
 
 TEST_F(DamagedCheckpointTest, EmptyFile) {
   Rewrite("");
   EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss,
-                               "checkpoint /ckpt/CHECKPOINT-00000000000000000007"
-                               " is damaged: empty file (no header)"));
+                               Damage("empty file (no header)")));
 }
 
-// Writes a block-framed file made of the given record payloads.
+// Writes a checkpoint from hand-made parts: the header payload, chunk
+// payloads, then an index listing the chunks as written (or `index` when
+// given), padding, and a trailer with the index's place and `keys`.
 class HandMadeCheckpointTest : public CheckpointTest {
  protected:
-  absl::Status ReadRecords(const std::vector<std::string>& records) {
+  static std::string Header(uint32_t version = kCheckpointVersion) {
+    std::string h = "\x01";
+    h += kCheckpointMagic;
+    PutFixed32(&h, version);
+    PutFixed64(&h, 9);
+    return h;
+  }
+  static std::string Chunk(
+      const std::vector<std::pair<std::string, std::string>>& pairs) {
+    std::string c = "\x02";
+    PutVarint32(&c, static_cast<uint32_t>(pairs.size()));
+    for (const auto& [k, v] : pairs) {
+      PutLengthPrefixed(&c, k);
+      PutLengthPrefixed(&c, v);
+    }
+    return c;
+  }
+  // Index entry fields a test may override, per chunk.
+  struct Entry {
+    std::optional<uint32_t> pairs;
+    std::optional<std::string> first_key;
+  };
+  absl::Status Open(const std::string& header,
+                    const std::vector<std::string>& chunks, uint64_t keys,
+                    const std::vector<Entry>& overrides = {},
+                    const std::string& between = "") {
     auto file = fs_->NewWritableFile(Path(9));
     EXPECT_OK(file);
     wal::BlockWriter writer(file->get());
-    for (const std::string& r : records) {
-      EXPECT_OK(writer.AddRecord(r));
+    EXPECT_OK(writer.AddRecord(header));
+    std::string index = "\x04";
+    PutVarint32(&index, static_cast<uint32_t>(chunks.size()));
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      absl::StatusOr<uint64_t> pos = writer.AddRecord(chunks[i]);
+      EXPECT_OK(pos);
+      absl::string_view in(chunks[i]);
+      in.remove_prefix(1);
+      uint32_t count = 0;
+      GetVarint32(&in, &count);
+      absl::string_view first;
+      GetLengthPrefixed(&in, &first);
+      const Entry e = i < overrides.size() ? overrides[i] : Entry();
+      PutVarint64(&index, *pos);
+      PutVarint32(&index, static_cast<uint32_t>(chunks[i].size()));
+      PutVarint32(&index, e.pairs.value_or(count));
+      PutLengthPrefixed(&index, e.first_key.value_or(std::string(first)));
     }
-    EXPECT_OK(writer.Flush());
+    if (!between.empty()) {
+      EXPECT_OK(writer.AddRecord(between));
+    }
+    absl::StatusOr<uint64_t> index_pos = writer.AddRecord(index);
+    EXPECT_OK(index_pos);
+    std::string trailer = "\x03";
+    PutFixed64(&trailer, *index_pos);
+    PutFixed32(&trailer, static_cast<uint32_t>(index.size()));
+    PutFixed64(&trailer, keys);
+    // Small files only: the trailer must fit in the first block unpadded.
+    EXPECT_LE(writer.position() + kTrailerRecordBytes,
+              static_cast<uint64_t>(wal::kBlockSize));
+    EXPECT_OK(writer.AddRecord(trailer));
     EXPECT_OK((*file)->Close());
-    MemTable loaded;
-    return ReadCheckpoint(fs_.get(), Path(9), &loaded).status();
+    absl::StatusOr<std::shared_ptr<const CheckpointTable>> t =
+        CheckpointTable::Open(fs_.get(), Path(9));
+    if (!t.ok()) return t.status();
+    table_ = *t;
+    return absl::OkStatus();
   }
+  std::string Damage(absl::string_view what) {
+    return absl::StrCat("checkpoint /ckpt/CHECKPOINT-00000000000000000009 is "
+                        "damaged: ",
+                        what);
+  }
+  std::shared_ptr<const CheckpointTable> table_;
 };
 
+TEST_F(HandMadeCheckpointTest, WellFormedOpensAndReads) {
+  ASSERT_OK(Open(Header(), {Chunk({{"a", "1"}, {"b", "2"}}), Chunk({{"c", "3"}})},
+                 3));
+  EXPECT_EQ(table_->info().wal_offset, 9u);
+  EXPECT_EQ(table_->info().chunks, 2u);
+  ASSERT_OK(table_->Verify());
+  EXPECT_THAT(table_->Get("c"), IsOkAndHolds(Optional(std::string("3"))));
+}
+
 TEST_F(HandMadeCheckpointTest, BadMagic) {
-  std::string header = "\x01NOTMAGIC";
-  header.append(20, '\0');
-  EXPECT_THAT(ReadRecords({header}),
+  std::string header = Header();
+  header.replace(1, 8, "NOTMAGIC");
+  EXPECT_THAT(Open(header, {}, 0),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("no checkpoint header (bad magic)")));
+                       Damage("no checkpoint header (bad magic)")));
 }
 
-TEST_F(HandMadeCheckpointTest, UnknownVersion) {
-  std::string header = "\x01";
-  header += "BWKVCKPT";
-  header += std::string("\x02\0\0\0", 4);
-  header.append(16, '\0');
-  EXPECT_THAT(ReadRecords({header}),
+TEST_F(HandMadeCheckpointTest, UnknownVersions) {
+  EXPECT_THAT(Open(Header(1), {}, 0),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("unsupported format version 2")));
+                       Damage("unsupported format version 1")));
+  EXPECT_THAT(Open(Header(3), {}, 0),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("unsupported format version 3")));
 }
 
-TEST_F(CheckpointTest, TrailerChecksumAndCountsAreChecked) {
-  MemTable table;
-  Fill(&table, 3, 5);
-  ASSERT_OK(WriteCheckpoint(fs_.get(), kDir, 3, table).status());
-  ASSERT_OK_AND_ASSIGN(std::string contents,
-                       ReadFileToString(fs_.get(), Path(3)));
-  // Re-frame the same payloads with one value byte changed: every block
-  // checksum is then right, only the trailer's CRC can catch it.
-  // Payloads: the header, one chunk, the trailer, each a FULL fragment.
-  std::vector<std::string> payloads;
-  size_t pos = 0;
-  while (pos + 7 <= contents.size()) {
-    const size_t len = static_cast<uint8_t>(contents[pos + 4]) |
-                       (static_cast<uint8_t>(contents[pos + 5]) << 8);
-    payloads.push_back(contents.substr(pos + 7, len));
-    pos += 7 + len;
-  }
-  ASSERT_EQ(payloads.size(), 3u);
-  payloads[1].back() ^= 0x01;
-  auto file = fs_->NewWritableFile(Path(3));
-  ASSERT_OK(file);
-  wal::BlockWriter writer(file->get());
-  for (const std::string& p : payloads) ASSERT_OK(writer.AddRecord(p));
-  ASSERT_OK((*file)->Close());
-  MemTable loaded;
-  EXPECT_THAT(ReadCheckpoint(fs_.get(), Path(3), &loaded),
+TEST_F(HandMadeCheckpointTest, KeyCountMustMatchTheIndex) {
+  EXPECT_THAT(Open(Header(), {Chunk({{"a", "1"}, {"b", "2"}})}, 5),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("checksum mismatch: trailer says")));
+                       Damage("the trailer says 5 keys, the index's chunks "
+                              "hold 2")));
+}
+
+TEST_F(HandMadeCheckpointTest, IndexKeysOutOfOrder) {
+  EXPECT_THAT(Open(Header(), {Chunk({{"b", "1"}}), Chunk({{"a", "2"}})}, 2),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("index: entry 1: keys out of order")));
+}
+
+TEST_F(HandMadeCheckpointTest, ChunkThatDisagreesWithTheIndex) {
+  // Pair count: found on the read that needs the chunk.
+  ASSERT_OK(Open(Header(), {Chunk({{"a", "1"}, {"b", "2"}})}, 3,
+                 {Entry{.pairs = 3, .first_key = std::nullopt}}));
+  EXPECT_THAT(table_->Get("a"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("chunk 0 at byte 28: pair count does not match "
+                              "the index's 3")));
+  // First key.
+  ASSERT_OK(Open(Header(), {Chunk({{"a", "1"}, {"b", "2"}})}, 2,
+                 {Entry{.pairs = std::nullopt, .first_key = "0"}}));
+  EXPECT_THAT(table_->Get("b"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("chunk 0 at byte 28: its first key is not the "
+                              "index's")));
+  // Keys out of order inside a chunk.
+  ASSERT_OK(Open(Header(), {Chunk({{"a", "1"}, {"a", "2"}})}, 2));
+  EXPECT_THAT(table_->Verify(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("chunk 0 at byte 28: keys out of order")));
+  // A chunk's last key at or past the next chunk's first.
+  ASSERT_OK(Open(Header(), {Chunk({{"a", "1"}, {"c", "2"}}), Chunk({{"b", "3"}})},
+                 3));
+  EXPECT_THAT(table_->Scan("", "", [](absl::string_view, absl::string_view) {
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("chunk 0 at byte 28: its last key is not below "
+                              "the next chunk's first key")));
+}
+
+TEST_F(HandMadeCheckpointTest, RecordsNoIndexNamesFailVerify) {
+  // A stray record between the last chunk and the index opens (lazily) but
+  // does not verify.
+  ASSERT_OK(Open(Header(), {Chunk({{"a", "1"}})}, 1, {}, "\x02stray"));
+  EXPECT_THAT(table_->Get("a"), IsOkAndHolds(Optional(std::string("1"))));
+  EXPECT_THAT(table_->Verify(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("the index is at byte 54, the record before it "
+                              "ends at byte 41")));
 }
 
 }  // namespace

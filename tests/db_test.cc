@@ -3,6 +3,7 @@
 // of Checkpoint) and after damage (corrupt checkpoints, missing WAL).
 #include "db/db.h"
 
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 namespace blockwal::db {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -45,7 +47,11 @@ constexpr uint32_t kMutations = kOpAppend | kOpSync | kOpTruncate | kOpCreate |
 
 Model Contents(const DB& db) {
   Model out;
-  for (auto& [k, v] : db.Scan("", "")) out.emplace(k, v);
+  absl::StatusOr<std::vector<KeyValue>> pairs = db.Scan("", "");
+  EXPECT_OK(pairs);
+  if (pairs.ok()) {
+    for (auto& [k, v] : *pairs) out.emplace(k, v);
+  }
   return out;
 }
 
@@ -95,13 +101,13 @@ TEST_F(DbTest, PutGetDeleteScan) {
   ASSERT_OK(db->Delete("b"));
   ASSERT_OK(db->Delete("never-there"));
   EXPECT_THAT(db->Get("b"), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(db->Scan("a", "c"), ElementsAre(Pair("a", "one")));
+  EXPECT_THAT(db->Scan("a", "c"), IsOkAndHolds(ElementsAre(Pair("a", "one"))));
   EXPECT_THAT(db->Scan("b", ""),
-              ElementsAre(Pair("c", "3"), Pair("ca", "4")));
+              IsOkAndHolds(ElementsAre(Pair("c", "3"), Pair("ca", "4"))));
   EXPECT_THAT(db->ScanPrefix("c"),
-              ElementsAre(Pair("c", "3"), Pair("ca", "4")));
-  EXPECT_THAT(db->ScanPrefix("x"), ElementsAre());
-  const Stats stats = db->GetStats();
+              IsOkAndHolds(ElementsAre(Pair("c", "3"), Pair("ca", "4"))));
+  EXPECT_THAT(db->ScanPrefix("x"), IsOkAndHolds(ElementsAre()));
+  ASSERT_OK_AND_ASSIGN(const Stats stats, db->GetStats());
   EXPECT_EQ(stats.keys, 3u);
   EXPECT_EQ(stats.writes, 7u);
   EXPECT_EQ(stats.wal_next_offset, 7u);
@@ -117,7 +123,7 @@ TEST_F(DbTest, WriteBatchAppliesInOrderAsOneRecord) {
   ASSERT_OK(db->Write(batch));
   ASSERT_OK(db->Write(WriteBatch()));  // empty: nothing appended
   EXPECT_EQ(Contents(*db), (Model{{"k", "2"}}));
-  EXPECT_EQ(db->GetStats().wal_next_offset, 1u);
+  EXPECT_EQ(db->GetStats()->wal_next_offset, 1u);
 }
 
 TEST_F(DbTest, ReopenReplaysTheWal) {
@@ -161,12 +167,12 @@ TEST_F(DbTest, CheckpointDropsWalAndOlderCheckpoints) {
   for (int i = 0; i < 200; ++i) {
     ASSERT_OK(db->Put(absl::StrCat("key", i), std::string(50, 'v')));
   }
-  ASSERT_GT(db->GetStats().wal_segments, 1u);
+  ASSERT_GT(db->GetStats()->wal_segments, 1u);
   ASSERT_OK_AND_ASSIGN(CheckpointInfo first, db->Checkpoint());
   EXPECT_EQ(first.wal_offset, 200u);
   EXPECT_EQ(first.keys, 200u);
-  EXPECT_EQ(db->GetStats().wal_first_offset, 200u);
-  EXPECT_EQ(db->GetStats().wal_segments, 1u);
+  EXPECT_EQ(db->GetStats()->wal_first_offset, 200u);
+  EXPECT_EQ(db->GetStats()->wal_segments, 1u);
   ASSERT_OK(db->Delete("key0"));
   ASSERT_OK_AND_ASSIGN(CheckpointInfo second, db->Checkpoint());
   EXPECT_EQ(second.wal_offset, 201u);
@@ -189,7 +195,7 @@ TEST_F(DbTest, AutoCheckpoint) {
   for (int i = 0; i < 100; ++i) {
     ASSERT_OK(db->Put(absl::StrCat("key", i), std::string(40, 'v')));
   }
-  const Stats stats = db->GetStats();
+  ASSERT_OK_AND_ASSIGN(const Stats stats, db->GetStats());
   EXPECT_GE(stats.checkpoints, 2u);
   EXPECT_OK(stats.auto_checkpoint_status);
   EXPECT_LT(stats.wal_bytes_since_checkpoint, 2000u);
@@ -227,13 +233,63 @@ TEST_F(DbTest, ConcurrentWritersApplyInWalOrder) {
     });
   }
   for (std::thread& t : threads) t.join();
-  EXPECT_EQ(db->GetStats().keys, kThreads * kWrites + 1u);
+  EXPECT_EQ(db->GetStats()->keys, kThreads * kWrites + 1u);
   const Model model = Contents(*db);
   ASSERT_OK(db->Close());
   db = OpenOrDie(MakeOptions());
   // Replay in offset order gives exactly what the writers applied, including
   // the last writer of "shared".
   EXPECT_EQ(Contents(*db), model);
+}
+
+TEST_F(DbTest, ReadsDuringCheckpointsSeeEveryLayer) {
+  // Keys "r<i>" hold "<round>-<i>" for the round that last wrote them; round
+  // r rewrites the keys whose parity is r's, then checkpoints. While
+  // checkpoints freeze the memtable and swap the checkpoint below it, a
+  // reader must never miss a key, nor see a value of a round not started.
+  auto db = OpenOrDie(MakeOptions());
+  constexpr int kKeys = 200;
+  constexpr int kRounds = 12;
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_OK(db->Put(absl::StrCat("r", i), absl::StrCat("0-", i)));
+  }
+  std::atomic<int> round{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      while (!done.load()) {
+        const int i = static_cast<int>(rng() % kKeys);
+        absl::StatusOr<std::string> v = db->Get(absl::StrCat("r", i));
+        ASSERT_OK(v);  // keys are rewritten, never deleted
+        const int r = std::stoi(*v);
+        EXPECT_LE(r, round.load());  // round r had started before its write
+        EXPECT_EQ(*v, absl::StrCat(r, "-", i));
+        absl::StatusOr<std::vector<KeyValue>> all = db->ScanPrefix("r");
+        ASSERT_OK(all);
+        EXPECT_EQ(all->size(), static_cast<size_t>(kKeys));
+      }
+    });
+  }
+  for (int r = 1; r <= kRounds; ++r) {
+    round.store(r);
+    for (int i = r % 2; i < kKeys; i += 2) {
+      ASSERT_OK(db->Put(absl::StrCat("r", i), absl::StrCat(r, "-", i)));
+    }
+    ASSERT_OK(db->Checkpoint().status());
+  }
+  done.store(true);
+  for (std::thread& t : readers) t.join();
+  ASSERT_OK_AND_ASSIGN(const Stats stats, db->GetStats());
+  EXPECT_EQ(stats.keys, static_cast<uint64_t>(kKeys));
+  EXPECT_EQ(stats.checkpoint_keys, static_cast<uint64_t>(kKeys));
+  EXPECT_EQ(stats.memtable_entries, 0u);
+  for (int i = 0; i < kKeys; ++i) {
+    const int last = kRounds - ((kRounds - i) % 2 == 0 ? 0 : 1);
+    EXPECT_THAT(db->Get(absl::StrCat("r", i)),
+                IsOkAndHolds(absl::StrCat(last, "-", i)));
+  }
 }
 
 // ------------------------------------------------------------ group commit
@@ -337,7 +393,7 @@ TEST_F(DbGroupCommitTest, AFailedSyncFailsItsGroupAndTheWritersQueuedBehind) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   // Nothing was acknowledged, and nothing is visible.
   EXPECT_TRUE(Contents(**db).empty());
-  EXPECT_EQ((*db)->GetStats().writes, 0u);
+  EXPECT_EQ((*db)->GetStats()->writes, 0u);
 }
 
 // Seeded random sequences of puts, deletes, batches, checkpoints and reopens
@@ -351,7 +407,8 @@ TEST_P(DbModelTest, MatchesModel) {
   options.sync = GetParam() % 2 == 0;
   auto db = OpenOrDie(options);
   Model model;
-  auto key = [&] { return absl::StrCat("k", rng() % 60); };
+  // ~400 keys of up to 300 bytes: checkpoints of several chunks.
+  auto key = [&] { return absl::StrCat("k", rng() % 400); };
   auto value = [&] { return std::string(rng() % 300, 'a' + rng() % 26); };
   for (int step = 0; step < 600; ++step) {
     const uint32_t op = rng() % 100;
@@ -387,7 +444,22 @@ TEST_P(DbModelTest, MatchesModel) {
       ASSERT_NE(db, nullptr);
       ASSERT_EQ(Contents(*db), model) << "after reopen at step " << step;
     }
-    ASSERT_EQ(db->GetStats().keys, model.size());
+    ASSERT_EQ(db->GetStats()->keys, model.size());
+    // Reads go through the memtable and the checkpoint below it.
+    const std::string probe = key();
+    auto it = model.find(probe);
+    if (it == model.end()) {
+      ASSERT_THAT(db->Get(probe), StatusIs(absl::StatusCode::kNotFound));
+    } else {
+      ASSERT_THAT(db->Get(probe), IsOkAndHolds(it->second)) << probe;
+    }
+    const std::string prefix = absl::StrCat("k", rng() % 40);
+    std::vector<KeyValue> want;
+    for (auto m = model.lower_bound(prefix);
+         m != model.end() && absl::StartsWith(m->first, prefix); ++m) {
+      want.emplace_back(m->first, m->second);
+    }
+    ASSERT_THAT(db->ScanPrefix(prefix), IsOkAndHolds(want)) << prefix;
   }
   ASSERT_EQ(Contents(*db), model);
   ASSERT_OK(db->Close());
@@ -581,15 +653,52 @@ TEST_F(DbTest, CorruptNewestCheckpointFallsBackToOlderPlusWal) {
   EXPECT_EQ(r.checkpoint_keys, 10u);
   EXPECT_EQ(r.records_replayed, 20u);
   ASSERT_EQ(r.checkpoints_rejected.size(), 1u);
-  EXPECT_THAT(r.checkpoints_rejected[0],
-              HasSubstr("checkpoint /db/CHECKPOINT-00000000000000000020 is "
-                        "damaged: checksum mismatch"));
+  // The chunk holds keys the WAL's later batches overwrite: counting the
+  // keys after replay reads it and finds the damage.
+  EXPECT_EQ(r.checkpoints_rejected[0],
+            "checkpoint /db/CHECKPOINT-00000000000000000020 is damaged: chunk "
+            "0: record at position 28: checksum mismatch at position 28");
   // The next checkpoint replaces both.
   ASSERT_OK(db->Checkpoint().status());
   EXPECT_THAT(CheckpointNames(), ElementsAre(CheckpointFileName(30)));
 }
 
-TEST_F(DbTest, CorruptOnlyCheckpointWithTruncatedWalIsDataLoss) {
+TEST_F(DbTest, CorruptNewestCheckpointIsRejectedAtOpenWhenVerifying) {
+  std::vector<Model> models;
+  {
+    auto db = OpenOrDie(MakeOptions());
+    models = WriteRecords(*db, 20);
+    ASSERT_OK(db->Close());
+  }
+  ASSERT_OK(WriteCheckpoint(&fs_, kDir, 10, TableOf(models[10])).status());
+  ASSERT_OK(WriteCheckpoint(&fs_, kDir, 20, TableOf(models[20])).status());
+  CorruptFile(&fs_, JoinPath(kDir, CheckpointFileName(20)));
+  const std::string damage =
+      "checkpoint /db/CHECKPOINT-00000000000000000020 is damaged: chunk 0: "
+      "record at position 28: checksum mismatch at position 28";
+  {
+    // No WAL batch follows offset 20, so a lazy open reads no chunk: it opens
+    // on the damaged checkpoint, and reads of it fail.
+    auto db = OpenOrDie(MakeOptions());
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(db->recovery_report().checkpoint_offset, 20u);
+    EXPECT_THAT(db->recovery_report().checkpoints_rejected, ElementsAre());
+    EXPECT_THAT(db->Get("k3"), StatusIs(absl::StatusCode::kDataLoss, damage));
+    ASSERT_OK(db->Close());
+  }
+  Options options = MakeOptions();
+  options.verify_checkpoint_on_open = true;
+  auto db = OpenOrDie(options);
+  ASSERT_NE(db, nullptr);
+  const RecoveryReport& r = db->recovery_report();
+  EXPECT_EQ(r.checkpoint_offset, 10u);
+  EXPECT_EQ(r.records_replayed, 10u);
+  EXPECT_EQ(r.keys, 20u);
+  EXPECT_THAT(r.checkpoints_rejected, ElementsAre(damage));
+  EXPECT_EQ(Contents(*db), models[20]);
+}
+
+TEST_F(DbTest, CorruptOnlyCheckpointIsDataLossOnReadOrVerifyingOpen) {
   {
     auto db = OpenOrDie(MakeOptions());
     WriteRecords(*db, 30);
@@ -597,6 +706,32 @@ TEST_F(DbTest, CorruptOnlyCheckpointWithTruncatedWalIsDataLoss) {
     ASSERT_OK(db->Close());
   }
   CorruptFile(&fs_, JoinPath(kDir, CheckpointFileName(30)));
+  const std::string damage =
+      "checkpoint /db/CHECKPOINT-00000000000000000030 is damaged: chunk 0: "
+      "record at position 28: checksum mismatch at position 28";
+  {
+    // Lazy open: the trailer, header and index verify; every read of the
+    // damaged chunk fails, none reports a key missing.
+    auto db = OpenOrDie(MakeOptions());
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(db->recovery_report().keys, 30u);
+    EXPECT_THAT(db->Get("k7"), StatusIs(absl::StatusCode::kDataLoss, damage));
+    EXPECT_THAT(db->Get("k"), StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(db->Scan("", ""), StatusIs(absl::StatusCode::kDataLoss, damage));
+    EXPECT_THAT(db->ScanPrefix("k2"),
+                StatusIs(absl::StatusCode::kDataLoss, damage));
+    // A write over a damaged key works; the checkpoint that would merge the
+    // damaged chunk cannot be written, and leaves everything as it was.
+    ASSERT_OK(db->Put("k7", "new"));
+    EXPECT_THAT(db->Get("k7"), IsOkAndHolds("new"));
+    EXPECT_THAT(db->GetStats(), StatusIs(absl::StatusCode::kDataLoss, damage));
+    EXPECT_THAT(db->Checkpoint(), StatusIs(absl::StatusCode::kDataLoss, damage));
+    EXPECT_THAT(db->Get("k7"), IsOkAndHolds("new"));
+    EXPECT_THAT(CheckpointNames(), ElementsAre(CheckpointFileName(30)));
+    ASSERT_OK(db->Close());
+  }
+  // The next open replays "k7" over the damaged chunk: counting reads it,
+  // the only checkpoint is rejected and the WAL does not reach back to 0.
   EXPECT_THAT(
       DB::Open(kDir, MakeOptions()),
       StatusIs(absl::StatusCode::kDataLoss,
@@ -612,7 +747,7 @@ TEST_F(DbTest, MissingWalPrefixIsDataLoss) {
     for (int i = 0; i < 100; ++i) {
       ASSERT_OK(db->Put(absl::StrCat("k", i), std::string(100, 'v')));
     }
-    ASSERT_GT(db->GetStats().wal_segments, 2u);
+    ASSERT_GT(db->GetStats()->wal_segments, 2u);
     ASSERT_OK(db->Close());
   }
   // Remove the first segment behind the store's back.

@@ -137,14 +137,28 @@ TEST_F(KvToolTest, StatsCheckpointRecover) {
                                 " (covers WAL offsets below 2, 2 keys, "));
   r = Kv({"stats"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, "keys: 2\nbytes: 4\nwal offsets: [2, 2)\nwal segments: 1\n"
+  EXPECT_EQ(r.out, "keys: 2\ncheckpoint keys: 2\nmemtable entries: 0\n"
+                   "memtable bytes: 0\nwal offsets: [2, 2)\nwal segments: 1\n"
                    "wal bytes since checkpoint: 0\ncheckpoint: " +
                        checkpoint + "\n");
+  // A delete over the checkpoint is a memtable entry that hides a key.
+  EXPECT_EQ(Kv({"del", "a"}).out, "OK\n");
+  r = Kv({"stats"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, StartsWith("keys: 1\ncheckpoint keys: 2\n"
+                                "memtable entries: 1\nmemtable bytes: 1\n"));
+  EXPECT_EQ(Kv({"get", "a"}).exit_code, 1);
+  EXPECT_EQ(Kv({"put", "a", "1"}).out, "OK\n");
   r = Kv({"recover"});
   EXPECT_THAT(r.out, StartsWith("checkpoint: " + checkpoint +
                                 " (covers WAL offsets below 2, 2 keys)\n"
-                                "wal: 1 segments, offsets [2, 2)\n"
-                                "replayed: 0 records, 0 bytes\n"));
+                                "wal: 1 segments, offsets [2, 4)\n"
+                                "replayed: 2 records, 32 bytes\n"  // del + put
+                                "torn bytes cut: 0\n"
+                                "batches cut: 0\n"
+                                "records skipped: 0\n"
+                                "corruption: none\n"
+                                "keys: 2\n"));
 }
 
 TEST_F(KvToolTest, UsageErrors) {

@@ -4,6 +4,7 @@
 //   ASSERT_OK_AND_ASSIGN(auto x, StatusOrExpr);
 //   EXPECT_THAT(status_or_statusor, StatusIs(absl::StatusCode::kDataLoss));
 //   EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("000.store")));
+//   EXPECT_THAT(statusor, IsOkAndHolds(ElementsAre(...)));
 #ifndef BLOCKWAL_TESTS_STATUS_MATCHERS_H_
 #define BLOCKWAL_TESTS_STATUS_MATCHERS_H_
 
@@ -41,6 +42,22 @@ inline auto StatusIs(absl::StatusCode code) {
 template <typename M>
 auto StatusIs(absl::StatusCode code, M message_matcher) {
   return StatusIsImpl(code, ::testing::MatcherCast<std::string>(message_matcher));
+}
+
+MATCHER_P(IsOkAndHoldsImpl, value_matcher,
+          std::string(negation ? "isn't" : "is") +
+              " an OK StatusOr whose value matches the given matcher") {
+  if (!arg.ok()) {
+    *result_listener << "whose status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
+// Matches an OK StatusOr whose value matches value_matcher.
+template <typename M>
+auto IsOkAndHolds(M value_matcher) {
+  return IsOkAndHoldsImpl(value_matcher);
 }
 
 }  // namespace blockwal::testing

@@ -129,18 +129,22 @@ absl::StatusOr<std::unique_ptr<db::DB>> OpenStore(const Flags& flags) {
 
 std::string StatsLines(const db::Stats& s) {
   return absl::StrFormat(
-      "keys: %u\nbytes: %u\nwal offsets: [%u, %u)\nwal segments: %u\n"
+      "keys: %u\ncheckpoint keys: %u\nmemtable entries: %u\n"
+      "memtable bytes: %u\nwal offsets: [%u, %u)\nwal segments: %u\n"
       "wal bytes since checkpoint: %u\ncheckpoint: %s\n",
-      s.keys, s.approximate_bytes, s.wal_first_offset, s.wal_next_offset,
+      s.keys, s.checkpoint_keys, s.memtable_entries, s.approximate_bytes,
+      s.wal_first_offset, s.wal_next_offset,
       s.wal_segments, s.wal_bytes_since_checkpoint,
       s.last_checkpoint.empty() ? "none" : s.last_checkpoint);
 }
 
 std::string StatsLine(const db::Stats& s) {
   return absl::StrFormat(
-      "keys=%u bytes=%u wal_first=%u wal_next=%u wal_segments=%u "
+      "keys=%u checkpoint_keys=%u memtable_entries=%u memtable_bytes=%u "
+      "wal_first=%u wal_next=%u wal_segments=%u "
       "wal_bytes_since_checkpoint=%u checkpoint=%s\n",
-      s.keys, s.approximate_bytes, s.wal_first_offset, s.wal_next_offset,
+      s.keys, s.checkpoint_keys, s.memtable_entries, s.approximate_bytes,
+      s.wal_first_offset, s.wal_next_offset,
       s.wal_segments, s.wal_bytes_since_checkpoint,
       s.last_checkpoint.empty() ? "none" : s.last_checkpoint);
 }
@@ -194,8 +198,10 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
         parts.size() == 2 ? DecodeArg(flags, parts[1], "prefix")
                           : absl::StatusOr<std::string>("");
     if (!prefix.ok()) return err(prefix.status().message());
+    absl::StatusOr<std::vector<db::KeyValue>> pairs = store.ScanPrefix(*prefix);
+    if (!pairs.ok()) return err(pairs.status().message());
     std::string out;
-    for (const auto& [k, v] : store.ScanPrefix(*prefix)) {
+    for (const auto& [k, v] : *pairs) {
       absl::StrAppend(&out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
                       "\n");
     }
@@ -208,7 +214,8 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
   }
   if (command == "stats") {
     if (!need(0)) return err("usage: stats");
-    return StatsLine(store.GetStats());
+    absl::StatusOr<db::Stats> stats = store.GetStats();
+    return stats.ok() ? StatsLine(*stats) : err(stats.status().message());
   }
   return err(absl::StrCat("unknown command '", command,
                           "' (commands: get put del scan checkpoint stats "
@@ -300,10 +307,15 @@ int RunCommand(const Flags& flags, absl::string_view command,
       code = Fail(s);
     }
   } else if (command == "scan") {
-    for (const auto& [k, v] :
-         store.ScanPrefix(decoded.empty() ? "" : decoded[0])) {
-      absl::StrAppend(&out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
-                      "\n");
+    absl::StatusOr<std::vector<db::KeyValue>> pairs =
+        store.ScanPrefix(decoded.empty() ? "" : decoded[0]);
+    if (pairs.ok()) {
+      for (const auto& [k, v] : *pairs) {
+        absl::StrAppend(&out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
+                        "\n");
+      }
+    } else {
+      code = Fail(pairs.status());
     }
   } else if (command == "checkpoint") {
     absl::StatusOr<db::CheckpointInfo> info = store.Checkpoint();
@@ -315,7 +327,12 @@ int RunCommand(const Flags& flags, absl::string_view command,
       code = Fail(info.status());
     }
   } else if (command == "stats") {
-    out = StatsLines(store.GetStats());
+    absl::StatusOr<db::Stats> stats = store.GetStats();
+    if (stats.ok()) {
+      out = StatsLines(*stats);
+    } else {
+      code = Fail(stats.status());
+    }
   } else if (command == "recover") {
     out = store.recovery_report().ToString();
   } else {  // shell

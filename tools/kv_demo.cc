@@ -95,7 +95,9 @@ bool Verify(const db::DB& store, uint64_t acked) {
   }
   // Every key present: "last" or key-i with the right value, no holes.
   uint64_t present = 0;
-  for (const auto& [k, v] : store.ScanPrefix("key-")) {
+  absl::StatusOr<std::vector<db::KeyValue>> pairs = store.ScanPrefix("key-");
+  if (!pairs.ok()) fail(absl::StrCat("scan: ", pairs.status().ToString()));
+  for (const auto& [k, v] : pairs.ok() ? *pairs : std::vector<db::KeyValue>()) {
     if (k != Key(present)) {
       fail(absl::StrCat("unexpected key ", k, " (expected ", Key(present),
                         ")"));
@@ -108,9 +110,12 @@ bool Verify(const db::DB& store, uint64_t acked) {
     fail(absl::StrCat(present, " writes present, ", acked,
                       " acknowledged: at most one in flight may differ"));
   }
-  if (store.GetStats().keys != present + (present > 0 ? 1 : 0)) {
-    fail(absl::StrCat("the store holds ", store.GetStats().keys,
-                      " keys, expected ", present, " + \"last\""));
+  absl::StatusOr<db::Stats> stats = store.GetStats();
+  if (!stats.ok()) {
+    fail(absl::StrCat("stats: ", stats.status().ToString()));
+  } else if (stats->keys != present + (present > 0 ? 1 : 0)) {
+    fail(absl::StrCat("the store holds ", stats->keys, " keys, expected ",
+                      present, " + \"last\""));
   }
   if (present > 0) {
     absl::StatusOr<std::string> last = store.Get("last");

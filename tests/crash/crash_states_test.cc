@@ -473,7 +473,10 @@ db::Options CrashDbOptions(FileSystem* fs) {
 
 Contents ReadDb(const db::DB& db) {
   Contents out;
-  for (const db::KeyValue& kv : db.Scan("", "")) out[kv.first] = kv.second;
+  absl::StatusOr<std::vector<db::KeyValue>> pairs = db.Scan("", "");
+  EXPECT_OK(pairs);
+  if (!pairs.ok()) return out;
+  for (const db::KeyValue& kv : *pairs) out[kv.first] = kv.second;
   return out;
 }
 

@@ -2,14 +2,18 @@
 // whole file CHECKPOINT-<N>, put in an in-memory file system
 // (util/mem_file_system.h) and loaded with ReadCheckpoint.
 //
-// Besides the reader, the records of the file (read with wal::BlockReader,
-// which block_reader_fuzzer covers) are checked by a reference parser written
-// here from the format comment of db/checkpoint.h: a 29-byte header record
-// (kind 1, "BWKVCKPT", version 1, wal_offset, key count), chunk records
-// (kind 2, varint32 pair count, exactly that many length-prefixed key/value
-// pairs), a 9-byte trailer (kind 3, the number of records before it, the
-// masked CRC32C of their payloads), nothing after it, and no damage reported
-// by the block reader. It abort()s when one of these invariants breaks:
+// Besides the reader, the records of the file (read in order with
+// wal::BlockReader, which block_reader_fuzzer covers) are checked by a
+// reference parser written here from the format comment of db/checkpoint.h:
+// a 21-byte header record (kind 1, "BWKVCKPT", version 2, wal_offset), chunk
+// records (kind 2, varint32 pair count >= 1, exactly that many
+// length-prefixed key/value pairs, keys strictly increasing across chunks),
+// an index record (kind 4) listing exactly those chunks (position, payload
+// bytes, pair count, first key), an optional padding record (empty or kind
+// 5), then a 21-byte trailer (kind 3, the index's position and size, the key
+// count) that is the last record and one FULL fragment ending the file, and
+// no damage reported by the block reader. It abort()s when one of these
+// invariants breaks:
 //
 //   1. ReadCheckpoint and the reference parser agree on whether the file is
 //      a valid checkpoint.
@@ -17,17 +21,16 @@
 //      as it was.
 //   3. A loaded file: the keys, in file order, are strictly increasing and
 //      are the table's keys with the same values; their count is the
-//      header's key count and info.keys; info.wal_offset is the header's,
+//      trailer's key count and info.keys; info.wal_offset is the header's,
 //      info.bytes the file size, info.path the path.
 //   4. WriteCheckpoint of the loaded table (at the loaded wal_offset) and
 //      ReadCheckpoint of what it wrote give the same wal_offset, key count
 //      and table; the writer's output is a fixed point (writing what was read
 //      back gives the same bytes), and is parsed by the reference parser too.
 //
-// Each input is checked as it is, and again with its checksums made right
-// (every fragment's block CRC, then the count and CRC of the first trailer),
-// so that mutated contents reach the chunk parser and the checks after it
-// instead of failing a CRC (libFuzzer cannot compute one).
+// Each input is checked as it is, and again with every fragment's block CRC
+// made right, so that mutated contents reach the record parsers and the
+// checks after them instead of failing a CRC (libFuzzer cannot compute one).
 //
 // Built with -DBLOCKWAL_LIBFUZZER for libFuzzer; otherwise replay_main.cc
 // runs the files named on its command line, and each input's outcome is
@@ -47,7 +50,6 @@
 #include "db/memtable.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "util/coding.h"
-#include "util/crc32c.h"
 #include "util/file_system.h"
 #include "util/mem_file_system.h"
 #include "wal/block_reader.h"
@@ -83,51 +85,75 @@ bool RefParse(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
   absl::StatusOr<std::unique_ptr<SequentialFile>> file =
       fs->NewSequentialFile(path);
   FUZZ_CHECK(file.ok(), file.status().code(), 0);
+  absl::StatusOr<uint64_t> size = fs->GetFileSize(path);
+  FUZZ_CHECK(size.ok(), size.status().code(), 0);
   CountingReporter reporter;
   wal::BlockReader reader(file->get(), &reporter);
-  std::vector<std::string> records;
+  std::vector<std::pair<uint64_t, std::string>> records;  // position, payload
   absl::string_view record;
   std::string scratch;
-  while (reader.ReadRecord(&record, &scratch)) records.emplace_back(record);
+  while (reader.ReadRecord(&record, &scratch)) {
+    records.emplace_back(reader.last_record_offset(), std::string(record));
+  }
   FUZZ_CHECK(reader.status().ok(), reader.status().code(), 0);
-  if (reporter.reports > 0 || records.size() < 2) return false;
+  if (reporter.reports > 0 || records.size() < 3) return false;
 
-  const std::string& header = records.front();
-  if (header.size() != 29 || header[0] != 1 ||
+  const std::string& header = records.front().second;
+  if (header.size() != 21 || header[0] != 1 ||
       header.compare(1, 8, "BWKVCKPT") != 0 ||
-      DecodeFixed32(header.data() + 9) != 1) {
+      DecodeFixed32(header.data() + 9) != 2) {
     return false;
   }
   out->wal_offset = DecodeFixed64(header.data() + 13);
-  out->keys = DecodeFixed64(header.data() + 21);
 
-  std::string covered = header;  // the payloads the trailer's CRC covers
-  for (size_t r = 1; r + 1 < records.size(); ++r) {
-    absl::string_view in = records[r];
-    if (in.empty() || in[0] != 2) return false;
-    covered.append(in.data(), in.size());
+  // The chunks, and the index entry each must have.
+  std::string entries;
+  uint32_t chunks = 0;
+  size_t r = 1;
+  for (; r < records.size() && !records[r].second.empty() &&
+         records[r].second[0] == 2;
+       ++r) {
+    absl::string_view in = records[r].second;
     in.remove_prefix(1);
     uint32_t count;
-    if (!GetVarint32(&in, &count)) return false;
+    if (!GetVarint32(&in, &count) || count == 0) return false;
+    absl::string_view first_key;
     for (uint32_t i = 0; i < count; ++i) {
       absl::string_view key, value;
       if (!GetLengthPrefixed(&in, &key) || !GetLengthPrefixed(&in, &value)) {
         return false;
       }
       if (!out->pairs.empty() && !(out->pairs.back().first < key)) return false;
+      if (i == 0) first_key = key;
       out->pairs.emplace_back(std::string(key), std::string(value));
     }
     if (!in.empty()) return false;
+    PutVarint64(&entries, records[r].first);
+    PutVarint32(&entries, static_cast<uint32_t>(records[r].second.size()));
+    PutVarint32(&entries, count);
+    PutLengthPrefixed(&entries, first_key);
+    ++chunks;
   }
+  out->keys = out->pairs.size();
 
-  const std::string& trailer = records.back();
-  if (trailer.size() != 9 || trailer[0] != 3 ||
-      DecodeFixed32(trailer.data() + 1) != records.size() - 1 ||
-      crc32c::Unmask(DecodeFixed32(trailer.data() + 5)) !=
-          crc32c::Value(covered)) {
-    return false;
+  if (r >= records.size()) return false;
+  const auto& [index_position, index] = records[r++];
+  std::string want_index = "\x04";
+  PutVarint32(&want_index, chunks);
+  want_index += entries;
+  if (index != want_index) return false;
+
+  if (r < records.size() &&
+      (records[r].second.empty() || records[r].second[0] == 5)) {
+    ++r;  // padding
   }
-  return out->pairs.size() == out->keys;
+  if (r + 1 != records.size()) return false;
+  const auto& [trailer_position, trailer] = records[r];
+  return trailer.size() == 21 && trailer[0] == 3 &&
+         trailer_position + 28 == *size &&
+         DecodeFixed64(trailer.data() + 1) == index_position &&
+         DecodeFixed32(trailer.data() + 9) == index.size() &&
+         DecodeFixed64(trailer.data() + 13) == out->keys;
 }
 
 void CheckSameTable(const MemTable& a, const MemTable& b) {
@@ -135,7 +161,7 @@ void CheckSameTable(const MemTable& a, const MemTable& b) {
   auto it = b.map().begin();
   for (const auto& [key, value] : a.map()) {
     FUZZ_CHECK(it->first == key && it->second == value, key.size(),
-               value.size());
+               value.has_value() ? value->size() : 0);
     ++it;
   }
 }
@@ -177,34 +203,10 @@ std::string RoundTrip(FileSystem* fs, uint64_t wal_offset,
   return bytes;
 }
 
-// `data` with its checksums made right (see the top of this file).
+// `data` with every fragment's checksum made right.
 std::string FixChecksums(absl::string_view data) {
   std::string fixed(data);
   FixBlockChecksums(&fixed);
-  std::unique_ptr<FileSystem> fs = NewMemFileSystem();
-  FUZZ_CHECK(WriteStringToFile(fs.get(), fixed, "fixed", false).ok(), 0, 0);
-  absl::StatusOr<std::unique_ptr<SequentialFile>> file =
-      fs->NewSequentialFile("fixed");
-  FUZZ_CHECK(file.ok(), file.status().code(), 0);
-  wal::BlockReader reader(file->get(), nullptr);
-  absl::string_view record;
-  std::string scratch;
-  uint32_t crc = 0;
-  uint32_t records = 0;
-  while (reader.ReadRecord(&record, &scratch)) {
-    if (record.size() == 9 && record[0] == kCheckpointTrailer) {
-      // Only a trailer written as one FULL fragment is patched in place.
-      char* p = fixed.data() + reader.last_record_offset();
-      if (p[6] == wal::kFullType && DecodeFixed16(p + 4) == 9) {
-        EncodeFixed32(p + wal::kHeaderSize + 1, records);
-        EncodeFixed32(p + wal::kHeaderSize + 5, crc32c::Mask(crc));
-        FixFragmentChecksum(p);
-      }
-      break;
-    }
-    crc = crc32c::Extend(crc, record.data(), record.size());
-    ++records;
-  }
   return fixed;
 }
 
@@ -251,8 +253,9 @@ void CheckFile(absl::string_view data) {
   size_t i = 0;
   for (const auto& [key, value] : table.map()) {
     FUZZ_CHECK(i == 0 || ref.pairs[i - 1].first < ref.pairs[i].first, i, 0);
-    FUZZ_CHECK(ref.pairs[i].first == key && ref.pairs[i].second == value, i,
-               key.size());
+    FUZZ_CHECK(value.has_value() && ref.pairs[i].first == key &&
+                   ref.pairs[i].second == *value,
+               i, key.size());
     ++i;
   }
 

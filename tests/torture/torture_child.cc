@@ -113,7 +113,9 @@ uint64_t LowestAfterTruncation(const wal::Log& log, uint64_t target) {
       db::DB::Open(dir, TortureDbOptions());
   CheckOk(opened.status(), "DB::Open");
   db::DB& store = **opened;
-  const db::Stats stats = store.GetStats();
+  absl::StatusOr<db::Stats> stats_or = store.GetStats();
+  CheckOk(stats_or.status(), "DB::GetStats");
+  const db::Stats& stats = *stats_or;
   Report(absl::StrCat("O ", stats.wal_next_offset, " ", stats.keys));
   for (uint64_t n = first_op;; ++n) {
     const KvOp op = KvOpFor(seed, n);

@@ -707,7 +707,8 @@ void CheckRecoveredKv(const std::string& dir, uint64_t seed, bool opened,
   db::DB& store = **open;
   const db::RecoveryReport& report = store.recovery_report();
   KvState got;
-  for (const db::KeyValue& kv : store.Scan("", "")) got.insert(kv);
+  ASSERT_OK_AND_ASSIGN(std::vector<db::KeyValue> pairs, store.Scan("", ""));
+  for (const db::KeyValue& kv : pairs) got.insert(kv);
   const uint64_t wal_next = report.wal_next_offset;
 
   const KvOp op = KvOpFor(seed, model->next_op);
