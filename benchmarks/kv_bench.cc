@@ -12,6 +12,10 @@
 //                   compacted, so LevelDB/RocksDB hold them in a mix of
 //                   memtable and level-0/1 tables as their defaults leave
 //                   them), one thread
+//   BM_GetRandomCheckpointed
+//                   the same after Persist (below) and a reopen: blockwal
+//                   reads from its checkpoint file, chunk by chunk; LevelDB
+//                   and RocksDB from their tables (with their block caches)
 //   BM_OpenWal      Open of a store of N keys (the argument, 125,000 to
 //                   1,000,000; 100-byte values) that are all in the
 //                   write-ahead log: blockwal with no checkpoint;
@@ -25,6 +29,10 @@
 //                   Open of the same data after a checkpoint: blockwal
 //                   DB::Checkpoint; LevelDB CompactRange(all) then close;
 //                   RocksDB Flush then close
+//   BM_OpenCheckpointedVerified
+//                   blockwal only: the same open with
+//                   Options::verify_checkpoint_on_open, which reads and
+//                   verifies every checkpoint chunk
 //
 // Opens change the directory (LevelDB/RocksDB write tables, all three write
 // new log files), so every open iteration opens a fresh copy of a store built
@@ -128,6 +136,7 @@ void SetOpCounters(benchmark::State& state) {
 struct EngineOptions {
   bool sync = false;
   bool big_write_buffer = false;  // LevelDB/RocksDB: never flush while open
+  bool verify_checkpoint = false;  // blockwal: verify_checkpoint_on_open
 };
 
 // One store of any of the three systems. Put/Get may be called concurrently.
@@ -148,6 +157,7 @@ class BlockwalEngine : public Engine {
                                                       EngineOptions eo) {
     db::Options options;
     options.sync = eo.sync;
+    options.verify_checkpoint_on_open = eo.verify_checkpoint;
     BW_ASSIGN_OR_RETURN(std::unique_ptr<db::DB> db, db::DB::Open(path, options));
     return std::unique_ptr<Engine>(new BlockwalEngine(std::move(db)));
   }
@@ -399,8 +409,9 @@ struct GetStore {
   std::unique_ptr<Engine> engine;
 };
 
-std::map<System, GetStore>& GetStores() {
-  static auto* stores = new std::map<System, GetStore>;
+// By (system, checkpointed).
+std::map<std::pair<System, bool>, GetStore>& GetStores() {
+  static auto* stores = new std::map<std::pair<System, bool>, GetStore>;
   return *stores;
 }
 
@@ -415,14 +426,15 @@ const std::vector<uint64_t>& RandomKeys() {
   return *keys;
 }
 
-absl::StatusOr<Engine*> GetStoreFor(System system) {
-  GetStore& store = GetStores()[system];
+absl::StatusOr<Engine*> GetStoreFor(System system, bool checkpointed) {
+  GetStore& store = GetStores()[{system, checkpointed}];
   if (store.engine != nullptr) return store.engine.get();
   BW_ASSIGN_OR_RETURN(store.path, FreshPath("get"));
   {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
                         OpenEngine(system, store.path, EngineOptions{}));
     BW_RETURN_IF_ERROR(Fill(*engine, kGetKeys));
+    if (checkpointed) BW_RETURN_IF_ERROR(engine->Persist());
     BW_RETURN_IF_ERROR(engine->Close());
   }
   BW_ASSIGN_OR_RETURN(store.engine,
@@ -438,8 +450,8 @@ absl::StatusOr<Engine*> GetStoreFor(System system) {
   return store.engine.get();
 }
 
-void BM_GetRandom(benchmark::State& state, System system) {
-  absl::StatusOr<Engine*> engine = GetStoreFor(system);
+void GetRandom(benchmark::State& state, System system, bool checkpointed) {
+  absl::StatusOr<Engine*> engine = GetStoreFor(system, checkpointed);
   if (SkipIfError(state, engine.status())) return;
   const std::vector<uint64_t>& keys = RandomKeys();
   std::string value;
@@ -454,6 +466,13 @@ void BM_GetRandom(benchmark::State& state, System system) {
     benchmark::DoNotOptimize(value.data());
   }
   SetOpCounters(state);
+}
+
+void BM_GetRandom(benchmark::State& state, System system) {
+  GetRandom(state, system, /*checkpointed=*/false);
+}
+void BM_GetRandomCheckpointed(benchmark::State& state, System system) {
+  GetRandom(state, system, /*checkpointed=*/true);
 }
 
 void ReleaseGetStores() {
@@ -508,7 +527,8 @@ absl::StatusOr<std::string> OpenSource(System system, uint64_t keys,
   return path;
 }
 
-void BM_Open(benchmark::State& state, System system, bool checkpointed) {
+void BM_Open(benchmark::State& state, System system, bool checkpointed,
+             EngineOptions open_options = EngineOptions{}) {
   const uint64_t keys = static_cast<uint64_t>(state.range(0));
   absl::StatusOr<std::string> source_path =
       OpenSource(system, keys, checkpointed);
@@ -526,7 +546,7 @@ void BM_Open(benchmark::State& state, System system, bool checkpointed) {
     ::sync();  // no writeback of the copy during the timed open
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<std::unique_ptr<Engine>> engine =
-        OpenEngine(system, *path, EngineOptions{});
+        OpenEngine(system, *path, open_options);
     const auto end = std::chrono::steady_clock::now();
     state.SetIterationTime(std::chrono::duration<double>(end - start).count());
     if (SkipIfError(state, engine.status())) break;
@@ -554,6 +574,10 @@ void BM_OpenWal(benchmark::State& state, System system) {
 void BM_OpenCheckpointed(benchmark::State& state, System system) {
   BM_Open(state, system, /*checkpointed=*/true);
 }
+void BM_OpenCheckpointedVerified(benchmark::State& state, System system) {
+  BM_Open(state, system, /*checkpointed=*/true,
+          EngineOptions{.verify_checkpoint = true});
+}
 
 // ------------------------------------------------------------- registration
 
@@ -575,8 +599,11 @@ KV_BENCH_ALL(BM_PutSync, Threads(1)
                              ->MinTime(bench::ScaledMinTime(3.0))
                              ->UseRealTime());
 KV_BENCH_ALL(BM_GetRandom, MinTime(bench::ScaledMinTime(1.0)));
+KV_BENCH_ALL(BM_GetRandomCheckpointed, MinTime(bench::ScaledMinTime(1.0)));
 KV_BENCH_ALL(BM_OpenWal, Apply(OpenSizes));
 KV_BENCH_ALL(BM_OpenCheckpointed, Apply(OpenSizes));
+BENCHMARK_CAPTURE(BM_OpenCheckpointedVerified, blockwal, System::kBlockwal)
+    ->Apply(OpenSizes);
 
 }  // namespace
 }  // namespace blockwal

@@ -471,9 +471,43 @@ absl::Status CheckpointTable::Verify() const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,
+                                               const std::string& path) {
+  auto damaged = [&path](absl::string_view what) {
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, " is damaged: ", what));
+  };
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file,
+                      fs->NewRandomAccessFile(path));
+  BW_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
+  if (size == 0) return damaged("empty file (no header)");
+  std::string scratch;
+  absl::StatusOr<absl::string_view> header =
+      wal::ReadRecordAt(*file, 0, &scratch, nullptr, wal::kBlockSize);
+  if (!header.ok()) {
+    if (header.status().code() != absl::StatusCode::kDataLoss) {
+      return header.status();
+    }
+    return damaged(absl::StrCat(
+        "header: ", absl::StripPrefix(header.status().message(),
+                                      absl::StrCat(path, ": "))));
+  }
+  if (header->size() < 1 + kMagicSize + 4 ||
+      static_cast<uint8_t>((*header)[0]) != kCheckpointHeader ||
+      header->substr(1, kMagicSize) !=
+          absl::string_view(kCheckpointMagic, kMagicSize)) {
+    return damaged("no checkpoint header (bad magic)");
+  }
+  return DecodeFixed32(header->data() + 1 + kMagicSize);
+}
+
 absl::StatusOr<CheckpointInfo> ReadCheckpoint(FileSystem* fs,
                                               const std::string& path,
                                               MemTable* table) {
+  BW_ASSIGN_OR_RETURN(const uint32_t version, ReadCheckpointVersion(fs, path));
+  if (version == kCheckpointVersion1) {
+    return ReadCheckpointV1(fs, path, table);
+  }
   BW_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointTable> checkpoint,
                       CheckpointTable::Open(fs, path));
   BW_RETURN_IF_ERROR(checkpoint->Verify());

@@ -36,6 +36,7 @@
 // order against its neighbours); damage there is kDataLoss from the read
 // that meets it, naming the file, chunk and position, never a missing key.
 // Verify() reads every chunk (DB Options::verify_checkpoint_on_open).
+// Format 1 files (below) are still read, whole, by ReadCheckpointV1.
 //
 // Writing (CheckpointBuilder, WriteCheckpoint): CHECKPOINT-<N>.tmp is written
 // and synced, then renamed to CHECKPOINT-<N>, then the directory is synced.
@@ -64,6 +65,8 @@ inline constexpr char kCheckpointPrefix[] = "CHECKPOINT-";
 inline constexpr char kCheckpointTempSuffix[] = ".tmp";
 inline constexpr char kCheckpointMagic[] = "BWKVCKPT";  // 8 bytes
 inline constexpr uint32_t kCheckpointVersion = 2;
+// Format 1: no index; read whole (ReadCheckpointV1).
+inline constexpr uint32_t kCheckpointVersion1 = 1;
 // Record kinds (the first byte of each record's payload).
 inline constexpr uint8_t kCheckpointHeader = 1;
 inline constexpr uint8_t kCheckpointChunk = 2;
@@ -194,9 +197,28 @@ class CheckpointTable {
   std::vector<Chunk> chunks_;
 };
 
-// Opens the checkpoint at path, verifies all of it and loads its pairs into
-// *table (replacing its contents; untouched on error). For tools and tests
-// that want the whole snapshot in memory.
+// The format version in the header of the checkpoint at path. kDataLoss
+// when the file has no checkpoint header (bad magic, damaged, empty).
+absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,
+                                               const std::string& path);
+
+// Format 1, written before the index existed (db/checkpoint_v1.cc):
+//   record 0   header   1 u8 | magic | version u32 = 1 | wal_offset u64 |
+//                       key count u64
+//   records    chunk    as in format 2
+//   last       trailer  3 u8 | records before it u32 | masked CRC32C of the
+//                       payloads of all records before it, in order u32
+// Reads all of it, verifies it (block checksums, header, key order and
+// counts, trailer CRC, nothing after the trailer) and loads its pairs into
+// *table (replacing its contents; untouched on error). kDataLoss naming the
+// file and what is wrong.
+absl::StatusOr<CheckpointInfo> ReadCheckpointV1(FileSystem* fs,
+                                                const std::string& path,
+                                                MemTable* table);
+
+// Opens the checkpoint at path (either format), verifies all of it and loads
+// its pairs into *table (replacing its contents; untouched on error). For
+// tools and tests that want the whole snapshot in memory.
 absl::StatusOr<CheckpointInfo> ReadCheckpoint(FileSystem* fs,
                                               const std::string& path,
                                               MemTable* table);

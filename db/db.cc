@@ -184,12 +184,15 @@ absl::Status DB::Recover() {
     if (options_.warning_sink) options_.warning_sink(std::string(s.message()));
   };
   // Opens the newest checkpoint not tried yet that verifies (none: base null,
-  // replay from 0).
+  // replay from 0). A format 1 checkpoint has no index: it is loaded whole
+  // into `loaded` (the memtable replay starts from) and base stays null.
   std::shared_ptr<const CheckpointTable> base;
+  MemTable loaded;
   uint64_t replay_from = 0;
   size_t tried = 0;
   auto choose_checkpoint = [&]() -> absl::Status {
     base = nullptr;
+    loaded.Clear();
     replay_from = 0;
     report_.checkpoint_path.clear();
     report_.checkpoint_offset = 0;
@@ -197,24 +200,39 @@ absl::Status DB::Recover() {
     while (tried < checkpoints.size()) {
       const uint64_t n = checkpoints[tried++];
       const std::string path = JoinPath(dir_, CheckpointFileName(n));
-      absl::StatusOr<std::shared_ptr<const CheckpointTable>> opened =
-          CheckpointTable::Open(fs, path);
-      absl::Status s = opened.status();
-      if (s.ok() && (*opened)->info().wal_offset != n) {
+      absl::StatusOr<uint32_t> version = ReadCheckpointVersion(fs, path);
+      absl::Status s = version.status();
+      std::shared_ptr<const CheckpointTable> opened;
+      CheckpointInfo info;
+      if (s.ok() && *version == kCheckpointVersion1) {
+        absl::StatusOr<CheckpointInfo> read = ReadCheckpointV1(fs, path, &loaded);
+        s = read.status();
+        if (s.ok()) info = *std::move(read);
+      } else if (s.ok()) {
+        absl::StatusOr<std::shared_ptr<const CheckpointTable>> table =
+            CheckpointTable::Open(fs, path);
+        s = table.status();
+        if (s.ok()) {
+          opened = *std::move(table);
+          info = opened->info();
+          if (options_.verify_checkpoint_on_open) s = opened->Verify();
+        }
+      }
+      if (s.ok() && info.wal_offset != n) {
         s = absl::DataLossError(absl::StrCat(
             "checkpoint ", path,
-            " is damaged: its header covers offsets below ",
-            (*opened)->info().wal_offset, ", its name says ", n));
+            " is damaged: its header covers offsets below ", info.wal_offset,
+            ", its name says ", n));
       }
-      if (s.ok() && options_.verify_checkpoint_on_open) s = (*opened)->Verify();
       if (s.ok()) {
-        base = *std::move(opened);
+        base = std::move(opened);
         report_.checkpoint_path = path;
         report_.checkpoint_offset = n;
-        report_.checkpoint_keys = base->info().keys;
+        report_.checkpoint_keys = info.keys;
         replay_from = n;
         return absl::OkStatus();
       }
+      loaded.Clear();
       if (s.code() != absl::StatusCode::kDataLoss) return s;
       reject(s);
     }
@@ -276,8 +294,10 @@ absl::Status DB::Recover() {
   // checkpoint: try the next older one (the WAL may still continue it).
   MemTable table;
   for (;;) {
-    BW_RETURN_IF_ERROR(ReplayWal(base != nullptr, replay_from, gap_context(),
-                                 &table));
+    MemTable initial(/*keep_tombstones=*/base != nullptr);
+    if (base == nullptr) initial.Swap(&loaded);  // a format 1 checkpoint's
+    BW_RETURN_IF_ERROR(
+        ReplayWal(std::move(initial), replay_from, gap_context(), &table));
     absl::StatusOr<uint64_t> keys = CountKeys(table, nullptr, base.get());
     if (keys.ok()) {
       report_.keys = *keys;
@@ -300,7 +320,7 @@ absl::Status DB::Recover() {
   return absl::OkStatus();
 }
 
-absl::Status DB::ReplayWal(bool over_checkpoint, uint64_t replay_from,
+absl::Status DB::ReplayWal(MemTable table, uint64_t replay_from,
                            const std::string& gap_context, MemTable* out) {
   if (report_.wal_first_offset > replay_from) {
     return absl::DataLossError(absl::StrFormat(
@@ -322,7 +342,6 @@ absl::Status DB::ReplayWal(bool over_checkpoint, uint64_t replay_from,
   // Open.
   const bool skip = options_.recovery_mode ==
                     wal::RecoveryMode::kSkipAnyCorruptedRecords;
-  MemTable table(/*keep_tombstones=*/over_checkpoint);
   report_.records_replayed = 0;
   report_.bytes_replayed = 0;
   report_.records_skipped = report_.wal.records_skipped;
@@ -463,24 +482,32 @@ absl::Status DB::Write(const WriteBatch& batch) {
 }
 
 absl::StatusOr<std::string> DB::Get(absl::string_view key) const {
+  auto not_found = [key] {
+    return absl::NotFoundError(absl::StrCat("key '", key, "' not found"));
+  };
   std::shared_ptr<const MemTable> imm;
   std::shared_ptr<const CheckpointTable> base;
-  const std::optional<std::string>* entry;
   {
     absl::ReaderMutexLock l(&mu_);
-    entry = mem_.Find(key);
-    if (entry != nullptr && entry->has_value()) return **entry;
+    if (const std::optional<std::string>* e = mem_.Find(key)) {
+      if (!e->has_value()) return not_found();  // deleted
+      return **e;
+    }
     imm = imm_;
     base = base_;
   }
-  if (entry == nullptr && imm != nullptr) entry = imm->Find(key);
-  if (entry == nullptr && base != nullptr) {
+  // imm and base no longer change: read them without mu_.
+  if (imm != nullptr) {
+    if (const std::optional<std::string>* e = imm->Find(key)) {
+      if (!e->has_value()) return not_found();
+      return **e;
+    }
+  }
+  if (base != nullptr) {
     BW_ASSIGN_OR_RETURN(std::optional<std::string> value, base->Get(key));
     if (value.has_value()) return *std::move(value);
-  } else if (entry != nullptr && entry->has_value()) {
-    return **entry;
   }
-  return absl::NotFoundError(absl::StrCat("key '", key, "' not found"));
+  return not_found();
 }
 
 absl::StatusOr<std::vector<KeyValue>> DB::Scan(absl::string_view start,

@@ -193,8 +193,8 @@ class DB {
   absl::Status Recover();
   // Checks that the WAL continues the checkpoint covering offsets below
   // replay_from (gap_context says which, for the error) and replays it from
-  // there into *out.
-  absl::Status ReplayWal(bool over_checkpoint, uint64_t replay_from,
+  // there onto `table`, which becomes *out.
+  absl::Status ReplayWal(MemTable table, uint64_t replay_from,
                          const std::string& gap_context, MemTable* out);
   // Removes every checkpoint except CHECKPOINT-<keep>.
   absl::Status RemoveCheckpointsExcept(uint64_t keep);

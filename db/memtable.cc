@@ -34,7 +34,12 @@ void MemTable::Delete(absl::string_view key) {
   auto it = map_.find(key);
   if (!keep_tombstones_) {
     if (it == map_.end()) return;
-    bytes_ -= it->first.size() + it->second->size();
+    bytes_ -= it->first.size();
+    if (it->second.has_value()) {
+      bytes_ -= it->second->size();
+    } else {
+      --tombstones_;
+    }
     map_.erase(it);
     return;
   }

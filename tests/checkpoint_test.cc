@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/checkpoint_v1_file.h"
 #include "tests/status_matchers.h"
 #include "util/file_system.h"
 #include "util/mem_file_system.h"
@@ -235,9 +236,14 @@ TEST_F(DamagedCheckpointTest, CutAtBlockBoundaryHasNoTrailer) {
 
 TEST_F(DamagedCheckpointTest, TooShortForATrailer) {
   Rewrite(contents_.substr(0, 27));
+  EXPECT_THAT(CheckpointTable::Open(fs_.get(), Path(7)),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage("ends without its trailer (27 bytes: cut off)")));
+  // ReadCheckpoint reads the header first, to learn the format.
   EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss,
-                               Damage("ends without its trailer (27 bytes: "
-                                      "cut off)")));
+                               Damage("header: record at position 0: payload "
+                                      "cut off by the end of the file at "
+                                      "position 0")));
 }
 
 TEST_F(DamagedCheckpointTest, EmptyFile) {
@@ -405,6 +411,32 @@ TEST_F(HandMadeCheckpointTest, RecordsNoIndexNamesFailVerify) {
               StatusIs(absl::StatusCode::kDataLoss,
                        Damage("the index is at byte 54, the record before it "
                               "ends at byte 41")));
+}
+
+TEST_F(CheckpointTest, ReadsFormatOneWhole) {
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"a", "1"}, {"b", ""}, {"c", "3"}, {"d", "44"}, {"e", "5"}};
+  ASSERT_OK(WriteStringToFile(fs_.get(), testing::CheckpointV1Bytes(12, pairs),
+                              Path(12), false));
+  EXPECT_THAT(ReadCheckpointVersion(fs_.get(), Path(12)), IsOkAndHolds(1u));
+  MemTable loaded;
+  ASSERT_OK_AND_ASSIGN(CheckpointInfo info,
+                       ReadCheckpoint(fs_.get(), Path(12), &loaded));
+  EXPECT_EQ(info.wal_offset, 12u);
+  EXPECT_EQ(info.keys, 5u);
+  EXPECT_THAT(loaded.Scan("", ""),
+              ElementsAre(Pair("a", "1"), Pair("b", ""), Pair("c", "3"),
+                          Pair("d", "44"), Pair("e", "5")));
+  // Its whole-file CRC is still checked.
+  ASSERT_OK(WriteStringToFile(fs_.get(),
+                              testing::CheckpointV1Bytes(12, pairs, 2, 1),
+                              Path(12), false));
+  EXPECT_THAT(ReadCheckpoint(fs_.get(), Path(12), &loaded),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("checksum mismatch: trailer says")));
+  // The lazy reader is for format 2 only.
+  EXPECT_THAT(CheckpointTable::Open(fs_.get(), Path(12)),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gated_file_system.h"
+#include "tests/checkpoint_v1_file.h"
 #include "tests/status_matchers.h"
 #include "util/fault_injection_file_system.h"
 #include "util/file_system.h"
@@ -739,6 +740,42 @@ TEST_F(DbTest, CorruptOnlyCheckpointIsDataLossOnReadOrVerifyingOpen) {
                          "offset 30 but no usable checkpoint; rejected: "
                          "checkpoint /db/CHECKPOINT-00000000000000000030 is "
                          "damaged")));
+}
+
+TEST_F(DbTest, OpensAStoreWithAFormatOneCheckpoint) {
+  // A store from before the checkpoint index: format 1 checkpoint at 10, the
+  // WAL continuing it (records 10..14), as a Checkpoint there leaves them.
+  std::vector<Model> models;
+  {
+    auto db = OpenOrDie(MakeOptions());
+    models = WriteRecords(*db, 15);
+    ASSERT_OK(db->Close());
+  }
+  std::vector<std::pair<std::string, std::string>> pairs(models[10].begin(),
+                                                         models[10].end());
+  ASSERT_OK(WriteStringToFile(&fs_, testing::CheckpointV1Bytes(10, pairs),
+                              JoinPath(kDir, CheckpointFileName(10)), true));
+  {
+    auto db = OpenOrDie(MakeOptions());
+    ASSERT_NE(db, nullptr);
+    const RecoveryReport& r = db->recovery_report();
+    EXPECT_EQ(r.checkpoint_offset, 10u);
+    EXPECT_EQ(r.checkpoint_keys, 10u);
+    EXPECT_EQ(r.records_replayed, 5u);
+    EXPECT_EQ(r.keys, 15u);
+    EXPECT_EQ(Contents(*db), models[15]);
+    ASSERT_OK(db->Delete("k3"));
+    // The next checkpoint is format 2 and replaces the old one.
+    ASSERT_OK(db->Checkpoint().status());
+    EXPECT_THAT(CheckpointNames(), ElementsAre(CheckpointFileName(16)));
+    EXPECT_THAT(ReadCheckpointVersion(&fs_, JoinPath(kDir, CheckpointFileName(16))),
+                IsOkAndHolds(kCheckpointVersion));
+    ASSERT_OK(db->Close());
+  }
+  Model want = models[15];
+  want.erase("k3");
+  auto db = OpenOrDie(MakeOptions());
+  EXPECT_EQ(Contents(*db), want);
 }
 
 TEST_F(DbTest, MissingWalPrefixIsDataLoss) {

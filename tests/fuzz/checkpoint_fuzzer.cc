@@ -12,7 +12,8 @@
 // bytes, pair count, first key), an optional padding record (empty or kind
 // 5), then a 21-byte trailer (kind 3, the index's position and size, the key
 // count) that is the last record and one FULL fragment ending the file, and
-// no damage reported by the block reader. It abort()s when one of these
+// no damage reported by the block reader; or, for a header of version 1, the
+// format 1 layout (see RefParseV1). It abort()s when one of these
 // invariants breaks:
 //
 //   1. ReadCheckpoint and the reference parser agree on whether the file is
@@ -29,8 +30,9 @@
 //      back gives the same bytes), and is parsed by the reference parser too.
 //
 // Each input is checked as it is, and again with every fragment's block CRC
-// made right, so that mutated contents reach the record parsers and the
-// checks after them instead of failing a CRC (libFuzzer cannot compute one).
+// made right (and a format 1 trailer's count and CRC), so that mutated
+// contents reach the record parsers and the checks after them instead of
+// failing a CRC (libFuzzer cannot compute one).
 //
 // Built with -DBLOCKWAL_LIBFUZZER for libFuzzer; otherwise replay_main.cc
 // runs the files named on its command line, and each input's outcome is
@@ -50,6 +52,7 @@
 #include "db/memtable.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "util/coding.h"
+#include "util/crc32c.h"
 #include "util/file_system.h"
 #include "util/mem_file_system.h"
 #include "wal/block_reader.h"
@@ -80,8 +83,8 @@ struct RefCheckpoint {
   std::vector<std::pair<std::string, std::string>> pairs;  // in file order
 };
 
-// The reference parser (see the top of this file).
-bool RefParse(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
+// The reference parser for format 2 (see the top of this file).
+bool RefParseV2(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
   absl::StatusOr<std::unique_ptr<SequentialFile>> file =
       fs->NewSequentialFile(path);
   FUZZ_CHECK(file.ok(), file.status().code(), 0);
@@ -156,6 +159,74 @@ bool RefParse(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
          DecodeFixed64(trailer.data() + 13) == out->keys;
 }
 
+// The reference parser for format 1 (db/checkpoint.h, ReadCheckpointV1): a
+// 29-byte header (kind 1, "BWKVCKPT", version 1, wal_offset, key count),
+// chunks, and a 9-byte trailer (kind 3, the number of records before it, the
+// masked CRC32C of their payloads) that is the last record.
+bool RefParseV1(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
+  absl::StatusOr<std::unique_ptr<SequentialFile>> file =
+      fs->NewSequentialFile(path);
+  FUZZ_CHECK(file.ok(), file.status().code(), 0);
+  CountingReporter reporter;
+  wal::BlockReader reader(file->get(), &reporter);
+  std::vector<std::string> records;
+  absl::string_view record;
+  std::string scratch;
+  while (reader.ReadRecord(&record, &scratch)) records.emplace_back(record);
+  FUZZ_CHECK(reader.status().ok(), reader.status().code(), 0);
+  if (reporter.reports > 0 || records.size() < 2) return false;
+
+  const std::string& header = records.front();
+  if (header.size() != 29 || header[0] != 1 ||
+      header.compare(1, 8, "BWKVCKPT") != 0 ||
+      DecodeFixed32(header.data() + 9) != 1) {
+    return false;
+  }
+  out->wal_offset = DecodeFixed64(header.data() + 13);
+  out->keys = DecodeFixed64(header.data() + 21);
+
+  std::string covered = header;  // the payloads the trailer's CRC covers
+  for (size_t r = 1; r + 1 < records.size(); ++r) {
+    absl::string_view in = records[r];
+    if (in.empty() || in[0] != 2) return false;
+    covered.append(in.data(), in.size());
+    in.remove_prefix(1);
+    uint32_t count;
+    if (!GetVarint32(&in, &count)) return false;
+    for (uint32_t i = 0; i < count; ++i) {
+      absl::string_view key, value;
+      if (!GetLengthPrefixed(&in, &key) || !GetLengthPrefixed(&in, &value)) {
+        return false;
+      }
+      if (!out->pairs.empty() && !(out->pairs.back().first < key)) return false;
+      out->pairs.emplace_back(std::string(key), std::string(value));
+    }
+    if (!in.empty()) return false;
+  }
+
+  const std::string& trailer = records.back();
+  if (trailer.size() != 9 || trailer[0] != 3 ||
+      DecodeFixed32(trailer.data() + 1) != records.size() - 1 ||
+      crc32c::Unmask(DecodeFixed32(trailer.data() + 5)) !=
+          crc32c::Value(covered)) {
+    return false;
+  }
+  return out->pairs.size() == out->keys;
+}
+
+// Either format, by the header's version.
+bool RefParse(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
+  std::string head;
+  {
+    absl::StatusOr<std::string> data = ReadFileToString(fs, path);
+    FUZZ_CHECK(data.ok(), data.status().code(), 0);
+    head = data->substr(0, 7 + 13);
+  }
+  const bool v1 = head.size() == 20 && head[7] == 1 &&
+                  DecodeFixed32(head.data() + 7 + 9) == 1;
+  return v1 ? RefParseV1(fs, path, out) : RefParseV2(fs, path, out);
+}
+
 void CheckSameTable(const MemTable& a, const MemTable& b) {
   FUZZ_CHECK(a.size() == b.size(), a.size(), b.size());
   auto it = b.map().begin();
@@ -203,10 +274,35 @@ std::string RoundTrip(FileSystem* fs, uint64_t wal_offset,
   return bytes;
 }
 
-// `data` with every fragment's checksum made right.
+// `data` with its checksums made right (see the top of this file).
 std::string FixChecksums(absl::string_view data) {
   std::string fixed(data);
   FixBlockChecksums(&fixed);
+  std::unique_ptr<FileSystem> fs = NewMemFileSystem();
+  FUZZ_CHECK(WriteStringToFile(fs.get(), fixed, "fixed", false).ok(), 0, 0);
+  absl::StatusOr<std::unique_ptr<SequentialFile>> file =
+      fs->NewSequentialFile("fixed");
+  FUZZ_CHECK(file.ok(), file.status().code(), 0);
+  wal::BlockReader reader(file->get(), nullptr);
+  absl::string_view record;
+  std::string scratch;
+  uint32_t crc = 0;
+  uint32_t records = 0;
+  while (reader.ReadRecord(&record, &scratch)) {
+    // A format 1 trailer (format 2 has no whole-file checksum).
+    if (record.size() == 9 && record[0] == kCheckpointTrailer) {
+      // Only a trailer written as one FULL fragment is patched in place.
+      char* p = fixed.data() + reader.last_record_offset();
+      if (p[6] == wal::kFullType && DecodeFixed16(p + 4) == 9) {
+        EncodeFixed32(p + wal::kHeaderSize + 1, records);
+        EncodeFixed32(p + wal::kHeaderSize + 5, crc32c::Mask(crc));
+        FixFragmentChecksum(p);
+      }
+      break;
+    }
+    crc = crc32c::Extend(crc, record.data(), record.size());
+    ++records;
+  }
   return fixed;
 }
 
