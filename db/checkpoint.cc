@@ -1,6 +1,7 @@
 #include "db/checkpoint.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -22,6 +23,15 @@ static_assert(sizeof(kCheckpointMagic) == kMagicSize + 1);
 // kind, magic, version, wal_offset.
 constexpr size_t kHeaderSize = 1 + kMagicSize + 4 + 8;
 constexpr size_t kNameDigits = 20;
+// A chunk payload's kind byte and the longest pair count varint.
+constexpr size_t kChunkPrefixMax = 1 + 5;
+
+// Where the writer starts the record after one that ends at `end`: the next
+// block when fewer than a header's bytes are left in this one.
+uint64_t NextRecordStart(uint64_t end) {
+  const uint64_t left = wal::kBlockSize - end % wal::kBlockSize;
+  return left < wal::kHeaderSize ? end + left : end;
+}
 
 std::string HeaderPayload(uint64_t wal_offset) {
   std::string header;
@@ -91,14 +101,46 @@ absl::Status CheckpointBuilder::Add(absl::string_view key,
         temp_, ": checkpoint keys must increase; '", key, "' after '",
         last_key_, "'"));
   }
-  if (chunk_pairs_ == 0) first_key_.assign(key.data(), key.size());
+  // A chunk is one FULL record inside one block, so a read of it is one view
+  // of the file: it is closed when the next pair would not fit in the block.
+  const size_t pair = VarintLength(key.size()) + key.size() +
+                      VarintLength(value.size()) + value.size();
+  if (chunk_pairs_ > 0 && kChunkPrefixMax + chunk_.size() + pair > chunk_room_) {
+    BW_RETURN_IF_ERROR(FlushChunk());
+  }
+  if (chunk_pairs_ == 0) {
+    const uint64_t start = NextRecordStart(writer_.position());
+    chunk_room_ = wal::kBlockSize - start % wal::kBlockSize - wal::kHeaderSize;
+    const size_t block_room = wal::kBlockSize - wal::kHeaderSize;
+    if (kChunkPrefixMax + pair > chunk_room_ &&
+        kChunkPrefixMax + pair <= block_room &&
+        chunk_room_ + wal::kHeaderSize <= kCheckpointMaxPadding) {
+      // The pair fits a fresh block but not the few bytes left of this one:
+      // fill them with padding rather than split the chunk across blocks.
+      BW_RETURN_IF_ERROR(PadBlock());
+      chunk_room_ = block_room;
+    }
+    first_key_.assign(key.data(), key.size());
+  }
   PutLengthPrefixed(&chunk_, key);
   PutLengthPrefixed(&chunk_, value);
   ++chunk_pairs_;
   ++info_.keys;
   last_key_.assign(key.data(), key.size());
-  if (chunk_.size() >= kCheckpointChunkBytes) return FlushChunk();
   return absl::OkStatus();
+}
+
+absl::Status CheckpointBuilder::PadBlock() {
+  const size_t left = wal::kBlockSize - writer_.position() % wal::kBlockSize;
+  if (left < wal::kHeaderSize || left == wal::kBlockSize) {
+    return absl::OkStatus();  // the writer zero-fills it / nothing to fill
+  }
+  std::string padding;
+  if (left > wal::kHeaderSize) {
+    padding.push_back(static_cast<char>(kCheckpointPadding));
+    padding.resize(left - wal::kHeaderSize, '\0');
+  }
+  return writer_.AddRecord(padding).status();
 }
 
 absl::Status CheckpointBuilder::FlushChunk() {
@@ -125,17 +167,9 @@ absl::StatusOr<CheckpointInfo> CheckpointBuilder::Finish() {
   index.append(index_);
   BW_ASSIGN_OR_RETURN(const uint64_t index_position, writer_.AddRecord(index));
   // The trailer must be one FULL fragment ending the file: if it does not
-  // fit in this block, fill the block first (fewer than kHeaderSize bytes
-  // left are zero-filled by the writer itself).
+  // fit in this block, fill the block first.
   const size_t left = wal::kBlockSize - writer_.position() % wal::kBlockSize;
-  if (left < kTrailerRecordBytes && left >= wal::kHeaderSize) {
-    std::string padding;
-    if (left > wal::kHeaderSize) {
-      padding.push_back(static_cast<char>(kCheckpointPadding));
-      padding.resize(left - wal::kHeaderSize, '\0');
-    }
-    BW_RETURN_IF_ERROR(writer_.AddRecord(padding).status());
-  }
+  if (left < kTrailerRecordBytes) BW_RETURN_IF_ERROR(PadBlock());
   std::string trailer;
   trailer.push_back(static_cast<char>(kCheckpointTrailer));
   PutFixed64(&trailer, index_position);
@@ -174,9 +208,10 @@ absl::Status CheckpointTable::Damaged(absl::string_view what) const {
 }
 
 absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
-    FileSystem* fs, const std::string& path) {
+    FileSystem* fs, const std::string& path, size_t cache_bytes) {
   std::shared_ptr<CheckpointTable> table(new CheckpointTable());
   table->info_.path = path;
+  table->cache_capacity_ = cache_bytes;
   BW_ASSIGN_OR_RETURN(table->file_, fs->NewReadOnlyMappedFile(path));
   BW_ASSIGN_OR_RETURN(const uint64_t size, table->file_->Size());
   table->info_.bytes = size;
@@ -190,7 +225,7 @@ absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
   }
   const uint64_t trailer_position = size - kTrailerRecordBytes;
   uint64_t end = 0;
-  absl::StatusOr<absl::string_view> trailer = wal::ReadRecordAt(
+  absl::StatusOr<absl::string_view> trailer = wal::ReadRecordViewAt(
       *table->file_, trailer_position, &scratch, &end, kTrailerRecordBytes);
   if (!trailer.ok() && trailer.status().code() != absl::StatusCode::kDataLoss) {
     return trailer.status();
@@ -207,7 +242,7 @@ absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
   table->info_.keys = DecodeFixed64(trailer->data() + 13);
 
   // The header.
-  absl::StatusOr<absl::string_view> header = wal::ReadRecordAt(
+  absl::StatusOr<absl::string_view> header = wal::ReadRecordViewAt(
       *table->file_, 0, &scratch, nullptr, kHeaderSize + wal::kHeaderSize);
   if (!header.ok()) {
     if (header.status().code() != absl::StatusCode::kDataLoss) {
@@ -234,8 +269,9 @@ absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
                                        table->index_position_,
                                        ", outside the file's body"));
   }
-  absl::StatusOr<absl::string_view> index = wal::ReadRecordAt(
-      *table->file_, table->index_position_, &scratch, &end,
+  // A big index is fragmented and assembled in index_data_ itself.
+  absl::StatusOr<absl::string_view> index = wal::ReadRecordViewAt(
+      *table->file_, table->index_position_, &table->index_data_, &end,
       trailer_position - table->index_position_);
   if (!index.ok()) {
     if (index.status().code() != absl::StatusCode::kDataLoss) {
@@ -251,7 +287,11 @@ absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
   }
   table->index_end_ = end;
   // Own the index bytes: the chunks' first keys point into them.
-  table->index_data_.assign(index->data(), index->size());
+  if (index->data() == table->index_data_.data()) {
+    table->index_data_.resize(index->size());
+  } else {
+    table->index_data_ = std::string(*index);
+  }
   BW_RETURN_IF_ERROR(table->ParseIndex());
   return std::shared_ptr<const CheckpointTable>(std::move(table));
 }
@@ -320,7 +360,7 @@ absl::Status CheckpointTable::ReadChunk(size_t i, std::string* scratch,
     return Damaged(
         absl::StrCat("chunk ", i, " at byte ", c.position, ": ", what));
   };
-  absl::StatusOr<absl::string_view> payload = wal::ReadRecordAt(
+  absl::StatusOr<absl::string_view> payload = wal::ReadRecordViewAt(
       *file_, c.position, scratch, end, next - c.position);
   if (!payload.ok()) {
     if (payload.status().code() != absl::StatusCode::kDataLoss) {
@@ -376,15 +416,72 @@ auto LowerBound(const Pairs& pairs, absl::string_view key) {
 }
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<const CheckpointTable::DecodedChunk>>
+CheckpointTable::CachedChunk(size_t i) const {
+  {
+    absl::MutexLock l(&cache_mu_);
+    auto it = cache_.find(i);
+    if (it != cache_.end()) {
+      ++cache_hits_;
+      lru_.splice(lru_.end(), lru_, it->second.lru);  // most recently used
+      return it->second.chunk;
+    }
+    ++cache_misses_;
+  }
+  // Read outside the lock; two readers of the same chunk may both read it.
+  // A mapped file hands out views of its pages: the chunk then owns only its
+  // pair list. Otherwise the bytes land in this thread's read buffer (reused,
+  // so not cleared again for every read) and the chunk keeps a copy.
+  thread_local std::string read_buffer;
+  auto chunk = std::make_shared<DecodedChunk>();
+  BW_RETURN_IF_ERROR(ReadChunk(i, &read_buffer, &chunk->pairs));
+  const auto buffer_begin = reinterpret_cast<uintptr_t>(read_buffer.data());
+  const auto first = reinterpret_cast<uintptr_t>(chunk->pairs[0].first.data());
+  if (first >= buffer_begin && first < buffer_begin + read_buffer.size()) {
+    chunk->scratch = read_buffer;
+    const uintptr_t base = reinterpret_cast<uintptr_t>(chunk->scratch.data());
+    auto rebase = [&](absl::string_view v) {
+      return absl::string_view(
+          reinterpret_cast<const char*>(
+              base + (reinterpret_cast<uintptr_t>(v.data()) - buffer_begin)),
+          v.size());
+    };
+    for (auto& [key, value] : chunk->pairs) {
+      key = rebase(key);
+      value = rebase(value);
+    }
+  }
+  chunk->charge = sizeof(DecodedChunk) + chunk->scratch.capacity() +
+                  chunk->pairs.capacity() * sizeof(Pairs::value_type);
+  if (chunk->charge > cache_capacity_) return chunk;
+  absl::MutexLock l(&cache_mu_);
+  auto [it, inserted] = cache_.try_emplace(i);
+  if (!inserted) return it->second.chunk;  // another reader cached it first
+  it->second.chunk = chunk;
+  it->second.lru = lru_.insert(lru_.end(), i);
+  cache_bytes_ += chunk->charge;
+  while (cache_bytes_ > cache_capacity_) {
+    auto victim = cache_.find(lru_.front());
+    cache_bytes_ -= victim->second.chunk->charge;
+    cache_.erase(victim);
+    lru_.pop_front();
+  }
+  return chunk;
+}
+
+CheckpointTable::CacheStats CheckpointTable::cache_stats() const {
+  absl::MutexLock l(&cache_mu_);
+  return CacheStats{cache_bytes_, cache_hits_, cache_misses_};
+}
+
 absl::StatusOr<std::optional<std::string>> CheckpointTable::Get(
     absl::string_view key) const {
   const int64_t i = ChunkFor(key);
   if (i < 0) return std::nullopt;
-  std::string scratch;
-  Pairs pairs;
-  BW_RETURN_IF_ERROR(ReadChunk(static_cast<size_t>(i), &scratch, &pairs));
-  auto it = LowerBound(pairs, key);
-  if (it == pairs.end() || it->first != key) return std::nullopt;
+  BW_ASSIGN_OR_RETURN(std::shared_ptr<const DecodedChunk> chunk,
+                      CachedChunk(static_cast<size_t>(i)));
+  auto it = LowerBound(chunk->pairs, key);
+  if (it == chunk->pairs.end() || it->first != key) return std::nullopt;
   return std::string(it->second);
 }
 
@@ -424,51 +521,41 @@ absl::StatusOr<uint64_t> CheckpointTable::CountPresent(
   return present;
 }
 
-namespace {
-// Where the writer starts the record after one that ends at `end`: the next
-// block when fewer than a header's bytes are left in this one.
-uint64_t NextRecordStart(uint64_t end) {
-  const uint64_t left = wal::kBlockSize - end % wal::kBlockSize;
-  return left < wal::kHeaderSize ? end + left : end;
+absl::Status CheckpointTable::SkipPadding(uint64_t* at, uint64_t until,
+                                          absl::string_view what) const {
+  const uint64_t from = *at;
+  std::string scratch;
+  while (*at < until) {
+    uint64_t end = 0;
+    absl::StatusOr<absl::string_view> padding =
+        wal::ReadRecordViewAt(*file_, *at, &scratch, &end);
+    if (!padding.ok() || NextRecordStart(end) > until ||
+        (!padding->empty() &&
+         static_cast<uint8_t>((*padding)[0]) != kCheckpointPadding)) {
+      break;
+    }
+    *at = NextRecordStart(end);
+  }
+  if (*at == until) return absl::OkStatus();
+  return Damaged(absl::StrCat(what, " is at byte ", until,
+                              ", the record before it ends at byte ", from));
 }
-}  // namespace
 
 absl::Status CheckpointTable::Verify() const {
   std::string scratch;
   Pairs pairs;
   uint64_t expected = NextRecordStart(wal::kHeaderSize + kHeaderSize);
   for (size_t i = 0; i < chunks_.size(); ++i) {
-    if (chunks_[i].position != expected) {
-      return Damaged(absl::StrCat("chunk ", i, " is at byte ",
-                                  chunks_[i].position,
-                                  ", the record before it ends at byte ",
-                                  expected));
-    }
+    BW_RETURN_IF_ERROR(SkipPadding(&expected, chunks_[i].position,
+                                   absl::StrCat("chunk ", i)));
     uint64_t end = 0;
     BW_RETURN_IF_ERROR(ReadChunk(i, &scratch, &pairs, &end));
     expected = NextRecordStart(end);
   }
-  if (index_position_ != expected) {
-    return Damaged(absl::StrCat("the index is at byte ", index_position_,
-                                ", the record before it ends at byte ",
-                                expected));
-  }
-  const uint64_t trailer_position = info_.bytes - kTrailerRecordBytes;
+  BW_RETURN_IF_ERROR(SkipPadding(&expected, index_position_, "the index"));
   expected = NextRecordStart(index_end_);
-  if (expected != trailer_position) {
-    // Only padding may lie between the index and the trailer.
-    uint64_t end = 0;
-    absl::StatusOr<absl::string_view> padding =
-        wal::ReadRecordAt(*file_, expected, &scratch, &end);
-    if (!padding.ok() || NextRecordStart(end) != trailer_position ||
-        (!padding->empty() &&
-         static_cast<uint8_t>((*padding)[0]) != kCheckpointPadding)) {
-      return Damaged(absl::StrCat("bytes ", expected, "..", trailer_position,
-                                  " between the index and the trailer are "
-                                  "not padding"));
-    }
-  }
-  return absl::OkStatus();
+  return SkipPadding(&expected, info_.bytes - kTrailerRecordBytes,
+                     "the trailer");
 }
 
 absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,
@@ -483,7 +570,7 @@ absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,
   if (size == 0) return damaged("empty file (no header)");
   std::string scratch;
   absl::StatusOr<absl::string_view> header =
-      wal::ReadRecordAt(*file, 0, &scratch, nullptr, wal::kBlockSize);
+      wal::ReadRecordViewAt(*file, 0, &scratch, nullptr, wal::kBlockSize);
   if (!header.ok()) {
     if (header.status().code() != absl::StatusCode::kDataLoss) {
       return header.status();

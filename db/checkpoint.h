@@ -13,10 +13,11 @@
 //                       wal_offset N u64
 //   records    chunk    2 u8 | pair count varint32 |
 //                       (varint32 klen, key, varint32 vlen, value) * count
+//   (records   padding  5 u8 | zeros, or an empty record: see below)
 //   record     index    4 u8 | chunk count varint32 | per chunk, in order:
 //                       position varint64 | payload bytes varint32 |
 //                       pair count varint32 | varint32 klen, first key
-//   (record    padding  5 u8 | zeros, or an empty record: only so that)
+//   (record    padding)
 //   last       trailer  3 u8 | index position u64 | index payload bytes u32 |
 //                       key count u64
 //
@@ -26,7 +27,12 @@
 // without reading the chunks, and a file cut anywhere has no trailer there.
 // Integers are little-endian fixed width unless marked varint. Keys are
 // strictly increasing across the chunks, which hold exactly `key count` pairs;
-// a chunk is closed once its pairs reach kCheckpointChunkBytes.
+// a chunk is closed when the next pair would not fit in the rest of its
+// block, so a chunk is one FULL fragment (read as one view of a mapped file)
+// unless a single pair is bigger than what the block has left. When a pair
+// does not fit in the few bytes left of a block (at most
+// kCheckpointMaxPadding) but fits a fresh one, the rest of the block is
+// filled with a padding record. Padding is never read for data.
 //
 // Reading is lazy, as with LevelDB's tables: CheckpointTable::Open verifies
 // the trailer, header and index (their checksums, and that the index is
@@ -46,15 +52,19 @@
 #define BLOCKWAL_DB_CHECKPOINT_H_
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "db/memtable.h"
 #include "util/file_system.h"
 #include "wal/block_writer.h"
@@ -73,9 +83,9 @@ inline constexpr uint8_t kCheckpointChunk = 2;
 inline constexpr uint8_t kCheckpointTrailer = 3;
 inline constexpr uint8_t kCheckpointIndex = 4;
 inline constexpr uint8_t kCheckpointPadding = 5;
-// A chunk is closed once its pairs reach this many bytes; a point read
-// decodes one chunk.
-inline constexpr size_t kCheckpointChunkBytes = 16 << 10;
+// The most bytes of a block left to padding so that a chunk starts whole in
+// the next block.
+inline constexpr size_t kCheckpointMaxPadding = 4 << 10;
 // The trailer's payload, and its whole fragment (block header included).
 inline constexpr size_t kTrailerPayloadBytes = 1 + 8 + 4 + 8;
 inline constexpr size_t kTrailerRecordBytes = 7 + kTrailerPayloadBytes;
@@ -117,6 +127,8 @@ class CheckpointBuilder {
   CheckpointBuilder(FileSystem* fs, std::string dir, uint64_t wal_offset,
                     std::unique_ptr<WritableFile> file);
   absl::Status FlushChunk();
+  // Fills the rest of the current block with a padding record.
+  absl::Status PadBlock();
 
   FileSystem* const fs_;
   const std::string dir_;
@@ -126,6 +138,7 @@ class CheckpointBuilder {
   wal::BlockWriter writer_;
   std::string chunk_;       // pairs of the open chunk
   uint32_t chunk_pairs_ = 0;
+  size_t chunk_room_ = 0;   // payload bytes the open chunk's block can hold
   std::string first_key_;   // of the open chunk
   std::string last_key_;    // the last key added
   std::string index_;       // index entries so far
@@ -140,17 +153,31 @@ absl::StatusOr<CheckpointInfo> WriteCheckpoint(FileSystem* fs,
                                                const MemTable& table);
 
 // An open checkpoint: reads served from the file (mapped read-only where the
-// file system can), chunk by chunk. Immutable and safe for concurrent use.
+// file system can), chunk by chunk. Point reads keep the chunks they decoded
+// in an LRU cache of at most `cache_bytes` (as LevelDB's block cache): a
+// chunk is verified when it is read from the file, and served from memory
+// while it stays cached. Scans, counts and Verify read the file and leave the
+// cache alone. Immutable apart from the cache, and safe for concurrent use.
 class CheckpointTable {
  public:
+  static constexpr size_t kDefaultCacheBytes = 8 << 20;
   // Verifies the trailer, header and index (see above). kDataLoss naming the
   // file and what is wrong; the file system's error when it cannot be read.
   static absl::StatusOr<std::shared_ptr<const CheckpointTable>> Open(
-      FileSystem* fs, const std::string& path);
+      FileSystem* fs, const std::string& path,
+      size_t cache_bytes = kDefaultCacheBytes);
   CheckpointTable(const CheckpointTable&) = delete;
   CheckpointTable& operator=(const CheckpointTable&) = delete;
 
   const CheckpointInfo& info() const { return info_; }
+  // Bytes of decoded chunks cached now, and point reads served from the
+  // cache / from the file so far.
+  struct CacheStats {
+    size_t bytes = 0;
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  CacheStats cache_stats() const;
 
   // The value of key, nullopt when absent; kDataLoss when the chunk that
   // would hold it is damaged.
@@ -167,7 +194,7 @@ class CheckpointTable {
   absl::StatusOr<uint64_t> CountPresent(
       const std::vector<absl::string_view>& keys) const;
   // Reads and verifies every chunk, and that the records follow each other
-  // with nothing in between: header, chunks, index, (padding,) trailer.
+  // with nothing but padding in between: header, chunks, index, trailer.
   absl::Status Verify() const;
 
  private:
@@ -178,6 +205,17 @@ class CheckpointTable {
     absl::string_view first_key;  // into index_data_
   };
   using Pairs = std::vector<std::pair<absl::string_view, absl::string_view>>;
+  // A chunk read and verified: its pairs point into `scratch` (a copy, when
+  // the file system copies reads) or into the file's mapping (which lives as
+  // long as the table; scratch is then empty).
+  struct DecodedChunk {
+    std::string scratch;
+    Pairs pairs;
+    size_t charge = 0;  // bytes it holds, for the cache's budget
+  };
+  // The decoded chunk i, from the cache or read and cached.
+  absl::StatusOr<std::shared_ptr<const DecodedChunk>> CachedChunk(
+      size_t i) const;
 
   CheckpointTable() = default;
   absl::Status ParseIndex();
@@ -188,6 +226,10 @@ class CheckpointTable {
   absl::Status ReadChunk(size_t i, std::string* scratch, Pairs* pairs,
                          uint64_t* end = nullptr) const;
   absl::Status Damaged(absl::string_view what) const;
+  // Steps *at over padding records up to `until`, where `what` starts;
+  // kDataLoss when anything else lies in between.
+  absl::Status SkipPadding(uint64_t* at, uint64_t until,
+                           absl::string_view what) const;
 
   CheckpointInfo info_;
   std::unique_ptr<RandomAccessFile> file_;
@@ -195,6 +237,20 @@ class CheckpointTable {
   uint64_t index_end_ = 0;  // just past the index record
   std::string index_data_;
   std::vector<Chunk> chunks_;
+
+  // The cache: chunk index -> decoded chunk, least recently used first.
+  size_t cache_capacity_ = 0;
+  mutable absl::Mutex cache_mu_;
+  mutable std::list<size_t> lru_ ABSL_GUARDED_BY(cache_mu_);
+  struct CacheEntry {
+    std::shared_ptr<const DecodedChunk> chunk;
+    std::list<size_t>::iterator lru;
+  };
+  mutable absl::flat_hash_map<size_t, CacheEntry> cache_
+      ABSL_GUARDED_BY(cache_mu_);
+  mutable size_t cache_bytes_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  mutable uint64_t cache_hits_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  mutable uint64_t cache_misses_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
 // The format version in the header of the checkpoint at path. kDataLoss

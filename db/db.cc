@@ -210,7 +210,7 @@ absl::Status DB::Recover() {
         if (s.ok()) info = *std::move(read);
       } else if (s.ok()) {
         absl::StatusOr<std::shared_ptr<const CheckpointTable>> table =
-            CheckpointTable::Open(fs, path);
+            CheckpointTable::Open(fs, path, options_.checkpoint_cache_bytes);
         s = table.status();
         if (s.ok()) {
           opened = *std::move(table);
@@ -593,7 +593,8 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
       }));
   BW_ASSIGN_OR_RETURN(CheckpointInfo info, builder->Finish());
   BW_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointTable> written,
-                      CheckpointTable::Open(options_.fs, info.path));
+                      CheckpointTable::Open(options_.fs, info.path,
+                                            options_.checkpoint_cache_bytes));
   {
     absl::MutexLock l(&mu_);
     base_ = std::move(written);

@@ -83,6 +83,9 @@ struct Options {
   // at Open (falling back to an older one the WAL still continues) at the
   // cost of reading the whole file.
   bool verify_checkpoint_on_open = false;
+  // Budget of the cache of decoded checkpoint chunks that point reads keep
+  // (db/checkpoint.h); 0 turns it off.
+  size_t checkpoint_cache_bytes = CheckpointTable::kDefaultCacheBytes;
   // Receives the WAL's warnings and rejected checkpoints (may be empty).
   std::function<void(const std::string&)> warning_sink;
 };

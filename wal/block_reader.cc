@@ -269,7 +269,7 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
     }
     const size_t block_left = static_cast<size_t>(kBlockSize - in_block);
     const size_t want = first ? std::min(block_left, kFirstRead) : block_left;
-    buf.resize(want);
+    if (buf.size() < want) buf.resize(want);  // grow only: no clearing again
     absl::StatusOr<absl::string_view> read = file.Read(pos, want, buf.data());
     if (!read.ok()) return read.status();
     absl::string_view got = *read;
@@ -339,11 +339,11 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
 
 }  // namespace
 
-absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
-                                               uint64_t position,
-                                               std::string* scratch,
-                                               uint64_t* end_position,
-                                               uint64_t length_hint) {
+namespace {
+
+absl::StatusOr<absl::string_view> ReadRecordAtImpl(
+    const RandomAccessFile& file, uint64_t position, std::string* scratch,
+    uint64_t* end_position, uint64_t length_hint, bool view_file_memory) {
   // The common case in one read, straight into *scratch: a FULL record whose
   // extent the caller knows (the index gives where the next record starts).
   const uint64_t in_block = position % kBlockSize;
@@ -351,7 +351,8 @@ absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
       in_block <= static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
     const size_t want = static_cast<size_t>(
         std::min<uint64_t>(length_hint, kBlockSize - in_block));
-    scratch->resize(want);
+    // Grow only: a reused scratch is not cleared again for every read.
+    if (scratch->size() < want) scratch->resize(want);
     absl::StatusOr<absl::string_view> read =
         file.Read(position, want, scratch->data());
     if (!read.ok()) return read.status();
@@ -366,7 +367,10 @@ absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
           *end_position = position + kHeaderSize + length;
         }
         const absl::string_view payload = got.substr(kHeaderSize, length);
-        if (payload.data() == scratch->data() + kHeaderSize) return payload;
+        if (payload.data() == scratch->data() + kHeaderSize ||
+            view_file_memory) {
+          return payload;
+        }
         scratch->assign(payload.data(), payload.size());
         return absl::string_view(*scratch);
       }
@@ -375,6 +379,24 @@ absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
     // which reports exactly what is wrong.
   }
   return ReadFragments(file, position, scratch, end_position);
+}
+
+}  // namespace
+
+absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
+                                               uint64_t position,
+                                               std::string* scratch,
+                                               uint64_t* end_position,
+                                               uint64_t length_hint) {
+  return ReadRecordAtImpl(file, position, scratch, end_position, length_hint,
+                          /*view_file_memory=*/false);
+}
+
+absl::StatusOr<absl::string_view> ReadRecordViewAt(
+    const RandomAccessFile& file, uint64_t position, std::string* scratch,
+    uint64_t* end_position, uint64_t length_hint) {
+  return ReadRecordAtImpl(file, position, scratch, end_position, length_hint,
+                          /*view_file_memory=*/true);
 }
 
 }  // namespace blockwal::wal

@@ -148,6 +148,15 @@ absl::StatusOr<absl::string_view> ReadRecordAt(const RandomAccessFile& file,
                                                uint64_t* end_position = nullptr,
                                                uint64_t length_hint = 0);
 
+// ReadRecordAt, except that a record read whole from memory the file owns
+// (a read-only mapping) is returned as a view into that memory instead of a
+// copy in *scratch: no copy, but the view is only valid while the file is
+// open (ReadRecordAt's results stay valid in *scratch after that). *scratch
+// is still needed for other files and for fragmented records.
+absl::StatusOr<absl::string_view> ReadRecordViewAt(
+    const RandomAccessFile& file, uint64_t position, std::string* scratch,
+    uint64_t* end_position = nullptr, uint64_t length_hint = 0);
+
 }  // namespace blockwal::wal
 
 #endif  // BLOCKWAL_WAL_BLOCK_READER_H_

@@ -9,10 +9,11 @@
 // records (kind 2, varint32 pair count >= 1, exactly that many
 // length-prefixed key/value pairs, keys strictly increasing across chunks),
 // an index record (kind 4) listing exactly those chunks (position, payload
-// bytes, pair count, first key), an optional padding record (empty or kind
-// 5), then a 21-byte trailer (kind 3, the index's position and size, the key
-// count) that is the last record and one FULL fragment ending the file, and
-// no damage reported by the block reader; or, for a header of version 1, the
+// bytes, pair count, first key), then a 21-byte trailer (kind 3, the index's
+// position and size, the key count) that is the last record and one FULL
+// fragment ending the file, with padding records (empty or kind 5) allowed
+// anywhere after the header, and no damage reported by the block reader; or,
+// for a header of version 1, the
 // format 1 layout (see RefParseV1). It abort()s when one of these
 // invariants breaks:
 //
@@ -96,6 +97,9 @@ bool RefParseV2(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
   absl::string_view record;
   std::string scratch;
   while (reader.ReadRecord(&record, &scratch)) {
+    // Padding (empty or kind 5) may follow any record but the header and
+    // holds nothing.
+    if (!records.empty() && (record.empty() || record[0] == 5)) continue;
     records.emplace_back(reader.last_record_offset(), std::string(record));
   }
   FUZZ_CHECK(reader.status().ok(), reader.status().code(), 0);
@@ -146,10 +150,6 @@ bool RefParseV2(FileSystem* fs, const std::string& path, RefCheckpoint* out) {
   want_index += entries;
   if (index != want_index) return false;
 
-  if (r < records.size() &&
-      (records[r].second.empty() || records[r].second[0] == 5)) {
-    ++r;  // padding
-  }
   if (r + 1 != records.size()) return false;
   const auto& [trailer_position, trailer] = records[r];
   return trailer.size() == 21 && trailer[0] == 3 &&

@@ -6,7 +6,8 @@
 The format (db/checkpoint.h, version 2: block-framed header, chunk, index,
 padding and trailer records) is encoded here from the spec, independently of
 the C++ writer; the replay program says whether the writer rewrites each
-valid seed to identical bytes (it does for one chunk per 16 KiB of pairs). Output is deterministic;
+valid seed to identical bytes (it does when every chunk fits the rest of its
+block, as in these small seeds). Output is deterministic;
 rerunning rewrites the same bytes.
 """
 import struct
