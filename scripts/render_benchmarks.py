@@ -1391,9 +1391,10 @@ class Report:
                "mix of memtable and level-0/1 tables as their defaults leave them); thread "
                "CPU time. *After a checkpoint*: the same store after blockwal "
                "`DB::Checkpoint`, LevelDB `CompactRange`, RocksDB `Flush`, then reopened: "
-               "blockwal reads each key from its checkpoint file (one ~16 KiB chunk read, "
-               "verified and searched per Get, no cache), LevelDB and RocksDB from their "
-               "tables through their block caches.")
+               "blockwal reads each key from its checkpoint file (the ≤ 32 KiB chunk "
+               "that holds it, verified and decoded once, then kept in its 8 MiB cache of "
+               "decoded chunks), LevelDB and RocksDB from their tables through their "
+               "block caches (8 MiB by default).")
         self.w("- *Open*: stores of 125,000 to 1,000,000 keys. *From the WAL*: every key in "
                "the write-ahead log (blockwal with no checkpoint; LevelDB/RocksDB written "
                "with a write buffer big enough that nothing was flushed, then closed); "
@@ -1490,7 +1491,7 @@ class Report:
                "memtable; LevelDB and RocksDB do the same and then write what they replayed "
                "as a table before Open returns. After a checkpoint all three open their "
                "files lazily: blockwal reads the checkpoint's trailer, header and index "
-               "(one entry per ~16 KiB chunk), LevelDB its manifest, RocksDB its manifest "
+               "(one entry per 32 KiB block), LevelDB its manifest, RocksDB its manifest "
                "and the tables' footers and index blocks. The verifying open reads the "
                "whole checkpoint, so it grows with the store.")
         self.w()
