@@ -438,12 +438,16 @@ CheckpointTable::CachedChunk(size_t i) const {
   const auto buffer_begin = reinterpret_cast<uintptr_t>(read_buffer.data());
   const auto first = reinterpret_cast<uintptr_t>(chunk->pairs[0].first.data());
   if (first >= buffer_begin && first < buffer_begin + read_buffer.size()) {
-    chunk->scratch = read_buffer;
+    // Copy just the pairs' bytes (the buffer may be far bigger).
+    const absl::string_view last_value = chunk->pairs.back().second;
+    const uintptr_t last =
+        reinterpret_cast<uintptr_t>(last_value.data()) + last_value.size();
+    chunk->scratch.assign(reinterpret_cast<const char*>(first), last - first);
     const uintptr_t base = reinterpret_cast<uintptr_t>(chunk->scratch.data());
     auto rebase = [&](absl::string_view v) {
       return absl::string_view(
           reinterpret_cast<const char*>(
-              base + (reinterpret_cast<uintptr_t>(v.data()) - buffer_begin)),
+              base + (reinterpret_cast<uintptr_t>(v.data()) - first)),
           v.size());
     };
     for (auto& [key, value] : chunk->pairs) {

@@ -596,9 +596,16 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
                       CheckpointTable::Open(options_.fs, info.path,
                                             options_.checkpoint_cache_bytes));
   {
+    // From here the new checkpoint is the store's: the bookkeeping says so
+    // even if removing what it made redundant fails below (the next
+    // Checkpoint removes it then).
     absl::MutexLock l(&mu_);
     base_ = std::move(written);
     imm_.reset();
+    bytes_since_checkpoint_ -=
+        std::min(bytes_since_checkpoint_, bytes_at_snapshot);
+    ++checkpoints_;
+    last_checkpoint_ = info.path;
   }
   std::move(unfreeze).Cancel();
   // Step 3: the WAL segments wholly below the offset go.
@@ -606,10 +613,6 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
   // Step 4: older checkpoints go (a damaged newer one too: this one is
   // newer than anything it covered).
   BW_RETURN_IF_ERROR(RemoveCheckpointsExcept(offset));
-  absl::MutexLock l(&mu_);
-  bytes_since_checkpoint_ -= std::min(bytes_since_checkpoint_, bytes_at_snapshot);
-  ++checkpoints_;
-  last_checkpoint_ = info.path;
   return info;
 }
 

@@ -637,6 +637,70 @@ void CorruptFile(FileSystem* fs, const std::string& path) {
   ASSERT_OK(WriteStringToFile(fs, *contents, path, true));
 }
 
+TEST_F(DbTest, ACheckpointThatFailsAfterItIsInPlaceIsCountedAsTheNewest) {
+  // One failed file-system operation at each step of a Checkpoint. Failing
+  // before the new file is swapped in changes nothing; failing after it (the
+  // WAL truncation, removing the older checkpoint) still leaves the new one
+  // serving reads, and Stats must say so: its path, the count, and no WAL
+  // bytes pending (else an automatic checkpoint would fire on every write).
+  int after_swap = 0;
+  for (size_t fail_at = 0; fail_at < 100; ++fail_at) {
+    SCOPED_TRACE(absl::StrCat("failing mutation ", fail_at));
+    FaultInjectionFileSystem fs(NewMemFileSystem());
+    Options options = MakeOptions();
+    options.fs = &fs;
+    options.wal_segment_bytes = 4096;  // so the truncation has work
+    auto db = OpenOrDie(options);
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_OK(db->Put(absl::StrCat("a", i), std::string(50, 'x')));
+    }
+    ASSERT_OK(db->Checkpoint().status());
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_OK(db->Put(absl::StrCat("b", i), std::string(50, 'y')));
+    }
+    const Model before = Contents(*db);
+    fs.FailAfter(kMutations, fail_at, EIO, /*sticky=*/false);
+    absl::StatusOr<CheckpointInfo> info = db->Checkpoint();
+    fs.ClearFailures();
+    EXPECT_EQ(Contents(*db), before);
+    ASSERT_OK_AND_ASSIGN(const Stats stats, db->GetStats());
+    const std::string newer = JoinPath(kDir, CheckpointFileName(200));
+    if (info.ok()) {
+      EXPECT_EQ(stats.last_checkpoint, newer);
+      EXPECT_EQ(stats.checkpoints, 2u);
+      break;
+    }
+    if (stats.checkpoint_keys == 200) {  // the new checkpoint is in place
+      ++after_swap;
+      EXPECT_EQ(stats.last_checkpoint, newer);
+      EXPECT_EQ(stats.checkpoints, 2u);
+      EXPECT_EQ(stats.wal_bytes_since_checkpoint, 0u);
+    } else {
+      EXPECT_EQ(stats.checkpoint_keys, 100u);
+      EXPECT_EQ(stats.last_checkpoint, JoinPath(kDir, CheckpointFileName(100)));
+      EXPECT_EQ(stats.checkpoints, 1u);
+      EXPECT_GT(stats.wal_bytes_since_checkpoint, 0u);
+    }
+    // The next checkpoint finishes the job: only the newest file is left;
+    // unless the failure was the WAL's, which stays read-only until reopened.
+    absl::StatusOr<CheckpointInfo> again = db->Checkpoint();
+    if (!again.ok()) {
+      EXPECT_THAT(again, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                  HasSubstr("log is read-only after an "
+                                            "earlier write failure")));
+      continue;
+    }
+    ASSERT_OK_AND_ASSIGN(std::vector<std::string> files, fs.GetChildren(kDir));
+    std::vector<std::string> checkpoints;
+    for (const std::string& f : files) {
+      if (absl::StartsWith(f, kCheckpointPrefix)) checkpoints.push_back(f);
+    }
+    EXPECT_THAT(checkpoints, ElementsAre(CheckpointFileName(200)));
+    EXPECT_EQ(Contents(*db), before);
+  }
+  EXPECT_GE(after_swap, 2);  // the truncation and the removal both failed
+}
+
 TEST_F(DbTest, CorruptNewestCheckpointFallsBackToOlderPlusWal) {
   std::vector<Model> models;
   {
