@@ -26,11 +26,30 @@ constexpr size_t kNameDigits = 20;
 // A chunk payload's kind byte and the longest pair count varint.
 constexpr size_t kChunkPrefixMax = 1 + 5;
 
-// Where the writer starts the record after one that ends at `end`: the next
-// block when fewer than a header's bytes are left in this one.
-uint64_t NextRecordStart(uint64_t end) {
-  const uint64_t left = wal::kBlockSize - end % wal::kBlockSize;
-  return left < wal::kHeaderSize ? end + left : end;
+absl::Status DamagedCheckpoint(const std::string& path,
+                               absl::string_view what) {
+  return absl::DataLossError(
+      absl::StrCat("checkpoint ", path, " is damaged: ", what));
+}
+
+// A failed read of the record `what` of the checkpoint at path: kDataLoss as
+// damage to it (without the block reader's own "<path>: " prefix), any other
+// error as it is.
+absl::Status ReadError(const std::string& path, absl::string_view what,
+                       const absl::Status& s) {
+  if (s.code() != absl::StatusCode::kDataLoss) return s;
+  return DamagedCheckpoint(
+      path, absl::StrCat(what, ": ",
+                         absl::StripPrefix(s.message(),
+                                           absl::StrCat(path, ": "))));
+}
+
+// A header record of either format: kind, magic, then the version u32.
+bool IsCheckpointHeader(absl::string_view header) {
+  return header.size() >= 1 + kMagicSize + 4 &&
+         static_cast<uint8_t>(header[0]) == kCheckpointHeader &&
+         header.substr(1, kMagicSize) ==
+             absl::string_view(kCheckpointMagic, kMagicSize);
 }
 
 std::string HeaderPayload(uint64_t wal_offset) {
@@ -109,7 +128,7 @@ absl::Status CheckpointBuilder::Add(absl::string_view key,
     BW_RETURN_IF_ERROR(FlushChunk());
   }
   if (chunk_pairs_ == 0) {
-    const uint64_t start = NextRecordStart(writer_.position());
+    const uint64_t start = wal::NextFragmentStart(writer_.position());
     chunk_room_ = wal::kBlockSize - start % wal::kBlockSize - wal::kHeaderSize;
     const size_t block_room = wal::kBlockSize - wal::kHeaderSize;
     if (kChunkPrefixMax + pair > chunk_room_ &&
@@ -201,10 +220,7 @@ absl::StatusOr<CheckpointInfo> WriteCheckpoint(FileSystem* fs,
 // Reading
 
 absl::Status CheckpointTable::Damaged(absl::string_view what) const {
-  // Block read errors start with the file's name, which is said already.
-  absl::ConsumePrefix(&what, absl::StrCat(info_.path, ": "));
-  return absl::DataLossError(
-      absl::StrCat("checkpoint ", info_.path, " is damaged: ", what));
+  return DamagedCheckpoint(info_.path, what);
 }
 
 absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
@@ -244,16 +260,8 @@ absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
   // The header.
   absl::StatusOr<absl::string_view> header = wal::ReadRecordViewAt(
       *table->file_, 0, &scratch, nullptr, kHeaderSize + wal::kHeaderSize);
-  if (!header.ok()) {
-    if (header.status().code() != absl::StatusCode::kDataLoss) {
-      return header.status();
-    }
-    return table->Damaged(absl::StrCat("header: ", header.status().message()));
-  }
-  if (header->size() != kHeaderSize ||
-      static_cast<uint8_t>((*header)[0]) != kCheckpointHeader ||
-      header->substr(1, kMagicSize) !=
-          absl::string_view(kCheckpointMagic, kMagicSize)) {
+  if (!header.ok()) return ReadError(path, "header", header.status());
+  if (header->size() != kHeaderSize || !IsCheckpointHeader(*header)) {
     return table->Damaged("no checkpoint header (bad magic)");
   }
   const uint32_t version = DecodeFixed32(header->data() + 1 + kMagicSize);
@@ -273,12 +281,7 @@ absl::StatusOr<std::shared_ptr<const CheckpointTable>> CheckpointTable::Open(
   absl::StatusOr<absl::string_view> index = wal::ReadRecordViewAt(
       *table->file_, table->index_position_, &table->index_data_, &end,
       trailer_position - table->index_position_);
-  if (!index.ok()) {
-    if (index.status().code() != absl::StatusCode::kDataLoss) {
-      return index.status();
-    }
-    return table->Damaged(absl::StrCat("index: ", index.status().message()));
-  }
+  if (!index.ok()) return ReadError(path, "index", index.status());
   if (index->size() != index_bytes || end > trailer_position ||
       index->empty() || static_cast<uint8_t>((*index)[0]) != kCheckpointIndex) {
     return table->Damaged(absl::StrCat("no index record at byte ",
@@ -363,12 +366,7 @@ absl::Status CheckpointTable::ReadChunk(size_t i, std::string* scratch,
   absl::StatusOr<absl::string_view> payload = wal::ReadRecordViewAt(
       *file_, c.position, scratch, end, next - c.position);
   if (!payload.ok()) {
-    if (payload.status().code() != absl::StatusCode::kDataLoss) {
-      return payload.status();
-    }
-    return Damaged(absl::StrCat("chunk ", i, ": ",
-                                absl::StripPrefix(payload.status().message(),
-                                                  absl::StrCat(info_.path, ": "))));
+    return ReadError(info_.path, absl::StrCat("chunk ", i), payload.status());
   }
   if (payload->size() != c.bytes ||
       static_cast<uint8_t>((*payload)[0]) != kCheckpointChunk) {
@@ -533,12 +531,12 @@ absl::Status CheckpointTable::SkipPadding(uint64_t* at, uint64_t until,
     uint64_t end = 0;
     absl::StatusOr<absl::string_view> padding =
         wal::ReadRecordViewAt(*file_, *at, &scratch, &end);
-    if (!padding.ok() || NextRecordStart(end) > until ||
+    if (!padding.ok() || wal::NextFragmentStart(end) > until ||
         (!padding->empty() &&
          static_cast<uint8_t>((*padding)[0]) != kCheckpointPadding)) {
       break;
     }
-    *at = NextRecordStart(end);
+    *at = wal::NextFragmentStart(end);
   }
   if (*at == until) return absl::OkStatus();
   return Damaged(absl::StrCat(what, " is at byte ", until,
@@ -548,46 +546,32 @@ absl::Status CheckpointTable::SkipPadding(uint64_t* at, uint64_t until,
 absl::Status CheckpointTable::Verify() const {
   std::string scratch;
   Pairs pairs;
-  uint64_t expected = NextRecordStart(wal::kHeaderSize + kHeaderSize);
+  uint64_t expected = wal::NextFragmentStart(wal::kHeaderSize + kHeaderSize);
   for (size_t i = 0; i < chunks_.size(); ++i) {
     BW_RETURN_IF_ERROR(SkipPadding(&expected, chunks_[i].position,
                                    absl::StrCat("chunk ", i)));
     uint64_t end = 0;
     BW_RETURN_IF_ERROR(ReadChunk(i, &scratch, &pairs, &end));
-    expected = NextRecordStart(end);
+    expected = wal::NextFragmentStart(end);
   }
   BW_RETURN_IF_ERROR(SkipPadding(&expected, index_position_, "the index"));
-  expected = NextRecordStart(index_end_);
+  expected = wal::NextFragmentStart(index_end_);
   return SkipPadding(&expected, info_.bytes - kTrailerRecordBytes,
                      "the trailer");
 }
 
 absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,
                                                const std::string& path) {
-  auto damaged = [&path](absl::string_view what) {
-    return absl::DataLossError(
-        absl::StrCat("checkpoint ", path, " is damaged: ", what));
-  };
   BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file,
                       fs->NewRandomAccessFile(path));
   BW_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
-  if (size == 0) return damaged("empty file (no header)");
+  if (size == 0) return DamagedCheckpoint(path, "empty file (no header)");
   std::string scratch;
   absl::StatusOr<absl::string_view> header =
       wal::ReadRecordViewAt(*file, 0, &scratch, nullptr, wal::kBlockSize);
-  if (!header.ok()) {
-    if (header.status().code() != absl::StatusCode::kDataLoss) {
-      return header.status();
-    }
-    return damaged(absl::StrCat(
-        "header: ", absl::StripPrefix(header.status().message(),
-                                      absl::StrCat(path, ": "))));
-  }
-  if (header->size() < 1 + kMagicSize + 4 ||
-      static_cast<uint8_t>((*header)[0]) != kCheckpointHeader ||
-      header->substr(1, kMagicSize) !=
-          absl::string_view(kCheckpointMagic, kMagicSize)) {
-    return damaged("no checkpoint header (bad magic)");
+  if (!header.ok()) return ReadError(path, "header", header.status());
+  if (!IsCheckpointHeader(*header)) {
+    return DamagedCheckpoint(path, "no checkpoint header (bad magic)");
   }
   return DecodeFixed32(header->data() + 1 + kMagicSize);
 }

@@ -332,6 +332,21 @@ TEST_F(DamagedCheckpointTest, FlippedByteInAChunkFailsItsReadsOnly) {
   EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss, damage));
 }
 
+TEST_F(DamagedCheckpointTest, DamagedIndexFailsOpenNamingItOnce) {
+  // The index's position, from the trailer (its payload starts 7 bytes into
+  // the file's last 28: kind byte, then the position).
+  const uint64_t index = DecodeFixed64(contents_.data() + contents_.size() -
+                                       kTrailerRecordBytes + 7 + 1);
+  contents_[index + 10] ^= 0x01;
+  Rewrite(contents_);
+  const std::string where = absl::StrCat(index);
+  EXPECT_THAT(CheckpointTable::Open(fs_.get(), Path(7)),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       Damage(absl::StrCat("index: record at position ", where,
+                                           ": checksum mismatch at position ",
+                                           where))));
+}
+
 TEST_F(DamagedCheckpointTest, CutOffFileHasNoTrailer) {
   Rewrite(contents_.substr(0, contents_.size() - 20));
   EXPECT_THAT(Read(), StatusIs(absl::StatusCode::kDataLoss,
@@ -536,9 +551,12 @@ TEST_F(CheckpointTest, ReadsFormatOneWhole) {
                        ReadCheckpoint(fs_.get(), Path(12), &loaded));
   EXPECT_EQ(info.wal_offset, 12u);
   EXPECT_EQ(info.keys, 5u);
-  EXPECT_THAT(loaded.Scan("", ""),
-              ElementsAre(Pair("a", "1"), Pair("b", ""), Pair("c", "3"),
-                          Pair("d", "44"), Pair("e", "5")));
+  EXPECT_THAT(loaded.map(),
+              ElementsAre(Pair("a", Optional(std::string("1"))),
+                          Pair("b", Optional(std::string())),
+                          Pair("c", Optional(std::string("3"))),
+                          Pair("d", Optional(std::string("44"))),
+                          Pair("e", Optional(std::string("5")))));
   // Its whole-file CRC is still checked.
   ASSERT_OK(WriteStringToFile(fs_.get(),
                               testing::CheckpointV1Bytes(12, pairs, 2, 1),

@@ -331,9 +331,7 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
     }
     // The next fragment starts the next block (a FIRST/MIDDLE fills its block
     // up to a trailer the writer zero-filled).
-    if (kBlockSize - pos % kBlockSize < static_cast<uint64_t>(kHeaderSize)) {
-      pos += kBlockSize - pos % kBlockSize;
-    }
+    pos = NextFragmentStart(pos);
   }
 }
 

@@ -65,6 +65,15 @@ inline constexpr int kHeaderSize = 4 + 2 + 1;
 // The 2-byte length can describe every payload that fits a block.
 static_assert(kBlockSize - kHeaderSize <= 0xffff);
 
+// Where the fragment after one ending at `position` starts: `position`
+// itself, or the next block when fewer than kHeaderSize bytes are left in
+// this one (the writer zero-fills them as the block's trailer).
+inline constexpr uint64_t NextFragmentStart(uint64_t position) {
+  const uint64_t left = kBlockSize - position % kBlockSize;
+  return left < static_cast<uint64_t>(kHeaderSize) ? position + left
+                                                    : position;
+}
+
 }  // namespace blockwal::wal
 
 #endif  // BLOCKWAL_WAL_FORMAT_H_

@@ -723,8 +723,7 @@ absl::StatusOr<Record> Segment::ReadByWalking(uint64_t i,
     return absl::DataLossError("no entry verifies near the damaged one");
   }
   while (true) {
-    const uint64_t left = kBlockSize - position % kBlockSize;
-    if (left < static_cast<uint64_t>(kHeaderSize)) position += left;  // trailer
+    position = NextFragmentStart(position);
     uint64_t end = 0;
     BW_ASSIGN_OR_RETURN(absl::string_view payload,
                         ReadRecordAt(*store_file(), position, scratch, &end));
