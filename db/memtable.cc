@@ -64,20 +64,6 @@ const std::string* MemTable::Get(absl::string_view key) const {
   return entry == nullptr || !entry->has_value() ? nullptr : &**entry;
 }
 
-std::vector<KeyValue> MemTable::Scan(absl::string_view start,
-                                     absl::string_view limit) const {
-  std::vector<KeyValue> out;
-  for (auto it = map_.lower_bound(start); it != map_.end(); ++it) {
-    if (!limit.empty() && it->first >= limit) break;
-    if (it->second.has_value()) out.emplace_back(it->first, *it->second);
-  }
-  return out;
-}
-
-std::vector<KeyValue> MemTable::ScanPrefix(absl::string_view prefix) const {
-  return Scan(prefix, PrefixLimit(prefix));
-}
-
 void MemTable::Swap(MemTable* other) {
   map_.swap(other->map_);
   std::swap(bytes_, other->bytes_);

@@ -14,7 +14,6 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
@@ -50,12 +49,6 @@ class MemTable : public WriteBatch::Handler {
   const std::optional<std::string>* Find(absl::string_view key) const;
   // The live value of key, or nullptr (absent or deleted).
   const std::string* Get(absl::string_view key) const;
-  // Live pairs with start <= key < limit in key order; an empty limit means
-  // no upper bound.
-  std::vector<KeyValue> Scan(absl::string_view start,
-                             absl::string_view limit) const;
-  // Live pairs whose key starts with prefix, in key order.
-  std::vector<KeyValue> ScanPrefix(absl::string_view prefix) const;
 
   // Entries, tombstones included.
   size_t size() const { return map_.size(); }
