@@ -22,6 +22,10 @@
 namespace blockwal::db {
 namespace {
 
+// How many times a read-only open looks again after a concurrent writer's
+// checkpoint changed the files it chose.
+constexpr int kReadOnlyRetries = 3;
+
 // An entry of the in-memory layers: a key and its value, or nullopt when it
 // was deleted.
 using Entry = std::pair<absl::string_view, const std::optional<std::string>*>;
@@ -150,19 +154,54 @@ DB::~DB() {
 absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& dir,
                                              Options options) {
   const absl::Time start = absl::Now();
-  std::unique_ptr<DB> db(new DB(dir, std::move(options)));
-  BW_RETURN_IF_ERROR(db->Recover());
+  std::unique_ptr<DB> db(new DB(dir, options));
+  absl::Status recovered = db->Recover();
+  // A read-only open races the writer's checkpoints, which remove the
+  // checkpoint and WAL segments it may have chosen (kNotFound, or a WAL that
+  // no longer continues the checkpoint): look again at the newer state.
+  for (int retry = 0; options.read_only && retry < kReadOnlyRetries &&
+                      (absl::IsNotFound(recovered) ||
+                       absl::IsDataLoss(recovered));
+       ++retry) {
+    if (!db->CheckStoreExists().ok()) break;
+    db.reset(new DB(dir, options));
+    recovered = db->Recover();
+  }
+  BW_RETURN_IF_ERROR(recovered);
   db->report_.elapsed_us =
       static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
   return db;
 }
 
+absl::Status DB::CheckStoreExists() const {
+  absl::StatusOr<std::vector<std::string>> children =
+      options_.fs->GetChildren(dir_);
+  if (!children.ok()) {
+    if (!absl::IsNotFound(children.status())) return children.status();
+    return absl::NotFoundError(
+        absl::StrCat(dir_, ": no store here (the directory does not exist)"));
+  }
+  for (const std::string& name : *children) {
+    if (name == kWalDirName || ParseCheckpointFileName(name).has_value()) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(
+      dir_, ": no store here (no ", kWalDirName,
+      "/ directory and no checkpoint)"));
+}
+
 absl::Status DB::Recover() {
   FileSystem* fs = options_.fs;
-  if (options_.create_if_missing) {
-    BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
+  const bool read_only = options_.read_only;
+  if (read_only) {
+    BW_RETURN_IF_ERROR(CheckStoreExists());
+  } else {
+    if (options_.create_if_missing) {
+      BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
+    }
+    BW_ASSIGN_OR_RETURN(lock_, fs->LockFile(JoinPath(dir_, kDbLockFileName)));
   }
-  BW_ASSIGN_OR_RETURN(lock_, fs->LockFile(JoinPath(dir_, kDbLockFileName)));
   BW_ASSIGN_OR_RETURN(std::vector<std::string> children,
                       fs->GetChildren(dir_));
 
@@ -172,7 +211,7 @@ absl::Status DB::Recover() {
   for (const std::string& name : children) {
     if (std::optional<uint64_t> n = ParseCheckpointFileName(name)) {
       checkpoints.push_back(*n);
-    } else if (absl::StartsWith(name, kCheckpointPrefix) &&
+    } else if (!read_only && absl::StartsWith(name, kCheckpointPrefix) &&
                absl::EndsWith(name, kCheckpointTempSuffix)) {
       BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir_, name)));
     }
@@ -277,6 +316,10 @@ absl::Status DB::Recover() {
   // checkpoint covers continues after it.
   log_options.initial_offset = replay_from;
   log_options.warning_sink = options_.warning_sink;
+  log_options.read_only = read_only;
+  // The WAL of a store always exists (a writable open creates it): a
+  // read-only open does not make one up.
+  log_options.create_if_missing = !read_only;
   BW_ASSIGN_OR_RETURN(log_, wal::Log::Open(JoinPath(dir_, kWalDirName),
                                            std::move(log_options)));
   const wal::RecoveryReport& wal_report = log_->recovery_report();
@@ -405,8 +448,7 @@ absl::Status DB::Write(const WriteBatch& batch) {
   bool checkpoint = false;
   {
     absl::MutexLock l(&mu_);
-    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
-    if (!error_.ok()) return error_;
+    BW_RETURN_IF_ERROR(CheckWritable());
     // Group commit: the writer at the front of the queue appends the batches
     // of the writers queued behind it as one AppendBatch (one write, one
     // fdatasync with sync on), applies them to the memtable in offset order
@@ -560,8 +602,7 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
   uint64_t bytes_at_snapshot;
   {
     absl::MutexLock l(&mu_);
-    if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
-    if (!error_.ok()) return error_;
+    BW_RETURN_IF_ERROR(CheckWritable());
     // Freeze the memtable (no copy): it holds exactly the records below
     // `offset` on top of base_. New writes go to a fresh one, which keeps
     // deletions since there is now something below it.
@@ -630,9 +671,19 @@ absl::Status DB::RemoveCheckpointsExcept(uint64_t keep) {
   return options_.fs->SyncDir(dir_);
 }
 
+absl::Status DB::CheckWritable() const {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir_, ": store is open read-only"));
+  }
+  if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
+  return error_;
+}
+
 absl::Status DB::Sync() {
   {
     absl::ReaderMutexLock l(&mu_);
+    if (options_.read_only) return CheckWritable();
     if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
   }
   return log_->Sync();

@@ -72,7 +72,16 @@ struct Options {
   // Checkpoint automatically once the WAL holds this many bytes of batches
   // written since the last checkpoint (0: never).
   uint64_t auto_checkpoint_bytes = 0;
-  bool create_if_missing = true;
+  bool create_if_missing = true;  // ignored when read_only
+  // Open for reading only (RocksDB's OpenForReadOnly; docs/kv.md): nothing
+  // in the directory is written, cut, renamed or deleted, and no lock is
+  // taken, so it works while a writer has the store open. The store is then
+  // what its files held during Open: the newest checkpoint and a consistent
+  // prefix of the WAL (wal::LogOptions::read_only); recovery_mode applies in
+  // memory only and damage is reported, never repaired. Writes, Checkpoint
+  // and Sync fail with kFailedPrecondition. A directory that holds no store
+  // is kNotFound, and nothing is created.
+  bool read_only = false;
   // WAL segment size (wal::LogOptions::max_store_bytes): a checkpoint frees
   // whole segments only.
   uint64_t wal_segment_bytes = 64ull << 20;
@@ -194,6 +203,12 @@ class DB {
   DB(std::string dir, Options options);
 
   absl::Status Recover();
+  // Read-only: kNotFound unless dir_ holds a store (a WAL directory or a
+  // checkpoint).
+  absl::Status CheckStoreExists() const;
+  // Refuses writes to a read-only or closed store, or one with a sticky
+  // error.
+  absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Checks that the WAL continues the checkpoint covering offsets below
   // replay_from (gap_context says which, for the error) and replays it from
   // there onto `table`, which becomes *out.

@@ -1,6 +1,6 @@
 // kv: a command-line client of blockwal's toy key-value store (db/db.h).
 //
-//   kv [--dir DIR] [--no-sync] [--hex] COMMAND [ARGS]
+//   kv [--dir DIR] [--no-sync] [--hex] [--recovery-mode MODE] COMMAND [ARGS]
 //
 // Commands:
 //   get KEY          prints the value; NOT_FOUND (exit 1) when absent
@@ -11,6 +11,12 @@
 //   stats            key count, WAL range and size, checkpoint
 //   recover          opens the store and prints the recovery report
 //   shell            one command per stdin line (see kShellHelp)
+//
+// get, scan and stats open the store read-only (db::Options::read_only):
+// they change nothing, take no lock (so they work while another kv has the
+// store open) and fail on a directory that holds no store. Every warning of
+// the open (a torn tail cut, or left alone by a read-only open) goes to
+// stderr as "kv: warning: ...", so nothing is ever cut silently.
 //
 // Exit status: 0 success; 1 the command failed (including get of a missing
 // key, and a store that cannot be opened); 2 usage error. Errors go to stderr
@@ -50,12 +56,14 @@ enum ExitCode : int {
 constexpr char kDefaultDir[] = "./blockwal-kv";
 
 constexpr char kUsage[] =
-    "usage: kv [--dir DIR] [--no-sync] [--hex] COMMAND [ARGS]\n"
+    "usage: kv [--dir DIR] [--no-sync] [--hex] [--recovery-mode MODE] "
+    "COMMAND [ARGS]\n"
     "\n"
     "A key-value store on a blockwal write-ahead log (DIR, default "
     "./blockwal-kv).\n"
     "\n"
-    "commands:\n"
+    "commands (get, scan and stats open the store read-only: they change\n"
+    "nothing and work while another process has the store open):\n"
     "  get KEY         print the value (NOT_FOUND and exit 1 when absent)\n"
     "  put KEY VALUE   store a value; prints OK once it is durable\n"
     "  del KEY         delete a key; prints OK\n"
@@ -72,6 +80,10 @@ constexpr char kUsage[] =
     "  --no-sync       do not fdatasync each write (a power loss may lose\n"
     "                  the latest writes; a process crash cannot)\n"
     "  --hex           keys and values are hex, in arguments and output\n"
+    "  --recovery-mode MODE\n"
+    "                  how opening treats damage: point-in-time (default),\n"
+    "                  tolerate-corrupted-tail-records, absolute-consistency\n"
+    "                  or skip-any-corrupted-records (docs/recovery.md)\n"
     "  --help          this text\n"
     "\n"
     "exit status: 0 ok, 1 command failed (or key not found), 2 usage\n";
@@ -80,7 +92,20 @@ struct Flags {
   std::string dir = kDefaultDir;
   bool sync = true;
   bool hex = false;
+  wal::RecoveryMode recovery_mode = wal::RecoveryMode::kPointInTime;
 };
+
+// The recovery mode named as RecoveryModeName prints it.
+std::optional<wal::RecoveryMode> ParseRecoveryMode(absl::string_view name) {
+  for (wal::RecoveryMode mode :
+       {wal::RecoveryMode::kTolerateCorruptedTailRecords,
+        wal::RecoveryMode::kAbsoluteConsistency,
+        wal::RecoveryMode::kPointInTime,
+        wal::RecoveryMode::kSkipAnyCorruptedRecords}) {
+    if (name == wal::RecoveryModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
 
 void PrintError(absl::string_view message) {
   std::fprintf(stderr, "kv: %.*s\n", static_cast<int>(message.size()),
@@ -121,9 +146,15 @@ std::string EncodeOut(const Flags& flags, absl::string_view bytes) {
   return flags.hex ? absl::BytesToHexString(bytes) : std::string(bytes);
 }
 
-absl::StatusOr<std::unique_ptr<db::DB>> OpenStore(const Flags& flags) {
+absl::StatusOr<std::unique_ptr<db::DB>> OpenStore(const Flags& flags,
+                                                  bool read_only) {
   db::Options options;
   options.sync = flags.sync;
+  options.recovery_mode = flags.recovery_mode;
+  options.read_only = read_only;
+  options.warning_sink = [](const std::string& w) {
+    PrintError(absl::StrCat("warning: ", w));
+  };
   return db::DB::Open(flags.dir, options);
 }
 
@@ -283,7 +314,9 @@ int RunCommand(const Flags& flags, absl::string_view command,
     }
   }
 
-  absl::StatusOr<std::unique_ptr<db::DB>> opened = OpenStore(flags);
+  const bool read_only =
+      command == "get" || command == "scan" || command == "stats";
+  absl::StatusOr<std::unique_ptr<db::DB>> opened = OpenStore(flags, read_only);
   if (!opened.ok()) return Fail(opened.status());
   db::DB& store = **opened;
   int code = kExitOk;
@@ -377,6 +410,25 @@ int Main(int argc, char** argv) {
       flags.dir = argv[++i];
     } else if (absl::StartsWith(arg, "--dir=")) {
       flags.dir = std::string(arg.substr(6));
+    } else if (arg == "--recovery-mode" ||
+               absl::StartsWith(arg, "--recovery-mode=")) {
+      absl::string_view name;
+      if (arg == "--recovery-mode") {
+        if (i + 1 == argc) {
+          return UsageError("flag '--recovery-mode' needs a value");
+        }
+        name = argv[++i];
+      } else {
+        name = arg.substr(strlen("--recovery-mode="));
+      }
+      std::optional<wal::RecoveryMode> mode = ParseRecoveryMode(name);
+      if (!mode.has_value()) {
+        return UsageError(absl::StrCat(
+            "unknown recovery mode '", name,
+            "' (one of point-in-time, tolerate-corrupted-tail-records, "
+            "absolute-consistency, skip-any-corrupted-records)"));
+      }
+      flags.recovery_mode = *mode;
     } else {
       return UsageError(absl::StrCat("unknown flag '", arg, "'"));
     }

@@ -34,22 +34,55 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(FileSystem* fs,
 
   // Count the well-formed leading entries among the bytes the file had: the
   // zeros of growth would otherwise read as an entry (offset 0, position 0).
-  const uint64_t slots = std::min(map_bytes, file_size) / kIndexEntrySize;
-  uint64_t n = 0;
-  uint64_t previous = 0;
-  for (; n < slots; ++n) {
-    uint32_t rel;
-    uint64_t position;
-    index->RawEntry(n, &rel, &position);
-    if (rel != n || (n > 0 && position <= previous)) break;
-    previous = position;
-  }
+  const uint64_t n =
+      index->CountValidEntries(std::min(map_bytes, file_size) / kIndexEntrySize);
   index->pending_ = n;
   index->size_.store(n, std::memory_order_release);
   return index;
 }
 
+std::unique_ptr<Index> Index::InMemory(FileSystem* fs,
+                                       const std::string& path) {
+  std::unique_ptr<Index> index(new Index(fs, path));
+  index->loaded_ = true;
+  index->capacity_ = ~uint64_t{0} / kIndexEntrySize;  // memory is the limit
+  return index;
+}
+
+absl::StatusOr<std::unique_ptr<Index>> Index::Load(FileSystem* fs,
+                                                   const std::string& path) {
+  std::unique_ptr<Index> index = InMemory(fs, path);
+  absl::StatusOr<std::string> contents = ReadFileToString(fs, path);
+  if (contents.ok()) {
+    index->memory_ = *std::move(contents);
+  } else if (!absl::IsNotFound(contents.status())) {
+    return contents.status();
+  }
+  // A torn index may end in part of an entry: whole entries only.
+  index->memory_.resize(index->memory_.size() -
+                        index->memory_.size() % kIndexEntrySize);
+  const uint64_t n =
+      index->CountValidEntries(index->memory_.size() / kIndexEntrySize);
+  index->pending_ = n;
+  index->size_.store(n, std::memory_order_release);
+  return index;
+}
+
+uint64_t Index::CountValidEntries(uint64_t slots) const {
+  uint64_t n = 0;
+  uint64_t previous = 0;
+  for (; n < slots; ++n) {
+    uint32_t rel;
+    uint64_t position;
+    RawEntry(n, &rel, &position);
+    if (rel != n || (n > 0 && position <= previous)) break;
+    previous = position;
+  }
+  return n;
+}
+
 absl::Status Index::Grow(uint64_t capacity_bytes) {
+  if (loaded_) return absl::OkStatus();  // memory grows with Append
   capacity_bytes -= capacity_bytes % kIndexEntrySize;
   if (capacity_bytes <= capacity_ * kIndexEntrySize) return absl::OkStatus();
   region_.reset();
@@ -60,13 +93,13 @@ absl::Status Index::Grow(uint64_t capacity_bytes) {
 }
 
 void Index::RawEntry(uint64_t i, uint32_t* rel, uint64_t* position) const {
-  const char* p = region_->data() + i * kIndexEntrySize;
+  const char* p = bytes() + i * kIndexEntrySize;
   *rel = DecodeFixed32(p);
   *position = DecodeFixed64(p + 4);
 }
 
 uint64_t Index::Position(uint64_t i) const {
-  return DecodeFixed64(region_->data() + i * kIndexEntrySize + 4);
+  return DecodeFixed64(bytes() + i * kIndexEntrySize + 4);
 }
 
 absl::Status Index::Append(uint64_t position) {
@@ -75,7 +108,10 @@ absl::Status Index::Append(uint64_t position) {
     return absl::ResourceExhaustedError(
         absl::StrCat(path_, ": index is full (", capacity_, " entries)"));
   }
-  char* p = region_->data() + n * kIndexEntrySize;
+  if (loaded_ && memory_.size() < (n + 1) * kIndexEntrySize) {
+    memory_.resize((n + 1) * kIndexEntrySize);
+  }
+  char* p = bytes() + n * kIndexEntrySize;
   EncodeFixed32(p, static_cast<uint32_t>(n));
   EncodeFixed64(p + 4, position);
   pending_ = n + 1;
@@ -87,12 +123,12 @@ void Index::TruncateEntries(uint64_t n) {
   if (n >= old) return;
   pending_ = n;
   size_.store(n, std::memory_order_release);
-  std::memset(region_->data() + n * kIndexEntrySize, 0,
+  std::memset(bytes() + n * kIndexEntrySize, 0,
               (old - n) * kIndexEntrySize);
 }
 
 void Index::ZeroPastEntries() {
-  if (region_ == nullptr) return;
+  if (region_ == nullptr) return;  // nothing mapped, or loaded (memory only)
   char* const data = region_->data();
   const uint64_t begin = pending_ * kIndexEntrySize;
   const uint64_t end = capacity_ * kIndexEntrySize;
@@ -109,11 +145,15 @@ void Index::ZeroPastEntries() {
 }
 
 absl::Status Index::Sync() {
-  if (region_ == nullptr) return absl::OkStatus();
+  if (region_ == nullptr) return absl::OkStatus();  // nothing on disk to sync
   return region_->Sync();
 }
 
 absl::Status Index::Seal() {
+  if (loaded_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, ": a loaded (read-only) index cannot be sealed"));
+  }
   BW_RETURN_IF_ERROR(Sync());
   capacity_ = 0;
   // Truncate through a file handle so the new size can be made durable.

@@ -43,6 +43,16 @@ class Index {
   static absl::StatusOr<std::unique_ptr<Index>> Open(FileSystem* fs,
                                                      const std::string& path,
                                                      uint64_t capacity_bytes);
+  // Reads the index file at path into memory (a missing file is an empty
+  // index), for a read-only open of the log: nothing is mapped, created or
+  // written, so a writer may change or replace the file meanwhile (what was
+  // read stays as read). Entries can be appended and truncated in memory
+  // only; Sync and Seal do nothing. Costs the file's size in memory.
+  static absl::StatusOr<std::unique_ptr<Index>> Load(FileSystem* fs,
+                                                     const std::string& path);
+  // An empty index in memory, as Load gives for a missing file.
+  static std::unique_ptr<Index> InMemory(FileSystem* fs,
+                                         const std::string& path);
   Index(const Index&) = delete;
   Index& operator=(const Index&) = delete;
   ~Index();  // Unmaps without syncing or truncating.
@@ -93,12 +103,22 @@ class Index {
 
  private:
   Index(FileSystem* fs, std::string path);
-  // Reads entry i of the mapping without validation.
+  // Reads entry i without validation.
   void RawEntry(uint64_t i, uint32_t* rel, uint64_t* position) const;
+  // Counts the well-formed leading entries among the first `slots`.
+  uint64_t CountValidEntries(uint64_t slots) const;
+  // The entries' bytes: the mapping, or memory_ for a loaded index.
+  char* bytes() { return region_ != nullptr ? region_->data() : memory_.data(); }
+  const char* bytes() const {
+    return region_ != nullptr ? region_->data() : memory_.data();
+  }
 
   FileSystem* const fs_;
   const std::string path_;
-  std::unique_ptr<MappedRegion> region_;  // null when the file is empty
+  std::unique_ptr<MappedRegion> region_;  // null when empty or loaded
+  // A loaded index's entries (Load); grows as entries are appended.
+  std::string memory_;
+  bool loaded_ = false;
   // Published with release order after the entry's bytes are written.
   std::atomic<uint64_t> size_{0};
   uint64_t pending_ = 0;  // the appender's count

@@ -55,6 +55,10 @@ bool IsSegmentTempFile(absl::string_view name) {
 
 uint64_t SystemClockMicros() { return absl::ToUnixMicros(absl::Now()); }
 
+// How many times a read-only open looks again after a file it listed
+// vanished (a writer's truncation removed it meanwhile).
+constexpr int kReadOnlyRetries = 3;
+
 }  // namespace
 
 const char* SyncPolicyName(SyncPolicy policy) {
@@ -249,14 +253,25 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
   }
   if (!options.clock_us) options.clock_us = SystemClockMicros;
   const absl::Time start = absl::Now();
-  std::unique_ptr<Log> log(new Log(dir, std::move(options)));
-  BW_RETURN_IF_ERROR(log->Recover());
+  std::unique_ptr<Log> log(new Log(dir, options));
+  absl::Status recovered = log->Recover();
+  // A read-only open races the writer's truncations, which remove files it
+  // listed (kNotFound): look again, a few times, at the newer state.
+  for (int retry = 0; options.read_only && absl::IsNotFound(recovered) &&
+                      retry < kReadOnlyRetries;
+       ++retry) {
+    if (!options.fs->FileExists(dir)) break;
+    log.reset(new Log(dir, options));
+    recovered = log->Recover();
+  }
+  BW_RETURN_IF_ERROR(recovered);
   log->report_.elapsed_us =
       static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
   for (const std::string& w : log->report_.warnings) {
     if (log->options_.warning_sink) log->options_.warning_sink(w);
   }
-  if (log->options_.sync_policy == SyncPolicy::kInterval) {
+  if (log->options_.sync_policy == SyncPolicy::kInterval &&
+      !log->options_.read_only) {
     log->sync_thread_ = std::thread([l = log.get()] { l->BackgroundSync(); });
   }
   return log;
@@ -264,24 +279,30 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
 
 absl::Status Log::Recover() {
   FileSystem* fs = options_.fs;
+  const bool read_only = options_.read_only;
+  report_.read_only = read_only;
   if (!fs->FileExists(dir_)) {
-    if (!options_.create_if_missing) {
+    if (!options_.create_if_missing || read_only) {
       return absl::NotFoundError(
           absl::StrCat(dir_, ": log directory does not exist"));
     }
     BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
   }
-  absl::StatusOr<std::unique_ptr<FileLock>> lock =
-      fs->LockFile(JoinPath(dir_, kLockFileName));
-  if (!lock.ok()) {
-    if (lock.status().code() == absl::StatusCode::kUnavailable) {
-      return absl::UnavailableError(absl::StrCat(
-          dir_, ": log is in use by another process or Log (",
-          lock.status().message(), ")"));
+  // A read-only open takes no lock: it changes nothing, and must not keep a
+  // writer out.
+  if (!read_only) {
+    absl::StatusOr<std::unique_ptr<FileLock>> lock =
+        fs->LockFile(JoinPath(dir_, kLockFileName));
+    if (!lock.ok()) {
+      if (lock.status().code() == absl::StatusCode::kUnavailable) {
+        return absl::UnavailableError(absl::StrCat(
+            dir_, ": log is in use by another process or Log (",
+            lock.status().message(), ")"));
+      }
+      return lock.status();
     }
-    return lock.status();
+    lock_ = std::move(*lock);
   }
-  lock_ = std::move(*lock);
 
   BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir_));
   std::vector<uint64_t> stores;
@@ -304,8 +325,8 @@ absl::Status Log::Recover() {
                name == std::string(kSuffixIntent) + kTempSuffix ||
                IsSegmentTempFile(name)) {
       // An intent, or a rewritten segment file, never committed by its
-      // rename: void.
-      BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir_, name)));
+      // rename: void (a read-only open leaves it to the next writable one).
+      if (!read_only) BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir_, name)));
     } else {
       report_.warnings.push_back(absl::StrCat(
           JoinPath(dir_, name), ": not a file of the log; ignored"));
@@ -314,12 +335,13 @@ absl::Status Log::Recover() {
   std::sort(stores.begin(), stores.end());
 
   // A truncation of the prefix that a crash interrupted: finish it by
-  // removing every segment below the first one it keeps.
+  // removing every segment below the first one it keeps (a read-only open
+  // only leaves them out).
   if (prefix_intent) {
     BW_ASSIGN_OR_RETURN(const uint64_t first_kept,
                         ReadTruncationFile(fs, JoinPath(dir_, kPrefixIntent)));
     for (uint64_t base : stores) {
-      if (base >= first_kept) break;
+      if (base >= first_kept || read_only) break;
       const std::string index = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
       if (fs->FileExists(index)) BW_RETURN_IF_ERROR(fs->RemoveFile(index));
       BW_RETURN_IF_ERROR(
@@ -339,8 +361,12 @@ absl::Status Log::Recover() {
     stores.erase(std::remove_if(stores.begin(), stores.end(), below),
                  stores.end());
     report_.warnings.push_back(absl::StrCat(
-        dir_, ": finished a prefix truncation interrupted by a crash (first "
-              "segment kept: ", first_kept, ")"));
+        dir_,
+        read_only ? ": a prefix truncation interrupted by a crash leaves out "
+                    "the segments below the first one it keeps: "
+                  : ": finished a prefix truncation interrupted by a crash "
+                    "(first segment kept: ",
+        first_kept, read_only ? "" : ")"));
   }
 
   // Indexes without a store are leftovers of a removal: the store is the
@@ -348,9 +374,9 @@ absl::Status Log::Recover() {
   for (uint64_t base : indexes) {
     if (!std::binary_search(stores.begin(), stores.end(), base)) {
       const std::string path = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
-      report_.warnings.push_back(
-          absl::StrCat(path, ": index without a store; removed"));
-      BW_RETURN_IF_ERROR(fs->RemoveFile(path));
+      report_.warnings.push_back(absl::StrCat(
+          path, ": index without a store; ", read_only ? "ignored" : "removed"));
+      if (!read_only) BW_RETURN_IF_ERROR(fs->RemoveFile(path));
     }
   }
 
@@ -393,7 +419,11 @@ absl::Status Log::Recover() {
     BW_RETURN_IF_ERROR(seg->ApplyPlan(&report_));
     segments_.push_back(std::move(seg));
   }
-  if (segments_.empty()) {
+  if (segments_.empty() && read_only) {
+    // An empty log, as a writable open would create it, but only in memory.
+    segments_.push_back(Segment::CreateEmpty(dir_, options_.initial_offset,
+                                             options_));
+  } else if (segments_.empty()) {
     BW_ASSIGN_OR_RETURN(
         std::unique_ptr<Segment> seg,
         Segment::Create(dir_, options_.initial_offset, options_));
@@ -405,14 +435,29 @@ absl::Status Log::Recover() {
     last_timestamp_us_ = std::max(last_timestamp_us_, seg->last_timestamp_us());
   }
 
-  if (suffix_target.has_value()) {
+  if (suffix_target.has_value() && read_only) {
+    report_.warnings.push_back(absl::StrCat(
+        dir_, ": a suffix truncation interrupted by a crash leaves out offsets "
+              "from ", *suffix_target));
+    HideSuffix(*suffix_target);
+  } else if (suffix_target.has_value()) {
     report_.warnings.push_back(absl::StrCat(
         dir_, ": finished a suffix truncation interrupted by a crash (first "
               "offset removed: ", *suffix_target, ")"));
     BW_RETURN_IF_ERROR(DoTruncateSuffix(*suffix_target));
   }
-  if (prefix_intent) BW_RETURN_IF_ERROR(RemoveIntent(kPrefixIntent));
+  if (prefix_intent && !read_only) BW_RETURN_IF_ERROR(RemoveIntent(kPrefixIntent));
   return absl::OkStatus();
+}
+
+void Log::HideSuffix(uint64_t first_removed) {
+  while (segments_.size() > 1 &&
+         segments_.back()->base_offset() >= first_removed) {
+    segments_.pop_back();
+  }
+  Segment& target = *segments_.back();
+  target.Hide(std::max(first_removed, target.base_offset()) -
+              target.base_offset());
 }
 
 absl::Status Log::WriteIntent(const std::string& name, uint64_t value) {
@@ -430,6 +475,10 @@ absl::Status Log::RemoveIntent(const std::string& name) {
 }
 
 absl::Status Log::CheckWritable() const {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir_, ": log is open read-only"));
+  }
   if (closed_) {
     return absl::FailedPreconditionError(absl::StrCat(dir_, ": log is closed"));
   }

@@ -189,6 +189,9 @@ class Log {
   struct Writer;
 
   absl::Status Recover();
+  // A read-only open's DoTruncateSuffix: hides offsets from first_removed on
+  // from this object, changing no file.
+  void HideSuffix(uint64_t first_removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues *w and runs it in order with the other writers: as a follower it
   // waits for a leader to do its work; as the leader it does the work of the
   // group at the front of the queue. An append that needs no sync, with no

@@ -79,8 +79,22 @@ struct LogOptions {
   // bytes (the first append always goes, whatever its size). Bounds how long
   // an append can wait behind others: one group.
   uint64_t max_group_bytes = 1ull << 20;
-  // Create the directory if it does not exist.
+  // Create the directory if it does not exist (ignored when read_only).
   bool create_if_missing = true;
+  // Open for reading only, as RocksDB's OpenForReadOnly: nothing in the
+  // directory is ever written, truncated, renamed or deleted, and no index is
+  // rebuilt on disk (indexes are read into memory, 12 bytes per record, and
+  // completed there). The LOCK is not taken, so this works while a writer has
+  // the log open; the log is then what its files held during Open: a
+  // consistent prefix (a torn tail, a batch cut off and an interrupted
+  // truncation are left out in memory). recovery_mode applies as in a
+  // writable open, in memory only: damage it accepts is reported (the
+  // report's warnings say what a writable open would cut), damage it does not
+  // accept fails Open with kDataLoss. Append, AppendBatch, Sync and the
+  // truncations fail with kFailedPrecondition. A missing directory is
+  // kNotFound. Readers use pread, never mappings (a writer may cut a store in
+  // place while this log reads it).
+  bool read_only = false;
   // Source of append timestamps in microseconds since the Unix epoch (tests
   // replace it). Timestamps are made non-decreasing across the log.
   std::function<uint64_t()> clock_us;
@@ -109,6 +123,9 @@ struct RecoveryReport {
   uint64_t records_skipped = 0;    // kSkipAnyCorruptedRecords: damaged records
   uint64_t batches_cut = 0;        // batches cut off by the crash, removed
   bool clean_shutdown = false;     // every index was sealed and matched its store
+  // A read-only open (LogOptions::read_only): the counts above say what was
+  // found; nothing was cut or rebuilt on disk.
+  bool read_only = false;
   std::vector<DamagedRegion> damage;
   std::vector<std::string> warnings;
   uint64_t elapsed_us = 0;

@@ -1,6 +1,7 @@
 #include "wal/segment.h"
 
 #include <algorithm>
+#include <cassert>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -80,6 +81,15 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
   return seg;
 }
 
+std::unique_ptr<Segment> Segment::CreateEmpty(const std::string& dir,
+                                               uint64_t base_offset,
+                                               const LogOptions& options) {
+  std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options));
+  seg->index_ = Index::InMemory(options.fs, seg->index_path_);
+  seg->sealed_ = true;
+  return seg;
+}
+
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(
     const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
     const LogOptions& options, RecoveryReport* report) {
@@ -145,7 +155,11 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
   // The index as it is on disk. Nothing on disk changes until recovery has
   // decided that the segment is acceptable (a failed Open leaves the files
   // as it found them).
-  BW_ASSIGN_OR_RETURN(index_, Index::Open(fs, index_path_, 0));
+  if (options_.read_only) {
+    BW_ASSIGN_OR_RETURN(index_, Index::Load(fs, index_path_));
+  } else {
+    BW_ASSIGN_OR_RETURN(index_, Index::Open(fs, index_path_, 0));
+  }
   const uint64_t n = index_->size();
 
   // A sealed segment that was closed cleanly needs one read: its last entry
@@ -476,8 +490,6 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
   // 5. Apply what PlanRecovery decided.
   std::unique_ptr<Plan> owned = std::move(plan_);
   const Plan& plan = *owned;
-  FileSystem* fs = options_.fs;
-  const bool last = plan.last;
   if (plan.clean_sealed) {
     store_size_.store(plan.store_size, std::memory_order_release);
     flushed_size_.store(plan.store_size, std::memory_order_release);
@@ -489,47 +501,102 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
     report->store_bytes += plan.store_size;
     return absl::OkStatus();
   }
-  const uint64_t n = plan.n;
-  const uint64_t trusted = plan.trusted;
+  const bool rewrite = ReportPlan(plan, report);
+  if (options_.read_only) {
+    ApplyPlanInMemory(plan, rewrite);
+  } else {
+    BW_RETURN_IF_ERROR(ApplyPlanOnDisk(plan, rewrite));
+  }
   const uint64_t final_count = plan.final_count;
-  const uint64_t good_end = plan.good_end;
-  const uint64_t store_size = plan.store_size;
-  const bool cut_store = plan.cut_store;
-  const uint64_t index_file_size = plan.index_file_size;
+  const uint64_t final_store = plan.cut_store ? plan.good_end : plan.store_size;
   uint64_t max_ts = plan.max_ts;
-  auto position_of = [&](uint64_t i) {
-    return i >= trusted ? plan.positions[i - trusted] : index_->Position(i);
-  };
+  if (final_count > 0) {
+    uint64_t end, ts;
+    if (EntryVerifies(final_count - 1, &end, &ts)) max_ts = std::max(max_ts, ts);
+  }
+  store_size_.store(final_store, std::memory_order_release);
+  flushed_size_.store(final_store, std::memory_order_release);
+  last_timestamp_us_.store(max_ts, std::memory_order_release);
+  report->segments += 1;
+  report->records += final_count;
+  report->store_bytes += final_store;
+  // A read-only open never appends: every segment is read as a sealed one.
+  if (plan.last && !options_.read_only) return OpenForAppend();
+  sealed_ = true;
+  MapSealedStore();
+  return absl::OkStatus();
+}
+
+bool Segment::ReportPlan(const Plan& plan, RecoveryReport* report) const {
   for (const DamagedRegion& d : plan.damage) report->damage.push_back(d);
   report->records_skipped += plan.skipped;
   report->batches_cut += plan.batches_cut;
-  if (cut_store) {
-    BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(store_path_));
-    BW_RETURN_IF_ERROR(file->Truncate(good_end));
-    BW_RETURN_IF_ERROR(file->Sync());
-    BW_RETURN_IF_ERROR(file->Close());
-    report->torn_bytes_cut += store_size - good_end;
-    report->warnings.push_back(absl::StrCat(
-        store_path_, ": cut ", store_size - good_end,
-        " bytes after the last valid record at position ", good_end));
+  if (plan.cut_store) {
+    const uint64_t bytes = plan.store_size - plan.good_end;
+    report->torn_bytes_cut += bytes;
+    report->warnings.push_back(
+        options_.read_only
+            ? absl::StrCat(store_path_, ": ", bytes,
+                           " bytes after the last valid record at position ",
+                           plan.good_end,
+                           " left as they are (read-only open; a writable "
+                           "open cuts them)")
+            : absl::StrCat(store_path_, ": cut ", bytes,
+                           " bytes after the last valid record at position ",
+                           plan.good_end));
   }
   uint64_t changed = 0;
-  for (uint64_t i = trusted; i < final_count; ++i) {
-    if (i >= n || index_->Position(i) != position_of(i)) ++changed;
+  for (uint64_t i = plan.trusted; i < plan.final_count; ++i) {
+    if (i >= plan.n ||
+        index_->Position(i) != plan.positions[i - plan.trusted]) {
+      ++changed;
+    }
   }
-  const bool rewrite = changed > 0 || final_count != n;
+  const bool rewrite = changed > 0 || plan.final_count != plan.n;
   if (rewrite) {
     ++report->indexes_rebuilt;
     report->index_entries_added += changed;
     report->warnings.push_back(absl::StrCat(
-        index_path_, ": index rebuilt from the store (", n, " entries found, ",
-        final_count, " now, ", changed, " written)"));
+        index_path_,
+        options_.read_only ? ": index completed in memory from the store ("
+                           : ": index rebuilt from the store (",
+        plan.n, " entries found, ", plan.final_count, " now, ", changed,
+        options_.read_only ? " added)" : " written)"));
   }
-  const uint64_t final_store = cut_store ? good_end : store_size;
   const bool sealed_as_is =
-      plan.index_exists && index_file_size == n * kIndexEntrySize;
-  if (rewrite || cut_store || !sealed_as_is) report->clean_shutdown = false;
+      plan.index_exists && plan.index_file_size == plan.n * kIndexEntrySize;
+  if (rewrite || plan.cut_store || !sealed_as_is) report->clean_shutdown = false;
+  return rewrite;
+}
 
+void Segment::ApplyPlanInMemory(const Plan& plan, bool rewrite) {
+  if (!rewrite) return;
+  // Entries below `trusted` stay; a batch cut may end before them.
+  index_->TruncateEntries(std::min(plan.trusted, plan.final_count));
+  for (uint64_t position : plan.positions) {
+    if (index_->pending() == plan.final_count) break;
+    // A loaded index has no capacity limit: Append cannot fail.
+    absl::Status s = index_->Append(position);
+    assert(s.ok());
+    (void)s;
+  }
+  index_->Publish();
+}
+
+absl::Status Segment::ApplyPlanOnDisk(const Plan& plan, bool rewrite) {
+  FileSystem* fs = options_.fs;
+  const bool last = plan.last;
+  const uint64_t trusted = plan.trusted;
+  const uint64_t final_count = plan.final_count;
+  const uint64_t index_file_size = plan.index_file_size;
+  if (plan.cut_store) {
+    BW_ASSIGN_OR_RETURN(auto file, fs->NewAppendableFile(store_path_));
+    BW_RETURN_IF_ERROR(file->Truncate(plan.good_end));
+    BW_RETURN_IF_ERROR(file->Sync());
+    BW_RETURN_IF_ERROR(file->Close());
+  }
+  const bool sealed_as_is =
+      plan.index_exists && index_file_size == plan.n * kIndexEntrySize;
   if (rewrite || last || !sealed_as_is) {
     // Remap with room (unmapping the as-is view first) and write the entries.
     index_.reset();
@@ -551,25 +618,15 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
     }
     if (!last) BW_RETURN_IF_ERROR(index_->Seal());
   }
-
-  if (final_count > 0) {
-    uint64_t end, ts;
-    if (EntryVerifies(final_count - 1, &end, &ts)) max_ts = std::max(max_ts, ts);
-  }
-  store_size_.store(final_store, std::memory_order_release);
-  flushed_size_.store(final_store, std::memory_order_release);
-  last_timestamp_us_.store(max_ts, std::memory_order_release);
-  report->segments += 1;
-  report->records += final_count;
-  report->store_bytes += final_store;
-  if (last) return OpenForAppend();
-  sealed_ = true;
-  MapSealedStore();
   return absl::OkStatus();
 }
 
 void Segment::MapSealedStore() {
   if (mapped_.load(std::memory_order_acquire) != nullptr) return;
+  // A read-only open shares the files with a writer, which may cut a store in
+  // place (its own recovery): a page of a mapping past the new end would
+  // SIGBUS. Reads go through reader_ (pread) instead.
+  if (options_.read_only) return;
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> mapped =
       options_.fs->NewReadOnlyMappedFile(store_path_);
   // Reads through reader_ work as well, only slower: a failure is no error.
@@ -791,6 +848,14 @@ absl::Status Segment::Seal() {
   sealed_ = true;
   MapSealedStore();
   return absl::OkStatus();
+}
+
+void Segment::Hide(uint64_t keep_records) {
+  if (keep_records >= record_count()) return;
+  const uint64_t end = StoreEndBefore(base_offset_ + keep_records);
+  Retract(keep_records);
+  store_size_.store(end, std::memory_order_release);
+  flushed_size_.store(end, std::memory_order_release);
 }
 
 uint64_t Segment::StoreEndBefore(uint64_t offset) const {

@@ -53,6 +53,12 @@ class Segment {
   static absl::StatusOr<std::unique_ptr<Segment>> Create(
       const std::string& dir, uint64_t base_offset, const LogOptions& options);
 
+  // An empty segment in memory only (no files), sealed: the log of a
+  // read-only open of a directory without segments.
+  static std::unique_ptr<Segment> CreateEmpty(const std::string& dir,
+                                              uint64_t base_offset,
+                                              const LogOptions& options);
+
   // What Open needs to know about the segment's place in the log.
   struct OpenContext {
     // The newest segment of the log: it may hold a torn tail and a batch cut
@@ -82,7 +88,10 @@ class Segment {
   static absl::StatusOr<std::unique_ptr<Segment>> PlanOpen(
       const std::string& dir, uint64_t base_offset, const OpenContext& ctx,
       const LogOptions& options, RecoveryReport* report);
-  // Carries out the plan: cuts a torn tail, rewrites the index, opens.
+  // Carries out the plan: cuts a torn tail, rewrites the index, opens. With
+  // LogOptions::read_only, nothing on disk changes: the index is completed in
+  // memory, reads stop at the end of the valid records, and the segment is
+  // opened sealed (no appends).
   absl::Status ApplyPlan(RecoveryReport* report);
   // The offset after the last record once the plan is applied.
   uint64_t planned_next_offset() const;
@@ -136,6 +145,9 @@ class Segment {
   // Hides records from `keep_records` on from readers of this object (its
   // files are being replaced by TruncateFiles): Read of them is kOutOfRange.
   void Retract(uint64_t keep_records) { index_->Retract(keep_records); }
+  // A read-only open's suffix truncation: Retract, and the store reads as
+  // ending after the last record kept (before any reader has the segment).
+  void Hide(uint64_t keep_records);
   // Position in the store of the record at `offset` (valid offsets only).
   uint64_t PositionOf(uint64_t offset) const {
     return index_->Position(offset - base_offset_);
@@ -178,6 +190,12 @@ class Segment {
   absl::Status OpenActiveReader();
   struct Plan;
   absl::Status PlanRecovery(const OpenContext& ctx, RecoveryReport* report);
+  // ApplyPlan's steps: adds what the plan found to *report and returns
+  // whether the index needs entries it lacks; then the plan is carried out
+  // on disk, or (a read-only open) in memory only.
+  bool ReportPlan(const Plan& plan, RecoveryReport* report) const;
+  absl::Status ApplyPlanOnDisk(const Plan& plan, bool rewrite);
+  void ApplyPlanInMemory(const Plan& plan, bool rewrite);
   // Whether index entry i points at a record that verifies and carries its
   // offset; *end receives the position just past that record.
   bool EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
