@@ -375,27 +375,16 @@ absl::Status CheckpointTable::ReadChunk(size_t i, std::string* scratch,
   }
   absl::string_view input = payload->substr(1);
   uint32_t count;
-  if (!GetVarint32(&input, &count) || count != c.pairs) {
+  if (absl::string_view peek = input;
+      !GetVarint32(&peek, &count) || count != c.pairs) {
     return bad(
         absl::StrCat("pair count does not match the index's ", c.pairs));
   }
-  pairs->clear();
-  pairs->reserve(count);
-  for (uint32_t n = 0; n < count; ++n) {
-    absl::string_view key;
-    absl::string_view value;
-    if (!GetLengthPrefixed(&input, &key) ||
-        !GetLengthPrefixed(&input, &value)) {
-      return bad(absl::StrCat("pair ", n + 1, " of ", count, " is cut off"));
-    }
-    if (n == 0 ? key != c.first_key : key <= pairs->back().first) {
-      return bad(n == 0 ? "its first key is not the index's"
-                        : "keys out of order");
-    }
-    pairs->emplace_back(key, value);
+  if (std::string error = DecodeChunkPairs(input, pairs); !error.empty()) {
+    return bad(error);
   }
-  if (!input.empty()) {
-    return bad(absl::StrCat(input.size(), " bytes after its last pair"));
+  if (pairs->empty() || pairs->front().first != c.first_key) {
+    return bad("its first key is not the index's");
   }
   if (i + 1 < chunks_.size() &&
       pairs->back().first >= chunks_[i + 1].first_key) {
@@ -558,6 +547,27 @@ absl::Status CheckpointTable::Verify() const {
   expected = wal::NextFragmentStart(index_end_);
   return SkipPadding(&expected, info_.bytes - kTrailerRecordBytes,
                      "the trailer");
+}
+
+std::string DecodeChunkPairs(absl::string_view input, ChunkPairs* pairs) {
+  uint32_t count;
+  if (!GetVarint32(&input, &count)) return "bad pair count";
+  pairs->clear();
+  pairs->reserve(count);
+  for (uint32_t n = 0; n < count; ++n) {
+    absl::string_view key;
+    absl::string_view value;
+    if (!GetLengthPrefixed(&input, &key) ||
+        !GetLengthPrefixed(&input, &value)) {
+      return absl::StrCat("pair ", n + 1, " of ", count, " is cut off");
+    }
+    if (n > 0 && key <= pairs->back().first) return "keys out of order";
+    pairs->emplace_back(key, value);
+  }
+  if (!input.empty()) {
+    return absl::StrCat(input.size(), " bytes after its last pair");
+  }
+  return "";
 }
 
 absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,

@@ -253,6 +253,14 @@ class CheckpointTable {
   mutable uint64_t cache_misses_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
+// Decodes a chunk record's payload after its kind byte: pair count varint32,
+// then the pairs, keys strictly increasing, nothing after them. On success
+// *pairs holds views into `input` and the result is empty; otherwise it says
+// what is wrong ("bad pair count", "pair 3 of 10 is cut off", "keys out of
+// order", "5 bytes after its last pair"). Every reader of chunks uses it.
+using ChunkPairs = std::vector<std::pair<absl::string_view, absl::string_view>>;
+std::string DecodeChunkPairs(absl::string_view input, ChunkPairs* pairs);
+
 // The format version in the header of the checkpoint at path. kDataLoss
 // when the file has no checkpoint header (bad magic, damaged, empty).
 absl::StatusOr<uint32_t> ReadCheckpointVersion(FileSystem* fs,

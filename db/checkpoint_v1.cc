@@ -80,30 +80,17 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointV1(FileSystem* fs,
       info.wal_offset = DecodeFixed64(payload.data() + 1 + kMagicSize + 4);
       info.keys = DecodeFixed64(payload.data() + 1 + kMagicSize + 12);
     } else if (kind == kCheckpointChunk) {
-      absl::string_view input = payload.substr(1);
-      uint32_t count;
-      if (!GetVarint32(&input, &count)) {
-        return corrupt(absl::StrCat("chunk ", records, ": bad pair count"));
+      ChunkPairs pairs;
+      if (std::string error = DecodeChunkPairs(payload.substr(1), &pairs);
+          !error.empty()) {
+        return corrupt(absl::StrCat("chunk ", records, ": ", error));
       }
-      for (uint32_t i = 0; i < count; ++i) {
-        absl::string_view key;
-        absl::string_view value;
-        if (!GetLengthPrefixed(&input, &key) ||
-            !GetLengthPrefixed(&input, &value)) {
-          return corrupt(absl::StrCat("chunk ", records, ": pair ", i + 1,
-                                      " of ", count, " is cut off"));
-        }
-        if (loaded.size() > 0 && key <= last_key) {
-          return corrupt(absl::StrCat("chunk ", records,
-                                      ": keys out of order"));
-        }
-        last_key.assign(key.data(), key.size());
-        loaded.Put(key, value);
+      if (!pairs.empty() && loaded.size() > 0 &&
+          pairs.front().first <= last_key) {
+        return corrupt(absl::StrCat("chunk ", records, ": keys out of order"));
       }
-      if (!input.empty()) {
-        return corrupt(absl::StrCat("chunk ", records, ": ", input.size(),
-                                    " bytes after its last pair"));
-      }
+      for (const auto& [key, value] : pairs) loaded.Put(key, value);
+      if (!pairs.empty()) last_key = std::string(pairs.back().first);
     } else if (kind == kCheckpointTrailer) {
       if (payload.size() != kTrailerSizeV1) return corrupt("bad trailer size");
       const uint32_t want_records = DecodeFixed32(payload.data() + 1);

@@ -163,7 +163,7 @@ absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& dir,
                       (absl::IsNotFound(recovered) ||
                        absl::IsDataLoss(recovered));
        ++retry) {
-    if (!db->CheckStoreExists().ok()) break;
+    if (!CheckStoreExists(options.fs, dir).ok()) break;
     db.reset(new DB(dir, options));
     recovered = db->Recover();
   }
@@ -173,13 +173,12 @@ absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& dir,
   return db;
 }
 
-absl::Status DB::CheckStoreExists() const {
-  absl::StatusOr<std::vector<std::string>> children =
-      options_.fs->GetChildren(dir_);
+absl::Status CheckStoreExists(FileSystem* fs, const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> children = fs->GetChildren(dir);
   if (!children.ok()) {
     if (!absl::IsNotFound(children.status())) return children.status();
     return absl::NotFoundError(
-        absl::StrCat(dir_, ": no store here (the directory does not exist)"));
+        absl::StrCat(dir, ": no store here (the directory does not exist)"));
   }
   for (const std::string& name : *children) {
     if (name == kWalDirName || ParseCheckpointFileName(name).has_value()) {
@@ -187,7 +186,7 @@ absl::Status DB::CheckStoreExists() const {
     }
   }
   return absl::NotFoundError(absl::StrCat(
-      dir_, ": no store here (no ", kWalDirName,
+      dir, ": no store here (no ", kWalDirName,
       "/ directory and no checkpoint)"));
 }
 
@@ -195,7 +194,7 @@ absl::Status DB::Recover() {
   FileSystem* fs = options_.fs;
   const bool read_only = options_.read_only;
   if (read_only) {
-    BW_RETURN_IF_ERROR(CheckStoreExists());
+    BW_RETURN_IF_ERROR(CheckStoreExists(fs, dir_));
   } else {
     if (options_.create_if_missing) {
       BW_RETURN_IF_ERROR(fs->CreateDir(dir_));

@@ -57,6 +57,10 @@ namespace blockwal::db {
 inline constexpr char kWalDirName[] = "wal";
 inline constexpr char kDbLockFileName[] = "LOCK";
 
+// kNotFound, naming dir, unless dir holds a store: a WAL directory or a
+// checkpoint (what a read-only open and a repair require).
+absl::Status CheckStoreExists(FileSystem* fs, const std::string& dir);
+
 struct Options {
   // true: a write returns only once it is durable
   // (wal::SyncPolicy::kEveryAppend). false: wal::SyncPolicy::kNone; writes
@@ -203,9 +207,6 @@ class DB {
   DB(std::string dir, Options options);
 
   absl::Status Recover();
-  // Read-only: kNotFound unless dir_ holds a store (a WAL directory or a
-  // checkpoint).
-  absl::Status CheckStoreExists() const;
   // Refuses writes to a read-only or closed store, or one with a sticky
   // error.
   absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -6,7 +6,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "db/db.h"
 #include "tests/run_command.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::testing {
 namespace {
@@ -177,7 +179,15 @@ TEST_F(KvToolTest, UsageErrors) {
   r = RunCommand({KV_PATH, "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, StartsWith("usage: kv [--dir DIR] [--no-sync] [--hex] "
-                                "COMMAND [ARGS]\n"));
+                                "[--recovery-mode MODE] COMMAND [ARGS]\n"));
+  r = Kv({"--recovery-mode", "best-effort", "get", "a"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "kv: unknown recovery mode 'best-effort' (one of point-in-time, "
+            "tolerate-corrupted-tail-records, absolute-consistency, "
+            "skip-any-corrupted-records)\nrun 'kv --help' for usage\n");
+  r = Kv({"get", "a", "--recovery-mode"});  // after the command: an argument
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_FALSE(std::filesystem::exists(dir_));  // nothing was opened
 }
 
@@ -191,6 +201,83 @@ TEST_F(KvToolTest, OpenFailureNamesTheCause) {
   EXPECT_THAT(r.err, StartsWith("kv: "));
   EXPECT_THAT(r.err, HasSubstr(dir_.string()));
   std::filesystem::remove(dir_);
+}
+
+TEST_F(KvToolTest, ReadCommandsOnAMissingStoreCreateNothing) {
+  for (const char* command : {"get", "scan", "stats"}) {
+    std::vector<std::string> args = {command};
+    if (std::string(command) == "get") args.push_back("a");
+    CommandResult r = Kv(args);
+    EXPECT_EQ(r.exit_code, 1) << command;
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "kv: " + dir_.string() +
+                         ": no store here (the directory does not exist)\n");
+    EXPECT_FALSE(std::filesystem::exists(dir_));
+  }
+  std::filesystem::create_directories(dir_);
+  CommandResult r = Kv({"scan"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "kv: " + dir_.string() +
+                       ": no store here (no wal/ directory and no "
+                       "checkpoint)\n");
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+}
+
+// The newest WAL store of the store, after `kv put`s.
+std::filesystem::path LastWalStore(const std::filesystem::path& dir) {
+  std::filesystem::path last;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "wal")) {
+    if (e.path().extension() == ".store" && e.path() > last) last = e.path();
+  }
+  return last;
+}
+
+// A damaged tail: reads leave it (and say so), the next write cuts it (and
+// says so): nothing is cut silently.
+TEST_F(KvToolTest, TornTailIsReportedByReadsAndCutLoudlyByWrites) {
+  EXPECT_EQ(Kv({"put", "a", "1"}).out, "OK\n");
+  const std::filesystem::path store = LastWalStore(dir_);
+  const uint64_t size = std::filesystem::file_size(store);
+  {
+    std::FILE* f = std::fopen(store.c_str(), "ab");
+    ASSERT_NE(f, nullptr);
+    const std::string garbage(5000, '\x33');
+    std::fwrite(garbage.data(), 1, garbage.size(), f);
+    std::fclose(f);
+  }
+  CommandResult r = Kv({"get", "a"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "1\n");
+  EXPECT_EQ(r.err, "kv: warning: " + store.string() +
+                       ": 5000 bytes after the last valid record at position " +
+                       std::to_string(size) +
+                       " left as they are (read-only open; a writable open "
+                       "cuts them)\n");
+  EXPECT_EQ(std::filesystem::file_size(store), size + 5000);
+  r = Kv({"put", "b", "2"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "OK\n");
+  EXPECT_EQ(r.err, "kv: warning: " + store.string() + ": cut 5000 bytes after "
+                       "the last valid record at position " +
+                       std::to_string(size) + "\n");
+  EXPECT_EQ(Kv({"scan"}).out, "a\t1\nb\t2\n");
+}
+
+// get/scan/stats take no lock: they work while a writer has the store open.
+TEST_F(KvToolTest, ReadsWorkWhileAShellHasTheStoreOpen) {
+  EXPECT_EQ(Kv({"put", "a", "1"}).out, "OK\n");
+  db::Options options;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<db::DB> writer,
+                       db::DB::Open(dir_.string(), options));
+  ASSERT_OK(writer->Put("b", "2"));
+  CommandResult r = Kv({"scan"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "a\t1\nb\t2\n");
+  EXPECT_EQ(r.err, "");
+  r = Kv({"put", "c", "3"});  // a second writer is refused
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("LOCK"));
+  ASSERT_OK(writer->Close());
 }
 
 TEST_F(KvToolTest, DefaultDirectory) {

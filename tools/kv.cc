@@ -10,6 +10,9 @@
 //   checkpoint       writes a checkpoint and drops the WAL it covers
 //   stats            key count, WAL range and size, checkpoint
 //   recover          opens the store and prints the recovery report
+//   repair [--force] backs the store up beside DIR, recovers it in place
+//                    (point-in-time; --force: skipping damaged records) and
+//                    prints exactly what was lost (db/repair.h)
 //   shell            one command per stdin line (see kShellHelp)
 //
 // get, scan and stats open the store read-only (db::Options::read_only):
@@ -43,6 +46,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "db/db.h"
+#include "db/repair.h"
 
 namespace blockwal::tools {
 namespace {
@@ -71,6 +75,10 @@ constexpr char kUsage[] =
     "  checkpoint      write a checkpoint and drop the WAL it covers\n"
     "  stats           print key count, WAL range and checkpoint\n"
     "  recover         open the store and print the recovery report\n"
+    "  repair [--force]\n"
+    "                  back the store up (beside DIR), rebuild it from what\n"
+    "                  is readable and print exactly what was lost; without\n"
+    "                  --force, damage followed by synced writes is refused\n"
     "  shell           read commands from stdin, one per line; answers\n"
     "                  OK, the value, NOT_FOUND or ERR <message> (scan:\n"
     "                  its lines, then END); 'quit' or end of input stops\n"
@@ -280,6 +288,20 @@ int Fail(const absl::Status& s) {
   return kExitFailure;
 }
 
+int RunRepair(const Flags& flags, bool force) {
+  db::RepairOptions options;
+  options.force = force;
+  absl::StatusOr<db::RepairReport> report =
+      db::RepairStore(flags.dir, options);
+  if (!report.ok()) return Fail(report.status());
+  if (!Answer(report->ToString())) {
+    PrintError(absl::StrCat("error writing to standard output: ",
+                            std::strerror(errno)));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int RunCommand(const Flags& flags, absl::string_view command,
                absl::Span<const std::string> args) {
   struct Arity {
@@ -293,6 +315,7 @@ int RunCommand(const Flags& flags, absl::string_view command,
       {"del", 1, 1, "del KEY"},         {"scan", 0, 1, "scan [PREFIX]"},
       {"checkpoint", 0, 0, "checkpoint"}, {"stats", 0, 0, "stats"},
       {"recover", 0, 0, "recover"},     {"shell", 0, 0, "shell"},
+      {"repair", 0, 1, "repair [--force]"},
   };
   const Arity* arity = nullptr;
   for (const Arity& a : kCommands) {
@@ -303,6 +326,12 @@ int RunCommand(const Flags& flags, absl::string_view command,
   }
   if (args.size() < arity->min_args || args.size() > arity->max_args) {
     return UsageError(absl::StrCat("usage: kv [flags] ", arity->usage));
+  }
+  if (command == "repair") {
+    if (!args.empty() && args[0] != "--force") {
+      return UsageError(absl::StrCat("usage: kv [flags] ", arity->usage));
+    }
+    return RunRepair(flags, !args.empty());
   }
   std::vector<std::string> decoded;
   if (command != "shell") {

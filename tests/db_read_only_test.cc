@@ -1,0 +1,173 @@
+// DB::Open with Options::read_only: it creates nothing, changes nothing, takes
+// no lock, sees the store as it was and refuses writes.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "db/db.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/status_matchers.h"
+#include "util/fault_injection_file_system.h"
+#include "util/mem_file_system.h"
+#include "wal/segment.h"
+
+namespace blockwal::db {
+namespace {
+
+using ::blockwal::testing::IsOkAndHolds;
+using ::blockwal::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+constexpr char kDir[] = "/db";
+// Every operation FaultInjectionFileSystem can fail that changes something.
+constexpr uint32_t kMutations = kOpAppend | kOpFlush | kOpSync | kOpTruncate |
+                                kOpCreate | kOpRename | kOpRemove |
+                                kOpSyncDir | kOpMapSync;
+
+class DbReadOnlyTest : public ::testing::Test {
+ protected:
+  Options Writable() {
+    Options options;
+    options.fs = &fs_;
+    options.wal_segment_bytes = 4096;
+    return options;
+  }
+  Options ReadOnly() {
+    Options options = Writable();
+    options.read_only = true;
+    options.warning_sink = [this](const std::string& w) {
+      warnings_.push_back(w);
+    };
+    return options;
+  }
+  // Opens read-only with every mutation of the file system failing, so an
+  // open that tried to change anything would fail; and checks none was made.
+  absl::StatusOr<std::unique_ptr<DB>> OpenReadOnly() {
+    fs_.ClearOps();
+    fs_.FailAfter(kMutations, 0, EACCES, /*sticky=*/true);
+    absl::StatusOr<std::unique_ptr<DB>> db = DB::Open(kDir, ReadOnly());
+    fs_.ClearFailures();
+    EXPECT_THAT(fs_.ops(), ::testing::IsEmpty());
+    return db;
+  }
+  void Populate(int keys, bool checkpoint_half) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(kDir, Writable()));
+    for (int i = 0; i < keys; ++i) {
+      ASSERT_OK(db->Put(absl::StrCat("k", i), absl::StrCat("v", i)));
+      if (checkpoint_half && i == keys / 2) {
+        ASSERT_OK(db->Checkpoint().status());
+      }
+    }
+    ASSERT_OK(db->Close());
+  }
+
+  FaultInjectionFileSystem fs_{NewMemFileSystem()};
+  std::vector<std::string> warnings_;
+};
+
+TEST_F(DbReadOnlyTest, MissingDirectoryIsNotFoundAndNothingIsCreated) {
+  EXPECT_THAT(OpenReadOnly(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("/db: no store here (the directory does not "
+                                 "exist)")));
+  EXPECT_FALSE(fs_.FileExists(kDir));
+}
+
+TEST_F(DbReadOnlyTest, DirectoryWithoutAStoreIsNotFoundAndStaysAsItWas) {
+  ASSERT_OK(fs_.CreateDir(kDir));
+  ASSERT_OK(WriteStringToFile(&fs_, "mine", "/db/notes.txt", true));
+  EXPECT_THAT(OpenReadOnly(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("/db: no store here (no wal/ directory and no "
+                                 "checkpoint)")));
+  EXPECT_THAT(fs_.GetChildren(kDir), IsOkAndHolds(ElementsAre("notes.txt")));
+}
+
+TEST_F(DbReadOnlyTest, ReadsCheckpointAndWalAndRefusesWrites) {
+  Populate(200, /*checkpoint_half=*/true);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, OpenReadOnly());
+  EXPECT_EQ(db->recovery_report().keys, 200u);
+  EXPECT_TRUE(db->recovery_report().wal.read_only);
+  EXPECT_FALSE(db->recovery_report().checkpoint_path.empty());
+  EXPECT_THAT(db->Get("k0"), IsOkAndHolds("v0"));
+  EXPECT_THAT(db->Get("k199"), IsOkAndHolds("v199"));
+  EXPECT_THAT(db->Get("nope"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> pairs, db->ScanPrefix("k19"));
+  EXPECT_EQ(pairs.size(), 11u);  // k19, k190..k199
+
+  fs_.ClearOps();
+  const auto read_only = StatusIs(absl::StatusCode::kFailedPrecondition,
+                                  HasSubstr("/db: store is open read-only"));
+  EXPECT_THAT(db->Put("a", "b"), read_only);
+  EXPECT_THAT(db->Delete("k0"), read_only);
+  WriteBatch batch;
+  batch.Put("a", "b");
+  EXPECT_THAT(db->Write(batch), read_only);
+  EXPECT_THAT(db->Checkpoint(), read_only);
+  EXPECT_THAT(db->Sync(), read_only);
+  ASSERT_OK(db->Close());
+  EXPECT_THAT(fs_.ops(), ::testing::IsEmpty());
+}
+
+TEST_F(DbReadOnlyTest, WorksWhileAWriterHasTheStoreOpen) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> writer, DB::Open(kDir, Writable()));
+  ASSERT_OK(writer->Put("a", "1"));
+  EXPECT_THAT(DB::Open(kDir, Writable()),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> reader, OpenReadOnly());
+  EXPECT_THAT(reader->Get("a"), IsOkAndHolds("1"));
+  // The writer goes on; the reader keeps what it opened.
+  ASSERT_OK(writer->Put("b", "2"));
+  ASSERT_OK(writer->Checkpoint().status());
+  EXPECT_THAT(reader->Get("b"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> later, OpenReadOnly());
+  EXPECT_THAT(later->Get("b"), IsOkAndHolds("2"));
+  ASSERT_OK(writer->Close());
+}
+
+// A newest WAL segment that is all garbage: a read leaves it alone and says
+// so; the writable open that follows cuts it and says so too.
+TEST_F(DbReadOnlyTest, GarbageWalTailIsReportedAndLeftForTheWriter) {
+  Populate(50, /*checkpoint_half=*/false);
+  std::vector<std::string> names = fs_.GetChildren("/db/wal").value();
+  std::string last;
+  for (const std::string& name : names) {
+    uint64_t base;
+    if (wal::ParseSegmentFileName(name, wal::kStoreSuffix, &base)) {
+      last = JoinPath("/db/wal", name);
+    }
+  }
+  ASSERT_FALSE(last.empty());
+  const uint64_t size = fs_.GetFileSize(last).value();
+  {
+    ASSERT_OK_AND_ASSIGN(auto file, fs_.NewAppendableFile(last));
+    ASSERT_OK(file->Append(std::string(100 * 1024, '\xa7')));
+    ASSERT_OK(file->Close());
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, OpenReadOnly());
+  EXPECT_THAT(db->Get("k49"), IsOkAndHolds("v49"));
+  EXPECT_EQ(db->recovery_report().torn_bytes_cut, 100u * 1024);
+  EXPECT_THAT(warnings_, Contains(HasSubstr(absl::StrCat(
+                             last, ": 102400 bytes after the last valid record "
+                                   "at position ", size, " left as they are"))));
+  ASSERT_OK(db->Close());
+  EXPECT_EQ(fs_.GetFileSize(last).value(), size + 100 * 1024);
+
+  Options writable = Writable();
+  std::vector<std::string> cuts;
+  writable.warning_sink = [&](const std::string& w) { cuts.push_back(w); };
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(kDir, writable));
+  EXPECT_EQ(db->recovery_report().torn_bytes_cut, 100u * 1024);
+  EXPECT_THAT(cuts, Contains(absl::StrCat(
+                        last, ": cut 102400 bytes after the last valid record "
+                              "at position ", size)));
+  EXPECT_EQ(fs_.GetFileSize(last).value(), size);
+}
+
+}  // namespace
+}  // namespace blockwal::db
