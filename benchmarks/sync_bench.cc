@@ -687,6 +687,8 @@ class SharedRun {
     } all_done{this, threads};
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
+        // Evaluated by absl::Mutex with mu_ held; the analysis cannot see
+        // that through the function pointer.
         +[](AllDone* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return a->run->threads_done_ >= a->threads;
         },

@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libleveldb-dev librocksdb-dev   # interop tests and peer benchmarks
-  clang libclang-rt-14-dev        # libFuzzer targets
+  clang libclang-rt-14-dev        # libFuzzer targets, lock annotation checks
   gnuplot-nox                     # plots of scripts/bench-report.sh
 )
 

@@ -7,9 +7,12 @@
 #
 # Stages, each in its own build directory under build/:
 #   1. build/release : all tests (ctest), including the install/consumer test
-#   2. build/asan    : ASan+UBSan build, util/wal/db/tools/crash tests
-#   3. build/tsan    : TSan build, util/wal/db/crash tests
-#   4. build/fuzz    : clang libFuzzer build, a short fuzz run per target
+#   2. build/locks   : clang build of util/wal/db with -Wthread-safety: a lock
+#                      annotation violation fails it (compile only: about a
+#                      minute of CPU)
+#   3. build/asan    : ASan+UBSan build, util/wal/db/tools/crash tests
+#   4. build/tsan    : TSan build, util/wal/db/crash tests
+#   5. build/fuzz    : clang libFuzzer build, a short fuzz run per target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +49,14 @@ cmake --build build/release -j"$jobs"
 counts build/release
 
 if ((quick)); then exit 0; fi
+
+# GCC ignores ABSL_GUARDED_BY and friends; clang checks them. Only the
+# libraries carry the annotations, so only they are built.
+stage "clang thread-safety analysis of util/wal/db"
+CXX=clang++ cmake -S . -B build/locks -DCMAKE_BUILD_TYPE=Debug \
+  -DBLOCKWAL_THREAD_SAFETY_ANALYSIS=ON -DBLOCKWAL_BUILD_TESTS=OFF \
+  -DBLOCKWAL_BUILD_BENCHMARKS=OFF -DBLOCKWAL_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/locks -j"$jobs" --target blockwal_util blockwal_wal blockwal_db
 
 stage "ASan+UBSan build and tests"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DBLOCKWAL_SANITIZE=address \

@@ -1,8 +1,8 @@
 // The segmented log under concurrency: appenders (Append and AppendBatch),
 // random readers, iterators and followers, and truncations all at once on
 // tiny segments, so that rolls and segment removals happen constantly; then
-// the follow mode (LogIterator::WaitNext / Cancel) and reads racing
-// TruncateSuffix and Close.
+// the follow mode (LogIterator::WaitNext / Cancel), reads racing
+// TruncateSuffix and Close, and reads while a roll's syncs are held.
 //
 // How the stress tests check without a global lock: every value encodes who
 // appended it (writer, sequence number) and its length, and its bytes are a
@@ -59,6 +59,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/gated_file_system.h"
 #include "tests/status_matchers.h"
 #include "util/file_system.h"
 #include "util/mem_file_system.h"
@@ -66,11 +67,13 @@
 #include "wal/index.h"
 #include "wal/log.h"
 #include "wal/log_options.h"
+#include "wal/segment.h"
 
 namespace blockwal::wal {
 namespace {
 
 using ::blockwal::testing::StatusIs;
+using ::blockwal::testing::IsOkAndHolds;
 using ::testing::HasSubstr;
 
 // ---------------------------------------------------------------- settings
@@ -1063,6 +1066,96 @@ TEST_F(LogFollowTest, ReadsAppendsAndWaitsDuringCloseEndCleanly) {
   std::cerr << "appended during the race: " << appended.load()
             << ", reads after close: " << reads_after_close.load() << "\n";
 }
+
+// ------------------------------------------------ reads during a roll's syncs
+
+// A roll seals the full segment (store and index synced) and makes the next
+// one's files durable: several syncs, even under kNone and kInterval, whose
+// groups need no fdatasync of their own. Readers of records already in the
+// log must not wait for them.
+class LogRollTest : public ::testing::TestWithParam<SyncPolicy> {};
+
+// A bound on a wait that only a reader stuck behind the roll reaches: the
+// test checks that the reads finish at all, not how fast.
+constexpr absl::Duration kStuckReaderTimeout = absl::Seconds(30);
+
+TEST_P(LogRollTest, ReadsCompleteWhileARollsSyncIsHeld) {
+  GatedFileSystem fs;
+  ASSERT_OK(fs.CreateDir("/t"));
+  LogOptions options;
+  options.fs = &fs;
+  options.sync_policy = GetParam();
+  options.sync_interval = absl::Hours(1);  // no background sync meanwhile
+  options.max_index_bytes = 4 * kIndexEntrySize;  // the fifth append rolls
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Log> log, Log::Open("/t/log", options));
+  for (int i = 0; i < 4; ++i) ASSERT_OK(log->Append(absl::StrCat("r", i)));
+
+  fs.CloseGate();
+  absl::StatusOr<uint64_t> rolled_offset;
+  std::thread appender([&] { rolled_offset = log->Append("r4"); });
+  fs.AwaitBlocked(1);  // the roll is in the sealing fdatasync of the store
+
+  // A reader meanwhile, which records what it sees.
+  struct Seen {
+    absl::StatusOr<std::string> read_2;
+    absl::StatusCode read_4 = absl::StatusCode::kOk;
+    std::vector<std::string> iterated;  // from offset 1 to the end
+    absl::Status iterator_status;
+    uint64_t next_offset = 0;
+    size_t segments = 0;
+  } seen;
+  absl::Notification reads_done;
+  std::thread reader([&] {
+    std::string scratch;
+    absl::StatusOr<Record> r = log->Read(2, &scratch);
+    seen.read_2 = r.ok() ? absl::StatusOr<std::string>(std::string(r->value))
+                         : r.status();
+    seen.read_4 = log->Read(4, &scratch).status().code();
+    std::unique_ptr<LogIterator> it = log->NewIterator(1);
+    Record rec;
+    while (it->Next(&rec)) seen.iterated.emplace_back(rec.value);
+    seen.iterator_status = it->status();
+    seen.next_offset = log->NextOffset();
+    seen.segments = log->Segments().size();
+    reads_done.Notify();
+  });
+  const bool finished =
+      reads_done.WaitForNotificationWithTimeout(kStuckReaderTimeout);
+  fs.OpenGate();
+  appender.join();
+  reader.join();
+  ASSERT_TRUE(finished)
+      << "Read and LogIterator::Next of existing records did not finish while "
+         "a roll's sync was held: the roll holds the log's mutex";
+  // The sealed segment read as before, and the log still ended where it
+  // ends: the new segment was not published yet.
+  EXPECT_THAT(seen.read_2, IsOkAndHolds(std::string("r2")));
+  EXPECT_EQ(seen.read_4, absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(seen.iterated, ::testing::ElementsAre("r1", "r2", "r3"));
+  EXPECT_OK(seen.iterator_status);
+  EXPECT_EQ(seen.next_offset, 4u);
+  EXPECT_EQ(seen.segments, 1u);
+
+  // The roll finished: the record is in a new segment after the sealed one.
+  ASSERT_OK(rolled_offset);
+  EXPECT_EQ(*rolled_offset, 4u);
+  const std::vector<std::shared_ptr<const Segment>> segments = log->Segments();
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_TRUE(segments[0]->sealed());
+  EXPECT_EQ(segments[1]->base_offset(), 4u);
+  EXPECT_EQ(log->GetStats().rolls, 1u);
+  std::string scratch;
+  ASSERT_OK_AND_ASSIGN(Record r, log->Read(4, &scratch));
+  EXPECT_EQ(r.value, "r4");
+  ASSERT_OK(log->Close());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    NoGroupSync, LogRollTest,
+    ::testing::Values(SyncPolicy::kNone, SyncPolicy::kInterval),
+    [](const ::testing::TestParamInfo<SyncPolicy>& info) {
+      return info.param == SyncPolicy::kNone ? "None" : "Interval";
+    });
 
 }  // namespace
 }  // namespace blockwal::wal

@@ -172,10 +172,9 @@ class MemRandomAccessFile final : public RandomAccessFile {
                                          char* scratch) const override {
     // Copied out under the lock: the bytes may change (or move) after it.
     absl::MutexLock l(&file_->mu);
-    const FileBytes& data = file_->data;
-    if (offset >= data.size()) return absl::string_view(scratch, 0);
-    size_t k = std::min<uint64_t>(n, data.size() - offset);
-    std::memcpy(scratch, data.data() + offset, k);
+    if (offset >= file_->data.size()) return absl::string_view(scratch, 0);
+    size_t k = std::min<uint64_t>(n, file_->data.size() - offset);
+    std::memcpy(scratch, file_->data.data() + offset, k);
     return absl::string_view(scratch, k);
   }
 
@@ -198,10 +197,9 @@ class MemSequentialFile final : public SequentialFile {
 
   absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
     absl::MutexLock l(&file_->mu);
-    const FileBytes& data = file_->data;
-    if (pos_ >= data.size()) return absl::string_view(scratch, 0);
-    size_t k = std::min<uint64_t>(n, data.size() - pos_);
-    std::memcpy(scratch, data.data() + pos_, k);
+    if (pos_ >= file_->data.size()) return absl::string_view(scratch, 0);
+    size_t k = std::min<uint64_t>(n, file_->data.size() - pos_);
+    std::memcpy(scratch, file_->data.data() + pos_, k);
     pos_ += k;
     return absl::string_view(scratch, k);
   }

@@ -382,7 +382,9 @@ absl::Status Log::Recover() {
 
   // Records up to the end of the last suffix truncation are whole, even in
   // the middle of a batch (the truncation in progress, if any, is newer).
+  // Nobody else can use the log yet: Recover holds mu_ and leads.
   absl::MutexLock lock_mu(&mu_);
+  ThreadRoleScope lead(&leader_);
   std::optional<uint64_t> suffix_target;  // the first offset to remove
   if (suffix_intent) {
     BW_ASSIGN_OR_RETURN(suffix_target,
@@ -514,8 +516,8 @@ struct Log::Writer {
   uint64_t first_offset = 0;  // kAppend: set when written
 };
 
-absl::StatusOr<std::shared_ptr<Segment>> Log::Roll(Segment& active,
-                                                    bool holding_mu) {
+absl::StatusOr<std::shared_ptr<Segment>> Log::SealAndCreateNext(
+    Segment& active) {
   // Seal first (store and index synced, index truncated) and make the new
   // segment's files durable before any byte goes to it, so no later segment
   // can outlive data of an earlier one.
@@ -523,12 +525,33 @@ absl::StatusOr<std::shared_ptr<Segment>> Log::Roll(Segment& active,
   BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> created,
                       Segment::Create(dir_, active.next_offset(), options_));
   BW_RETURN_IF_ERROR(options_.fs->SyncDir(dir_));
-  std::shared_ptr<Segment> seg = std::move(created);
-  if (!holding_mu) mu_.Lock();
-  segments_.push_back(seg);
+  return std::shared_ptr<Segment>(std::move(created));
+}
+
+void Log::PublishRolled(std::shared_ptr<Segment> seg) {
+  segments_.push_back(std::move(seg));
   ++stats_.rolls;
-  if (!holding_mu) mu_.Unlock();
+}
+
+absl::StatusOr<std::shared_ptr<Segment>> Log::Roll(Segment& active) {
+  // Meanwhile readers keep reading `active` (sealing does not disturb them)
+  // and do not see the new segment: NextOffset() stays where `active` ends.
+  BW_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, SealAndCreateNext(active));
+  absl::MutexLock lock(&mu_);
+  PublishRolled(seg);
   return seg;
+}
+
+absl::StatusOr<std::shared_ptr<Segment>> Log::RollLocked(Segment& active) {
+  BW_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg, SealAndCreateNext(active));
+  PublishRolled(seg);
+  return seg;
+}
+
+bool Log::NeedsIntervalSync(uint64_t bytes) const {
+  return options_.sync_policy == SyncPolicy::kInterval &&
+         options_.sync_interval_bytes > 0 &&
+         unsynced_bytes_ + bytes >= options_.sync_interval_bytes;
 }
 
 bool Log::NeedsRoll(const Segment& active, uint64_t records,
@@ -542,21 +565,40 @@ bool Log::NeedsRoll(const Segment& active, uint64_t records,
 }
 
 absl::Status Log::RunWriter(Writer* w) {
-  // Whether a group of appends of `bytes` store bytes needs a sync besides
-  // the ones its members ask for.
-  auto interval_sync = [this](uint64_t bytes) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return options_.sync_policy == SyncPolicy::kInterval &&
-           options_.sync_interval_bytes > 0 &&
-           unsynced_bytes_ + bytes >= options_.sync_interval_bytes;
-  };
-  // A lone append that needs no sync writes buffers only: with nobody queued
-  // there is no order to keep, so it skips the queue (mu_ stays held, so
-  // nobody can queue meanwhile).
-  const bool alone = writers_.empty() && w->kind == Writer::Kind::kAppend &&
-                     options_.sync_policy != SyncPolicy::kEveryAppend &&
-                     !interval_sync(w->bytes);
-  // Reused, so no allocation per group; only a leader (or a lone append)
-  // may touch it: the previous leader may still be using it without mu_.
+  // A lone append that needs no sync and no roll writes buffers only: with
+  // nobody queued there is no order to keep, so it skips the queue (mu_
+  // stays held, so nobody can queue meanwhile).
+  const bool alone =
+      writers_.empty() && w->kind == Writer::Kind::kAppend &&
+      options_.sync_policy != SyncPolicy::kEveryAppend &&
+      !NeedsIntervalSync(w->bytes) &&
+      !NeedsRoll(*segments_.back(), w->values.size(), w->bytes);
+  if (!alone) {
+    writers_.push_back(w);
+    struct Turn {
+      Log* log;
+      Writer* w;
+    } turn{this, w};
+    mu_.Await(absl::Condition(
+        // absl::Mutex evaluates a Condition with mu_ held; the analysis
+        // cannot see that through the function pointer.
+        +[](Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return t->w->done || t->log->writers_.front() == t->w;
+        },
+        &turn));
+    if (w->done) return w->status;
+  }
+
+  // w leads until its work is done and popped from writers_ (all under mu_
+  // from here to the return, apart from where WriteGroup lets go of it).
+  ThreadRoleScope lead(&leader_);
+  // An exclusive operation runs alone, with mu_ held.
+  if (w->kind == Writer::Kind::kExclusive) {
+    w->status = (*w->op)();
+    w->done = true;
+    writers_.pop_front();
+    return w->status;
+  }
   std::vector<Writer*>& group = group_;
   uint64_t group_bytes = 0;
   bool sync = false;
@@ -564,44 +606,7 @@ absl::Status Log::RunWriter(Writer* w) {
     group.assign(1, w);
     group_bytes = w->bytes;
   } else {
-    writers_.push_back(w);
-    struct Turn {
-      Log* log;
-      Writer* w;
-    } turn{this, w};
-    mu_.Await(absl::Condition(
-        +[](Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return t->w->done || t->log->writers_.front() == t->w;
-        },
-        &turn));
-    if (w->done) return w->status;
-
-    // w leads. An exclusive operation runs alone, with mu_ held.
-    if (w->kind == Writer::Kind::kExclusive) {
-      w->status = (*w->op)();
-      w->done = true;
-      writers_.pop_front();
-      return w->status;
-    }
-
-    // Take the queued appends and syncs in order, up to an exclusive
-    // operation or max_group_bytes.
-    group.clear();
-    for (Writer* q : writers_) {
-      if (q->kind == Writer::Kind::kExclusive) break;
-      if (!group.empty() && q->kind == Writer::Kind::kAppend &&
-          group_bytes + q->bytes > options_.max_group_bytes) {
-        break;
-      }
-      group.push_back(q);
-      group_bytes += q->bytes;
-      if (q->kind == Writer::Kind::kSync) sync = true;
-      if (q->kind == Writer::Kind::kAppend &&
-          options_.sync_policy == SyncPolicy::kEveryAppend) {
-        sync = true;
-      }
-    }
-    if (interval_sync(group_bytes)) sync = true;
+    group_bytes = TakeGroup(&sync);
   }
 
   // A flush a reader did may have failed and broken the store's writer: that
@@ -609,19 +614,7 @@ absl::Status Log::RunWriter(Writer* w) {
   if (sticky_error_.ok()) sticky_error_ = segments_.back()->WriteStatus();
   absl::Status status = CheckWritable();
   if (status.ok()) {
-    // The active segment stays in segments_ while the group runs: only
-    // exclusive operations remove segments, and they wait their turn.
-    Segment* active = segments_.back().get();
-    if (sync) {
-      // The fdatasync happens without mu_, so readers and new writers are
-      // not held up: new writers queue behind the group and form the next.
-      mu_.Unlock();
-      status = WriteGroup(group, sync, active, /*holding_mu=*/false);
-      mu_.Lock();
-    } else {
-      // Buffered writes only (and rarely a roll): cheaper than letting go.
-      status = WriteGroup(group, sync, active, /*holding_mu=*/true);
-    }
+    status = WriteGroup(sync);
     if (!status.ok() && sticky_error_.ok()) sticky_error_ = status;
   }
   uint64_t appends = 0;
@@ -650,38 +643,97 @@ absl::Status Log::RunWriter(Writer* w) {
   return w->status;
 }
 
-absl::Status Log::WriteGroup(const std::vector<Writer*>& group, bool sync,
-                             Segment* active, bool holding_mu) {
+uint64_t Log::TakeGroup(bool* sync) {
+  group_.clear();
+  uint64_t group_bytes = 0;
+  for (Writer* q : writers_) {
+    if (q->kind == Writer::Kind::kExclusive) break;
+    if (!group_.empty() && q->kind == Writer::Kind::kAppend &&
+        group_bytes + q->bytes > options_.max_group_bytes) {
+      break;
+    }
+    group_.push_back(q);
+    group_bytes += q->bytes;
+    if (q->kind == Writer::Kind::kSync) *sync = true;
+    if (q->kind == Writer::Kind::kAppend &&
+        options_.sync_policy == SyncPolicy::kEveryAppend) {
+      *sync = true;
+    }
+  }
+  if (NeedsIntervalSync(group_bytes)) *sync = true;
+  return group_bytes;
+}
+
+// A group write in progress (WriteGroup and the functions it runs).
+struct Log::GroupWrite {
+  const std::vector<Writer*>& group;
+  bool sync;              // ends with an fdatasync
+  Writer* last_append;    // its record carries the sync marker when `sync`
+  uint64_t timestamp_us;  // shared by the group's records
+  // The last segment; owned by segments_ (only the leader changes it).
+  Segment* active;
+  size_t next = 0;  // group[0, next) are written
+};
+
+absl::Status Log::WriteGroup(bool sync) {
   // The last append of a synced group carries the sync marker: recovery
   // takes a marked record after damage as proof the damage hit data that was
   // acknowledged as durable.
   Writer* last_append = nullptr;
-  for (Writer* q : group) {
+  for (Writer* q : group_) {
     if (q->kind == Writer::Kind::kAppend) last_append = q;
   }
-  // One clock read per group: its appends share the timestamp.
-  const uint64_t timestamp_us = last_append != nullptr ? NextTimestamp() : 0;
-  for (Writer* q : group) {
+  // One clock read per group: its appends share the timestamp. The active
+  // segment stays in segments_ while the group runs: only exclusive
+  // operations remove segments, and they wait their turn.
+  GroupWrite g{.group = group_,
+               .sync = sync,
+               .last_append = last_append,
+               .timestamp_us = last_append != nullptr ? NextTimestamp() : 0,
+               .active = segments_.back().get()};
+  if (!sync) {
+    // Buffered writes only: cheaper under mu_ than letting go of it.
+    BW_RETURN_IF_ERROR(AppendUntilRoll(&g));
+    if (g.next == g.group.size()) return absl::OkStatus();
+  }
+  // An fdatasync, or a roll (its seal syncs the store and the index, its new
+  // files and the directory are synced), happens without mu_, so readers and
+  // new writers are not held up: new writers queue behind the group and form
+  // the next.
+  mu_.Unlock();
+  absl::Status status = FinishGroupUnlocked(&g);
+  mu_.Lock();
+  return status;
+}
+
+absl::Status Log::AppendUntilRoll(GroupWrite* g) {
+  for (; g->next < g->group.size(); ++g->next) {
+    Writer* q = g->group[g->next];
     if (q->kind != Writer::Kind::kAppend) continue;
-    if (NeedsRoll(*active, q->values.size(), q->bytes)) {
-      BW_ASSIGN_OR_RETURN(std::shared_ptr<Segment> rolled,
-                          Roll(*active, holding_mu));
-      active = rolled.get();  // owned by segments_ from now on
-    }
-    const uint8_t flags = (sync && q == last_append) ? kSyncMarker : 0;
+    if (NeedsRoll(*g->active, q->values.size(), q->bytes)) break;
+    const uint8_t flags = (g->sync && q == g->last_append) ? kSyncMarker : 0;
     BW_ASSIGN_OR_RETURN(q->first_offset,
-                        active->Append(q->values, timestamp_us, flags));
+                        g->active->Append(q->values, g->timestamp_us, flags));
     q->written = true;
   }
-  if (sync) {
+  return absl::OkStatus();
+}
+
+absl::Status Log::FinishGroupUnlocked(GroupWrite* g) {
+  while (true) {
+    BW_RETURN_IF_ERROR(AppendUntilRoll(g));
+    if (g->next == g->group.size()) break;
+    BW_ASSIGN_OR_RETURN(std::shared_ptr<Segment> rolled, Roll(*g->active));
+    g->active = rolled.get();  // owned by segments_ from now on
+  }
+  if (g->sync) {
     const absl::Time start = absl::Now();
-    BW_RETURN_IF_ERROR(active->Sync());
+    BW_RETURN_IF_ERROR(g->active->Sync());
     const uint64_t us =
         static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
-    if (!holding_mu) mu_.Lock();
+    absl::MutexLock lock(&mu_);
     ++stats_.syncs;
     stats_.sync_latency_us.Add(us);
-    if (!holding_mu) mu_.Unlock();
   }
   return absl::OkStatus();
 }
@@ -772,7 +824,9 @@ std::vector<std::shared_ptr<const Segment>> Log::Segments() const {
 }
 
 absl::Status Log::TruncatePrefix(uint64_t lowest) {
-  return RunExclusive([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+  return RunExclusive([&]() -> absl::Status {
+    mu_.AssertHeld();
+    leader_.AssertHeld();
     BW_RETURN_IF_ERROR(CheckWritable());
     const uint64_t next = segments_.back()->next_offset();
     if (lowest > next) {
@@ -784,7 +838,7 @@ absl::Status Log::TruncatePrefix(uint64_t lowest) {
     // one takes over first.
     if (lowest == next && segments_.back()->record_count() > 0) {
       absl::StatusOr<std::shared_ptr<Segment>> rolled =
-          Roll(*segments_.back(), /*holding_mu=*/true);
+          RollLocked(*segments_.back());
       if (!rolled.ok()) return Fail(rolled.status());
     }
     size_t victims = 0;
@@ -814,7 +868,9 @@ absl::Status Log::FinishPrefixTruncation(uint64_t first_kept_base) {
 }
 
 absl::Status Log::TruncateSuffix(uint64_t last_kept) {
-  return RunExclusive([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+  return RunExclusive([&]() -> absl::Status {
+    mu_.AssertHeld();
+    leader_.AssertHeld();
     BW_RETURN_IF_ERROR(CheckWritable());
     const uint64_t lowest = segments_.front()->base_offset();
     const uint64_t next = segments_.back()->next_offset();
@@ -888,7 +944,7 @@ absl::Status Log::DoTruncateSuffix(uint64_t first_removed) {
     Segment& kept = *segments_.back();
     if (kept.record_count() > 0 &&
         kept.PositionOf(kept.next_offset() - 1) >= kept.store_size()) {
-      BW_RETURN_IF_ERROR(Roll(kept, /*holding_mu=*/true).status());
+      BW_RETURN_IF_ERROR(RollLocked(kept).status());
     }
   }
   // Commit: the intent becomes the record of the last truncation, which
@@ -915,7 +971,9 @@ absl::Status Log::Close() {
     stopping_ = true;
   }
   if (sync_thread_.joinable()) sync_thread_.join();
-  return RunExclusive([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+  return RunExclusive([&]() -> absl::Status {
+    mu_.AssertHeld();
+    leader_.AssertHeld();
     closed_ = true;
     absl::Status s = sticky_error_;
     if (s.ok() && !segments_.empty()) s = segments_.back()->Seal();
@@ -947,6 +1005,8 @@ absl::Status Log::WaitFor(uint64_t offset, absl::Time deadline,
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithDeadline(
       absl::Condition(
+          // Evaluated by absl::Mutex with mu_ held; the analysis cannot see
+          // that through the function pointer.
           +[](Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return w->log->closed_ || w->log->stopping_ ||
                    w->cancel->load(std::memory_order_acquire) ||

@@ -21,7 +21,8 @@
 // truncations are totally ordered through one queue: the appender at its
 // front writes the queued appends as one group, with one write and (when any
 // of them needs it) one fdatasync, and wakes the others (group commit). Read,
-// iterators and byte readers run alongside and see a record once its group
+// iterators and byte readers run alongside, also while a group syncs or rolls
+// to a new segment (neither holds them up), and see a record once its group
 // has written it, which can be before it is durable (under
 // SyncPolicy::kEveryAppend, before its Append has returned). Files of
 // segments removed by a truncation stay readable by readers that hold them.
@@ -50,6 +51,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "util/file_system.h"
+#include "util/thread_role.h"
 #include "wal/log_options.h"
 #include "wal/record.h"
 
@@ -187,6 +189,7 @@ class Log {
   Log(std::string dir, LogOptions options);
 
   struct Writer;
+  struct GroupWrite;
 
   absl::Status Recover();
   // A read-only open's DoTruncateSuffix: hides offsets from first_removed on
@@ -194,14 +197,26 @@ class Log {
   void HideSuffix(uint64_t first_removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues *w and runs it in order with the other writers: as a follower it
   // waits for a leader to do its work; as the leader it does the work of the
-  // group at the front of the queue. An append that needs no sync, with no
-  // writer queued, runs at once as a group of its own without queueing.
-  // Returns w's status.
+  // group at the front of the queue. An append that needs neither a sync nor
+  // a new segment, with no writer queued, runs at once as a group of its own
+  // without queueing. Returns w's status.
   absl::Status RunWriter(Writer* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The leader's group write: appends the group's batches (rolling as
-  // needed) and syncs when any member needs it; with or without mu_ held.
-  absl::Status WriteGroup(const std::vector<Writer*>& group, bool sync,
-                          Segment* active, bool holding_mu);
+  // Fills group_ with the queued appends and syncs from the front of
+  // writers_, up to an exclusive operation or max_group_bytes; returns their
+  // store bytes and sets *sync when the group must end with an fdatasync.
+  uint64_t TakeGroup(bool* sync) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
+  // Writes group_: appends its batches (rolling as needed) and syncs when
+  // `sync`. The fdatasync and any roll run without mu_ (it is released and
+  // retaken), so readers and new writers are not held up by them.
+  absl::Status WriteGroup(bool sync) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
+  // Appends g's batches from g->next on to g->active, stopping before the
+  // first that needs a new segment. Needs no mu_ (nor holds it against).
+  absl::Status AppendUntilRoll(GroupWrite* g)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
+  // The rest of g without mu_: rolls and appends until every batch is
+  // written, then the fdatasync when g->sync.
+  absl::Status FinishGroupUnlocked(GroupWrite* g) ABSL_LOCKS_EXCLUDED(mu_)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
   // Waits (reader side) until offset exists, the deadline passes, *cancel is
   // set, or the log closes.
   absl::Status WaitFor(uint64_t offset, absl::Time deadline,
@@ -210,26 +225,41 @@ class Log {
   absl::Status WriteIntent(const std::string& name, uint64_t value);
   absl::Status RemoveIntent(const std::string& name);
   absl::Status FinishPrefixTruncation(uint64_t first_kept_base)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   absl::Status DoTruncateSuffix(uint64_t first_removed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   // kAborted if a TruncateSuffix after *epoch removed offsets below `next`;
   // otherwise brings *epoch up to date.
   absl::Status CheckTruncationsSince(uint64_t* epoch, uint64_t next) const;
-  // Seals `active` and starts a new segment after it; returns the new one.
-  // Leader only (see segments_); takes mu_ to publish it unless held.
-  absl::StatusOr<std::shared_ptr<Segment>> Roll(Segment& active,
-                                                bool holding_mu);
+  // Seals `active` (the last segment) and starts a new segment after it;
+  // returns the new one, which is in segments_ from then on. Roll does the
+  // I/O without mu_ and takes it to publish the segment; RollLocked, for
+  // exclusive operations, does everything under mu_.
+  absl::StatusOr<std::shared_ptr<Segment>> Roll(Segment& active)
+      ABSL_LOCKS_EXCLUDED(mu_) ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
+  absl::StatusOr<std::shared_ptr<Segment>> RollLocked(Segment& active)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
+  // Roll's I/O: seals `active` and creates the next segment's files,
+  // durably, without publishing it.
+  absl::StatusOr<std::shared_ptr<Segment>> SealAndCreateNext(Segment& active)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
+  void PublishRolled(std::shared_ptr<Segment> seg)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   // Whether a batch of `records` records and `bytes` store bytes must go to a
   // new segment.
   bool NeedsRoll(const Segment& active, uint64_t records, uint64_t bytes) const;
+  // Whether a group of appends of `bytes` store bytes needs a sync besides
+  // the ones its members ask for (kInterval's sync_interval_bytes).
+  bool NeedsIntervalSync(uint64_t bytes) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Records a write/sync failure as the sticky error and returns it.
   absl::Status Fail(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Leader only (see last_timestamp_us_).
-  uint64_t NextTimestamp();
-  // Runs op as an exclusive writer (after every queued append), with mu_.
-  absl::Status RunExclusive(const std::function<absl::Status()>& op);
+  uint64_t NextTimestamp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
+  // Runs op as an exclusive writer (after every queued append), with mu_
+  // held and as the leader. The analysis cannot follow the call through
+  // std::function: op begins with mu_.AssertHeld() and leader_.AssertHeld().
+  absl::Status RunExclusive(const std::function<absl::Status()>& op)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The segment holding `offset`, or null.
   std::shared_ptr<Segment> SegmentFor(uint64_t offset) const;
 
@@ -239,19 +269,26 @@ class Log {
   RecoveryReport report_;
 
   mutable absl::Mutex mu_;
-  // Changed only by the writer at the front of writers_ (the leader), under
-  // mu_; the leader may read it without mu_, since nobody else changes it.
-  std::vector<std::shared_ptr<Segment>> segments_;
+  // The leader: the writer at the front of writers_ (or a lone append, see
+  // RunWriter) from the moment it takes its turn until its group is done and
+  // popped; or Recover, before the log is shared. It alone appends, rolls,
+  // truncates and changes segments_, and it may work without mu_.
+  ThreadRole leader_;
+  // Changed only by the leader, under mu_ (the functions that change it
+  // require leader_ too). While the leader works without mu_ it keeps a
+  // pointer to the last segment: nobody else can remove it meanwhile.
+  std::vector<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
-  std::vector<Writer*> group_;  // the leader's current group (leader only)
+  // The leader's current group, reused so a group allocates nothing.
+  std::vector<Writer*> group_ ABSL_GUARDED_BY(leader_);
   absl::Status sticky_error_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // the sync thread must exit
   uint64_t unsynced_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   LogStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread sync_thread_;  // kInterval only
-  // Newest timestamp handed out; used by the leader only.
-  uint64_t last_timestamp_us_ = 0;
+  // Newest timestamp handed out.
+  uint64_t last_timestamp_us_ ABSL_GUARDED_BY(leader_) = 0;
   // The first offset the last TruncateSuffix removed (see
   // kLastTruncationFileName): records below it are whole.
   std::optional<uint64_t> complete_below_ ABSL_GUARDED_BY(mu_);
