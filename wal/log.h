@@ -194,7 +194,8 @@ class Log {
   absl::Status Recover();
   // A read-only open's DoTruncateSuffix: hides offsets from first_removed on
   // from this object, changing no file.
-  void HideSuffix(uint64_t first_removed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HideSuffix(uint64_t first_removed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   // Queues *w and runs it in order with the other writers: as a follower it
   // waits for a leader to do its work; as the leader it does the work of the
   // group at the front of the queue. An append that needs neither a sync nor
