@@ -236,6 +236,11 @@ Log::~Log() {
 
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
                                                LogOptions options) {
+  return OpenWithLock(dir, std::move(options), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::OpenWithLock(
+    const std::string& dir, LogOptions options, std::unique_ptr<FileLock> lock) {
   if (options.fs == nullptr) {
     return absl::InvalidArgumentError("LogOptions.fs must not be null");
   }
@@ -250,6 +255,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
   if (!options.clock_us) options.clock_us = SystemClockMicros;
   const absl::Time start = absl::Now();
   std::unique_ptr<Log> log(new Log(dir, std::move(options)));
+  log->lock_ = std::move(lock);
   BW_RETURN_IF_ERROR(log->Recover());
   log->report_.elapsed_us =
       static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
@@ -271,17 +277,19 @@ absl::Status Log::Recover() {
     }
     BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
   }
-  absl::StatusOr<std::unique_ptr<FileLock>> lock =
-      fs->LockFile(JoinPath(dir_, kLockFileName));
-  if (!lock.ok()) {
-    if (lock.status().code() == absl::StatusCode::kUnavailable) {
-      return absl::UnavailableError(absl::StrCat(
-          dir_, ": log is in use by another process or Log (",
-          lock.status().message(), ")"));
+  if (lock_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<FileLock>> lock =
+        fs->LockFile(JoinPath(dir_, kLockFileName));
+    if (!lock.ok()) {
+      if (lock.status().code() == absl::StatusCode::kUnavailable) {
+        return absl::UnavailableError(absl::StrCat(
+            dir_, ": log is in use by another process or Log (",
+            lock.status().message(), ")"));
+      }
+      return lock.status();
     }
-    return lock.status();
+    lock_ = std::move(*lock);
   }
-  lock_ = std::move(*lock);
 
   BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir_));
   std::vector<uint64_t> stores;
