@@ -143,7 +143,10 @@ TEST_F(RepairLogTest, DamageThatNoSyncedRecordFollowsIsCutAndTheLogVerifiesClean
   EXPECT_THAT(Siblings(), ElementsAre(r.backup.substr(6)));
 }
 
-TEST_F(RepairLogTest, DamageThatSyncedRecordsFollowIsRefusedAndNothingChanges) {
+// A synced record after the damage, hidden from a reader (in the rest of
+// the damaged block) but reached through the index: the index stays, so
+// recovery keeps everything and the damage is reported.
+TEST_F(RepairLogTest, DamageThatSyncedRecordsFollowIsKeptAndReported) {
   ASSERT_NO_FATAL_FAILURE(WriteLog(40, SyncPolicy::kEveryAppend));  // all marked
   FlipByte(Store(), 10 * kRecordBytes + 30);
   const std::string store_before = Read(Store());
@@ -151,25 +154,59 @@ TEST_F(RepairLogTest, DamageThatSyncedRecordsFollowIsRefusedAndNothingChanges) {
 
   ASSERT_OK_AND_ASSIGN(const RepairResult r, RepairLog(dir_, repair_));
   EXPECT_FALSE(r.clean());
-  EXPECT_THAT(r.indexes_removed, ElementsAre(Index()));
-  EXPECT_THAT(r.recovery, StatusIs(absl::StatusCode::kDataLoss,
-                                   HasSubstr(absl::StrCat(Store(), ": checksum mismatch at position 10240"))));
+  EXPECT_TRUE(r.indexes_removed.empty());
+  EXPECT_OK(r.recovery);
   EXPECT_OK(r.status);
   EXPECT_EQ(r.before.next, 40u);
   EXPECT_EQ(r.after.next, 40u);
-  EXPECT_EQ(r.records_kept, 0u);
-  EXPECT_EQ(r.records_skipped, 0u);
+  EXPECT_EQ(r.records_kept, 39u);
+  EXPECT_EQ(r.records_skipped, 1u);
   EXPECT_EQ(r.records_cut, 0u);
   EXPECT_TRUE(r.bytes_cut.empty());
   ASSERT_EQ(r.remaining.size(), 1u);
   EXPECT_EQ(r.remaining[0].problem.file, Store());
   EXPECT_EQ(r.remaining[0].problem.position, 10 * kRecordBytes);
-  EXPECT_EQ(r.remaining[0].reason, RemainingReason::kRecoveryRefused);
-  EXPECT_THAT(r.remaining[0].why,
-              HasSubstr("recovery in point-in-time mode refused the log"));
-  // The store untouched, the removed index back.
+  EXPECT_EQ(r.remaining[0].reason, RemainingReason::kNotRepaired);
+  EXPECT_THAT(r.remaining[0].why, HasSubstr("may have been, synced"));
   EXPECT_EQ(Read(Store()), store_before);
   EXPECT_EQ(Read(Index()), index_before);
+}
+
+// Recovery refuses (the last record of a sealed segment is damaged, so its
+// cheap check fails): the index removed for rebuilding is put back.
+TEST_F(RepairLogTest, RefusedRecoveryPutsRemovedIndexesBack) {
+  options_.max_index_bytes = 4 * kIndexEntrySize;  // segments 0, 4, 8
+  repair_.log_options = options_;
+  ASSERT_NO_FATAL_FAILURE(WriteLog(10));
+  FlipByte(Index(0), kIndexEntrySize + 6);   // wrong, its store intact
+  FlipByte(Store(4), 3 * kRecordBytes + 30);  // record 7, sealed, last
+  const std::string index_before = Read(Index(0));
+  const std::string store_before = Read(Store(4));
+
+  ASSERT_OK_AND_ASSIGN(const RepairResult r, RepairLog(dir_, repair_));
+  EXPECT_FALSE(r.clean());
+  EXPECT_THAT(r.indexes_removed, ElementsAre(Index(0)));
+  EXPECT_THAT(r.recovery,
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr(absl::StrCat(Store(4), ": checksum mismatch at position 3072"))));
+  EXPECT_OK(r.status);
+  EXPECT_EQ(r.after.next, r.before.next);
+  EXPECT_EQ(r.records_kept + r.records_skipped + r.records_cut, 0u);
+  // The index, the damaged record, and the chain to segment 8 it breaks.
+  ASSERT_EQ(r.remaining.size(), 3u);
+  EXPECT_EQ(r.remaining[0].problem.file, Index(0));
+  EXPECT_EQ(r.remaining[0].problem.position, kIndexEntrySize);
+  EXPECT_EQ(r.remaining[1].problem.file, Store(4));
+  EXPECT_EQ(r.remaining[1].problem.position, 3 * kRecordBytes);
+  EXPECT_EQ(r.remaining[2].problem.file, Store(8));
+  EXPECT_EQ(r.remaining[2].problem.position, 0u);
+  for (const RemainingProblem& p : r.remaining) {
+    EXPECT_EQ(p.reason, RemainingReason::kRecoveryRefused);
+    EXPECT_THAT(p.why, HasSubstr("recovery in point-in-time mode refused the log, "
+                                 "so nothing was repaired: "));
+  }
+  EXPECT_EQ(Read(Index(0)), index_before);
+  EXPECT_EQ(Read(Store(4)), store_before);
 }
 
 // The cause of "records skipped: 0" (issue 13): skip-mode recovery does not

@@ -55,9 +55,7 @@ std::string CountLines(const wal::RepairResult& r) {
   if (!r.recovery.ok()) return "";
   std::string out;
   absl::StrAppend(&out, "records kept: ", r.records_kept, "\n");
-  absl::StrAppend(&out, "records skipped: ", r.records_skipped,
-                  r.records_skipped > 0 ? " (their offsets stay taken and read as data loss)" : "",
-                  "\n");
+  absl::StrAppend(&out, "records skipped: ", r.records_skipped, "\n");
   absl::StrAppend(&out, "records cut: ", r.records_cut, "\n");
   for (const wal::ByteRange& b : r.bytes_cut) {
     absl::StrAppend(&out, "bytes cut: ", b.file, " from ", b.begin, " to ", b.end,

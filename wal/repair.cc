@@ -43,18 +43,29 @@ class BorrowedLock final : public FileLock {
 struct Survey {
   LogInspection inspection;
   OffsetRange offsets;  // see RepairResult::before
+  // The last store's records as a reader finds them: offset, position.
+  std::vector<std::pair<uint64_t, uint64_t>> last_store_records;
 };
 
 absl::StatusOr<Survey> SurveyLog(FileSystem* fs, const std::string& dir) {
   uint64_t next = 0;
+  uint64_t last_base = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> records;  // of store last_base
   InspectOptions options;
-  options.on_record = [&next](const RecordLocation&, const Record& record) {
+  options.on_record = [&](const RecordLocation& loc, const Record& record) {
     next = std::max(next, record.offset + 1);
+    if (loc.base_offset != last_base) records.clear();
+    last_base = loc.base_offset;
+    records.emplace_back(record.offset, loc.position);
   };
   BW_ASSIGN_OR_RETURN(LogInspection inspection, InspectLog(fs, dir, options));
   Survey survey;
-  survey.offsets.first =
-      inspection.segments.empty() ? 0 : inspection.segments.front().base_offset;
+  if (!inspection.segments.empty()) {
+    survey.offsets.first = inspection.segments.front().base_offset;
+    if (last_base == inspection.segments.back().base_offset) {
+      survey.last_store_records = std::move(records);
+    }
+  }
   // Records a damaged block hides from the reader still count when the last
   // segment's index vouches for them (its last entry that verifies).
   if (absl::StatusOr<OffsetRange> indexed = FindOffsetRange(fs, dir); indexed.ok()) {
@@ -65,17 +76,58 @@ absl::StatusOr<Survey> SurveyLog(FileSystem* fs, const std::string& dir) {
   return survey;
 }
 
+// Whether point-in-time recovery may read the last store without its index:
+// it then cuts the store's one damaged region and what follows unless it
+// sees a synced record after it. That is safe only when no record it would
+// not see (the rest of the damaged 32 KiB block, which only the index can
+// reach) is synced: so the records after the damaged one are read from its
+// index entry onwards, and none may carry the sync marker.
+bool LastStoreCanBeRescanned(FileSystem* fs, const std::string& dir,
+                             const Survey& survey) {
+  const SegmentInspection& last = survey.inspection.segments.back();
+  const LogProblem* damage = nullptr;
+  for (const LogProblem& p : survey.inspection.problems) {
+    if (p.file != last.store_path) continue;
+    if (damage != nullptr) return false;  // two regions: keep it simple
+    damage = &p;
+  }
+  if (damage == nullptr) return false;
+  uint64_t damaged = last.base_offset;  // the first record the damage hides
+  for (const auto& [offset, position] : survey.last_store_records) {
+    if (position < damage->position) damaged = std::max(damaged, offset + 1);
+  }
+  for (const auto& [offset, position] : survey.last_store_records) {
+    if (offset == damaged) return false;  // no record hidden: not damage here
+  }
+  if (damaged + 1 >= survey.offsets.next) return true;  // nothing after it
+  bool reached = false, synced = false;
+  const absl::Status s = ForEachRecord(
+      fs, dir, damaged + 1, [&](const RecordLocation& loc, const Record& r) {
+        if (!reached) reached = r.offset == damaged + 1 && loc.position > damage->position;
+        synced |= (r.flags & kSyncMarker) != 0;
+        return reached && !synced;
+      });
+  if (!s.ok() && s.code() != absl::StatusCode::kDataLoss) return false;
+  return reached && !synced;
+}
+
 // Step 3 of the contract: the indexes to remove before recovery.
-std::vector<std::string> IndexesToRemove(const LogInspection& inspection,
-                                         bool force) {
+std::vector<std::string> IndexesToRemove(FileSystem* fs, const std::string& dir,
+                                         const Survey& survey, bool force) {
+  const LogInspection& inspection = survey.inspection;
   std::set<std::string> files_with_problems;
   for (const LogProblem& p : inspection.problems) files_with_problems.insert(p.file);
   std::vector<std::string> remove;
   for (const SegmentInspection& s : inspection.segments) {
     if (!s.has_index) continue;
-    const bool store_damaged = files_with_problems.count(s.store_path) > 0;
-    const bool index_wrong = files_with_problems.count(s.index_path) > 0;
-    if (store_damaged ? !force : index_wrong) remove.push_back(s.index_path);
+    const bool last = &s == &inspection.segments.back();
+    if (files_with_problems.count(s.store_path) > 0) {
+      if (!force && last && LastStoreCanBeRescanned(fs, dir, survey)) {
+        remove.push_back(s.index_path);
+      }
+    } else if (files_with_problems.count(s.index_path) > 0) {
+      remove.push_back(s.index_path);
+    }
   }
   return remove;
 }
@@ -133,6 +185,13 @@ RemainingProblem Explain(const LogProblem& p, const RepairResult& r) {
     return {p, RemainingReason::kRecordsSkipped,
             "damaged records keep their offsets, which read as data loss "
             "(removing them would renumber every later record)"};
+  }
+  if (absl::EndsWith(p.file, kStoreSuffix)) {
+    return {p, RemainingReason::kNotRepaired,
+            "point-in-time recovery cuts only damage that no synced record "
+            "follows, and records after this damage were, or may have been, "
+            "synced (a sealed segment holds only synced data); the damaged "
+            "records read as data loss"};
   }
   return {p, RemainingReason::kNotRepaired,
           absl::StrCat("recovery in ", mode, " mode accepted the log with it")};
@@ -192,7 +251,8 @@ absl::StatusOr<RepairResult> RepairLog(const std::string& dir,
                       BackUpDirectory(fs, dir, options.on_backup_progress));
   if (options.on_backup_done) options.on_backup_done(r.backup);
 
-  for (const std::string& index : IndexesToRemove(before.inspection, options.force)) {
+  for (const std::string& index :
+       IndexesToRemove(fs, dir, before, options.force)) {
     r.status = fs->RemoveFile(index);
     if (!r.status.ok()) break;
     r.indexes_removed.push_back(index);

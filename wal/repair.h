@@ -18,13 +18,15 @@
 //      backup returns its error with nothing changed.
 //   3. Removes indexes, so that recovery rebuilds them from their stores:
 //      every index the inspection finds wrong while its store is fine (Open
-//      trusts well-formed entries it does not need to read); and, without
-//      force, the index of every store the inspection finds damaged, so that
-//      point-in-time recovery reads that store in full and decides (Open
-//      does not look for damage in records an index vouches for). With force
-//      such an index stays: a full read drops the rest of a 32 KiB block
-//      after a checksum mismatch, so intact records there would be lost,
-//      while through the index only the damaged records read as data loss.
+//      trusts well-formed entries it does not need to read). Without force,
+//      also the last segment's index when its store holds one damaged region
+//      and no record after it (read from the index entries past the damage)
+//      carries the sync marker: point-in-time recovery then reads the store
+//      in full and cuts the region and what follows. Any other index of a
+//      damaged store stays: Open does not look for damage in records an
+//      index vouches for, and without the index a reader loses the rest of
+//      the damaged 32 KiB block, intact and possibly synced records
+//      included. The damaged records then read as data loss.
 //   4. Opens the log in kPointInTime mode (force: kSkipAnyCorruptedRecords).
 //      When it refuses (kDataLoss: damage that synced records follow, or in
 //      a sealed segment) or fails, the indexes of step 3 are put back from
