@@ -33,7 +33,8 @@ enum class FsKind { kMem, kPosix };
 using Tree = std::map<std::string, std::string>;
 
 // The tree under `dir`, read through `fs`.
-Tree ReadTree(FileSystem* fs, const std::string& dir, const std::string& rel = "") {
+Tree ReadTree(FileSystem* fs, const std::string& dir,
+              const std::string& rel = "") {
   Tree tree;
   const std::string here = rel.empty() ? dir : JoinPath(dir, rel);
   absl::StatusOr<std::vector<std::string>> names = fs->GetChildren(here);
@@ -45,7 +46,8 @@ Tree ReadTree(FileSystem* fs, const std::string& dir, const std::string& rel = "
       tree[child + "/"] = "";
       tree.merge(ReadTree(fs, dir, child));
     } else {
-      absl::StatusOr<std::string> data = ReadFileToString(fs, JoinPath(dir, child));
+      absl::StatusOr<std::string> data =
+          ReadFileToString(fs, JoinPath(dir, child));
       EXPECT_OK(data);
       tree[child] = data.ok() ? *data : "";
     }
@@ -59,12 +61,15 @@ void WriteStore(FileSystem* fs, const std::string& dir) {
   ASSERT_OK(fs->CreateDir(dir));
   ASSERT_OK(fs->CreateDir(JoinPath(dir, "wal")));
   ASSERT_OK(fs->CreateDir(JoinPath(dir, "empty")));
-  ASSERT_OK(WriteStringToFile(fs, "checkpoint bytes", JoinPath(dir, "CHECKPOINT-1"), false));
+  ASSERT_OK(WriteStringToFile(fs, "checkpoint bytes",
+                              JoinPath(dir, "CHECKPOINT-1"), false));
   ASSERT_OK(WriteStringToFile(fs, "", JoinPath(dir, "LOCK"), false));
   ASSERT_OK(WriteStringToFile(fs, std::string(3 << 20, 'x') + "end",
-                              JoinPath(dir, "wal/00000000000000000000.store"), false));
+                              JoinPath(dir, "wal/00000000000000000000.store"),
+                              false));
   ASSERT_OK(WriteStringToFile(fs, std::string(24, '\1'),
-                              JoinPath(dir, "wal/00000000000000000000.index"), false));
+                              JoinPath(dir, "wal/00000000000000000000.index"),
+                              false));
 }
 
 constexpr uint64_t kStoreBytes = 16 + (3 << 20) + 3 + 24;
@@ -121,7 +126,8 @@ TEST_P(BackupTest, CopiesEveryFileAndSubdirectoryBesideTheDirectory) {
   EXPECT_EQ(calls, 1u + 1 + 4 + 1);
 
   // A second backup gets its own directory.
-  ASSERT_OK_AND_ASSIGN(const std::string second, BackUpDirectory(fs(), dir, nullptr));
+  ASSERT_OK_AND_ASSIGN(const std::string second,
+                       BackUpDirectory(fs(), dir, nullptr));
   EXPECT_NE(second, backup);
   EXPECT_EQ(ReadTree(fs(), second), before);
 }
@@ -129,8 +135,10 @@ TEST_P(BackupTest, CopiesEveryFileAndSubdirectoryBesideTheDirectory) {
 TEST_P(BackupTest, NameIsTheUtcTimeWithACounterWhenTaken) {
   const std::string dir = JoinPath(root_, "log");
   ASSERT_OK(fs()->CreateDir(dir));
-  const absl::Time t = absl::FromUnixSeconds(1700000000);  // 2023-11-14T22:13:20Z
-  const std::string first = JoinPath(root_, "log.repair-backup-20231114T221320Z");
+  const absl::Time t =
+      absl::FromUnixSeconds(1700000000);  // 2023-11-14T22:13:20Z
+  const std::string first =
+      JoinPath(root_, "log.repair-backup-20231114T221320Z");
   EXPECT_EQ(BackupDirectoryName(fs(), dir, t), first);
   EXPECT_EQ(BackupDirectoryName(fs(), dir + "//", t), first);
   ASSERT_OK(fs()->CreateDir(first));
@@ -140,13 +148,16 @@ TEST_P(BackupTest, NameIsTheUtcTimeWithACounterWhenTaken) {
 }
 
 TEST_P(BackupTest, MissingDirectoryIsNotFoundAndCreatesNothing) {
-  EXPECT_THAT(BackUpDirectory(fs(), JoinPath(root_, "nope"), nullptr),
-              StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("nope")));
-  ASSERT_OK_AND_ASSIGN(std::vector<std::string> names, fs()->GetChildren(root_));
+  EXPECT_THAT(
+      BackUpDirectory(fs(), JoinPath(root_, "nope"), nullptr),
+      StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("nope")));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> names,
+                       fs()->GetChildren(root_));
   EXPECT_TRUE(names.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Fs, BackupTest, ::testing::Values(FsKind::kMem, FsKind::kPosix),
+INSTANTIATE_TEST_SUITE_P(Fs, BackupTest,
+                         ::testing::Values(FsKind::kMem, FsKind::kPosix),
                          [](const ::testing::TestParamInfo<FsKind>& info) {
                            return info.param == FsKind::kMem ? "Mem" : "Posix";
                          });

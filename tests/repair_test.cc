@@ -69,7 +69,8 @@ class RepairLogTest : public ::testing::Test {
     options.sync_policy = policy;
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Log> log, Log::Open(dir_, options));
     for (int i = 0; i < n; ++i) {
-      ASSERT_OK(log->Append(std::string(1000, static_cast<char>('a' + i % 26))));
+      ASSERT_OK(
+          log->Append(std::string(1000, static_cast<char>('a' + i % 26))));
     }
     ASSERT_OK(log->Close());
   }
@@ -106,7 +107,8 @@ class RepairLogTest : public ::testing::Test {
   RepairOptions repair_;
 };
 
-TEST_F(RepairLogTest, DamageThatNoSyncedRecordFollowsIsCutAndTheLogVerifiesClean) {
+TEST_F(RepairLogTest,
+       DamageThatNoSyncedRecordFollowsIsCutAndTheLogVerifiesClean) {
   ASSERT_NO_FATAL_FAILURE(WriteLog(40));
   FlipByte(Store(), 10 * kRecordBytes + 30);  // record 10's value
   const std::string store_before = Read(Store());
@@ -114,9 +116,12 @@ TEST_F(RepairLogTest, DamageThatNoSyncedRecordFollowsIsCutAndTheLogVerifiesClean
 
   ASSERT_OK_AND_ASSIGN(const RepairResult r, RepairLog(dir_, repair_));
   EXPECT_TRUE(r.clean());
-  EXPECT_TRUE(absl::StartsWith(r.backup, "/root/log.repair-backup-")) << r.backup;
-  EXPECT_EQ(Read(JoinPath(r.backup, SegmentFileName(0, kStoreSuffix))), store_before);
-  EXPECT_EQ(Read(JoinPath(r.backup, SegmentFileName(0, kIndexSuffix))), index_before);
+  EXPECT_TRUE(absl::StartsWith(r.backup, "/root/log.repair-backup-"))
+      << r.backup;
+  EXPECT_EQ(Read(JoinPath(r.backup, SegmentFileName(0, kStoreSuffix))),
+            store_before);
+  EXPECT_EQ(Read(JoinPath(r.backup, SegmentFileName(0, kIndexSuffix))),
+            index_before);
   EXPECT_EQ(r.mode, RecoveryMode::kPointInTime);
   // The index vouched for the damaged record: without it recovery reads the
   // store in full and sees the damage.
@@ -147,7 +152,8 @@ TEST_F(RepairLogTest, DamageThatNoSyncedRecordFollowsIsCutAndTheLogVerifiesClean
 // the damaged block) but reached through the index: the index stays, so
 // recovery keeps everything and the damage is reported.
 TEST_F(RepairLogTest, DamageThatSyncedRecordsFollowIsKeptAndReported) {
-  ASSERT_NO_FATAL_FAILURE(WriteLog(40, SyncPolicy::kEveryAppend));  // all marked
+  ASSERT_NO_FATAL_FAILURE(
+      WriteLog(40, SyncPolicy::kEveryAppend));  // all marked
   FlipByte(Store(), 10 * kRecordBytes + 30);
   const std::string store_before = Read(Store());
   const std::string index_before = Read(Index());
@@ -178,7 +184,7 @@ TEST_F(RepairLogTest, RefusedRecoveryPutsRemovedIndexesBack) {
   options_.max_index_bytes = 4 * kIndexEntrySize;  // segments 0, 4, 8
   repair_.log_options = options_;
   ASSERT_NO_FATAL_FAILURE(WriteLog(10));
-  FlipByte(Index(0), kIndexEntrySize + 6);   // wrong, its store intact
+  FlipByte(Index(0), kIndexEntrySize + 6);    // wrong, its store intact
   FlipByte(Store(4), 3 * kRecordBytes + 30);  // record 7, sealed, last
   const std::string index_before = Read(Index(0));
   const std::string store_before = Read(Store(4));
@@ -188,7 +194,8 @@ TEST_F(RepairLogTest, RefusedRecoveryPutsRemovedIndexesBack) {
   EXPECT_THAT(r.indexes_removed, ElementsAre(Index(0)));
   EXPECT_THAT(r.recovery,
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr(absl::StrCat(Store(4), ": checksum mismatch at position 3072"))));
+                       HasSubstr(absl::StrCat(
+                           Store(4), ": checksum mismatch at position 3072"))));
   EXPECT_OK(r.status);
   EXPECT_EQ(r.after.next, r.before.next);
   EXPECT_EQ(r.records_kept + r.records_skipped + r.records_cut, 0u);
@@ -202,8 +209,9 @@ TEST_F(RepairLogTest, RefusedRecoveryPutsRemovedIndexesBack) {
   EXPECT_EQ(r.remaining[2].problem.position, 0u);
   for (const RemainingProblem& p : r.remaining) {
     EXPECT_EQ(p.reason, RemainingReason::kRecoveryRefused);
-    EXPECT_THAT(p.why, HasSubstr("recovery in point-in-time mode refused the log, "
-                                 "so nothing was repaired: "));
+    EXPECT_THAT(p.why,
+                HasSubstr("recovery in point-in-time mode refused the log, "
+                          "so nothing was repaired: "));
   }
   EXPECT_EQ(Read(Index(0)), index_before);
   EXPECT_EQ(Read(Store(4)), store_before);
@@ -236,7 +244,8 @@ TEST_F(RepairLogTest, ForceCountsDamagedRecordsTheIndexVouchesFor) {
   EXPECT_EQ(r.remaining[0].problem.position, 10 * kRecordBytes);
   EXPECT_EQ(r.remaining[0].reason, RemainingReason::kRecordsSkipped);
   EXPECT_EQ(Read(Store()), store_before);
-  EXPECT_EQ(Read(Index()), index_before);  // sealed by the clean close: as it was
+  EXPECT_EQ(Read(Index()),
+            index_before);  // sealed by the clean close: as it was
 }
 
 TEST_F(RepairLogTest, WrongIndexOfAnIntactStoreIsRebuilt) {

@@ -22,7 +22,8 @@ struct RepairText {
 };
 
 // `dir` is the log directory as given on the command line.
-RepairText FormatRepair(const std::string& dir, const wal::RepairResult& result);
+RepairText FormatRepair(const std::string& dir,
+                        const wal::RepairResult& result);
 
 }  // namespace blockwal::tools
 

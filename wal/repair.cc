@@ -21,7 +21,8 @@ namespace blockwal::wal {
 class RepairAccess {
  public:
   static absl::StatusOr<std::unique_ptr<Log>> Open(
-      const std::string& dir, LogOptions options, std::unique_ptr<FileLock> lock) {
+      const std::string& dir, LogOptions options,
+      std::unique_ptr<FileLock> lock) {
     return Log::OpenWithLock(dir, std::move(options), std::move(lock));
   }
 };
@@ -68,7 +69,8 @@ absl::StatusOr<Survey> SurveyLog(FileSystem* fs, const std::string& dir) {
   }
   // Records a damaged block hides from the reader still count when the last
   // segment's index vouches for them (its last entry that verifies).
-  if (absl::StatusOr<OffsetRange> indexed = FindOffsetRange(fs, dir); indexed.ok()) {
+  if (absl::StatusOr<OffsetRange> indexed = FindOffsetRange(fs, dir);
+      indexed.ok()) {
     next = std::max(next, indexed->next);
   }
   survey.offsets.next = std::max(survey.offsets.first, next);
@@ -103,7 +105,8 @@ bool LastStoreCanBeRescanned(FileSystem* fs, const std::string& dir,
   bool reached = false, synced = false;
   const absl::Status s = ForEachRecord(
       fs, dir, damaged + 1, [&](const RecordLocation& loc, const Record& r) {
-        if (!reached) reached = r.offset == damaged + 1 && loc.position > damage->position;
+        if (!reached)
+          reached = r.offset == damaged + 1 && loc.position > damage->position;
         synced |= (r.flags & kSyncMarker) != 0;
         return reached && !synced;
       });
@@ -116,7 +119,8 @@ std::vector<std::string> IndexesToRemove(FileSystem* fs, const std::string& dir,
                                          const Survey& survey, bool force) {
   const LogInspection& inspection = survey.inspection;
   std::set<std::string> files_with_problems;
-  for (const LogProblem& p : inspection.problems) files_with_problems.insert(p.file);
+  for (const LogProblem& p : inspection.problems)
+    files_with_problems.insert(p.file);
   std::vector<std::string> remove;
   for (const SegmentInspection& s : inspection.segments) {
     if (!s.has_index) continue;
@@ -132,10 +136,9 @@ std::vector<std::string> IndexesToRemove(FileSystem* fs, const std::string& dir,
   return remove;
 }
 
-// The path of `path` in the backup (`path` is in `dir`).
-std::string InBackup(const std::string& dir, const std::string& backup,
-                     const std::string& path) {
-  return JoinPath(backup, path.substr(NormalizeDir(dir).size() + 1));
+// The copy in the backup of `path`, a file directly in the log directory.
+std::string InBackup(const std::string& backup, const std::string& path) {
+  return JoinPath(backup, path.substr(path.rfind('/') + 1));
 }
 
 // Puts the removed indexes back from the backup, durably.
@@ -143,7 +146,7 @@ absl::Status RestoreIndexes(FileSystem* fs, const std::string& dir,
                             const RepairResult& r) {
   for (const std::string& index : r.indexes_removed) {
     BW_ASSIGN_OR_RETURN(std::string data,
-                        ReadFileToString(fs, InBackup(dir, r.backup, index)));
+                        ReadFileToString(fs, InBackup(r.backup, index)));
     BW_RETURN_IF_ERROR(WriteStringToFile(fs, data, index, /*sync=*/true));
   }
   return r.indexes_removed.empty() ? absl::OkStatus() : fs->SyncDir(dir);
@@ -207,8 +210,10 @@ void Verify(FileSystem* fs, const std::string& dir, const Survey& before,
   }
   for (const SegmentInspection& old : before.inspection.segments) {
     for (const SegmentInspection& now : after->inspection.segments) {
-      if (now.store_path == old.store_path && now.store_bytes < old.store_bytes) {
-        r->bytes_cut.push_back({now.store_path, now.store_bytes, old.store_bytes});
+      if (now.store_path == old.store_path &&
+          now.store_bytes < old.store_bytes) {
+        r->bytes_cut.push_back(
+            {now.store_path, now.store_bytes, old.store_bytes});
       }
     }
   }
@@ -221,9 +226,12 @@ void Verify(FileSystem* fs, const std::string& dir, const Survey& before,
 
 const char* RemainingReasonName(RemainingReason reason) {
   switch (reason) {
-    case RemainingReason::kRecoveryRefused: return "recovery refused";
-    case RemainingReason::kRecordsSkipped: return "records skipped";
-    case RemainingReason::kNotRepaired: return "not repaired";
+    case RemainingReason::kRecoveryRefused:
+      return "recovery refused";
+    case RemainingReason::kRecordsSkipped:
+      return "records skipped";
+    case RemainingReason::kNotRepaired:
+      return "not repaired";
   }
   return "unknown";
 }
@@ -232,15 +240,18 @@ absl::StatusOr<RepairResult> RepairLog(const std::string& dir,
                                        const RepairOptions& options) {
   FileSystem* fs = options.log_options.fs;
   if (!fs->FileExists(dir)) {
-    return absl::NotFoundError(absl::StrCat(dir, ": log directory does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat(dir, ": log directory does not exist"));
   }
   absl::StatusOr<std::unique_ptr<FileLock>> lock =
       fs->LockFile(JoinPath(dir, kLockFileName));
   if (!lock.ok()) {
-    if (lock.status().code() != absl::StatusCode::kUnavailable) return lock.status();
-    return absl::UnavailableError(absl::StrCat(
-        dir, ": log is in use by another process or Log (",
-        lock.status().message(), ")"));
+    if (lock.status().code() != absl::StatusCode::kUnavailable) {
+      return lock.status();
+    }
+    return absl::UnavailableError(
+        absl::StrCat(dir, ": log is in use by another process or Log (",
+                     lock.status().message(), ")"));
   }
   BW_ASSIGN_OR_RETURN(const Survey before, SurveyLog(fs, dir));
   RepairResult r;
@@ -263,9 +274,9 @@ absl::StatusOr<RepairResult> RepairLog(const std::string& dir,
     LogOptions log_options = options.log_options;
     log_options.recovery_mode = r.mode;
     log_options.create_if_missing = false;
-    absl::StatusOr<std::unique_ptr<Log>> log = RepairAccess::Open(
-        dir, std::move(log_options),
-        std::make_unique<BorrowedLock>((*lock)->path()));
+    absl::StatusOr<std::unique_ptr<Log>> log =
+        RepairAccess::Open(dir, std::move(log_options),
+                           std::make_unique<BorrowedLock>((*lock)->path()));
     r.recovery = log.status();
     opened = log.ok();
     if (opened) {
