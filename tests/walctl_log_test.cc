@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +40,8 @@ namespace {
 using ::blockwal::testing::CommandResult;
 using ::blockwal::testing::RunCommand;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -104,19 +107,28 @@ class WalctlLogTest : public ::testing::Test {
     ASSERT_OK(WriteStringToFile(FileSystem::Default(), data, path, false));
   }
 
-  // The repair-backup-* directories in dir_.
+  // The log.repair-backup-* directories beside dir_ (none may be inside).
   std::vector<std::string> Backups() const {
     std::vector<std::string> found;
     absl::StatusOr<std::vector<std::string>> names =
-        FileSystem::Default()->GetChildren(dir_);
+        FileSystem::Default()->GetChildren(root_);
     EXPECT_OK(names);
     if (!names.ok()) return found;
     for (const std::string& name : *names) {
-      if (absl::StartsWith(name, "repair-backup-")) {
-        found.push_back(JoinPath(dir_, name));
+      if (absl::StartsWith(name, "log.repair-backup-")) {
+        found.push_back(JoinPath(root_, name));
       }
     }
     return found;
+  }
+  // The names in dir_.
+  std::vector<std::string> LogFiles() const {
+    absl::StatusOr<std::vector<std::string>> names =
+        FileSystem::Default()->GetChildren(dir_);
+    EXPECT_OK(names);
+    std::vector<std::string> sorted = names.value_or(std::vector<std::string>{});
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
   }
 
   // A single-segment log whose record 1 is damaged and whose record 2,
@@ -298,40 +310,85 @@ TEST_F(WalctlLogTest, RepairCutsTornTailKeepsBackupAndLeavesCleanLog) {
 
   const CommandResult r = Walctl({"repair", dir_});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "");
   const std::vector<std::string> backups = Backups();
   ASSERT_EQ(backups.size(), 1u);
-  EXPECT_THAT(r.out, StartsWith(absl::StrCat("backup: ", backups[0], "\n")));
-  EXPECT_THAT(r.out, HasSubstr("recovered 1 segment, 2 records, 53 store bytes "
-                               "(recovery mode point-in-time)\n"));
-  EXPECT_THAT(r.out, HasSubstr("torn bytes cut: 17\n"));
-  EXPECT_THAT(r.out, HasSubstr("records skipped: 0\n"));
+  // The torn tail is the store's one damaged region and no synced record
+  // follows it, so its index is removed and recovery reads the store.
+  EXPECT_EQ(r.out, absl::StrCat(
+      "backup: ", backups[0], "\n",
+      "indexes removed to be rebuilt from their stores: ", IndexFile(), "\n",
+      "recovery (point-in-time): 1 segment, 2 records, 53 store bytes\n",
+      "indexes rebuilt: 1 (2 entries added)\n",
+      "torn bytes cut: 17\n",
+      "incomplete batches removed: 0\n",
+      "note: ", Store(), ": cut 17 bytes after the last valid record at position 53\n",
+      "note: ", IndexFile(), ": index rebuilt from the store (0 entries found, "
+      "2 now, 2 written)\n",
+      "records kept: 2\n",
+      "records skipped: 0\n",
+      "records cut: 0\n",
+      "bytes cut: ", Store(), " from 53 to 70 (17 bytes)\n",
+      "result: repaired; the log verifies clean\n"));
   EXPECT_EQ(Contents(JoinPath(backups[0], "00000000000000000000.store")),
             store_before);
   EXPECT_EQ(Contents(JoinPath(backups[0], "00000000000000000000.index")),
             index_before);
+  // Nothing of the repair's inside the log directory.
+  EXPECT_THAT(LogFiles(), ElementsAre("00000000000000000000.index",
+                                      "00000000000000000000.store", "LOCK"));
 
   const CommandResult verify = Walctl({"verify", dir_});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
   EXPECT_EQ(verify.out, "1 segment, 2 records, 0 problems\n");
+  // A later open warns about nothing.
+  const CommandResult append = Walctl({"append", dir_}, "more\n");
+  EXPECT_EQ(append.exit_code, 0);
+  EXPECT_EQ(append.err, "");
 }
 
-TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordUnlessForced) {
+TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordAndForceSkipsIt) {
   ASSERT_NO_FATAL_FAILURE(WriteDamageBeforeSyncedRecord());
   const std::string store_before = Contents(Store());
 
   CommandResult r = Walctl({"repair", dir_});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_THAT(r.err, AllOf(HasSubstr(Store()), HasSubstr("at position 25"),
-                           HasSubstr("repair --force")));
-  EXPECT_EQ(Contents(Store()), store_before);
   ASSERT_EQ(Backups().size(), 1u);
+  const std::string backup = Backups()[0];
+  EXPECT_EQ(r.out, absl::StrCat("backup: ", backup, "\n",
+                                "recovery (point-in-time): refused; no store was changed\n",
+                                "result: 2 problems remain, the log was not repaired "
+                                "(listed on standard error)\n"));
+  EXPECT_THAT(r.err, AllOf(StartsWith(absl::StrCat("walctl: repair failed: ", Store(),
+                                                   ": checksum mismatch at position 25")),
+                           HasSubstr("walctl: 2 problems remain:\n"),
+                           HasSubstr(absl::StrCat("  ", Store(), " at position 25: "
+                                                  "checksum mismatch (32743 bytes dropped)\n")),
+                           HasSubstr(absl::StrCat("  ", IndexFile(), " at position 0: ")),
+                           HasSubstr("  why: recovery in point-in-time mode refused the log, "
+                                     "so nothing was repaired: "),
+                           HasSubstr("repair --force"),
+                           HasSubstr(absl::StrCat("no record was removed; the files as they "
+                                                  "were before the repair are in ", backup))));
+  EXPECT_EQ(Contents(Store()), store_before);
 
+  // --force skips record 1, but its bytes stay (removing them would
+  // renumber record 2): the repair says so and exits 1.
   r = Walctl({"repair", "--force", dir_});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("(recovery mode skip-any-corrupted-records)\n"));
-  EXPECT_THAT(r.out, HasSubstr("records skipped: 1\n"));
-  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("damage: ", Store(),
-                                            " at position 25: checksum mismatch")));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("recovery (skip-any-corrupted-records): 1 segment, "
+                                     "3 records, 32798 store bytes\n"),
+                           HasSubstr(absl::StrCat("damage found: ", Store(),
+                                                  " at position 25: checksum mismatch")),
+                           HasSubstr("records kept: 2\nrecords skipped: 1\nrecords cut: 0\n"),
+                           HasSubstr("result: 1 problem remains (listed on standard error)\n")));
+  EXPECT_EQ(r.err, absl::StrCat(
+      "walctl: repair incomplete: 1 problem remains\n"
+      "walctl: 1 problem remains:\n"
+      "  ", Store(), " at position 25: checksum mismatch (32743 bytes dropped)\n"
+      "  why: damaged records keep their offsets, which read as data loss "
+      "(removing them would renumber every later record)\n"
+      "walctl: the files as they were before the repair are in ", Backups()[1], "\n"));
   EXPECT_EQ(Backups().size(), 2u);
 
   r = Walctl({"read", dir_, "2"});
@@ -340,13 +397,73 @@ TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordUnlessForced) {
   r = Walctl({"read", dir_, "1"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("damaged"));
-  // The damaged bytes stay in the store, so verify still reports them (and
-  // only them: the index entry of the skipped record points into them).
+  // What the repair said remains is what verify reports.
   r = Walctl({"verify", dir_});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, absl::StrCat(Store(), " at position 25: checksum mismatch "
                                          "(32743 bytes dropped)\n"
                                          "1 segment, 2 records, 1 problem\n"));
+}
+
+// Issue 13: 4 bytes overwritten at position 200 of the active store of a
+// log whose appends were synced. Recovery trusts the index over the damage,
+// so its report skips nothing; the repair must still count the damaged
+// record and name it.
+TEST_F(WalctlLogTest, RepairCountsDamageInsideIndexedRecordsAndNamesIt) {
+  options_.sync_policy = wal::SyncPolicy::kEveryAppend;
+  std::vector<std::string> values;
+  for (int i = 0; i < 20; ++i) values.push_back(absl::StrCat("value-", i, std::string(26, 'v')));
+  WriteLog(values);  // 7 + 17 + 33 = 57 bytes each (58 from 10): record 3 at 171
+  {
+    std::string data = Contents(Store());
+    data.replace(200, 4, "XXXX");
+    ASSERT_OK(WriteStringToFile(FileSystem::Default(), data, Store(), false));
+  }
+  const std::string store_before = Contents(Store());
+  const std::string problem =
+      absl::StrCat("  ", Store(), " at position 171: checksum mismatch (979 bytes dropped)\n");
+
+  // The synced records after it are in the rest of the damaged block, which
+  // only the index reaches: nothing is cut.
+  CommandResult r = Walctl({"repair", dir_});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("records kept: 19\nrecords skipped: 1\nrecords cut: 0\n"));
+  EXPECT_THAT(r.err, AllOf(HasSubstr("walctl: repair incomplete: 1 problem remains\n"),
+                           HasSubstr(problem),
+                           HasSubstr("  why: point-in-time recovery cuts only damage that "
+                                     "no synced record follows")));
+  EXPECT_EQ(Contents(Store()), store_before);
+
+  r = Walctl({"repair", "--force", dir_});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("records kept: 19\nrecords skipped: 1\nrecords cut: 0\n"));
+  EXPECT_THAT(r.err, AllOf(HasSubstr(problem),
+                           HasSubstr("  why: damaged records keep their offsets")));
+  EXPECT_EQ(Contents(Store()), store_before);
+  for (const std::string& b : Backups()) {
+    EXPECT_EQ(Contents(JoinPath(b, "00000000000000000000.store")), store_before);
+  }
+  EXPECT_EQ(Walctl({"read", dir_, "4"}).out, values[4]);
+}
+
+// The same damage in a log whose records were never synced: recovery may
+// cut there, so the repair leaves a clean log and counts the cut records.
+TEST_F(WalctlLogTest, RepairCutsDamageThatNoSyncedRecordFollows) {
+  std::vector<std::string> values;
+  for (int i = 0; i < 20; ++i) values.push_back(absl::StrCat("value-", i, std::string(26, 'v')));
+  WriteLog(values);
+  std::string data = Contents(Store());
+  data.replace(200, 4, "XXXX");
+  ASSERT_OK(WriteStringToFile(FileSystem::Default(), data, Store(), false));
+
+  const CommandResult r = Walctl({"repair", dir_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, AllOf(HasSubstr("records kept: 3\nrecords skipped: 0\nrecords cut: 17\n"),
+                           HasSubstr(absl::StrCat("bytes cut: ", Store(),
+                                                  " from 171 to 1150 (979 bytes)\n")),
+                           EndsWith("result: repaired; the log verifies clean\n")));
+  EXPECT_EQ(Walctl({"verify", dir_}).out, "1 segment, 3 records, 0 problems\n");
 }
 
 TEST_F(WalctlLogTest, RepairOfLogInUseFailsBeforeBackingUp) {

@@ -39,7 +39,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -57,12 +56,14 @@
 #include "absl/types/span.h"
 #include "tools/display.h"
 #include "tools/json_util.h"
+#include "tools/repair_text.h"
 #include "util/file_system.h"
 #include "util/status_macros.h"
 #include "wal/block_reader.h"
 #include "wal/log.h"
 #include "wal/log_inspector.h"
 #include "wal/log_options.h"
+#include "wal/repair.h"
 #include "wal/segment.h"
 
 namespace blockwal::tools {
@@ -636,221 +637,47 @@ int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
 
 // ---- repair ----
 
-// Copies `from` to `to` durably, adding each chunk's size to *copied.
-absl::Status CopyFile(FileSystem* fs, const std::string& from,
-                      const std::string& to,
-                      const std::function<void(uint64_t)>& on_bytes) {
-  constexpr size_t kChunk = 1 << 20;
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> in,
-                      fs->NewSequentialFile(from));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> out,
-                      fs->NewWritableFile(to));
-  std::unique_ptr<char[]> buffer(new char[kChunk]);
-  while (true) {
-    BW_ASSIGN_OR_RETURN(absl::string_view chunk, in->Read(kChunk, buffer.get()));
-    if (chunk.empty()) break;
-    BW_RETURN_IF_ERROR(out->Append(chunk));
-    on_bytes(chunk.size());
-  }
-  BW_RETURN_IF_ERROR(out->Sync());
-  return out->Close();
-}
-
-// Copies every segment file (*.store, *.index) of `dir` into a new
-// `dir`/repair-backup-<UTC time>/ and returns its path. Log::Open ignores the
-// subdirectory (with a warning).
-absl::StatusOr<std::string> BackUpSegments(const std::string& dir,
-                                           Progress* progress) {
-  FileSystem* fs = FileSystem::Default();
-  BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir));
-  std::vector<std::string> files;
-  uint64_t total = 0;
-  for (const std::string& name : children) {
-    uint64_t base;
-    if (wal::ParseSegmentFileName(name, wal::kStoreSuffix, &base) ||
-        wal::ParseSegmentFileName(name, wal::kIndexSuffix, &base)) {
-      BW_ASSIGN_OR_RETURN(const uint64_t size,
-                          fs->GetFileSize(JoinPath(dir, name)));
-      total += size;
-      files.push_back(name);
-    }
-  }
-  const std::string stamp =
-      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
-  std::string backup = JoinPath(dir, absl::StrCat("repair-backup-", stamp));
-  for (int n = 2; fs->FileExists(backup); ++n) {
-    backup = JoinPath(dir, absl::StrCat("repair-backup-", stamp, "-", n));
-  }
-  BW_RETURN_IF_ERROR(fs->CreateDir(backup));
-  uint64_t copied = 0;
-  for (const std::string& name : files) {
-    BW_RETURN_IF_ERROR(CopyFile(fs, JoinPath(dir, name), JoinPath(backup, name),
-                                [&](uint64_t bytes) {
-                                  copied += bytes;
-                                  progress->Update(copied, total);
-                                }));
-  }
-  BW_RETURN_IF_ERROR(fs->SyncDir(backup));
-  BW_RETURN_IF_ERROR(fs->SyncDir(dir));
-  return backup;
-}
-
 constexpr FlagSpec kRepairFlags[] = {{"force"}};
 
+// A printer of wal::RepairLog (wal/repair.h), which does the work.
 int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
   const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kRepairFlags);
   if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
     return *done;
   }
   const std::string& dir = parsed->positional[0];
-  const bool force = parsed->Has("force");
   if (!CheckLogDirectory(dir)) return kExitUsage;
-  FileSystem* fs = FileSystem::Default();
 
-  // Refuse before copying anything when a writer has the log open (Log::Open
-  // would refuse too, but only after the backup).
-  {
-    absl::StatusOr<std::unique_ptr<FileLock>> lock =
-        fs->LockFile(JoinPath(dir, wal::kLockFileName));
-    if (!lock.ok()) {
-      PrintError(absl::StrCat("repair: ", MessageNaming(lock.status(), dir),
-                              lock.status().code() ==
-                                      absl::StatusCode::kUnavailable
-                                  ? " (is another process using the log?)"
-                                  : ""));
-      return kExitFailure;
-    }
-  }
-
-  std::string backup;
-  {
-    Progress progress("backing up", true);
-    absl::StatusOr<std::string> made = BackUpSegments(dir, &progress);
+  Progress progress("backing up", true);
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  wal::RepairOptions options;
+  options.force = parsed->Has("force");
+  options.on_backup_progress = [&](uint64_t done, uint64_t total) {
+    progress.Update(done, total);
+  };
+  options.on_backup_done = [&](const std::string& backup) {
     progress.Clear();
-    if (!made.ok()) {
-      PrintError(absl::StrCat("repair: backup failed, nothing repaired: ",
-                              MessageNaming(made.status(), dir)));
-      return kExitFailure;
-    }
-    backup = *std::move(made);
-  }
-  Write(stdout, absl::StrCat("backup: ", backup, "\n"));
-
-  // Log::Open trusts index entries that look well-formed (a sealed
-  // segment's, and the last segment's verified prefix). An index the
-  // inspector finds wrong while its store is fine is derived data, and
-  // backed up: remove it, so that Open rebuilds it from the store.
-  std::vector<std::string> removed;  // names of the indexes removed
-  if (absl::StatusOr<wal::LogInspection> before = wal::InspectLog(fs, dir, {});
-      before.ok()) {
-    std::set<std::string> damaged_stores;
-    for (const wal::LogProblem& p : before->problems) {
-      if (absl::EndsWith(p.file, wal::kStoreSuffix)) damaged_stores.insert(p.file);
-    }
-    for (const wal::LogProblem& p : before->problems) {
-      if (!absl::EndsWith(p.file, wal::kIndexSuffix) || !fs->FileExists(p.file)) {
-        continue;
-      }
-      const std::string store =
-          p.file.substr(0, p.file.size() - strlen(wal::kIndexSuffix)) +
-          wal::kStoreSuffix;
-      if (damaged_stores.count(store) > 0) continue;
-      if (absl::Status s = fs->RemoveFile(p.file); !s.ok()) {
-        PrintError(absl::StrCat("repair: ", MessageNaming(s, p.file),
-                                "; the files as they were are in ", backup));
-        return kExitFailure;
-      }
-      removed.push_back(p.file.substr(dir.size() + 1));
-    }
-  }
-
-  wal::LogOptions options;
-  options.create_if_missing = false;
-  options.recovery_mode = force ? wal::RecoveryMode::kSkipAnyCorruptedRecords
-                                : wal::RecoveryMode::kPointInTime;
-  if (isatty(STDERR_FILENO) == 1) Write(stderr, "recovering...\r");
-  absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(dir, options);
-  if (isatty(STDERR_FILENO) == 1) Write(stderr, "             \r");
-  if (!log.ok()) {
-    // Recovery changed nothing; put the removed indexes back.
-    for (const std::string& name : removed) {
-      absl::Status s = CopyFile(fs, JoinPath(backup, name), JoinPath(dir, name),
-                                [](uint64_t) {});
-      if (!s.ok()) PrintError(absl::StrCat("repair: ", MessageNaming(s, name)));
-    }
+    Write(stdout, absl::StrCat("backup: ", backup, "\n"));
     std::fflush(stdout);
-    std::string message =
-        absl::StrCat("repair failed: ", MessageNaming(log.status(), dir));
-    if (log.status().code() == absl::StatusCode::kDataLoss && !force) {
-      absl::StrAppend(&message,
-                      "\nwalctl: the damage is followed by records that were "
-                      "synced, so it cannot be cut without losing them; "
-                      "'walctl repair --force ", dir,
-                      "' skips the damaged records instead (their offsets "
-                      "stay taken and read as data loss)");
-    }
-    // Recovery decides before it cuts anything, so the stores are as they
-    // were; an index may have been rebuilt (it is derived data).
-    absl::StrAppend(&message,
-                    "\nwalctl: no record was removed; the files as they were "
-                    "before the repair are in ",
-                    backup);
-    PrintError(message);
-    return FinishOutput(kExitFailure);
+    if (tty) Write(stderr, "recovering...\r");
+  };
+  const absl::StatusOr<wal::RepairResult> result = wal::RepairLog(dir, options);
+  progress.Clear();
+  if (tty) Write(stderr, "             \r");
+  if (!result.ok()) {
+    PrintError(absl::StrCat(
+        "repair: ", MessageNaming(result.status(), dir),
+        result.status().code() == absl::StatusCode::kUnavailable
+            ? " (is another process using the log?)"
+            : "",
+        "; nothing was changed"));
+    return kExitFailure;
   }
-
-  const wal::RecoveryReport& report = (*log)->recovery_report();
-  std::string out = absl::StrCat(
-      "recovered ", report.segments,
-      report.segments == 1 ? " segment, " : " segments, ", report.records,
-      report.records == 1 ? " record, " : " records, ", report.store_bytes,
-      " store bytes (recovery mode ", wal::RecoveryModeName(options.recovery_mode),
-      ")\n");
-  absl::StrAppend(&out, "indexes rebuilt: ", report.indexes_rebuilt, " (",
-                  report.index_entries_added, " entries added)\n");
-  absl::StrAppend(&out, "torn bytes cut: ", report.torn_bytes_cut, "\n");
-  absl::StrAppend(&out, "incomplete batches removed: ", report.batches_cut, "\n");
-  absl::StrAppend(&out, "records skipped: ", report.records_skipped, "\n");
-  for (const wal::DamagedRegion& d : report.damage) {
-    absl::StrAppend(&out, "damage: ", d.file, " at position ", d.position, ": ",
-                    d.reason, " (", d.bytes, " bytes)\n");
-  }
-  const std::string backups = JoinPath(dir, "repair-backup-");
-  for (const std::string& w : report.warnings) {
-    // Log::Open warns about every unknown name, our backups included.
-    if (absl::StartsWith(w, backups)) continue;
-    absl::StrAppend(&out, "note: ", w, "\n");
-  }
-  Write(stdout, out);
-  // A clean close seals the active segment, so the next open is a clean one.
-  if (absl::Status s = (*log)->Close(); !s.ok()) {
-    std::fflush(stdout);
-    PrintError(absl::StrCat("repair: closing the log failed: ",
-                            MessageNaming(s, dir)));
-    return FinishOutput(kExitFailure);
-  }
-  // Point-in-time recovery does not read every record, and keeps damage
-  // that synced records follow: say what is left instead of succeeding.
-  if (!force) {
-    absl::StatusOr<wal::LogInspection> after = wal::InspectLog(fs, dir, {});
-    if (after.ok() && !after->problems.empty()) {
-      std::fflush(stdout);
-      std::string message = absl::StrCat(
-          "repair: damage remains that cannot be cut without losing records "
-          "that were synced:");
-      for (const wal::LogProblem& p : after->problems) {
-        absl::StrAppend(&message, "\n  ", p.file, " at position ", p.position,
-                        ": ", p.description);
-      }
-      absl::StrAppend(&message, "\nwalctl: 'walctl repair --force ", dir,
-                      "' skips the damaged records instead (their offsets "
-                      "stay taken and read as data loss); the files as they "
-                      "were before the repair are in ", backup);
-      PrintError(message);
-      return FinishOutput(kExitFailure);
-    }
-  }
-  return FinishOutput(kExitOk);
+  const RepairText text = FormatRepair(dir, *result);
+  Write(stdout, text.out);
+  std::fflush(stdout);
+  Write(stderr, text.err);
+  return FinishOutput(result->clean() ? kExitOk : kExitFailure);
 }
 
 // ---- append ----
@@ -1203,21 +1030,34 @@ them) or a read failed; 2 a usage error or DIR cannot be opened.
     {"repair", "back up a damaged log and recover it in place",
      R"help(usage: walctl repair [--force] DIR
 
-Copies every segment file (*.store, *.index) of DIR into a new directory
-DIR/repair-backup-<UTC time>/, then opens the log as a writer would, in
-recovery mode point-in-time: indexes are rebuilt from the stores, a torn
-tail and an incomplete batch at the end are cut. Damage followed by records
-that were synced is not cut (that would lose acknowledged data): the repair
-fails and names the file and position. Prints the backup's path and what
-recovery did, then closes the log cleanly.
+Holds the log's LOCK throughout. Copies every file of DIR into a new
+directory beside it, DIR.repair-backup-<UTC time> (with -2, -3, ... when
+taken), and prints "backup: PATH". Then removes the indexes that must be
+rebuilt (one that verify finds wrong while its store is fine; without
+--force, also the index of a damaged store, so that recovery reads that store
+in full) and opens the log as a writer would, in recovery mode
+point-in-time: indexes are rebuilt from the stores, a damaged or torn tail
+that no synced record follows and an incomplete batch at the end are cut.
+Damage that synced records follow, or in a sealed segment, is not cut (that
+would lose acknowledged data): recovery refuses, the removed indexes are put
+back and no store is changed. Then closes the log cleanly, counts the
+records kept, skipped (they read as data loss) and cut, and verifies the
+result as 'walctl verify' does.
+
+Prints what recovery did and the counts, then "result: repaired; the log
+verifies clean", or "result: N problems remain" with each problem that
+remains, and why, on standard error.
 
   --force  use recovery mode skip-any-corrupted-records instead: damaged
-           records are skipped and never fail the repair; their offsets stay
-           taken and read as data loss (verify keeps reporting them)
+           records are skipped; their offsets stay taken and read as data
+           loss, so verify keeps reporting them and the repair exits 1
+           naming them. Indexes of damaged stores are kept, so intact records
+           beside the damage stay readable.
   --help   print this help
 
-Exit status: 0 repaired (or nothing to do); 1 the log is in use, the backup
-failed or recovery refused; 2 a usage error or DIR cannot be opened.
+Exit status: 0 the log verifies clean; 1 problems remain (listed), the log is
+in use, the backup failed or recovery refused; 2 a usage error or DIR cannot
+be opened.
 )help",
      RunRepair},
     {"append", "append one record per line of standard input",

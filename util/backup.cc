@@ -71,7 +71,8 @@ std::string BackupDirectoryName(FileSystem* fs, const std::string& dir,
                                 absl::Time now) {
   const std::string stamp =
       absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone());
-  const std::string base = absl::StrCat(NormalizeDir(dir), ".repair-backup-", stamp);
+  const std::string base =
+      absl::StrCat(NormalizeDir(dir), ".repair-backup-", stamp);
   std::string name = base;
   for (int n = 2; fs->FileExists(name); ++n) name = absl::StrCat(base, "-", n);
   return name;
@@ -82,7 +83,8 @@ absl::StatusOr<std::string> BackUpDirectory(FileSystem* fs,
                                             const BackupProgress& progress) {
   const std::string source = NormalizeDir(dir);
   if (!fs->FileExists(source)) {
-    return absl::NotFoundError(absl::StrCat(source, ": directory does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat(source, ": directory does not exist"));
   }
   Tree tree;
   BW_RETURN_IF_ERROR(Walk(fs, source, "", &tree));

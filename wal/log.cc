@@ -240,6 +240,11 @@ Log::~Log() {
 
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
                                                LogOptions options) {
+  return OpenWithLock(dir, std::move(options), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::OpenWithLock(
+    const std::string& dir, LogOptions options, std::unique_ptr<FileLock> lock) {
   if (options.fs == nullptr) {
     return absl::InvalidArgumentError("LogOptions.fs must not be null");
   }
@@ -254,6 +259,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
   if (!options.clock_us) options.clock_us = SystemClockMicros;
   const absl::Time start = absl::Now();
   std::unique_ptr<Log> log(new Log(dir, options));
+  log->lock_ = std::move(lock);
   absl::Status recovered = log->Recover();
   // A read-only open races the writer's truncations, which remove files it
   // listed (kNotFound): look again, a few times, at the newer state.
@@ -289,8 +295,8 @@ absl::Status Log::Recover() {
     BW_RETURN_IF_ERROR(fs->CreateDir(dir_));
   }
   // A read-only open takes no lock: it changes nothing, and must not keep a
-  // writer out.
-  if (!read_only) {
+  // writer out. RepairLog opens with the lock it already holds.
+  if (!read_only && lock_ == nullptr) {
     absl::StatusOr<std::unique_ptr<FileLock>> lock =
         fs->LockFile(JoinPath(dir_, kLockFileName));
     if (!lock.ok()) {

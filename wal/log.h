@@ -59,6 +59,7 @@ namespace blockwal::wal {
 
 class Segment;
 class Log;
+class RepairAccess;  // wal/repair.cc
 
 // Names of the log's files besides its segments (see the directory contents
 // above).
@@ -186,7 +187,14 @@ class Log {
 
  private:
   friend class LogIterator;
+  friend class RepairAccess;
   Log(std::string dir, LogOptions options);
+
+  // Open with the directory's LOCK already held by the caller (`lock`, which
+  // the Log releases at Close); null takes it as Open does. For RepairLog
+  // (wal/repair.h), which holds the lock from its backup to its verification.
+  static absl::StatusOr<std::unique_ptr<Log>> OpenWithLock(
+      const std::string& dir, LogOptions options, std::unique_ptr<FileLock> lock);
 
   struct Writer;
   struct GroupWrite;
