@@ -772,7 +772,11 @@ absl::Status Log::TruncatePrefix(uint64_t lowest) {
     if (lowest == next && segments_.back()->record_count() > 0) {
       absl::StatusOr<std::shared_ptr<Segment>> rolled =
           Roll(*segments_.back(), /*holding_mu=*/true);
-      if (!rolled.ok()) return Fail(rolled.status());
+      if (!rolled.ok()) {
+        // A roll, as a group write's: classified by its step.
+        FailWrite(rolled.status());
+        return rolled.status();
+      }
     }
     size_t victims = 0;
     while (victims + 1 < segments_.size() &&

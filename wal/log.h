@@ -243,9 +243,9 @@ class Log {
   bool NeedsRoll(const Segment& active, uint64_t records, uint64_t bytes) const;
   absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Record a failure as the sticky error (unless there is one; OK is no
-  // failure). FailWrite: of a group write, a reader's flush or a truncation
-  // before its intent is in place (nothing changed yet), classified by the
-  // step that failed (see WriteFailure). Fail: of anything else (kOther);
+  // failure). FailWrite: of a group write, a roll, a reader's flush or a
+  // truncation before its intent is in place (nothing removed yet),
+  // classified by the step that failed (see WriteFailure). Fail: of anything else (kOther);
   // returns s.
   void FailWrite(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Fail(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
