@@ -319,6 +319,8 @@ absl::Status DB::Recover() {
   // The WAL of a store always exists (a writable open creates it): a
   // read-only open does not make one up.
   log_options.create_if_missing = !read_only;
+  log_options_ = log_options;
+  absl::MutexLock log_lock(&log_mu_);
   BW_ASSIGN_OR_RETURN(log_, wal::Log::Open(JoinPath(dir_, kWalDirName),
                                            std::move(log_options)));
   const wal::RecoveryReport& wal_report = log_->recovery_report();
@@ -447,7 +449,9 @@ absl::Status DB::Write(const WriteBatch& batch) {
   bool checkpoint = false;
   {
     absl::MutexLock l(&mu_);
-    BW_RETURN_IF_ERROR(CheckWritable());
+    if (options_.read_only || closed_) return CheckWritable();
+    // A full disk's error is left to the front writer, which resumes.
+    if (!error_.ok() && !error_resumable_) return error_;
     // Group commit: the writer at the front of the queue appends the batches
     // of the writers queued behind it as one AppendBatch (one write, one
     // fdatasync with sync on), applies them to the memtable in offset order
@@ -460,14 +464,18 @@ absl::Status DB::Write(const WriteBatch& batch) {
         +[](PendingWrite* pw) { return pw->done || pw->front; }, &w));
     if (w.done) return w.status;
     if (!error_.ok()) {
-      // A group before this one failed: so do this writer and those queued
-      // behind it.
-      for (PendingWrite* pw : writers_) {
-        pw->status = error_;
-        pw->done = true;
+      // A group before this one failed. After a full disk this writer, now
+      // the only one to touch the WAL, tries to resume; otherwise (or if
+      // that fails) so do this writer and those queued behind it.
+      const absl::Status s = error_resumable_ ? ResumeWritesLocked() : error_;
+      if (!s.ok()) {
+        for (PendingWrite* pw : writers_) {
+          pw->status = s;
+          pw->done = true;
+        }
+        writers_.clear();
+        return s;
       }
-      writers_.clear();
-      return error_;
     }
     absl::InlinedVector<absl::string_view, 16> group;
     size_t group_bytes = 0;
@@ -482,11 +490,19 @@ absl::Status DB::Write(const WriteBatch& batch) {
     }
     // Outside mu_: readers and the next writers queue meanwhile.
     mu_.Unlock();
-    const absl::StatusOr<uint64_t> offset = log_->AppendBatch(group);
+    absl::StatusOr<uint64_t> offset;
+    wal::WriteFailure failure = wal::WriteFailure::kNone;
+    {
+      absl::ReaderMutexLock log_lock(&log_mu_);
+      offset = log_->AppendBatch(group);
+      if (!offset.ok()) failure = log_->write_failure();
+    }
     mu_.Lock();
-    if (!offset.ok() && error_.ok()) {
-      error_ = absl::FailedPreconditionError(absl::StrCat(
-          dir_, ": a WAL write failed: ", offset.status().message()));
+    if (!offset.ok()) {
+      // A log closed under the write (failure kNone) is sticky as well.
+      SetWriteErrorLocked(offset.status(), failure == wal::WriteFailure::kNoSpace
+                                               ? failure
+                                               : wal::WriteFailure::kOther);
     }
     for (size_t i = 0; i < group.size(); ++i) {
       PendingWrite* pw = writers_.front();
@@ -580,6 +596,81 @@ absl::StatusOr<std::vector<KeyValue>> DB::ScanPrefix(
   return Scan(prefix, PrefixLimit(prefix));
 }
 
+void DB::SetWriteErrorLocked(const absl::Status& s, wal::WriteFailure failure) {
+  if (!error_.ok() || failure == wal::WriteFailure::kNone) return;
+  error_resumable_ = failure == wal::WriteFailure::kNoSpace;
+  error_ = error_resumable_
+               ? absl::ResourceExhaustedError(absl::StrCat(
+                     dir_, ": a WAL write found the disk full (the next "
+                           "write resumes once there is space): ",
+                     s.message()))
+               : absl::FailedPreconditionError(
+                     absl::StrCat(dir_, ": a WAL write failed: ", s.message()));
+}
+
+absl::Status DB::CheckpointWalStep(absl::Status s) {
+  if (s.ok()) return s;
+  const wal::WriteFailure failure = log_->write_failure();
+  absl::MutexLock l(&mu_);
+  SetWriteErrorLocked(s, failure);
+  return s;
+}
+
+absl::Status DB::ResumeWritesLocked() {
+  const uint64_t applied = next_apply_;
+  mu_.Unlock();  // log_mu_ comes first
+  absl::Status s;
+  {
+    // Exclusive: no Checkpoint, Sync, GetStats or Close uses the WAL
+    // meanwhile, and no write group runs (this writer leads).
+    absl::MutexLock log_lock(&log_mu_);
+    bool closed;
+    {
+      absl::MutexLock l(&mu_);
+      closed = closed_;
+    }
+    absl::StatusOr<std::unique_ptr<wal::Log>> reopened =
+        closed ? absl::FailedPreconditionError(dir_ + ": DB is closed")
+               : ReopenWal(applied);
+    absl::MutexLock l(&mu_);
+    s = reopened.status();
+    if (s.ok()) {
+      log_ = *std::move(reopened);
+      error_ = absl::OkStatus();
+      error_resumable_ = false;
+      ++wal_reopens_;
+    } else if (!closed && s.code() != absl::StatusCode::kResourceExhausted) {
+      error_resumable_ = false;
+      error_ = absl::FailedPreconditionError(absl::StrCat(
+          dir_, ": writes cannot resume after a full disk: ", s.message()));
+    }
+  }
+  mu_.Lock();
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<wal::Log>> DB::ReopenWal(uint64_t applied) {
+  // The old log goes first, whole: closing its files writes what they still
+  // buffer, which must happen before the new log reads them.
+  log_.reset();
+  BW_ASSIGN_OR_RETURN(
+      std::unique_ptr<wal::Log> log,
+      wal::Log::Open(JoinPath(dir_, kWalDirName), log_options_));
+  const uint64_t next = log->NextOffset();
+  if (next < applied) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: the WAL reopened after a full disk ends at offset %u, but the "
+        "writes at offsets %u..%u were acknowledged (with sync off they were "
+        "still buffered when the disk filled, and could not be written); "
+        "reopen the store to go on without them",
+        dir_, next, next, applied - 1));
+  }
+  // Records of the failed group that reached the file whole were reported
+  // failed and never applied: they go (last_kept wraps for "keep none").
+  if (next > applied) BW_RETURN_IF_ERROR(log->TruncateSuffix(applied - 1));
+  return log;
+}
+
 void DB::UnfreezeLocked() {
   if (imm_ == nullptr) return;
   for (const auto& [key, value] : imm_->map()) {
@@ -595,6 +686,8 @@ void DB::UnfreezeLocked() {
 
 absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
   absl::MutexLock checkpoint_lock(&checkpoint_mu_);
+  // Shared for the whole checkpoint: the WAL is not replaced under it.
+  absl::ReaderMutexLock log_lock(&log_mu_);
   std::shared_ptr<const MemTable> frozen;
   std::shared_ptr<const CheckpointTable> base;
   uint64_t offset;
@@ -621,7 +714,7 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
   // Step 1: the WAL records the checkpoint covers become durable, so after a
   // crash the WAL never ends before the newest checkpoint's offset (new
   // appends would otherwise reuse offsets the checkpoint claims).
-  BW_RETURN_IF_ERROR(log_->Sync());
+  BW_RETURN_IF_ERROR(CheckpointWalStep(log_->Sync()));
   // Step 2: CHECKPOINT-<offset>.tmp holds base merged with the frozen
   // memtable; sync, rename, sync the directory.
   BW_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointBuilder> builder,
@@ -649,7 +742,7 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
   }
   std::move(unfreeze).Cancel();
   // Step 3: the WAL segments wholly below the offset go.
-  BW_RETURN_IF_ERROR(log_->TruncatePrefix(offset));
+  BW_RETURN_IF_ERROR(CheckpointWalStep(log_->TruncatePrefix(offset)));
   // Step 4: older checkpoints go (a damaged newer one too: this one is
   // newer than anything it covered).
   BW_RETURN_IF_ERROR(RemoveCheckpointsExcept(offset));
@@ -680,10 +773,12 @@ absl::Status DB::CheckWritable() const {
 }
 
 absl::Status DB::Sync() {
+  absl::ReaderMutexLock log_lock(&log_mu_);
   {
     absl::ReaderMutexLock l(&mu_);
     if (options_.read_only) return CheckWritable();
     if (closed_) return absl::FailedPreconditionError(dir_ + ": DB is closed");
+    if (log_ == nullptr) return error_;
   }
   return log_->Sync();
 }
@@ -696,16 +791,28 @@ absl::Status DB::Close() {
     }
     closed_ = true;
   }
-  absl::Status s = log_ != nullptr ? log_->Close() : absl::OkStatus();
+  absl::Status s;
+  {
+    absl::ReaderMutexLock log_lock(&log_mu_);
+    if (log_ != nullptr) {
+      s = log_->Close();
+    } else {
+      absl::ReaderMutexLock l(&mu_);
+      s = error_;  // a reopen after a full disk failed: no WAL is open
+    }
+  }
   lock_.reset();
   return s;
 }
 
 absl::StatusOr<Stats> DB::GetStats() const {
   Stats stats;
-  stats.wal_first_offset = log_->LowestOffset();
-  stats.wal_next_offset = log_->NextOffset();
-  stats.wal_segments = log_->Segments().size();
+  absl::ReaderMutexLock log_lock(&log_mu_);
+  if (log_ != nullptr) {  // else a reopen after a full disk failed: zeros
+    stats.wal_first_offset = log_->LowestOffset();
+    stats.wal_next_offset = log_->NextOffset();
+    stats.wal_segments = log_->Segments().size();
+  }
   absl::ReaderMutexLock l(&mu_);
   BW_ASSIGN_OR_RETURN(stats.keys, CountKeys(mem_, imm_.get(), base_.get()));
   stats.checkpoint_keys = base_ != nullptr ? base_->info().keys : 0;
@@ -714,6 +821,7 @@ absl::StatusOr<Stats> DB::GetStats() const {
       mem_.ApproximateBytes() + (imm_ != nullptr ? imm_->ApproximateBytes() : 0);
   stats.wal_bytes_since_checkpoint = bytes_since_checkpoint_;
   stats.writes = writes_;
+  stats.wal_reopens = wal_reopens_;
   stats.checkpoints = checkpoints_;
   stats.last_checkpoint = last_checkpoint_;
   stats.auto_checkpoint_status = auto_checkpoint_status_;

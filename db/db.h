@@ -29,7 +29,35 @@
 // Write has returned (or slightly before).
 //
 // Errors: a failed WAL append or sync is sticky (as in wal::Log): every later
-// write fails with it; reads keep working. Reopen to recover.
+// write fails with it (kFailedPrecondition naming it); reads keep working.
+// Reopen to recover. One exception, a full disk (below).
+//
+// A full disk: when a WAL write found no space (wal::WriteFailure::kNoSpace:
+// ENOSPC from a write, a segment's creation, an index's reservation or a
+// truncation's intent file, never from a sync), the writes of the failed
+// group return that kResourceExhausted error naming the file; they are not
+// applied and are never in the WAL later. Reads keep working; Checkpoint
+// returns kResourceExhausted and Sync kFailedPrecondition until writes
+// resume. The next Write resumes them (RocksDB recovers from a no-space
+// error in the same spirit): its writer, at the front of the queue and so
+// the only one to touch the WAL, waits for a running Checkpoint, Sync or
+// GetStats to finish (they hold the WAL shared), closes the WAL (what it
+// still buffered is written if it now fits: a write, never a sync) and
+// reopens it, which cuts the partial record. The reopened WAL must end at the
+// memtable's next_apply_: records of the failed group found whole past it
+// (never acknowledged) are removed with TruncateSuffix. Then this writer and
+// those queued behind it go on in order. If the disk is still full, its write
+// fails with the disk-full error and the next one tries again (each try is a
+// WAL reopen, counted in Stats::wal_reopens).
+// Nothing acknowledged is lost: with sync on, every acknowledged write was
+// fdatasync'ed before the failure. With sync off, writes acknowledged while
+// still in the WAL's user-space buffer reach the file only if the close can
+// write them; if it cannot (the disk still full), the reopened WAL ends before
+// them and writes stop for good: kFailedPrecondition naming the offsets lost
+// (reopening the store goes on without them, as after a power loss). A failed
+// sync, a truncation that failed once it had started, or damage the recovery
+// mode refuses (kAbsoluteConsistency refuses the cut partial record) is
+// sticky as above.
 #ifndef BLOCKWAL_DB_DB_H_
 #define BLOCKWAL_DB_DB_H_
 
@@ -146,6 +174,9 @@ struct Stats {
   uint64_t wal_segments = 0;
   uint64_t wal_bytes_since_checkpoint = 0;  // batch bytes appended since
   uint64_t writes = 0;                      // batches written since Open
+  // Times the WAL was reopened to resume writes after a full disk since Open
+  // (a reopen on a disk still full counts, though its write fails again).
+  uint64_t wal_reopens = 0;
   uint64_t checkpoints = 0;                 // written since Open
   std::string last_checkpoint;  // path of the newest checkpoint, or empty
   // The last automatic checkpoint's error (OK if none failed).
@@ -214,7 +245,8 @@ class DB {
   // replay_from (gap_context says which, for the error) and replays it from
   // there onto `table`, which becomes *out.
   absl::Status ReplayWal(MemTable table, uint64_t replay_from,
-                         const std::string& gap_context, MemTable* out);
+                         const std::string& gap_context, MemTable* out)
+      ABSL_SHARED_LOCKS_REQUIRED(log_mu_);
   // Removes every checkpoint except CHECKPOINT-<keep>.
   absl::Status RemoveCheckpointsExcept(uint64_t keep);
   // A Write waiting in writers_.
@@ -227,6 +259,24 @@ class DB {
   // Most batches in one write group (the writers a leader appends at once).
   static constexpr size_t kMaxGroupBatches = 1024;
 
+  // Makes a failure of the WAL the sticky write error, unless there is one
+  // (or the WAL did not fail: kNone): resumable after a full disk.
+  void SetWriteErrorLocked(const absl::Status& s, wal::WriteFailure failure)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns s, a Checkpoint's call of the WAL; on failure first notes the
+  // WAL's failure as the write error (so the next Write resumes after a full
+  // disk at once).
+  absl::Status CheckpointWalStep(absl::Status s) ABSL_SHARED_LOCKS_REQUIRED(log_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The leader (front of writers_) after a full disk: reopens the WAL and
+  // trims it to next_apply_ (see "A full disk" above). OK clears error_; a
+  // disk still full (kResourceExhausted) leaves it resumable; anything else
+  // makes it sticky. Returns with mu_ held (released meanwhile).
+  absl::Status ResumeWritesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Its work, without mu_: the WAL closed, reopened and trimmed to
+  // `applied`, or the error.
+  absl::StatusOr<std::unique_ptr<wal::Log>> ReopenWal(uint64_t applied)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
   // Puts imm_'s entries back under mem_ (newer entries win) after a failed
   // Checkpoint.
   void UnfreezeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -236,10 +286,17 @@ class DB {
   const std::string dir_;
   const Options options_;
   std::unique_ptr<FileLock> lock_;
-  std::unique_ptr<wal::Log> log_;  // set by Open, then never changed
   RecoveryReport report_;          // set by Open, then never changed
+  wal::LogOptions log_options_;    // set by Open, then never changed
 
+  // Lock order: checkpoint_mu_, log_mu_, mu_.
   absl::Mutex checkpoint_mu_;  // one Checkpoint at a time
+  // Held shared by every use of log_ (a write group's append, Checkpoint,
+  // Sync, GetStats, Close), exclusively to replace it (ResumeWritesLocked).
+  mutable absl::Mutex log_mu_;
+  // Set by Open; replaced only when writes resume after a full disk. Null
+  // only while error_ is set (a reopen failed).
+  std::unique_ptr<wal::Log> log_ ABSL_GUARDED_BY(log_mu_);
   mutable absl::Mutex mu_;
   // Newest first: mem_ takes writes; imm_ is the memtable a running
   // Checkpoint is writing out (frozen, read without mu_); base_ is the
@@ -256,6 +313,9 @@ class DB {
   size_t max_group_batches_ = 1;  // set by Open, then never changed
   size_t max_group_bytes_ = 0;    // set by Open, then never changed
   absl::Status error_ ABSL_GUARDED_BY(mu_);  // sticky write error
+  // error_ is a full disk met by a WAL write: the next Write resumes.
+  bool error_resumable_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t wal_reopens_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool auto_checkpoint_running_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t bytes_since_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,6 +4,7 @@
 // injected).
 #include "util/file_system.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -545,6 +546,89 @@ TEST(MemFileSystemTest, MappedFileIsLimitedToOneGiB) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs->MapFile("/idx", 64));
   EXPECT_THAT(fs->TruncateFile("/idx", (uint64_t{1} << 30) + 1),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("/idx")));
+}
+
+// A capacity makes the in-memory file system a small disk: growth past it is
+// ENOSPC naming the file; an append writes the bytes that fit.
+TEST(MemFileSystemTest, AppendPastCapacityWritesWhatFitsAndFailsNamingTheFile) {
+  std::unique_ptr<FileSystem> fs = NewMemFileSystem(100);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs->NewWritableFile("/a"));
+  ASSERT_OK(f->Append(std::string(60, 'a')));
+  EXPECT_THAT(f->Append(std::string(50, 'b')),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "/a: write at offset 60: No space left on device"));
+  EXPECT_EQ(f->Size(), 60u);  // the failed append did not move the handle
+  ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(fs.get(), "/a"));
+  EXPECT_EQ(bytes, std::string(60, 'a') + std::string(40, 'b'));
+  // Full: another file cannot take a byte.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> g, fs->NewWritableFile("/g"));
+  EXPECT_THAT(g->Append("x"), StatusIs(absl::StatusCode::kResourceExhausted,
+                                       "/g: write at offset 0: No space left on device"));
+}
+
+TEST(MemFileSystemTest, GrowingTruncateAndMapFilePastCapacityFailWhole) {
+  std::unique_ptr<FileSystem> fs = NewMemFileSystem(100);
+  ASSERT_OK(WriteStringToFile(fs.get(), std::string(40, 'x'), "/t", false));
+  EXPECT_THAT(fs->TruncateFile("/t", 101),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "/t: truncate to 101: No space left on device"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs->NewAppendableFile("/t"));
+  EXPECT_THAT(f->Truncate(200), StatusIs(absl::StatusCode::kResourceExhausted,
+                                         "/t: truncate to 200: No space left on device"));
+  EXPECT_THAT(fs->MapFile("/idx", 61),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "/idx: reserve 61 bytes for mapping: No space left on device"));
+  ASSERT_OK_AND_ASSIGN(uint64_t size, fs->GetFileSize("/t"));
+  EXPECT_EQ(size, 40u);
+  ASSERT_OK_AND_ASSIGN(size, fs->GetFileSize("/idx"));
+  EXPECT_EQ(size, 0u);  // created, not grown
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs->MapFile("/idx", 60));
+  EXPECT_EQ(m->size(), 60u);
+}
+
+// Space comes back when a file shrinks or its last reference goes: a removed
+// file still open keeps its bytes, as on a disk.
+TEST(MemFileSystemTest, SpaceIsFreedByShrinkingAndByTheLastReference) {
+  std::unique_ptr<FileSystem> fs = NewMemFileSystem(100);
+  ASSERT_OK(WriteStringToFile(fs.get(), std::string(100, 'f'), "/filler", false));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WritableFile> f, fs->NewWritableFile("/a"));
+  EXPECT_THAT(f->Append("x"), StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_OK(fs->TruncateFile("/filler", 90));
+  ASSERT_OK(f->Append(std::string(10, 'x')));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RandomAccessFile> open_filler,
+                       fs->NewRandomAccessFile("/filler"));
+  ASSERT_OK(fs->RemoveFile("/filler"));
+  EXPECT_THAT(f->Append("y"), StatusIs(absl::StatusCode::kResourceExhausted));
+  open_filler.reset();
+  ASSERT_OK(f->Append(std::string(90, 'y')));
+  // Rewriting a file (NewWritableFile truncates it) frees its old bytes first.
+  ASSERT_OK(WriteStringToFile(fs.get(), std::string(100, 'z'), "/a", false));
+}
+
+// The POSIX file system reserves the blocks of a mapping (posix_fallocate),
+// so a store through it never meets a hole the disk has no block for.
+TEST(PosixFileSystemTest, MapFileReservesEveryBlockOfTheMappedRange) {
+  std::string dir = JoinPath(::testing::TempDir(), "blockwal_map_XXXXXX");
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
+  const std::string fresh = JoinPath(dir, "fresh.index");
+  const std::string sparse = JoinPath(dir, "sparse.index");
+  constexpr size_t kSize = 1 << 20;
+  // An index an older version grew sparsely (ftruncate), one entry written.
+  ASSERT_OK(WriteStringToFile(fs.get(), "entry", sparse, false));
+  ASSERT_OK(fs->TruncateFile(sparse, kSize));
+  for (const std::string& path : {fresh, sparse}) {
+    SCOPED_TRACE(path);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MappedRegion> m, fs->MapFile(path, kSize));
+    struct stat st;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(static_cast<size_t>(st.st_size), kSize);
+    EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, kSize);
+  }
+  ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(fs.get(), sparse));
+  EXPECT_EQ(bytes.substr(0, 6), std::string("entry") + '\0');
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 // flock excludes other processes: a lock held by a child makes the parent's

@@ -26,7 +26,8 @@
 //   1  the input is damaged (reported, every readable part still printed), a
 //      requested offset is not there, or an operation (I/O, append, repair)
 //      failed after the input was opened
-//   2  usage error, or the input cannot be opened
+//   2  usage error, or the input cannot be opened (but a full disk, even
+//      while opening a log to append to, is 1: an I/O failure)
 #include <unistd.h>
 
 #include <algorithm>
@@ -704,7 +705,10 @@ int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
             ? absl::StrCat(" (see 'walctl verify ", dir, "' and 'walctl repair ",
                            dir, "')")
             : ""));
-    return kExitUsage;
+    // A full disk is a failure to write, not a log that cannot be opened.
+    return log.status().code() == absl::StatusCode::kResourceExhausted
+               ? kExitFailure
+               : kExitUsage;
   }
 
   std::string line;

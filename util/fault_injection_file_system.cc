@@ -113,8 +113,10 @@ class FaultWritableFile final : public WritableFile {
   absl::Status Append(absl::string_view data) override {
     BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpAppend, path()));
     uint64_t offset = base_->Size();
-    BW_RETURN_IF_ERROR(base_->Append(data));
+    // A failed append may still have written a prefix (a full disk): the
+    // file is dirty from `offset` either way.
     dirty_from_ = std::min(dirty_from_, offset);
+    BW_RETURN_IF_ERROR(base_->Append(data));
     absl::MutexLock l(&fs_->mu_);
     node_->write_ends.push_back(offset + data.size());
     fs_->RecordLocked(Rec(kOpAppend, path(), "", offset, std::string(data)));

@@ -121,9 +121,12 @@ class SequentialFile {
 };
 
 // A read-write shared memory mapping of a whole file (the segment index). The
-// file is grown (zero-filled) to the mapped size when mapped. Writes to data()
-// reach the file as mmap writes do: visible to readers of the file at once,
-// durable only after Sync.
+// file is grown (zero-filled) to the mapped size when mapped, and every block
+// of the mapped range is reserved then, so a write through data() never needs
+// space the file system may not have (on a full disk, a store into a sparse
+// page of a shared mapping is a SIGBUS). Writes to data() reach the file as
+// mmap writes do: visible to readers of the file at once, durable only after
+// Sync.
 class MappedRegion {
  public:
   MappedRegion() = default;
@@ -183,7 +186,11 @@ class FileSystem {
   virtual absl::StatusOr<std::unique_ptr<AppendingReadFile>>
   NewAppendingReadFile(const std::string& path, uint64_t reserve_bytes);
   // Maps the file (created if missing) read-write, first growing it to `size`
-  // bytes if it is shorter. A longer file is mapped in its first `size` bytes.
+  // bytes if it is shorter and reserving the blocks of its first `size` bytes
+  // (posix_fallocate: also the holes of a sparse file). A longer file is
+  // mapped in its first `size` bytes. No room for them: kResourceExhausted,
+  // "<path>: reserve <size> bytes for mapping: No space left on device", and
+  // the file keeps its size.
   virtual absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(
       const std::string& path, size_t size) = 0;
 

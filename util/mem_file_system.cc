@@ -95,16 +95,82 @@ class FileBytes {
   size_t pinned_size_ = 0;
 };
 
+// The space of a file system created with a capacity: the bytes of every
+// file that still exists (named, or open through a handle), as a disk counts
+// the blocks of an unlinked file until its last descriptor closes.
+class SpaceBudget {
+ public:
+  explicit SpaceBudget(uint64_t capacity) : capacity_(capacity) {}
+
+  // Up to `n` more bytes, as many as are free.
+  uint64_t Take(uint64_t n) {
+    absl::MutexLock l(&mu_);
+    const uint64_t granted = std::min(n, capacity_ - used_);
+    used_ += granted;
+    return granted;
+  }
+  void Give(uint64_t n) {
+    absl::MutexLock l(&mu_);
+    used_ -= std::min(n, used_);
+  }
+
+ private:
+  const uint64_t capacity_;
+  absl::Mutex mu_;
+  uint64_t used_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 // A file's bytes, shared by the directory entry and every open handle, so an
 // open file outlives its removal as on POSIX.
 struct MemFile {
+  explicit MemFile(std::shared_ptr<SpaceBudget> b) : budget(std::move(b)) {}
+  ~MemFile() {
+    absl::MutexLock l(&mu);
+    if (budget != nullptr) budget->Give(data.size());
+  }
+
   absl::Mutex mu;
   FileBytes data ABSL_GUARDED_BY(mu);
+  const std::shared_ptr<SpaceBudget> budget;  // null: no limit
 
-  // Resizes data to `size`, zero-filling growth.
-  absl::Status Resize(const std::string& path, uint64_t size)
+  // Resizes data to `size`, zero-filling growth. Growth past the budget
+  // fails with ENOSPC ("<path>: <what>: No space left on device") and
+  // changes nothing.
+  absl::Status Resize(const std::string& path, uint64_t size,
+                      absl::string_view what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return ResizeUpTo(path, size, what, nullptr);
+  }
+
+  // Like Resize, but on a full budget grows as far as it can (to *reached,
+  // at least the current size), as a write(2) on a full disk writes a prefix.
+  absl::Status ResizeUpTo(const std::string& path, uint64_t size,
+                          absl::string_view what, uint64_t* reached)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return data.Resize(path, static_cast<size_t>(size));
+    const uint64_t old = data.size();
+    if (reached != nullptr) *reached = old;
+    if (budget != nullptr && size > old) {
+      const uint64_t granted = budget->Take(size - old);
+      if (granted < size - old) {
+        if (reached == nullptr || granted == 0) {
+          budget->Give(granted);
+          return MemError(ENOSPC, path, what);
+        }
+        absl::Status s = data.Resize(path, static_cast<size_t>(old + granted));
+        if (!s.ok()) {
+          budget->Give(granted);
+          return s;
+        }
+        *reached = old + granted;
+        return MemError(ENOSPC, path, what);
+      }
+    }
+    absl::Status s = data.Resize(path, static_cast<size_t>(size));
+    if (budget != nullptr) {
+      if (!s.ok() && size > old) budget->Give(size - old);
+      if (s.ok() && size < old) budget->Give(old - size);
+    }
+    if (s.ok() && reached != nullptr) *reached = size;
+    return s;
   }
 };
 
@@ -116,15 +182,22 @@ class MemWritableFile final : public WritableFile {
   // Writes land at size_ (the handle's own position, like a POSIX pwrite at
   // the tracked end), so a file shortened behind the handle's back gets a
   // zero-filled gap, as on disk.
+  // On a full file system the bytes that fit are written and the append
+  // fails, as a write(2) that runs out of space leaves a prefix; the
+  // handle's position stays, so a later append writes over them.
   absl::Status Append(absl::string_view data) override {
     if (closed_) return ClosedError(path_);
     absl::MutexLock l(&file_->mu);
     uint64_t end = size_ + data.size();
+    absl::Status s;
     if (end > file_->data.size()) {
-      absl::Status s = file_->Resize(path_, end);
-      if (!s.ok()) return s;
+      uint64_t reached;
+      s = file_->ResizeUpTo(path_, end, absl::StrCat("write at offset ", size_),
+                            &reached);
+      if (!s.ok()) data = data.substr(0, reached > size_ ? reached - size_ : 0);
     }
     if (!data.empty()) std::memcpy(file_->data.data() + size_, data.data(), data.size());
+    if (!s.ok()) return s;
     size_ = end;
     return absl::OkStatus();
   }
@@ -140,7 +213,7 @@ class MemWritableFile final : public WritableFile {
   absl::Status Truncate(uint64_t size) override {
     if (closed_) return ClosedError(path_);
     absl::MutexLock l(&file_->mu);
-    absl::Status s = file_->Resize(path_, size);
+    absl::Status s = file_->Resize(path_, size, absl::StrCat("truncate to ", size));
     if (!s.ok()) return s;
     size_ = size;
     return absl::OkStatus();
@@ -263,6 +336,9 @@ class MemFileLock final : public FileLock {
 
 class MemFileSystem final : public FileSystem {
  public:
+  explicit MemFileSystem(std::shared_ptr<SpaceBudget> budget)
+      : budget_(std::move(budget)) {}
+
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path) override {
     absl::MutexLock l(&mu_);
@@ -270,7 +346,7 @@ class MemFileSystem final : public FileSystem {
     absl::Status s = OpenOrCreate(path, "open for writing", &file);
     if (!s.ok()) return s;
     absl::MutexLock fl(&file->mu);
-    s = file->Resize(path, 0);
+    s = file->Resize(path, 0, "open for writing");
     if (!s.ok()) return s;
     return std::unique_ptr<WritableFile>(new MemWritableFile(path, file, 0));
   }
@@ -312,7 +388,9 @@ class MemFileSystem final : public FileSystem {
     if (!s.ok()) return s;
     absl::MutexLock fl(&file->mu);
     if (file->data.size() < size) {
-      s = file->Resize(path, size);
+      // As the POSIX file system reserves the blocks of the mapped range:
+      // growth past the budget fails here, never at a write through data().
+      s = file->Resize(path, size, absl::StrCat("reserve ", size, " bytes for mapping"));
       if (!s.ok()) return s;
     }
     // From here on data.data() stays put; see FileBytes.
@@ -413,7 +491,7 @@ class MemFileSystem final : public FileSystem {
     absl::Status s = OpenExisting(path, absl::StrCat("truncate to ", size), &file);
     if (!s.ok()) return s;
     absl::MutexLock fl(&file->mu);
-    return file->Resize(path, size);
+    return file->Resize(path, size, absl::StrCat("truncate to ", size));
   }
 
   absl::Status SyncDir(const std::string& dir) override {
@@ -470,7 +548,7 @@ class MemFileSystem final : public FileSystem {
     }
     if (DirExists(NormalizeDir(path))) return MemError(EISDIR, path, what);
     if (!DirExists(DirName(path))) return MemError(ENOENT, path, what);
-    *file = std::make_shared<MemFile>();
+    *file = std::make_shared<MemFile>(budget_);
     files_[path] = *file;
     return absl::OkStatus();
   }
@@ -480,12 +558,18 @@ class MemFileSystem final : public FileSystem {
   // Directories created with CreateDir, normalized; "" and "/" always exist.
   std::set<std::string> dirs_ ABSL_GUARDED_BY(mu_);
   const std::shared_ptr<LockTable> locks_ = std::make_shared<LockTable>();
+  const std::shared_ptr<SpaceBudget> budget_;  // null: no limit
 };
 
 }  // namespace
 
 std::unique_ptr<FileSystem> NewMemFileSystem() {
-  return std::make_unique<MemFileSystem>();
+  return std::make_unique<MemFileSystem>(nullptr);
+}
+
+std::unique_ptr<FileSystem> NewMemFileSystem(uint64_t capacity_bytes) {
+  return std::make_unique<MemFileSystem>(
+      std::make_shared<SpaceBudget>(capacity_bytes));
 }
 
 }  // namespace blockwal

@@ -16,9 +16,17 @@
 // shrink and be mapped again while a region lives. A file that has been mapped
 // is limited to 1 GiB (its bytes move to a fixed reserved address range).
 // Locks are per path within this object.
+// A file system made with a capacity models a full disk: the bytes of every
+// file that still exists (named, or open through a handle: an unlinked file
+// keeps its space until its last handle goes) count against it, and growth
+// past it fails with ENOSPC (kResourceExhausted, "<path>: <what>: No space
+// left on device"): an append writes the bytes that fit and fails; a
+// truncation that grows a file, and MapFile's growth of one (where the POSIX
+// file system reserves the blocks), fail whole. Directories cost nothing.
 #ifndef BLOCKWAL_UTIL_MEM_FILE_SYSTEM_H_
 #define BLOCKWAL_UTIL_MEM_FILE_SYSTEM_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "util/file_system.h"
@@ -26,6 +34,8 @@
 namespace blockwal {
 
 std::unique_ptr<FileSystem> NewMemFileSystem();
+// An in-memory file system that holds at most `capacity_bytes` of file data.
+std::unique_ptr<FileSystem> NewMemFileSystem(uint64_t capacity_bytes);
 
 }  // namespace blockwal
 

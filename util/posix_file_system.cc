@@ -411,14 +411,27 @@ class PosixFileSystem final : public FileSystem {
       int fd;
       ~FdCloser() { ::close(fd); }
     } closer{fd};
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return PosixError(errno, path, "fstat");
-    if (static_cast<uint64_t>(st.st_size) < size &&
-        ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      return PosixError(errno, path, absl::StrCat("grow to ", size, " bytes for mapping"));
-    }
     if (size == 0) {
       return std::unique_ptr<MappedRegion>(new PosixMappedRegion(path, nullptr, 0));
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return PosixError(errno, path, "fstat");
+    // Every block of the mapped range is reserved before the mapping exists:
+    // a store through a shared mapping into a hole that the file system has
+    // no block for is a SIGBUS, which would kill the process, where a full
+    // disk must be an error. posix_fallocate also grows a shorter file (with
+    // zeros) and fills the holes of one an older version grew sparsely.
+    int err;
+    do {
+      err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));  // returns the errno
+    } while (err == EINTR);
+    if (err != 0) {
+      // A failed reservation may have grown the file part of the way: put
+      // its size back, so a failed open leaves the file as it found it.
+      if (st.st_size < static_cast<off_t>(size)) {
+        (void)::ftruncate(fd, st.st_size);
+      }
+      return PosixError(err, path, absl::StrCat("reserve ", size, " bytes for mapping"));
     }
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) return PosixError(errno, path, "mmap");

@@ -85,9 +85,11 @@ absl::Status Index::Grow(uint64_t capacity_bytes) {
   if (loaded_) return absl::OkStatus();  // memory grows with Append
   capacity_bytes -= capacity_bytes % kIndexEntrySize;
   if (capacity_bytes <= capacity_ * kIndexEntrySize) return absl::OkStatus();
-  region_.reset();
-  BW_ASSIGN_OR_RETURN(region_,
+  // The new mapping first: if the file system has no room for it, the index
+  // stays as it was, mapped and usable.
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<MappedRegion> grown,
                       fs_->MapFile(path_, static_cast<size_t>(capacity_bytes)));
+  region_ = std::move(grown);
   capacity_ = capacity_bytes / kIndexEntrySize;
   return absl::OkStatus();
 }

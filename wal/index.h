@@ -71,7 +71,8 @@ class Index {
   // full. Readers see it once Publish is called.
   absl::Status Append(uint64_t position);
   // Remaps the index with room for at least `capacity_bytes`. Only while no
-  // other thread uses the index (the mapping moves).
+  // other thread uses the index (the mapping moves). On error (no room:
+  // kResourceExhausted naming the file) the index is unchanged.
   absl::Status Grow(uint64_t capacity_bytes);
   // Makes every appended entry visible: size() includes them.
   void Publish() { size_.store(pending_, std::memory_order_release); }

@@ -472,9 +472,15 @@ absl::Status Log::WriteIntent(const std::string& name, uint64_t value) {
   FileSystem* fs = options_.fs;
   const std::string path = JoinPath(dir_, name);
   const std::string tmp = path + kTempSuffix;
-  BW_RETURN_IF_ERROR(WriteStringToFile(fs, EncodeIntent(value), tmp, true));
+  // Written apart from the syncs, so a full disk met by the write is told
+  // from a failed sync (WriteFailure); a leftover temp file is void.
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs->NewWritableFile(tmp));
+  BW_RETURN_IF_ERROR(file->Append(EncodeIntent(value)));
+  BW_RETURN_IF_ERROR(file->Flush());
+  BW_RETURN_IF_ERROR(SyncStep(file->Sync()));
+  BW_RETURN_IF_ERROR(file->Close());
   BW_RETURN_IF_ERROR(fs->RenameFile(tmp, path));
-  return fs->SyncDir(dir_);
+  return SyncStep(fs->SyncDir(dir_));
 }
 
 absl::Status Log::RemoveIntent(const std::string& name) {
@@ -498,9 +504,33 @@ absl::Status Log::CheckWritable() const {
   return absl::OkStatus();
 }
 
-absl::Status Log::Fail(const absl::Status& s) {
-  if (sticky_error_.ok()) sticky_error_ = s;
+absl::Status Log::SyncStep(absl::Status s) {
+  if (!s.ok()) sync_failed_ = true;
   return s;
+}
+
+void Log::FailWrite(const absl::Status& s) {
+  if (sticky_error_.ok() && !s.ok()) {
+    sticky_error_ = s;
+    // A full disk met by a write, a create or an index's reservation.
+    write_failure_ =
+        s.code() == absl::StatusCode::kResourceExhausted && !sync_failed_
+            ? WriteFailure::kNoSpace
+            : WriteFailure::kOther;
+  }
+}
+
+absl::Status Log::Fail(const absl::Status& s) {
+  if (sticky_error_.ok() && !s.ok()) {
+    sticky_error_ = s;
+    write_failure_ = WriteFailure::kOther;
+  }
+  return s;
+}
+
+WriteFailure Log::write_failure() const {
+  absl::MutexLock lock(&mu_);
+  return write_failure_;
 }
 
 uint64_t Log::NextTimestamp() {
@@ -526,11 +556,14 @@ absl::StatusOr<std::shared_ptr<Segment>> Log::SealAndCreateNext(
     Segment& active) {
   // Seal first (store and index synced, index truncated) and make the new
   // segment's files durable before any byte goes to it, so no later segment
-  // can outlive data of an earlier one.
-  BW_RETURN_IF_ERROR(active.Seal());
+  // can outlive data of an earlier one. The store is flushed apart from the
+  // seal's syncs, so a full disk met by that write is told from a failed
+  // sync (WriteFailure).
+  BW_RETURN_IF_ERROR(active.Flush());
+  BW_RETURN_IF_ERROR(SyncStep(active.Seal()));
   BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> created,
                       Segment::Create(dir_, active.next_offset(), options_));
-  BW_RETURN_IF_ERROR(options_.fs->SyncDir(dir_));
+  BW_RETURN_IF_ERROR(SyncStep(options_.fs->SyncDir(dir_)));
   return std::shared_ptr<Segment>(std::move(created));
 }
 
@@ -617,11 +650,11 @@ absl::Status Log::RunWriter(Writer* w) {
 
   // A flush a reader did may have failed and broken the store's writer: that
   // is a write failure of the log like any other.
-  if (sticky_error_.ok()) sticky_error_ = segments_.back()->WriteStatus();
+  FailWrite(segments_.back()->WriteStatus());
   absl::Status status = CheckWritable();
   if (status.ok()) {
     status = WriteGroup(sync);
-    if (!status.ok() && sticky_error_.ok()) sticky_error_ = status;
+    FailWrite(status);
   }
   uint64_t appends = 0;
   uint64_t value_bytes = 0;
@@ -733,8 +766,11 @@ absl::Status Log::FinishGroupUnlocked(GroupWrite* g) {
     g->active = rolled.get();  // owned by segments_ from now on
   }
   if (g->sync) {
+    // Written apart from the fdatasync, so a full disk met by the write is
+    // told from a failed sync (WriteFailure).
+    BW_RETURN_IF_ERROR(g->active->Flush());
     const absl::Time start = absl::Now();
-    BW_RETURN_IF_ERROR(g->active->Sync());
+    BW_RETURN_IF_ERROR(SyncStep(g->active->Sync()));
     const uint64_t us =
         static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start));
     absl::MutexLock lock(&mu_);
@@ -845,7 +881,11 @@ absl::Status Log::TruncatePrefix(uint64_t lowest) {
     if (lowest == next && segments_.back()->record_count() > 0) {
       absl::StatusOr<std::shared_ptr<Segment>> rolled =
           RollLocked(*segments_.back());
-      if (!rolled.ok()) return Fail(rolled.status());
+      if (!rolled.ok()) {
+        // A roll, as a group write's: classified by its step.
+        FailWrite(rolled.status());
+        return rolled.status();
+      }
     }
     size_t victims = 0;
     while (victims + 1 < segments_.size() &&
@@ -859,8 +899,13 @@ absl::Status Log::TruncatePrefix(uint64_t lowest) {
 
 absl::Status Log::FinishPrefixTruncation(uint64_t first_kept_base) {
   // Intent first: after a crash, Open finishes the removal, so the log is
-  // never seen with some of the segments gone.
+  // never seen with some of the segments gone. Until it is in place nothing
+  // changed: a full disk met by its write leaves a whole log (kNoSpace).
   absl::Status s = WriteIntent(kPrefixIntent, first_kept_base);
+  if (!s.ok()) {
+    FailWrite(s);
+    return s;
+  }
   size_t removed = 0;
   while (s.ok() && removed < segments_.size() &&
          segments_[removed]->base_offset() < first_kept_base) {
@@ -889,13 +934,17 @@ absl::Status Log::TruncateSuffix(uint64_t last_kept) {
     const uint64_t first_removed = last_kept + 1;
     if (first_removed >= next) return absl::OkStatus();
     // The kept records are durable before the intent says they end the log
-    // whole: a crash cannot then leave part of a batch below the cut.
-    absl::Status s = segments_.back()->Sync();
+    // whole: a crash cannot then leave part of a batch below the cut. Until
+    // the intent is in place nothing changed (see TruncatePrefix).
+    absl::Status s = segments_.back()->Flush();
+    if (s.ok()) s = SyncStep(segments_.back()->Sync());
     if (s.ok()) s = WriteIntent(kSuffixIntent, first_removed);
-    if (s.ok()) {
-      complete_below_ = first_removed;
-      s = DoTruncateSuffix(first_removed);
+    if (!s.ok()) {
+      FailWrite(s);
+      return s;
     }
+    complete_below_ = first_removed;
+    s = DoTruncateSuffix(first_removed);
     return s.ok() ? s : Fail(s);
   });
 }

@@ -29,7 +29,9 @@
 //
 // Errors: a failed write or sync is sticky: every later Append, AppendBatch,
 // Sync and truncation returns it (kFailedPrecondition naming the first error);
-// reads keep working. Reopen to recover the durable prefix.
+// reads keep working. Reopen to recover the durable prefix. write_failure()
+// tells whether the error was a full disk met by a write, after which a
+// reopened log continues exactly the records written before it.
 #ifndef BLOCKWAL_WAL_LOG_H_
 #define BLOCKWAL_WAL_LOG_H_
 
@@ -72,6 +74,23 @@ inline constexpr char kSuffixIntentFileName[] = "TRUNCATE_SUFFIX";
 inline constexpr char kLastTruncationFileName[] = "LAST_TRUNCATION";
 // An intent is written under this suffix, then renamed into place.
 inline constexpr char kTempFileSuffix[] = ".tmp";
+
+// Why a log turned read-only (Log::write_failure()).
+enum class WriteFailure {
+  kNone,  // it has not: the log is writable (or was closed cleanly)
+  // A write of the store, the creation of a segment's files, the
+  // reservation of an index's blocks, or the write of a truncation's intent
+  // file (before the truncation changed anything) found the file system full
+  // (ENOSPC: kResourceExhausted), and no sync failed. Every byte the log handed to the
+  // file system before is in its files, so once space is free a reopened log
+  // holds every record written before the failure (the partial one cut, a
+  // batch whole or not at all) and can be appended to again.
+  kNoSpace,
+  // Anything else, including every failed sync (fdatasync, msync, a
+  // directory's fsync, for lack of space too) and any failure of a
+  // truncation: nothing may be assumed about what reached the disk.
+  kOther,
+};
 
 // Reads one of the truncation files above (12 bytes: the offset as u64 LE and
 // its masked CRC32C as u32 LE). kDataLoss naming the file when damaged.
@@ -180,6 +199,8 @@ class Log {
   absl::Status Close();
 
   const RecoveryReport& recovery_report() const { return report_; }
+  // Why the log is read-only; kNone while it is not.
+  WriteFailure write_failure() const;
   LogStats GetStats() const;
   const std::string& dir() const { return dir_; }
   // Segments currently in the log, oldest first (for tools and tests).
@@ -231,7 +252,8 @@ class Log {
   absl::Status WaitFor(uint64_t offset, absl::Time deadline,
                        const std::atomic<bool>* cancel) const;
   void BackgroundSync();
-  absl::Status WriteIntent(const std::string& name, uint64_t value);
+  absl::Status WriteIntent(const std::string& name, uint64_t value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
   absl::Status RemoveIntent(const std::string& name);
   absl::Status FinishPrefixTruncation(uint64_t first_kept_base)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
@@ -261,8 +283,17 @@ class Log {
   // the ones its members ask for (kInterval's sync_interval_bytes).
   bool NeedsIntervalSync(uint64_t bytes) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckWritable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Records a write/sync failure as the sticky error and returns it.
+  // Record a failure as the sticky error (unless there is one; OK is no
+  // failure). FailWrite: of a group write, a roll, a reader's flush or a
+  // truncation before its intent is in place (nothing removed yet),
+  // classified by the step that failed (see WriteFailure). Fail: of anything else (kOther);
+  // returns s.
+  void FailWrite(const absl::Status& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   absl::Status Fail(const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns s; notes in sync_failed_ when a sync step (a store's fdatasync,
+  // a seal, a directory sync) failed.
+  absl::Status SyncStep(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
   uint64_t NextTimestamp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(leader_);
   // Runs op as an exclusive writer (after every queued append), with mu_
   // held and as the leader. The analysis cannot follow the call through
@@ -290,7 +321,11 @@ class Log {
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
   // The leader's current group, reused so a group allocates nothing.
   std::vector<Writer*> group_ ABSL_GUARDED_BY(leader_);
+  // A sync step of the leader's work failed: the failure is never kNoSpace
+  // (see WriteFailure); the log is read-only from then on.
+  bool sync_failed_ ABSL_GUARDED_BY(leader_) = false;
   absl::Status sticky_error_ ABSL_GUARDED_BY(mu_);
+  WriteFailure write_failure_ ABSL_GUARDED_BY(mu_) = WriteFailure::kNone;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // the sync thread must exit
   uint64_t unsynced_bytes_ ABSL_GUARDED_BY(mu_) = 0;
