@@ -696,7 +696,18 @@ absl::StatusOr<Record> Log::Read(uint64_t offset, std::string* scratch) const {
                                   " is outside the log's range [", lo, ", ",
                                   next - 1, "]"));
   }
-  return seg->Read(offset, scratch);
+  // The segment may return a view of its own memory (a read-only mapping,
+  // after a walk past a damaged index entry), which lives only as long as
+  // the segment: `seg` is released on return and a truncation may then
+  // destroy it. Copy such a value into *scratch, as the contract says.
+  BW_ASSIGN_OR_RETURN(Record r, seg->Read(offset, scratch));
+  const char* const begin = scratch->data();
+  if (r.value.data() < begin || r.value.data() + r.value.size() >
+                                    begin + scratch->size()) {
+    scratch->assign(r.value.data(), r.value.size());
+    r.value = *scratch;
+  }
+  return r;
 }
 
 uint64_t Log::LowestOffset() const {
