@@ -23,6 +23,7 @@
 namespace blockwal::wal {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -173,8 +174,10 @@ TEST_F(LogTest, TruncatePrefixRemovesWholeSegmentsBelow) {
   std::string scratch;
   EXPECT_THAT(log->Read(1, &scratch), StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_EQ(ReadValue(*log, 2), "v2");
-  EXPECT_FALSE(fs_->FileExists("/log/00000000000000000000.store"));
-  EXPECT_FALSE(fs_->FileExists("/log/00000000000000000000.index"));
+  EXPECT_THAT(fs_->FileExists("/log/00000000000000000000.store"),
+              IsOkAndHolds(false));
+  EXPECT_THAT(fs_->FileExists("/log/00000000000000000000.index"),
+              IsOkAndHolds(false));
   ASSERT_OK(log->TruncatePrefix(7));  // everything
   EXPECT_EQ(log->LowestOffset(), 7u);
   EXPECT_EQ(log->HighestOffset(), std::nullopt);

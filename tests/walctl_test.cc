@@ -36,6 +36,7 @@ namespace blockwal {
 namespace {
 
 using ::blockwal::testing::CommandResult;
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::RunCommand;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -211,7 +212,7 @@ TEST_F(WalctlTest, EmptyFileHasNoRecords) {
 TEST_F(WalctlTest, ReadErrorIsExitOne) {
   // Reading /proc/self/mem at offset 0 fails with EIO: an I/O error after a
   // successful open.
-  if (!FileSystem::Default()->FileExists("/proc/self/mem")) {
+  if (!FileSystem::Default()->FileExists("/proc/self/mem").value_or(false)) {
     GTEST_SKIP() << "no /proc/self/mem";
   }
   const CommandResult r = Walctl({"dump", "--json", "/proc/self/mem"});
@@ -299,10 +300,12 @@ TEST_F(WalctlTest, BlockDemoSucceedsInItsDefaultDirectory) {
   EXPECT_THAT(r.out, HasSubstr("(checksum mismatch)\n"));
   EXPECT_THAT(r.out, HasSubstr("records read: 0, 1, 2, 3, 6, 7;"));
   EXPECT_THAT(r.out, HasSubstr("demo OK"));
-  EXPECT_TRUE(FileSystem::Default()->FileExists(
-      JoinPath(dir_, "blockwal-demo/demo.log")));
-  EXPECT_TRUE(FileSystem::Default()->FileExists(
-      JoinPath(dir_, "blockwal-demo/demo-corrupt.log")));
+  EXPECT_THAT(FileSystem::Default()->FileExists(
+                  JoinPath(dir_, "blockwal-demo/demo.log")),
+              IsOkAndHolds(true));
+  EXPECT_THAT(FileSystem::Default()->FileExists(
+                  JoinPath(dir_, "blockwal-demo/demo-corrupt.log")),
+              IsOkAndHolds(true));
 }
 
 TEST_F(WalctlTest, BlockDemoWritesToTheGivenDirectory) {

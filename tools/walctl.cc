@@ -205,7 +205,13 @@ bool IsDirectory(const std::string& path) {
 // Checks that `dir` is a directory; otherwise prints why it cannot be opened
 // and returns false (the caller exits with kExitUsage).
 bool CheckLogDirectory(const std::string& dir) {
-  if (!FileSystem::Default()->FileExists(dir)) {
+  absl::StatusOr<bool> exists = FileSystem::Default()->FileExists(dir);
+  if (!exists.ok()) {
+    PrintError(
+        absl::StrCat("cannot open ", MessageNaming(exists.status(), dir)));
+    return false;
+  }
+  if (!*exists) {
     PrintError(absl::StrCat("cannot open ", dir, ": no such directory"));
     return false;
   }
@@ -678,7 +684,9 @@ absl::StatusOr<std::string> BackUpSegments(const std::string& dir,
   const std::string stamp =
       absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
   std::string backup = JoinPath(dir, absl::StrCat("repair-backup-", stamp));
-  for (int n = 2; fs->FileExists(backup); ++n) {
+  for (int n = 2;; ++n) {
+    BW_ASSIGN_OR_RETURN(const bool taken, fs->FileExists(backup));
+    if (!taken) break;
     backup = JoinPath(dir, absl::StrCat("repair-backup-", stamp, "-", n));
   }
   BW_RETURN_IF_ERROR(fs->CreateDir(backup));
@@ -748,9 +756,15 @@ int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
       if (absl::EndsWith(p.file, wal::kStoreSuffix)) damaged_stores.insert(p.file);
     }
     for (const wal::LogProblem& p : before->problems) {
-      if (!absl::EndsWith(p.file, wal::kIndexSuffix) || !fs->FileExists(p.file)) {
-        continue;
+      if (!absl::EndsWith(p.file, wal::kIndexSuffix)) continue;
+      const absl::StatusOr<bool> exists = fs->FileExists(p.file);
+      if (!exists.ok()) {
+        PrintError(
+            absl::StrCat("repair: ", MessageNaming(exists.status(), p.file),
+                         "; the files as they were are in ", backup));
+        return kExitFailure;
       }
+      if (!*exists) continue;
       const std::string store =
           p.file.substr(0, p.file.size() - strlen(wal::kIndexSuffix)) +
           wal::kStoreSuffix;

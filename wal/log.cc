@@ -264,7 +264,8 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir,
 
 absl::Status Log::Recover() {
   FileSystem* fs = options_.fs;
-  if (!fs->FileExists(dir_)) {
+  BW_ASSIGN_OR_RETURN(const bool dir_exists, fs->FileExists(dir_));
+  if (!dir_exists) {
     if (!options_.create_if_missing) {
       return absl::NotFoundError(
           absl::StrCat(dir_, ": log directory does not exist"));
@@ -321,7 +322,8 @@ absl::Status Log::Recover() {
     for (uint64_t base : stores) {
       if (base >= first_kept) break;
       const std::string index = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
-      if (fs->FileExists(index)) BW_RETURN_IF_ERROR(fs->RemoveFile(index));
+      BW_ASSIGN_OR_RETURN(const bool index_exists, fs->FileExists(index));
+      if (index_exists) BW_RETURN_IF_ERROR(fs->RemoveFile(index));
       BW_RETURN_IF_ERROR(
           fs->RemoveFile(JoinPath(dir_, SegmentFileName(base, kStoreSuffix))));
     }
