@@ -306,6 +306,33 @@ TEST_F(WalctlTest, BlockDemoSucceedsInItsDefaultDirectory) {
   EXPECT_THAT(FileSystem::Default()->FileExists(
                   JoinPath(dir_, "blockwal-demo/demo-corrupt.log")),
               IsOkAndHolds(true));
+  EXPECT_THAT(FileSystem::Default()->FileExists(
+                  JoinPath(dir_, "blockwal-demo/.blockwal-demo")),
+              IsOkAndHolds(true));
+  // Its own directory now: a second run reuses it.
+  const CommandResult again = RunCommand({BLOCK_DEMO_PATH}, dir_);
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_THAT(again.out, HasSubstr("demo OK"));
+}
+
+// A directory the demo did not make, holding a file named as one the demo
+// writes: refused, and the file is left as it was.
+TEST_F(WalctlTest, BlockDemoRefusesADirectoryItDidNotMake) {
+  const std::string demo_dir = Path("mine");
+  ASSERT_OK(FileSystem::Default()->CreateDir(demo_dir));
+  const std::string log = JoinPath(demo_dir, "demo.log");
+  ASSERT_OK(WriteStringToFile(FileSystem::Default(), "my log", log, false));
+  const CommandResult r = RunCommand({BLOCK_DEMO_PATH, demo_dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "blockwal_block_demo: refusing to use " + demo_dir +
+                       ": it is not empty and has no .blockwal-demo file, so "
+                       "no demo made it; give a new or empty directory, or "
+                       "one a demo made\n");
+  EXPECT_THAT(FileSystem::Default()->GetChildren(demo_dir),
+              IsOkAndHolds(::testing::ElementsAre("demo.log")));
+  EXPECT_THAT(ReadFileToString(FileSystem::Default(), log),
+              IsOkAndHolds("my log"));
 }
 
 TEST_F(WalctlTest, BlockDemoWritesToTheGivenDirectory) {
