@@ -1,6 +1,8 @@
 #include "wal/log.h"
 
 #include <algorithm>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -672,6 +674,18 @@ absl::StatusOr<uint64_t> Log::AppendBatch(
   return w.first_offset;
 }
 
+namespace {
+
+// Whether `view` lies within `s`'s bytes. std::less: a total order even for
+// pointers into different objects, which `<` does not promise.
+bool PointsInto(absl::string_view view, const std::string& s) {
+  const std::less<const char*> before;
+  return !before(view.data(), s.data()) &&
+         !before(s.data() + s.size(), view.data() + view.size());
+}
+
+}  // namespace
+
 std::shared_ptr<Segment> Log::SegmentFor(uint64_t offset) const {
   absl::ReaderMutexLock lock(&mu_);
   // Segments are sorted by base offset: find the last with base <= offset.
@@ -703,9 +717,7 @@ absl::StatusOr<Record> Log::Read(uint64_t offset, std::string* scratch) const {
   // the segment: `seg` is released on return and a truncation may then
   // destroy it. Copy such a value into *scratch, as the contract says.
   BW_ASSIGN_OR_RETURN(Record r, seg->Read(offset, scratch));
-  const char* const begin = scratch->data();
-  if (r.value.data() < begin || r.value.data() + r.value.size() >
-                                    begin + scratch->size()) {
+  if (!PointsInto(r.value, *scratch)) {
     scratch->assign(r.value.data(), r.value.size());
     r.value = *scratch;
   }
