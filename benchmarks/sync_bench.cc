@@ -301,7 +301,7 @@ class WhatIfFileSystem final : public FileSystem {
     if (sync_maps_) return region;
     return std::unique_ptr<MappedRegion>(new UnsyncedRegion(std::move(region)));
   }
-  bool FileExists(const std::string& path) override {
+  absl::StatusOr<bool> FileExists(const std::string& path) override {
     return base_->FileExists(path);
   }
   absl::StatusOr<uint64_t> GetFileSize(const std::string& path) override {

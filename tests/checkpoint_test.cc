@@ -71,7 +71,7 @@ TEST_F(CheckpointTest, RoundTripsManyChunks) {
   EXPECT_GE(written.chunks, 10u);  // ~330 KB, a chunk per 32 KiB block
   ASSERT_OK_AND_ASSIGN(uint64_t size, fs_->GetFileSize(written.path));
   EXPECT_EQ(written.bytes, size);
-  EXPECT_FALSE(fs_->FileExists(written.path + ".tmp"));
+  EXPECT_THAT(fs_->FileExists(written.path + ".tmp"), IsOkAndHolds(false));
 
   MemTable loaded;
   loaded.Put("stale", "x");  // replaced, not merged
@@ -258,11 +258,11 @@ TEST_F(CheckpointTest, BuilderRejectsKeysOutOfOrderAndCleansUp) {
                          "/ckpt/CHECKPOINT-00000000000000000008.tmp: "
                          "checkpoint keys must increase; 'b' after 'b'"));
     EXPECT_THAT(b->Add("a", "2"), StatusIs(absl::StatusCode::kInvalidArgument));
-    EXPECT_TRUE(fs_->FileExists(Path(8) + ".tmp"));
+    EXPECT_THAT(fs_->FileExists(Path(8) + ".tmp"), IsOkAndHolds(true));
   }
   // Abandoned before Finish: the temp file is gone, no checkpoint exists.
-  EXPECT_FALSE(fs_->FileExists(Path(8) + ".tmp"));
-  EXPECT_FALSE(fs_->FileExists(Path(8)));
+  EXPECT_THAT(fs_->FileExists(Path(8) + ".tmp"), IsOkAndHolds(false));
+  EXPECT_THAT(fs_->FileExists(Path(8)), IsOkAndHolds(false));
 }
 
 TEST_F(CheckpointTest, TrailerEndsTheFileWhateverTheIndexLength) {

@@ -138,7 +138,8 @@ TEST_F(DbFullDiskTest, CheckpointFailsNamingItsTempFileAndTheStoreStaysWritable)
   EXPECT_THAT(db->Checkpoint(),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        absl::StrCat(temp, ": write at offset 0", kNoSpace)));
-  EXPECT_FALSE(fs_->FileExists(temp));  // removed: its space is back
+  EXPECT_THAT(fs_->FileExists(temp), ::blockwal::testing::IsOkAndHolds(
+                                         false));  // removed: its space is back
   ExpectHoldsExactlyTheAcked(*db, seen_);
 
   ASSERT_OK(fs_->RemoveFile(kFiller));
@@ -179,7 +180,8 @@ TEST(DbFullDiskResumeTest, ResumeRemovesAFailedWriteThatReachedTheWal) {
   EXPECT_EQ(stats.wal_reopens, 1u);
   EXPECT_EQ(stats.wal_next_offset, 4u);
   // The reopened WAL held the failed batch at offset 3 and cut it.
-  EXPECT_TRUE(fs.FileExists("/db/wal/LAST_TRUNCATION"));
+  EXPECT_THAT(fs.FileExists("/db/wal/LAST_TRUNCATION"),
+              ::blockwal::testing::IsOkAndHolds(true));
   ExpectHoldsExactlyTheAcked(*db, seen);
   ASSERT_OK(db->Close());
   db.reset();

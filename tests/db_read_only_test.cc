@@ -75,7 +75,7 @@ TEST_F(DbReadOnlyTest, MissingDirectoryIsNotFoundAndNothingIsCreated) {
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("/db: no store here (the directory does not "
                                  "exist)")));
-  EXPECT_FALSE(fs_.FileExists(kDir));
+  EXPECT_THAT(fs_.FileExists(kDir), ::blockwal::testing::IsOkAndHolds(false));
 }
 
 TEST_F(DbReadOnlyTest, DirectoryWithoutAStoreIsNotFoundAndStaysAsItWas) {

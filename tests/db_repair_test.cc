@@ -145,7 +145,7 @@ TEST_F(DbRepairTest, NoStoreIsNotFoundAndNothingIsCreated) {
   options.fs = fs_.get();
   EXPECT_THAT(RepairStore(kDir, options),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("no store here")));
-  EXPECT_FALSE(fs_->FileExists(kDir));
+  EXPECT_THAT(fs_->FileExists(kDir), ::blockwal::testing::IsOkAndHolds(false));
   EXPECT_THAT(fs_->GetChildren("/"), ::blockwal::testing::IsOkAndHolds(::testing::IsEmpty()));
 }
 
@@ -171,7 +171,8 @@ TEST_F(DbRepairTest, CleanStoreLosesNothingAndIsBackedUpBeside) {
   EXPECT_EQ(report.keys, 500u);
   EXPECT_EQ(report.next_offset, 500u);
   EXPECT_THAT(report.backup_dir, ::testing::StartsWith("/kv.repair-backup-"));
-  EXPECT_TRUE(fs_->FileExists(JoinPath(report.backup_dir, "wal")));
+  EXPECT_THAT(fs_->FileExists(JoinPath(report.backup_dir, "wal")),
+              ::blockwal::testing::IsOkAndHolds(true));
   EXPECT_THAT(report.ToString(), HasSubstr("lost: nothing\n"));
   ExpectExactOrReported(report);
 }

@@ -214,7 +214,7 @@ TEST_F(DbTest, LeftoverTempCheckpointIsRemoved) {
       JoinPath(kDir, CheckpointFileName(5)) + kCheckpointTempSuffix;
   ASSERT_OK(WriteStringToFile(&fs_, "half a checkpoint", temp, true));
   auto db = OpenOrDie(MakeOptions());
-  EXPECT_FALSE(fs_.FileExists(temp));
+  EXPECT_THAT(fs_.FileExists(temp), IsOkAndHolds(false));
   EXPECT_EQ(db->recovery_report().checkpoint_path, "");
 }
 

@@ -16,6 +16,7 @@
 namespace blockwal {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -83,7 +84,7 @@ TEST_F(FaultInjectionTest, NeverSyncedFileBecomesEmpty) {
   ASSERT_OK(f->Append("never synced"));
   ASSERT_OK(f->Close());
   ASSERT_OK(fs_.DropUnsyncedData());
-  EXPECT_TRUE(fs_.FileExists(Path("f")));
+  EXPECT_THAT(fs_.FileExists(Path("f")), IsOkAndHolds(true));
   EXPECT_EQ(Contents("f"), "");
 }
 
@@ -177,9 +178,9 @@ TEST_F(FaultInjectionTest, DeleteFilesCreatedAfterLastDirSync) {
   ASSERT_OK(fs_.SyncDir(kDir));
   WriteFile("not_durable", "b", "");
   ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
-  EXPECT_TRUE(fs_.FileExists(Path("durable")));
+  EXPECT_THAT(fs_.FileExists(Path("durable")), IsOkAndHolds(true));
   EXPECT_EQ(Contents("durable"), "a");
-  EXPECT_FALSE(fs_.FileExists(Path("not_durable")));
+  EXPECT_THAT(fs_.FileExists(Path("not_durable")), IsOkAndHolds(false));
 }
 
 TEST_F(FaultInjectionTest, SyncDirOfAnotherDirectoryDoesNotHelp) {
@@ -187,7 +188,7 @@ TEST_F(FaultInjectionTest, SyncDirOfAnotherDirectoryDoesNotHelp) {
   WriteFile("sub/f", "x", "");
   ASSERT_OK(fs_.SyncDir(kDir));
   ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
-  EXPECT_FALSE(fs_.FileExists(Path("sub/f")));
+  EXPECT_THAT(fs_.FileExists(Path("sub/f")), IsOkAndHolds(false));
 }
 
 TEST_F(FaultInjectionTest, RenameWithoutDirSyncIsUndone) {
@@ -198,7 +199,8 @@ TEST_F(FaultInjectionTest, RenameWithoutDirSyncIsUndone) {
   EXPECT_EQ(Contents("CURRENT"), "new");
   ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
   EXPECT_EQ(Contents("CURRENT"), "old");
-  EXPECT_FALSE(fs_.FileExists(Path("CURRENT.tmp")));  // its name was never durable
+  // Its name was never durable.
+  EXPECT_THAT(fs_.FileExists(Path("CURRENT.tmp")), IsOkAndHolds(false));
 }
 
 TEST_F(FaultInjectionTest, RenameFollowedByDirSyncSurvives) {
@@ -210,7 +212,7 @@ TEST_F(FaultInjectionTest, RenameFollowedByDirSyncSurvives) {
   ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
   ASSERT_OK(fs_.DropUnsyncedData());
   EXPECT_EQ(Contents("CURRENT"), "new");
-  EXPECT_FALSE(fs_.FileExists(Path("CURRENT.tmp")));
+  EXPECT_THAT(fs_.FileExists(Path("CURRENT.tmp")), IsOkAndHolds(false));
 }
 
 TEST_F(FaultInjectionTest, RemoveWithoutDirSyncIsUndone) {
@@ -223,7 +225,7 @@ TEST_F(FaultInjectionTest, RemoveWithoutDirSyncIsUndone) {
   ASSERT_OK(fs_.RemoveFile(Path("f")));
   ASSERT_OK(fs_.SyncDir(kDir));
   ASSERT_OK(fs_.DeleteFilesCreatedAfterLastDirSync());
-  EXPECT_FALSE(fs_.FileExists(Path("f")));
+  EXPECT_THAT(fs_.FileExists(Path("f")), IsOkAndHolds(false));
 }
 
 // ---- failure injection ----
@@ -295,8 +297,9 @@ TEST_F(FaultInjectionTest, FailureTargetsOnlyTheChosenOps) {
   WriteFile("a", "x", "y");  // create, append, sync: unaffected
   EXPECT_THAT(fs_.RenameFile(Path("a"), Path("b")),
               StatusIs(absl::StatusCode::kUnknown, HasSubstr(Path("a"))));
-  EXPECT_TRUE(fs_.FileExists(Path("a")));  // the failed rename had no effect
-  EXPECT_FALSE(fs_.FileExists(Path("b")));
+  // The failed rename had no effect.
+  EXPECT_THAT(fs_.FileExists(Path("a")), IsOkAndHolds(true));
+  EXPECT_THAT(fs_.FileExists(Path("b")), IsOkAndHolds(false));
   EXPECT_THAT(fs_.SyncDir(kDir), StatusIs(absl::StatusCode::kUnknown, HasSubstr(kDir)));
 }
 
@@ -304,7 +307,21 @@ TEST_F(FaultInjectionTest, FailedCreateCreatesNothing) {
   fs_.FailAfter(kOpCreate, 0, ENOSPC);
   EXPECT_THAT(fs_.NewWritableFile(Path("f")),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(Path("f"))));
-  EXPECT_FALSE(fs_.FileExists(Path("f")));
+  EXPECT_THAT(fs_.FileExists(Path("f")), IsOkAndHolds(false));
+}
+
+TEST_F(FaultInjectionTest, InjectedExistenceCheckFailure) {
+  WriteFile("f", "data", "");
+  fs_.FailAfter(kOpExists, 1, EACCES);
+  EXPECT_THAT(fs_.FileExists(Path("f")), IsOkAndHolds(true));
+  EXPECT_THAT(fs_.FileExists(Path("f")),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr(Path("f") + ": injected existence check failure")));
+  EXPECT_THAT(fs_.FileExists(Path("f")), IsOkAndHolds(true));  // once only
+  // Reads are another kind of operation: a read failure spares FileExists.
+  fs_.FailAfter(kOpRead, 0, EIO);
+  EXPECT_THAT(fs_.FileExists(Path("f")), IsOkAndHolds(true));
+  fs_.ClearFailures();
 }
 
 TEST_F(FaultInjectionTest, InjectedReadFailure) {

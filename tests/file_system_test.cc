@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -27,6 +28,7 @@
 namespace blockwal {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -247,7 +249,7 @@ TEST_P(FileSystemTest, OpenRandomAccessFileStillReadsAfterRemoval) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RandomAccessFile> f,
                        fs()->NewRandomAccessFile(Path("f")));
   ASSERT_OK(fs()->RemoveFile(Path("f")));
-  EXPECT_FALSE(fs()->FileExists(Path("f")));
+  EXPECT_THAT(fs()->FileExists(Path("f")), IsOkAndHolds(false));
   char scratch[32];
   ASSERT_OK_AND_ASSIGN(absl::string_view r, f->Read(0, sizeof(scratch), scratch));
   EXPECT_EQ(r, "still here");
@@ -337,13 +339,13 @@ TEST_P(FileSystemTest, CreateDirIsIdempotentAndRemoveDirNeedsEmpty) {
   const std::string dir = Path("sub");
   ASSERT_OK(fs()->CreateDir(dir));
   ASSERT_OK(fs()->CreateDir(dir));
-  EXPECT_TRUE(fs()->FileExists(dir));
+  EXPECT_THAT(fs()->FileExists(dir), IsOkAndHolds(true));
   ASSERT_OK(WriteStringToFile(fs(), "x", JoinPath(dir, "f"), false));
   EXPECT_THAT(fs()->RemoveDir(dir),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(dir)));
   ASSERT_OK(fs()->RemoveFile(JoinPath(dir, "f")));
   ASSERT_OK(fs()->RemoveDir(dir));
-  EXPECT_FALSE(fs()->FileExists(dir));
+  EXPECT_THAT(fs()->FileExists(dir), IsOkAndHolds(false));
   EXPECT_THAT(fs()->RemoveDir(dir), StatusIs(absl::StatusCode::kNotFound, HasSubstr(dir)));
 }
 
@@ -359,20 +361,27 @@ TEST_P(FileSystemTest, RenameReplacesTarget) {
   Write("from", "new");
   Write("to", "old");
   ASSERT_OK(fs()->RenameFile(Path("from"), Path("to")));
-  EXPECT_FALSE(fs()->FileExists(Path("from")));
+  EXPECT_THAT(fs()->FileExists(Path("from")), IsOkAndHolds(false));
   EXPECT_EQ(Contents("to"), "new");
   EXPECT_THAT(fs()->RenameFile(Path("from"), Path("to")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(Path("from"))));
 }
 
 TEST_P(FileSystemTest, RemoveFileAndFileExists) {
-  EXPECT_FALSE(fs()->FileExists(Path("f")));
+  EXPECT_THAT(fs()->FileExists(Path("f")), IsOkAndHolds(false));
   Write("f", "x");
-  EXPECT_TRUE(fs()->FileExists(Path("f")));
+  EXPECT_THAT(fs()->FileExists(Path("f")), IsOkAndHolds(true));
   ASSERT_OK(fs()->RemoveFile(Path("f")));
-  EXPECT_FALSE(fs()->FileExists(Path("f")));
+  EXPECT_THAT(fs()->FileExists(Path("f")), IsOkAndHolds(false));
   EXPECT_THAT(fs()->RemoveFile(Path("f")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(Path("f"))));
+}
+
+// A path under a file (ENOTDIR on POSIX) is absent, not an error.
+TEST_P(FileSystemTest, FileExistsIsFalseUnderAFile) {
+  Write("f", "x");
+  EXPECT_THAT(fs()->FileExists(Path("f/g")), IsOkAndHolds(false));
+  EXPECT_THAT(fs()->FileExists(Path("missing/g")), IsOkAndHolds(false));
 }
 
 TEST_P(FileSystemTest, GetFileSize) {
@@ -432,7 +441,7 @@ TEST_P(FileSystemTest, LockTwiceIsUnavailableUntilReleased) {
   const std::string path = Path("LOCK");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileLock> lock, fs()->LockFile(path));
   EXPECT_EQ(lock->path(), path);
-  EXPECT_TRUE(fs()->FileExists(path));
+  EXPECT_THAT(fs()->FileExists(path), IsOkAndHolds(true));
   EXPECT_THAT(fs()->LockFile(path),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr(path)));
   lock.reset();
@@ -503,7 +512,7 @@ TEST(DefaultFileSystemTest, IsOneProcessWideInstance) {
   FileSystem* fs = FileSystem::Default();
   ASSERT_NE(fs, nullptr);
   EXPECT_EQ(fs, FileSystem::Default());
-  EXPECT_TRUE(fs->FileExists("/"));
+  EXPECT_THAT(fs->FileExists("/"), IsOkAndHolds(true));
 }
 
 TEST(MemFileSystemTest, RootAndBareNamesNeedNoCreateDir) {
@@ -633,6 +642,25 @@ TEST(PosixFileSystemTest, MapFileReservesEveryBlockOfTheMappedRange) {
 
 // flock excludes other processes: a lock held by a child makes the parent's
 // LockFile fail until the child exits.
+// When the system cannot tell whether a path exists, FileExists says so
+// instead of answering false. A symlink loop (ELOOP) stands for EACCES and
+// EIO, which a test running as root cannot provoke.
+TEST(PosixFileSystemTest, FileExistsReportsWhatItCannotTell) {
+  std::string dir = JoinPath(::testing::TempDir(), "blockwal_exists_XXXXXX");
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string loop = JoinPath(dir, "loop");
+  ASSERT_EQ(::symlink("loop", loop.c_str()), 0) << std::strerror(errno);
+  std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
+  EXPECT_THAT(fs->FileExists(loop),
+              StatusIs(absl::ErrnoToStatusCode(ELOOP),
+                       ::testing::AllOf(HasSubstr(loop + ": stat: "),
+                                        HasSubstr(std::strerror(ELOOP)))));
+  EXPECT_THAT(fs->FileExists(JoinPath(loop, "index")),
+              StatusIs(absl::ErrnoToStatusCode(ELOOP)));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 TEST(PosixFileSystemTest, LockHeldByAnotherProcessIsUnavailable) {
   std::string dir = JoinPath(::testing::TempDir(), "blockwal_lock_XXXXXX");
   ASSERT_NE(::mkdtemp(dir.data()), nullptr);

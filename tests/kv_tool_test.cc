@@ -1,6 +1,10 @@
-// Runs the built kv tool and the KV demo end to end.
+// Runs the built kv tool and the KV demo (also through scripts/demo.sh) end
+// to end.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -287,18 +291,121 @@ TEST_F(KvToolTest, DefaultDirectory) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "blockwal-kv" / "wal"));
 }
 
-TEST(KvDemoTest, RunsAndVerifies) {
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) / "kv_demo_test";
-  std::filesystem::remove_all(dir);
-  CommandResult r =
-      RunCommand({KV_DEMO_PATH, "--seed", "42", dir.string()});
+// A scratch directory per test, removed before and after.
+class KvDemoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::path(::testing::TempDir()) /
+            ("kv_demo_test_" + std::string(::testing::UnitTest::GetInstance()
+                                                ->current_test_info()
+                                                ->name()));
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  static void WriteFile(const std::filesystem::path& path,
+                        const std::string& data) {
+    std::ofstream(path, std::ios::binary) << data;
+  }
+  // Every regular file under `dir`, by relative path, with its contents.
+  static std::map<std::string, std::string> Files(
+      const std::filesystem::path& dir) {
+    std::map<std::string, std::string> files;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (!e.is_regular_file()) continue;
+      std::ostringstream data;
+      data << std::ifstream(e.path(), std::ios::binary).rdbuf();
+      files[std::filesystem::relative(e.path(), dir).string()] = data.str();
+    }
+    return files;
+  }
+
+  std::filesystem::path root_;
+};
+
+// Adopts an empty directory, marks it, and on a second run (its own
+// directory now) replaces only what it writes: a file someone added stays.
+TEST_F(KvDemoTest, RunsAndVerifiesInAnEmptyDirectoryAndReusesIt) {
+  const std::filesystem::path dir = root_ / "demo";
+  std::filesystem::create_directory(dir);
+  CommandResult r = RunCommand({KV_DEMO_PATH, "--seed", "42", dir.string()});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("[1] process crash"));
   EXPECT_THAT(r.out, HasSubstr("[2] power loss"));
   EXPECT_THAT(r.out, HasSubstr("RESULT: every check passed\n"));
   EXPECT_EQ(r.err, "");
-  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir / ".blockwal-demo"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "kill-test"));
+
+  WriteFile(dir / "notes.txt", "mine\n");
+  r = RunCommand({KV_DEMO_PATH, "--seed", "43", dir.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("RESULT: every check passed\n"));
+  EXPECT_EQ(Files(dir).at("notes.txt"), "mine\n");
+}
+
+// The issue-13 case: DIR held a user's file and the demo removed DIR.
+TEST_F(KvDemoTest, RefusesADirectoryItDidNotMakeAndChangesNothing) {
+  const std::filesystem::path dir = root_ / "mine";
+  std::filesystem::create_directory(dir);
+  WriteFile(dir / "notes.txt", "keep me\n");
+  const CommandResult r = RunCommand({KV_DEMO_PATH, dir.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "blockwal_kv_demo: refusing to use " + dir.string() +
+                       ": it is not empty and has no .blockwal-demo file, so "
+                       "no demo made it; give a new or empty directory, or "
+                       "one a demo made\n");
+  EXPECT_EQ(Files(dir),
+            (std::map<std::string, std::string>{{"notes.txt", "keep me\n"}}));
+}
+
+TEST_F(KvDemoTest, RefusesAFile) {
+  const std::filesystem::path file = root_ / "file";
+  WriteFile(file, "data");
+  const CommandResult r = RunCommand({KV_DEMO_PATH, file.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("blockwal_kv_demo: refusing to use " +
+                                file.string() +
+                                ": it is not a directory one can list ("));
+  EXPECT_EQ(Files(root_),
+            (std::map<std::string, std::string>{{"file", "data"}}));
+}
+
+// scripts/demo.sh (with the binary given, so it does not build) runs the demo
+// in the caller's directory, so a relative DIR names a path there, not in the
+// clone: a new one is made there, and one there that holds a user's file is
+// refused (from the clone, a fresh one would have been made and used).
+TEST_F(KvDemoTest, DemoScriptTakesARelativeDirFromTheCallersDirectory) {
+  auto demo_sh = [&](const std::string& dir) {
+    return RunCommand(
+        {"/usr/bin/env", std::string("BLOCKWAL_DEMO_BINARY=") + KV_DEMO_PATH,
+         DEMO_SH_PATH, "--seed", "42", dir},
+        root_.string());
+  };
+  const std::filesystem::path clone =
+      std::filesystem::path(DEMO_SH_PATH).parent_path().parent_path();
+  const std::string made = "kv_demo_test_made";
+  CommandResult r = demo_sh(made);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("RESULT: every check passed\n"));
+  EXPECT_TRUE(std::filesystem::is_regular_file(root_ / made / ".blockwal-demo"));
+  EXPECT_TRUE(std::filesystem::is_directory(root_ / made / "kill-test"));
+  EXPECT_FALSE(std::filesystem::exists(clone / made));
+
+  const std::string taken = "kv_demo_test_taken";
+  std::filesystem::create_directory(root_ / taken);
+  WriteFile(root_ / taken / "notes.txt", "keep me\n");
+  r = demo_sh(taken);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith("blockwal_kv_demo: refusing to use " + taken +
+                                ": it is not empty"));
+  EXPECT_EQ(Files(root_ / taken),
+            (std::map<std::string, std::string>{{"notes.txt", "keep me\n"}}));
+  EXPECT_FALSE(std::filesystem::exists(clone / taken));
 }
 
 }  // namespace

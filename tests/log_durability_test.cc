@@ -52,13 +52,14 @@
 namespace blockwal::wal {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // Every operation that changes a file or a directory.
-constexpr uint32_t kMutatingOps = kOpAll & ~kOpRead;
+constexpr uint32_t kMutatingOps = kOpAll & ~(kOpRead | kOpExists);
 
 // 8-byte values: a record takes header + envelope + 8 = 32 store bytes, which
 // is also what group commit counts for it (LogOptions::max_group_bytes).
@@ -805,7 +806,7 @@ TEST_F(LogDamageTest, DamageBeforeMarkedRecordsFailsPointInTimeOpen) {
                      HasSubstr("point-in-time"))));
   // The failed open changed nothing.
   EXPECT_EQ(env_.Bytes(StorePath(dir_, 0)), store_before);
-  EXPECT_FALSE(fs_->FileExists(IndexPath(dir_, 0)));
+  EXPECT_THAT(fs_->FileExists(IndexPath(dir_, 0)), IsOkAndHolds(false));
 
   // Tolerating a corrupted tail refuses it too (valid records follow).
   options_.recovery_mode = RecoveryMode::kTolerateCorruptedTailRecords;

@@ -144,7 +144,8 @@ TEST_F(LogFullDiskTest, RollFailsWhenTheNewIndexCannotBeReserved) {
   // then fails the same way.
   log = OpenOrDie();
   ASSERT_NE(log, nullptr);
-  EXPECT_FALSE(fs_->FileExists(new_index));
+  EXPECT_THAT(fs_->FileExists(new_index),
+              ::blockwal::testing::IsOkAndHolds(false));
   ExpectHoldsExactlyTheAcked(*log);
   EXPECT_THAT(log->Append(Value(acked_)), no_room_for_new_index);
   log.reset();
@@ -202,7 +203,8 @@ TEST_F(LogFullDiskTest, TruncatePrefixFailsWhenItsIntentCannotBeWritten) {
   ASSERT_OK(fs_->RemoveFile(kFiller));
   log = OpenOrDie();
   ASSERT_NE(log, nullptr);
-  EXPECT_FALSE(fs_->FileExists(JoinPath(kDir, "TRUNCATE_PREFIX.tmp")));
+  EXPECT_THAT(fs_->FileExists(JoinPath(kDir, "TRUNCATE_PREFIX.tmp")),
+              ::blockwal::testing::IsOkAndHolds(false));
   ExpectHoldsExactlyTheAcked(*log);
 }
 

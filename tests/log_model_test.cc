@@ -48,7 +48,7 @@ namespace {
 
 using ::blockwal::testing::StatusIs;
 
-constexpr uint32_t kMutatingOps = kOpAll & ~kOpRead;
+constexpr uint32_t kMutatingOps = kOpAll & ~(kOpRead | kOpExists);
 
 // What the log must hold.
 struct Model {

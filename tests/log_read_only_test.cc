@@ -100,7 +100,7 @@ TEST_F(LogReadOnlyTest, MissingDirectoryIsNotFoundAndNothingIsCreated) {
   EXPECT_THAT(Log::Open(dir_, ReadOnly()),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("/log: log directory does not exist")));
-  EXPECT_FALSE(fs_->FileExists(dir_));
+  EXPECT_THAT(fs_->FileExists(dir_), ::blockwal::testing::IsOkAndHolds(false));
 }
 
 TEST_F(LogReadOnlyTest, EmptyDirectoryIsAnEmptyLogAndStaysEmpty) {
@@ -208,7 +208,7 @@ TEST_F(LogReadOnlyTest, MissingIndexIsCompletedInMemoryOnly) {
   ASSERT_OK_AND_ASSIGN(Record r, log->Read(39, &scratch));
   EXPECT_EQ(r.value, Value(39));
   ASSERT_OK(log->Close());
-  EXPECT_FALSE(fs_->FileExists(index));
+  EXPECT_THAT(fs_->FileExists(index), ::blockwal::testing::IsOkAndHolds(false));
   EXPECT_EQ(Snapshot(fs_.get(), dir_), before);
 }
 
@@ -227,7 +227,8 @@ TEST_F(LogReadOnlyTest, InterruptedSuffixTruncationIsHiddenNotFinished) {
 
   ASSERT_OK_AND_ASSIGN(log, Log::Open(dir_, options_));  // finishes it
   EXPECT_EQ(log->NextOffset(), 25u);
-  EXPECT_FALSE(fs_->FileExists(JoinPath(dir_, kSuffixIntentFileName)));
+  EXPECT_THAT(fs_->FileExists(JoinPath(dir_, kSuffixIntentFileName)),
+              ::blockwal::testing::IsOkAndHolds(false));
 }
 
 TEST_F(LogReadOnlyTest, InterruptedPrefixTruncationIsHiddenNotFinished) {

@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -53,6 +54,7 @@
 namespace blockwal::wal {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::Contains;
@@ -61,7 +63,7 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 // Every operation that changes a file or a directory.
-constexpr uint32_t kMutatingOps = kOpAll & ~kOpRead;
+constexpr uint32_t kMutatingOps = kOpAll & ~(kOpRead | kOpExists);
 
 // "value-07": 8 bytes, so a record takes header + envelope + 8 = 32 bytes
 // and record i of a segment starts at 32 * i (all in block 0).
@@ -828,7 +830,7 @@ TEST_P(LogRecoveryTest, StrayFilesAreIgnoredAndIndexWithoutStoreRemoved) {
   }
   EXPECT_THAT(warnings_, Contains(AllOf(HasSubstr(orphan),
                                         HasSubstr("index without a store"))));
-  EXPECT_FALSE(fs()->FileExists(orphan));
+  EXPECT_THAT(fs()->FileExists(orphan), IsOkAndHolds(false));
   EXPECT_THAT(warnings_, SizeIs(7));
 }
 
@@ -1040,7 +1042,8 @@ TEST_P(LogRecoveryTest, TruncateSuffixInsideBatchKeepsRecordsUpToLastKept) {
   EXPECT_EQ(ReadValue(*log, 3), "batch-03");
   EXPECT_EQ(ReadValue(*log, 4), "batch-04");
   // The committed intent is the record of the truncation.
-  EXPECT_FALSE(fs()->FileExists(JoinPath(dir_, kSuffixIntentFileName)));
+  EXPECT_THAT(fs()->FileExists(JoinPath(dir_, kSuffixIntentFileName)),
+              IsOkAndHolds(false));
   EXPECT_EQ(LastTruncation(fs(), dir_), "5");  // the first offset removed
 
   // A kill right after the truncation.
@@ -1850,6 +1853,36 @@ TEST_F(LogPowerLossTest, DamagedLastTruncationFileFailsOpenWithDataLoss) {
                        AllOf(HasSubstr(path), HasSubstr("(8 bytes)"))));
 }
 
+// A failed existence check (EACCES here; EIO alike) is not an answer: Open
+// returns the error and changes nothing. Read as "no index", it would rebuild
+// the index from the store and write it. Fails each check Open makes in turn
+// (the directory, then each segment's index) until Open gets past them all.
+TEST_F(LogPowerLossTest, FailedExistenceCheckFailsOpenAndChangesNothing) {
+  {
+    auto log = MustOpen(dir_);
+    for (uint64_t i = 0; i < 6; ++i) ASSERT_OK(log->Append(SmallValue(i)));
+    ASSERT_OK(log->Close());  // segments 0 and 4
+  }
+  const auto before = env_.Snapshot(dir_);
+  std::set<std::string> failed_paths;
+  for (uint64_t n = 0; n < 50; ++n) {
+    fault_->FailAfter(kOpExists, n, EACCES);
+    absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir_, options_);
+    fault_->ClearFailures();
+    if (log.ok()) break;  // the n-th check is past the last Open makes
+    EXPECT_THAT(log, StatusIs(absl::StatusCode::kPermissionDenied,
+                              HasSubstr(": injected existence check failure")));
+    EXPECT_THAT(ChangedFiles(before, env_.Snapshot(dir_)), IsEmpty())
+        << "check " << n << ": " << log.status();
+    const std::string message(log.status().message());
+    failed_paths.insert(message.substr(0, message.find(": injected")));
+  }
+  EXPECT_THAT(failed_paths,
+              ::testing::UnorderedElementsAre(dir_,
+                                              RecoveryEnv::IndexPath(dir_, 0),
+                                              RecoveryEnv::IndexPath(dir_, 4)));
+}
+
 // -------------------------------------------- truncations, crash at each step
 
 // The states a truncation may leave after a crash: the old or the new, never
@@ -1924,8 +1957,10 @@ TEST_F(LogTruncationCrashTest, TruncatePrefixLeavesOldOrNewState) {
       std::vector<std::string> expected;
       for (uint64_t i = lowest; i < 12; ++i) expected.push_back(SmallValue(i));
       EXPECT_EQ(Contents(*log), expected);
-      EXPECT_FALSE(fault_->FileExists(JoinPath(dir, "TRUNCATE_PREFIX")));
-      EXPECT_FALSE(fault_->FileExists(JoinPath(dir, "TRUNCATE_PREFIX.tmp")));
+      EXPECT_THAT(fault_->FileExists(JoinPath(dir, "TRUNCATE_PREFIX")),
+                  IsOkAndHolds(false));
+      EXPECT_THAT(fault_->FileExists(JoinPath(dir, "TRUNCATE_PREFIX.tmp")),
+                  IsOkAndHolds(false));
       ASSERT_OK(log->Close());
       // Whatever was decided is durable: the next open agrees.
       auto again = MustOpen(dir);
@@ -1961,8 +1996,10 @@ TEST_F(LogTruncationCrashTest, TruncateSuffixLeavesOldOrNewState) {
       std::vector<std::string> expected;
       for (uint64_t i = 0; i < next; ++i) expected.push_back(SmallValue(i));
       EXPECT_EQ(Contents(*log), expected);
-      EXPECT_FALSE(fault_->FileExists(JoinPath(dir, "TRUNCATE_SUFFIX")));
-      EXPECT_FALSE(fault_->FileExists(JoinPath(dir, "TRUNCATE_SUFFIX.tmp")));
+      EXPECT_THAT(fault_->FileExists(JoinPath(dir, "TRUNCATE_SUFFIX")),
+                  IsOkAndHolds(false));
+      EXPECT_THAT(fault_->FileExists(JoinPath(dir, "TRUNCATE_SUFFIX.tmp")),
+                  IsOkAndHolds(false));
       // New appends take the next offset and stay after a clean reopen.
       ASSERT_OK_AND_ASSIGN(uint64_t offset, log->Append("after"));
       EXPECT_EQ(offset, next);
@@ -2025,14 +2062,17 @@ TEST_F(LogTruncationCrashTest, TruncateSuffixInsideBatchLeavesOldOrNewState) {
       std::vector<std::string> expected;
       for (uint64_t i = 0; i < next; ++i) expected.push_back(SmallValue(i));
       EXPECT_EQ(Contents(*log), expected);
-      EXPECT_FALSE(fault_->FileExists(JoinPath(dir, kSuffixIntentFileName)));
-      EXPECT_FALSE(fault_->FileExists(
-          JoinPath(dir, absl::StrCat(kSuffixIntentFileName, kTempFileSuffix))));
+      EXPECT_THAT(fault_->FileExists(JoinPath(dir, kSuffixIntentFileName)),
+                  IsOkAndHolds(false));
+      EXPECT_THAT(
+          fault_->FileExists(JoinPath(
+              dir, absl::StrCat(kSuffixIntentFileName, kTempFileSuffix))),
+          IsOkAndHolds(false));
       if (truncated) {
         EXPECT_EQ(LastTruncation(fault_, dir), "6");  // the first offset removed
       } else {
-        EXPECT_FALSE(
-            fault_->FileExists(JoinPath(dir, kLastTruncationFileName)));
+        EXPECT_THAT(fault_->FileExists(JoinPath(dir, kLastTruncationFileName)),
+                    IsOkAndHolds(false));
       }
       // The kept records stay whole after more appends and a clean reopen.
       ASSERT_OK_AND_ASSIGN(uint64_t offset, log->Append("after"));
@@ -2130,8 +2170,10 @@ TEST_F(LogPowerLossTest, TruncatePrefixIsDurableOnReturn) {
   env_.PowerLoss(std::move(log));
   auto recovered = MustOpen(dir_);
   EXPECT_EQ(recovered->LowestOffset(), 8u);
-  EXPECT_FALSE(fault_->FileExists(RecoveryEnv::StorePath(dir_, 0)));
-  EXPECT_FALSE(fault_->FileExists(RecoveryEnv::StorePath(dir_, 4)));
+  EXPECT_THAT(fault_->FileExists(RecoveryEnv::StorePath(dir_, 0)),
+              IsOkAndHolds(false));
+  EXPECT_THAT(fault_->FileExists(RecoveryEnv::StorePath(dir_, 4)),
+              IsOkAndHolds(false));
 }
 
 // An intent file left by a truncation that never finished, found at open.
@@ -2146,8 +2188,10 @@ TEST_F(LogPowerLossTest, LeftoverIntentTempFileIsDiscarded) {
   auto log = MustOpen(dir_);
   EXPECT_EQ(log->LowestOffset(), 0u);
   EXPECT_EQ(log->NextOffset(), 12u);
-  EXPECT_FALSE(fault_->FileExists(JoinPath(dir_, "TRUNCATE_SUFFIX.tmp")));
-  EXPECT_FALSE(fault_->FileExists(JoinPath(dir_, "TRUNCATE_PREFIX.tmp")));
+  EXPECT_THAT(fault_->FileExists(JoinPath(dir_, "TRUNCATE_SUFFIX.tmp")),
+              IsOkAndHolds(false));
+  EXPECT_THAT(fault_->FileExists(JoinPath(dir_, "TRUNCATE_PREFIX.tmp")),
+              IsOkAndHolds(false));
 }
 
 TEST_F(LogPowerLossTest, DamagedIntentFileFailsOpenWithDataLoss) {

@@ -3,19 +3,27 @@
 // on the in-memory file system and on disk.
 #include "wal/log.h"
 
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
+#include "util/coding.h"
 #include "util/mem_file_system.h"
 #include "wal/segment.h"
 
 namespace blockwal::wal {
 namespace {
 
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -166,8 +174,10 @@ TEST_F(LogTest, TruncatePrefixRemovesWholeSegmentsBelow) {
   std::string scratch;
   EXPECT_THAT(log->Read(1, &scratch), StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_EQ(ReadValue(*log, 2), "v2");
-  EXPECT_FALSE(fs_->FileExists("/log/00000000000000000000.store"));
-  EXPECT_FALSE(fs_->FileExists("/log/00000000000000000000.index"));
+  EXPECT_THAT(fs_->FileExists("/log/00000000000000000000.store"),
+              IsOkAndHolds(false));
+  EXPECT_THAT(fs_->FileExists("/log/00000000000000000000.index"),
+              IsOkAndHolds(false));
   ASSERT_OK(log->TruncatePrefix(7));  // everything
   EXPECT_EQ(log->LowestOffset(), 7u);
   EXPECT_EQ(log->HighestOffset(), std::nullopt);
@@ -224,6 +234,90 @@ TEST_F(LogTest, StrayFilesAreIgnoredWithAWarning) {
   EXPECT_THAT(warnings, ::testing::UnorderedElementsAre(
                             HasSubstr("/log/123.store"), HasSubstr("/log/123.tmp"),
                             HasSubstr("/log/notes.txt")));
+}
+
+// ---- how long a read value stays valid, on disk (POSIX mappings) ----
+
+// A log in a fresh directory under the test's temp dir, on the POSIX file
+// system: sealed stores are read through read-only mappings there, which the
+// in-memory file system does not have (its reads always copy).
+class LogOnDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = JoinPath(::testing::TempDir(), "log_test.XXXXXX");
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
+    dir_ = JoinPath(tmpl, "log");
+    options_.fs = FileSystem::Default();
+    options_.clock_us = [this] { return ++now_us_; };
+    options_.max_store_bytes = 200;  // several records per segment, 4+ segments
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(DirName(dir_), ignored);
+  }
+
+  // 20 records "record-<i>", closed cleanly; returns the offset segment 1
+  // starts at.
+  uint64_t WriteClosedLog() {
+    absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir_, options_);
+    EXPECT_OK(log);
+    if (!log.ok()) return 0;
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_OK((*log)->Append("record-" + std::to_string(i)));
+    }
+    const uint64_t second_base = (*log)->Segments().at(1)->base_offset();
+    EXPECT_OK((*log)->Close());
+    return second_base;
+  }
+
+  // Moves index entry `entry` of segment 0 one byte on: still well-formed
+  // (positions keep increasing), so Open accepts the sealed segment, but the
+  // record is not there, so Read finds it by walking the store, which returns
+  // the payload as a view into the store's mapping.
+  void MisplaceIndexEntry(uint64_t entry) {
+    const std::string path = JoinPath(dir_, SegmentFileName(0, kIndexSuffix));
+    ASSERT_OK_AND_ASSIGN(std::string index,
+                         ReadFileToString(options_.fs, path));
+    char* position = index.data() + entry * kIndexEntrySize + 4;
+    EncodeFixed64(position, DecodeFixed64(position) + 1);
+    ASSERT_OK(WriteStringToFile(options_.fs, index, path, /*sync=*/true));
+  }
+
+  std::string dir_;
+  LogOptions options_;
+  uint64_t now_us_ = 1000;
+};
+
+// Log::Read promises the value lives until *scratch changes or the log is
+// destroyed, so it must not point into a segment the log may drop: here the
+// record's segment is truncated away (its mapping unmapped) before the value
+// is used.
+TEST_F(LogOnDiskTest, ReadValueOutlivesTruncationOfItsSegment) {
+  const uint64_t second_base = WriteClosedLog();
+  ASSERT_GE(second_base, 3u);  // entry 1 is not segment 0's last
+  MisplaceIndexEntry(1);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Log> log, Log::Open(dir_, options_));
+  std::string scratch;
+  ASSERT_OK_AND_ASSIGN(Record r, log->Read(1, &scratch));
+  ASSERT_OK(log->TruncatePrefix(second_base));  // destroys segment 0
+  ASSERT_EQ(log->LowestOffset(), second_base);
+  EXPECT_EQ(std::string(r.value), "record-1");
+  EXPECT_EQ(r.offset, 1u);
+}
+
+// An iterator holds its current segment: the value it returned stays valid
+// until its next call, even when that segment is truncated away meanwhile.
+TEST_F(LogOnDiskTest, IteratorValueOutlivesTruncationUntilNextCall) {
+  const uint64_t second_base = WriteClosedLog();
+  ASSERT_GE(second_base, 3u);
+  MisplaceIndexEntry(1);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Log> log, Log::Open(dir_, options_));
+  std::unique_ptr<LogIterator> it = log->NewIterator(1);
+  Record r;
+  ASSERT_TRUE(it->Next(&r)) << it->status();
+  ASSERT_OK(log->TruncatePrefix(second_base));
+  EXPECT_EQ(std::string(r.value), "record-1");
+  EXPECT_EQ(r.offset, 1u);
 }
 
 }  // namespace

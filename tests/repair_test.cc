@@ -270,7 +270,8 @@ TEST_F(RepairLogTest, HoldsTheLockFromBeforeTheBackupToTheVerification) {
   FlipByte(Store(), 2 * kRecordBytes + 30);  // the last record: a damaged tail
   int opens_tried = 0;
   repair_.on_backup_done = [&](const std::string& backup) {
-    EXPECT_TRUE(fs_.FileExists(backup));
+    EXPECT_THAT(fs_.FileExists(backup),
+                ::blockwal::testing::IsOkAndHolds(true));
     // A writer between the backup and the recovery is kept out.
     EXPECT_THAT(Log::Open(dir_, options_),
                 StatusIs(absl::StatusCode::kUnavailable, HasSubstr("in use")));

@@ -36,6 +36,7 @@ namespace blockwal {
 namespace {
 
 using ::blockwal::testing::CommandResult;
+using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::RunCommand;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -211,7 +212,7 @@ TEST_F(WalctlTest, EmptyFileHasNoRecords) {
 TEST_F(WalctlTest, ReadErrorIsExitOne) {
   // Reading /proc/self/mem at offset 0 fails with EIO: an I/O error after a
   // successful open.
-  if (!FileSystem::Default()->FileExists("/proc/self/mem")) {
+  if (!FileSystem::Default()->FileExists("/proc/self/mem").value_or(false)) {
     GTEST_SKIP() << "no /proc/self/mem";
   }
   const CommandResult r = Walctl({"dump", "--json", "/proc/self/mem"});
@@ -299,10 +300,39 @@ TEST_F(WalctlTest, BlockDemoSucceedsInItsDefaultDirectory) {
   EXPECT_THAT(r.out, HasSubstr("(checksum mismatch)\n"));
   EXPECT_THAT(r.out, HasSubstr("records read: 0, 1, 2, 3, 6, 7;"));
   EXPECT_THAT(r.out, HasSubstr("demo OK"));
-  EXPECT_TRUE(FileSystem::Default()->FileExists(
-      JoinPath(dir_, "blockwal-demo/demo.log")));
-  EXPECT_TRUE(FileSystem::Default()->FileExists(
-      JoinPath(dir_, "blockwal-demo/demo-corrupt.log")));
+  EXPECT_THAT(FileSystem::Default()->FileExists(
+                  JoinPath(dir_, "blockwal-demo/demo.log")),
+              IsOkAndHolds(true));
+  EXPECT_THAT(FileSystem::Default()->FileExists(
+                  JoinPath(dir_, "blockwal-demo/demo-corrupt.log")),
+              IsOkAndHolds(true));
+  EXPECT_THAT(FileSystem::Default()->FileExists(
+                  JoinPath(dir_, "blockwal-demo/.blockwal-demo")),
+              IsOkAndHolds(true));
+  // Its own directory now: a second run reuses it.
+  const CommandResult again = RunCommand({BLOCK_DEMO_PATH}, dir_);
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_THAT(again.out, HasSubstr("demo OK"));
+}
+
+// A directory the demo did not make, holding a file named as one the demo
+// writes: refused, and the file is left as it was.
+TEST_F(WalctlTest, BlockDemoRefusesADirectoryItDidNotMake) {
+  const std::string demo_dir = Path("mine");
+  ASSERT_OK(FileSystem::Default()->CreateDir(demo_dir));
+  const std::string log = JoinPath(demo_dir, "demo.log");
+  ASSERT_OK(WriteStringToFile(FileSystem::Default(), "my log", log, false));
+  const CommandResult r = RunCommand({BLOCK_DEMO_PATH, demo_dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "blockwal_block_demo: refusing to use " + demo_dir +
+                       ": it is not empty and has no .blockwal-demo file, so "
+                       "no demo made it; give a new or empty directory, or "
+                       "one a demo made\n");
+  EXPECT_THAT(FileSystem::Default()->GetChildren(demo_dir),
+              IsOkAndHolds(::testing::ElementsAre("demo.log")));
+  EXPECT_THAT(ReadFileToString(FileSystem::Default(), log),
+              IsOkAndHolds("my log"));
 }
 
 TEST_F(WalctlTest, BlockDemoWritesToTheGivenDirectory) {

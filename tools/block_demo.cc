@@ -2,6 +2,11 @@
 //
 //   blockwal_block_demo [DIRECTORY]     (default: ./blockwal-demo)
 //
+// DIRECTORY must be new, empty, or made by a demo before (tools/demo_dir.h):
+// any other path is refused (exit status 2) and left untouched. The demo
+// writes only the marker and demo.log and demo-corrupt.log there, replacing
+// them on every run.
+//
 // Writes a small log with BlockWriter (records of varied sizes, one empty, one
 // spanning two blocks), syncs it and reads it back with BlockReader; then
 // flips one payload byte in a copy of the file and shows what the reader
@@ -19,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "tools/demo_dir.h"
 #include "tools/display.h"
 #include "util/file_system.h"
 #include "util/status_macros.h"
@@ -110,12 +116,12 @@ void PrintRecordLine(size_t index, uint64_t position, absl::string_view payload)
                         PayloadPreview(payload, 32)));
 }
 
-// Runs the demo in `dir`; returns the first failed expectation or I/O error.
+// Runs the demo in `dir` (claimed by ClaimDemoDirectory); returns the first
+// failed expectation or I/O error.
 absl::Status Demo(const std::string& dir) {
   using wal::kBlockSize;
   using wal::kHeaderSize;
   FileSystem* fs = FileSystem::Default();
-  BW_RETURN_IF_ERROR(fs->CreateDir(dir));
   const std::string log_path = JoinPath(dir, kLogName);
   const std::string corrupt_path = JoinPath(dir, kCorruptLogName);
 
@@ -266,6 +272,11 @@ int Main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   const std::string dir = argc == 2 ? argv[1] : std::string(kDefaultDirectory);
+  if (const absl::Status s = ClaimDemoDirectory(dir); !s.ok()) {
+    std::fprintf(stderr, "blockwal_block_demo: %s\n",
+                 std::string(s.message()).c_str());
+    return s.code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
+  }
   const absl::Status status = Demo(dir);
   if (!status.ok()) {
     std::fflush(stdout);

@@ -1,8 +1,12 @@
 // blockwal_kv_demo: shows that the toy KV store (db/db.h) keeps every
 // acknowledged write, and nothing else, through two kinds of crash.
 //
-//   blockwal_kv_demo [--seed N] [DIR]      (DIR defaults to ./blockwal-demo,
-//                                           removed and recreated first)
+//   blockwal_kv_demo [--seed N] [DIR]      (DIR defaults to ./blockwal-demo)
+//
+// DIR must be new, empty, or made by a demo before (tools/demo_dir.h): any
+// other path is refused (exit status 2) and left untouched. The demo writes
+// only DIR/.blockwal-demo (the marker) and DIR/kill-test/, which it removes
+// and recreates on every run.
 //
 // 1. Process crash: a forked child opens DIR/kill-test with sync on and writes
 //    batches in a loop, reporting each acknowledged one to the parent through
@@ -47,13 +51,17 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "db/db.h"
+#include "tools/demo_dir.h"
 #include "util/fault_injection_file_system.h"
+#include "util/file_system.h"
 #include "util/mem_file_system.h"
 
 namespace blockwal::tools {
 namespace {
 
 constexpr char kDefaultDir[] = "./blockwal-demo";
+// The store of the process-crash part, inside the demo's directory.
+constexpr char kKillTestName[] = "kill-test";
 constexpr uint32_t kMutations = kOpAppend | kOpFlush | kOpSync | kOpTruncate |
                                 kOpCreate | kOpRename | kOpRemove |
                                 kOpSyncDir | kOpMapSync;
@@ -172,7 +180,7 @@ bool ReopenAndVerify(const std::string& dir, const db::Options& options,
 }
 
 bool ProcessCrash(const std::string& root, std::mt19937_64& rng) {
-  const std::string dir = root + "/kill-test";
+  const std::string dir = JoinPath(root, kKillTestName);
   const int delay_ms = std::uniform_int_distribution<int>(50, 500)(rng);
   absl::PrintF("[1] process crash: a child process writes with sync on in %s;\n"
               "    SIGKILL after %d ms\n",
@@ -307,9 +315,11 @@ int Main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       absl::PrintF("usage: blockwal_kv_demo [--seed N] [DIR]\n"
                   "Crashes the KV store twice (SIGKILL, simulated power loss)"
-                  " and verifies\nwhat it recovers. DIR defaults to %s and is"
-                  " removed first.\n",
-                  kDefaultDir);
+                  " and verifies\nwhat it recovers. DIR defaults to %s; it"
+                  " must be new, empty, or made by\na demo before (marked"
+                  " by a %s file). The demo writes only the marker and\n"
+                  "DIR/%s/, which it recreates on every run.\n",
+                  kDefaultDir, kDemoMarkerName, kKillTestName);
       return 0;
     }
     if (arg == "--seed" && i + 1 < argc) {
@@ -324,12 +334,17 @@ int Main(int argc, char** argv) {
       root = std::string(arg);
     }
   }
+  if (const absl::Status s = ClaimDemoDirectory(root); !s.ok()) {
+    std::fprintf(stderr, "blockwal_kv_demo: %s\n",
+                 std::string(s.message()).c_str());
+    return s.code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
+  }
+  // The demo's own store from an earlier run (the directory is the demo's).
   std::error_code ec;
-  std::filesystem::remove_all(root, ec);
-  if (!ec) std::filesystem::create_directories(root, ec);
+  std::filesystem::remove_all(JoinPath(root, kKillTestName), ec);
   if (ec) {
-    std::fprintf(stderr, "blockwal_kv_demo: %s: %s\n", root.c_str(),
-                 ec.message().c_str());
+    std::fprintf(stderr, "blockwal_kv_demo: %s: %s\n",
+                 JoinPath(root, kKillTestName).c_str(), ec.message().c_str());
     return 1;
   }
   absl::PrintF("blockwal KV store crash demo (seed %u, directory %s)\n"

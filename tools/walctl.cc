@@ -207,7 +207,13 @@ bool IsDirectory(const std::string& path) {
 // Checks that `dir` is a directory; otherwise prints why it cannot be opened
 // and returns false (the caller exits with kExitUsage).
 bool CheckLogDirectory(const std::string& dir) {
-  if (!FileSystem::Default()->FileExists(dir)) {
+  absl::StatusOr<bool> exists = FileSystem::Default()->FileExists(dir);
+  if (!exists.ok()) {
+    PrintError(
+        absl::StrCat("cannot open ", MessageNaming(exists.status(), dir)));
+    return false;
+  }
+  if (!*exists) {
     PrintError(absl::StrCat("cannot open ", dir, ": no such directory"));
     return false;
   }

@@ -74,7 +74,11 @@ std::string BackupDirectoryName(FileSystem* fs, const std::string& dir,
   const std::string base =
       absl::StrCat(NormalizeDir(dir), ".repair-backup-", stamp);
   std::string name = base;
-  for (int n = 2; fs->FileExists(name); ++n) name = absl::StrCat(base, "-", n);
+  // A name that cannot be checked counts as taken (CreateDir accepts an
+  // existing directory, so a backup must never reuse one).
+  for (int n = 2; n < 10000 && fs->FileExists(name).value_or(true); ++n) {
+    name = absl::StrCat(base, "-", n);
+  }
   return name;
 }
 
@@ -82,7 +86,8 @@ absl::StatusOr<std::string> BackUpDirectory(FileSystem* fs,
                                             const std::string& dir,
                                             const BackupProgress& progress) {
   const std::string source = NormalizeDir(dir);
-  if (!fs->FileExists(source)) {
+  BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(source));
+  if (!exists) {
     return absl::NotFoundError(
         absl::StrCat(source, ": directory does not exist"));
   }

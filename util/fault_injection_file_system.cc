@@ -25,6 +25,7 @@ const char* OpName(FsOp op) {
     case kOpSyncDir: return "directory sync";
     case kOpMapSync: return "mapped region sync";
     case kOpRead: return "read";
+    case kOpExists: return "existence check";
     default: return "operation";
   }
 }
@@ -469,7 +470,9 @@ absl::StatusOr<std::unique_ptr<MappedRegion>> FaultInjectionFileSystem::MapFile(
       this, *std::move(region), std::move(reader), std::move(node)));
 }
 
-bool FaultInjectionFileSystem::FileExists(const std::string& path) {
+absl::StatusOr<bool> FaultInjectionFileSystem::FileExists(
+    const std::string& path) {
+  BW_RETURN_IF_ERROR(MaybeFail(kOpExists, path));
   return base_->FileExists(path);
 }
 

@@ -60,6 +60,7 @@ enum FsOp : uint32_t {
   kOpSyncDir = 1u << 7,
   kOpMapSync = 1u << 8,       // MappedRegion::Sync
   kOpRead = 1u << 9,          // any read
+  kOpExists = 1u << 10,       // FileExists
   kOpAll = 0xffffffffu,
 };
 
@@ -104,7 +105,8 @@ class FaultInjectionFileSystem : public FileSystem {
   // `sticky`, every later matching operation fails too. The failed operation
   // has no effect (it is not forwarded to the base). n == 0 fails the next
   // matching operation. kOpRead covers RandomAccessFile/SequentialFile::Read;
-  // WritableFile::Close is never failed.
+  // kOpExists covers FileExists (EACCES or EIO there must reach the caller as
+  // an error, not as "missing"); WritableFile::Close is never failed.
   void FailAfter(uint32_t ops, uint64_t n, int err, bool sticky = false);
   void ClearFailures();
 
@@ -157,7 +159,7 @@ class FaultInjectionFileSystem : public FileSystem {
       const std::string& path) override;
   absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(const std::string& path,
                                                         size_t size) override;
-  bool FileExists(const std::string& path) override;
+  absl::StatusOr<bool> FileExists(const std::string& path) override;
   absl::StatusOr<uint64_t> GetFileSize(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> GetChildren(
       const std::string& dir) override;

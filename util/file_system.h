@@ -194,7 +194,12 @@ class FileSystem {
   virtual absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(
       const std::string& path, size_t size) = 0;
 
-  virtual bool FileExists(const std::string& path) = 0;
+  // Whether something (a file or a directory) exists at path. false only when
+  // the path is absent (ENOENT, or ENOTDIR: a component is not a directory);
+  // any other failure to tell (EACCES, EIO, ELOOP, ...) is an error naming
+  // the path, never read as absence: recovery must not take an index it
+  // cannot see for a missing one.
+  virtual absl::StatusOr<bool> FileExists(const std::string& path) = 0;
   virtual absl::StatusOr<uint64_t> GetFileSize(const std::string& path) = 0;
   // Names (not paths) of the entries of dir, without "." and "..", sorted.
   virtual absl::StatusOr<std::vector<std::string>> GetChildren(

@@ -400,7 +400,7 @@ class MemFileSystem final : public FileSystem {
         new MemMappedRegion(path, file, file->data.data(), size));
   }
 
-  bool FileExists(const std::string& path) override {
+  absl::StatusOr<bool> FileExists(const std::string& path) override {
     absl::MutexLock l(&mu_);
     return files_.count(path) > 0 || dirs_.count(NormalizeDir(path)) > 0 ||
            IsRoot(NormalizeDir(path));

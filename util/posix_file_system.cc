@@ -439,8 +439,12 @@ class PosixFileSystem final : public FileSystem {
         new PosixMappedRegion(path, static_cast<char*>(p), size));
   }
 
-  bool FileExists(const std::string& path) override {
-    return ::access(path.c_str(), F_OK) == 0;
+  absl::StatusOr<bool> FileExists(const std::string& path) override {
+    // stat, not access: access checks with the real, not the effective, ids.
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) return true;
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    return PosixError(errno, path, "stat");
   }
 
   absl::StatusOr<uint64_t> GetFileSize(const std::string& path) override {

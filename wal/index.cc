@@ -20,7 +20,8 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Open(FileSystem* fs,
                                                    uint64_t capacity_bytes) {
   std::unique_ptr<Index> index(new Index(fs, path));
   uint64_t file_size = 0;
-  if (fs->FileExists(path)) {
+  BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(path));
+  if (exists) {
     BW_ASSIGN_OR_RETURN(file_size, fs->GetFileSize(path));
   }
   // A torn index may end in part of an entry: map whole entries only.

@@ -1,6 +1,8 @@
 #include "wal/log.h"
 
 #include <algorithm>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -266,7 +268,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::OpenWithLock(
   for (int retry = 0; options.read_only && absl::IsNotFound(recovered) &&
                       retry < kReadOnlyRetries;
        ++retry) {
-    if (!options.fs->FileExists(dir)) break;
+    if (!options.fs->FileExists(dir).value_or(false)) break;
     log.reset(new Log(dir, options));
     recovered = log->Recover();
   }
@@ -287,7 +289,8 @@ absl::Status Log::Recover() {
   FileSystem* fs = options_.fs;
   const bool read_only = options_.read_only;
   report_.read_only = read_only;
-  if (!fs->FileExists(dir_)) {
+  BW_ASSIGN_OR_RETURN(const bool dir_exists, fs->FileExists(dir_));
+  if (!dir_exists) {
     if (!options_.create_if_missing || read_only) {
       return absl::NotFoundError(
           absl::StrCat(dir_, ": log directory does not exist"));
@@ -349,7 +352,8 @@ absl::Status Log::Recover() {
     for (uint64_t base : stores) {
       if (base >= first_kept || read_only) break;
       const std::string index = JoinPath(dir_, SegmentFileName(base, kIndexSuffix));
-      if (fs->FileExists(index)) BW_RETURN_IF_ERROR(fs->RemoveFile(index));
+      BW_ASSIGN_OR_RETURN(const bool index_exists, fs->FileExists(index));
+      if (index_exists) BW_RETURN_IF_ERROR(fs->RemoveFile(index));
       BW_RETURN_IF_ERROR(
           fs->RemoveFile(JoinPath(dir_, SegmentFileName(base, kStoreSuffix))));
     }
@@ -813,6 +817,18 @@ absl::StatusOr<uint64_t> Log::AppendBatch(
   return w.first_offset;
 }
 
+namespace {
+
+// Whether `view` lies within `s`'s bytes. std::less: a total order even for
+// pointers into different objects, which `<` does not promise.
+bool PointsInto(absl::string_view view, const std::string& s) {
+  const std::less<const char*> before;
+  return !before(view.data(), s.data()) &&
+         !before(s.data() + s.size(), view.data() + view.size());
+}
+
+}  // namespace
+
 std::shared_ptr<Segment> Log::SegmentFor(uint64_t offset) const {
   absl::ReaderMutexLock lock(&mu_);
   // Segments are sorted by base offset: find the last with base <= offset.
@@ -839,7 +855,16 @@ absl::StatusOr<Record> Log::Read(uint64_t offset, std::string* scratch) const {
                                   " is outside the log's range [", lo, ", ",
                                   next - 1, "]"));
   }
-  return seg->Read(offset, scratch);
+  // The segment may return a view of its own memory (a read-only mapping,
+  // after a walk past a damaged index entry), which lives only as long as
+  // the segment: `seg` is released on return and a truncation may then
+  // destroy it. Copy such a value into *scratch, as the contract says.
+  BW_ASSIGN_OR_RETURN(Record r, seg->Read(offset, scratch));
+  if (!PointsInto(r.value, *scratch)) {
+    scratch->assign(r.value.data(), r.value.size());
+    r.value = *scratch;
+  }
+  return r;
 }
 
 uint64_t Log::LowestOffset() const {

@@ -106,8 +106,11 @@ class LogIterator {
 
   // Reads the record at next_offset() into *record and advances; false at the
   // end of the log or on an error (then status() says which). record->value
-  // stays valid until the next call. After a TruncateSuffix that removed
-  // records this iterator had returned, Next fails with kAborted.
+  // points into this iterator's buffer or its current segment's files, which
+  // it holds: it stays valid until the next call to Next or WaitNext or the
+  // iterator's destruction, even if a truncation removes the segment
+  // meanwhile. After a TruncateSuffix that removed records this iterator had
+  // returned, Next fails with kAborted.
   bool Next(Record* record);
   // Follow mode: like Next, but at the end of the log waits up to `timeout`
   // for the next record to be appended. False with status() OK on timeout;
@@ -155,10 +158,11 @@ class Log {
   // segments. kInvalidArgument for an empty batch.
   absl::StatusOr<uint64_t> AppendBatch(absl::Span<const absl::string_view> values);
 
-  // Reads the record at `offset`; record.value points into *scratch (or into
-  // a mapping of the log) and stays valid until *scratch changes or the log is
-  // destroyed. kOutOfRange naming the valid range for an offset outside it;
-  // kDataLoss naming file and position for a damaged record.
+  // Reads the record at `offset`; record.value points into *scratch and
+  // stays valid until *scratch changes or is destroyed, whatever happens to
+  // the log meanwhile (truncations, Close, destruction). kOutOfRange naming
+  // the valid range for an offset outside it; kDataLoss naming file and
+  // position for a damaged record.
   absl::StatusOr<Record> Read(uint64_t offset, std::string* scratch) const;
 
   // The first offset still in the log (== NextOffset() when it is empty).
@@ -182,7 +186,12 @@ class Log {
   // LowestOffset()). The log must outlive it.
   std::unique_ptr<LogIterator> NewIterator(uint64_t from) const;
   // The raw bytes of every store file in offset order, as one stream
-  // (proglog's Reader): for replication and backup. The log must outlive it.
+  // (proglog's Reader): for replication and backup. It reads the segments
+  // that exist at this call (appends to the last of them included, later
+  // segments not) and holds them, so truncations do not free their files
+  // under it. A Read's result points into its scratch or into those files and
+  // stays valid until scratch is reused or the reader is destroyed. The log
+  // must outlive it.
   std::unique_ptr<SequentialFile> NewReader() const;
 
   // The first offset whose record's timestamp is at or after `timestamp_us`

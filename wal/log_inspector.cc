@@ -35,7 +35,8 @@ struct DirListing {
 };
 
 absl::StatusOr<DirListing> ListDir(FileSystem* fs, const std::string& dir) {
-  if (!fs->FileExists(dir)) {
+  BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(dir));
+  if (!exists) {
     return absl::NotFoundError(
         absl::StrCat(dir, ": log directory does not exist"));
   }
@@ -99,10 +100,9 @@ std::optional<uint64_t> IndexedPosition(FileSystem* fs, const std::string& dir,
                                         uint64_t* end) {
   // Relative offsets are 32 bits wide; a larger one has no entry.
   if (rel > std::numeric_limits<uint32_t>::max()) return std::nullopt;
-  const std::string index_path = IndexPath(dir, base);
-  if (!fs->FileExists(index_path)) return std::nullopt;
+  // A missing index fails to open like an unreadable one.
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> index =
-      fs->NewRandomAccessFile(index_path);
+      fs->NewRandomAccessFile(IndexPath(dir, base));
   if (!index.ok()) return std::nullopt;
   char buf[kIndexEntrySize];
   absl::StatusOr<absl::string_view> entry =
@@ -355,7 +355,7 @@ class SegmentInspector : public BlockReader::Reporter {
   }
 
   absl::Status CheckIndex() {
-    seg_.has_index = fs_->FileExists(seg_.index_path);
+    BW_ASSIGN_OR_RETURN(seg_.has_index, fs_->FileExists(seg_.index_path));
     if (!seg_.has_index) {
       AddProblem(seg_.index_path, 0,
                  "index file is missing (Log::Open rebuilds it from the store)");
@@ -515,7 +515,8 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
   std::optional<uint64_t> complete_below;
   for (const char* name : {kLastTruncationFileName, kSuffixIntentFileName}) {
     const std::string path = JoinPath(dir, name);
-    if (!fs->FileExists(path)) continue;
+    BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(path));
+    if (!exists) continue;
     absl::StatusOr<uint64_t> v = ReadTruncationFile(fs, path);
     if (v.ok()) {
       complete_below = *v;
@@ -576,7 +577,8 @@ absl::StatusOr<OffsetRange> FindOffsetRange(FileSystem* fs,
   // Trust the last well-formed index entry when it verifies (a clean or a
   // live log); otherwise count from the store's start.
   const std::string index_path = IndexPath(dir, base);
-  if (fs->FileExists(index_path)) {
+  BW_ASSIGN_OR_RETURN(const bool index_exists, fs->FileExists(index_path));
+  if (index_exists) {
     BW_ASSIGN_OR_RETURN(const std::string index,
                         ReadFileToString(fs, index_path));
     uint64_t n = 0;

@@ -239,7 +239,8 @@ const char* RemainingReasonName(RemainingReason reason) {
 absl::StatusOr<RepairResult> RepairLog(const std::string& dir,
                                        const RepairOptions& options) {
   FileSystem* fs = options.log_options.fs;
-  if (!fs->FileExists(dir)) {
+  BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(dir));
+  if (!exists) {
     return absl::NotFoundError(
         absl::StrCat(dir, ": log directory does not exist"));
   }

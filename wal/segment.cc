@@ -65,7 +65,11 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(
     const std::string& dir, uint64_t base_offset, const LogOptions& options) {
   std::unique_ptr<Segment> seg(new Segment(dir, base_offset, options));
   FileSystem* fs = options.fs;
-  if (fs->FileExists(seg->store_path_) || fs->FileExists(seg->index_path_)) {
+  BW_ASSIGN_OR_RETURN(const bool store_exists,
+                      fs->FileExists(seg->store_path_));
+  BW_ASSIGN_OR_RETURN(const bool index_exists,
+                      fs->FileExists(seg->index_path_));
+  if (store_exists || index_exists) {
     return absl::AlreadyExistsError(
         absl::StrCat(seg->store_path_, ": segment already exists"));
   }
@@ -146,7 +150,7 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
   const RecoveryMode mode = options_.recovery_mode;
   const bool last = ctx.last;
   BW_ASSIGN_OR_RETURN(const uint64_t store_size, fs->GetFileSize(store_path_));
-  const bool index_exists = fs->FileExists(index_path_);
+  BW_ASSIGN_OR_RETURN(const bool index_exists, fs->FileExists(index_path_));
   uint64_t index_file_size = 0;
   if (index_exists) {
     BW_ASSIGN_OR_RETURN(index_file_size, fs->GetFileSize(index_path_));
