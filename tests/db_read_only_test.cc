@@ -1,10 +1,14 @@
 // DB::Open with Options::read_only: it creates nothing, changes nothing, takes
 // no lock, sees the store as it was and refuses writes.
+#include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -167,6 +171,49 @@ TEST_F(DbReadOnlyTest, GarbageWalTailIsReportedAndLeftForTheWriter) {
                         last, ": cut 102400 bytes after the last valid record "
                               "at position ", size)));
   EXPECT_EQ(fs_.GetFileSize(last).value(), size);
+}
+
+// Read-only opens while a writer puts keys in order and checkpoints: every
+// open sees a prefix of the puts (k0..k<n-1> for some n, each exact), never a
+// gap, whatever checkpoint or WAL segment the writer removed meanwhile.
+TEST(DbReadOnlyConcurrencyTest, EveryOpenSeesAPrefixOfTheWrites) {
+  const std::string dir = JoinPath(::testing::TempDir(), "db_read_only_prefix");
+  std::filesystem::remove_all(dir);
+  Options options;
+  options.wal_segment_bytes = 4096;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> writer, DB::Open(dir, options));
+  constexpr int kPuts = 1500;
+  std::atomic<bool> done{false};
+  std::thread puts([&] {
+    for (int i = 0; i < kPuts; ++i) {
+      ASSERT_OK(writer->Put(absl::StrFormat("k%05d", i), absl::StrCat("v", i)));
+      if (i % 250 == 249) ASSERT_OK(writer->Checkpoint().status());
+    }
+    done.store(true);
+  });
+  Options read_only = options;
+  read_only.read_only = true;
+  int opens = 0;
+  size_t largest = 0;
+  while (!done.load() || opens < 3) {
+    absl::StatusOr<std::unique_ptr<DB>> reader = DB::Open(dir, read_only);
+    ASSERT_OK(reader);
+    ASSERT_OK_AND_ASSIGN(std::vector<KeyValue> pairs, (*reader)->Scan("", ""));
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      ASSERT_EQ(pairs[i].first, absl::StrFormat("k%05d", i));
+      ASSERT_EQ(pairs[i].second, absl::StrCat("v", i));
+    }
+    largest = std::max(largest, pairs.size());
+    ++opens;
+  }
+  puts.join();
+  std::printf("read-only opens during %d puts: %d, largest prefix seen %zu\n",
+              kPuts, opens, largest);
+  ASSERT_OK(writer->Close());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> last, DB::Open(dir, read_only));
+  EXPECT_EQ(last->recovery_report().keys, static_cast<uint64_t>(kPuts));
+  EXPECT_GE(opens, 3);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

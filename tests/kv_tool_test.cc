@@ -284,6 +284,65 @@ TEST_F(KvToolTest, ReadsWorkWhileAShellHasTheStoreOpen) {
   ASSERT_OK(writer->Close());
 }
 
+// The case that once left a store no command could open: 4 bytes
+// overwritten at position 200 of the WAL, every write synced.
+TEST_F(KvToolTest, RepairMakesADamagedStoreOpenAgainAndSaysWhatWasLost) {
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(Kv({"put", "key" + std::to_string(i), "v" + std::to_string(i)}).out,
+              "OK\n");
+  }
+  const std::filesystem::path store = LastWalStore(dir_);
+  {
+    std::FILE* f = std::fopen(store.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fseek(f, 200, SEEK_SET), 0);
+    std::fwrite("\xff\xff\xff\xff", 1, 4, f);
+    std::fclose(f);
+  }
+  CommandResult r = Kv({"get", "key1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(store.string() + ": record at position "));
+  // Skip mode reads around the damage, changing nothing.
+  r = Kv({"--recovery-mode", "skip-any-corrupted-records", "get", "key9"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "v9\n");
+
+  r = Kv({"repair"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("nothing was changed ('repair --force' drops "
+                               "the damaged records instead); backup: " +
+                               dir_.string() + ".repair-backup-"));
+  r = Kv({"repair", "--force"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith("backup: " + dir_.string() +
+                                           ".repair-backup-"));
+  EXPECT_THAT(r.out, HasSubstr("checkpoint: none\nwal records replayed: 9\n"
+                               "lost: record 4 (keys unknown): " +
+                               store.string() +
+                               ": record at position 180: checksum mismatch "
+                               "at position 180\n"
+                               "damage: " + store.string() +
+                               " at byte 180: checksum mismatch (270 bytes "
+                               "dropped)\n"));
+  EXPECT_THAT(r.out, HasSubstr("repaired: 9 keys in " + dir_.string() +
+                               "/CHECKPOINT-00000000000000000010; the WAL "
+                               "restarts at offset 10\n"));
+  r = Kv({"scan"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "key0\tv0\nkey1\tv1\nkey2\tv2\nkey3\tv3\nkey5\tv5\nkey6\tv6\n"
+            "key7\tv7\nkey8\tv8\nkey9\tv9\n");
+  EXPECT_EQ(Kv({"put", "after", "repair"}).out, "OK\n");
+  r = Kv({"repair", "--fast"});
+  EXPECT_EQ(r.exit_code, 2);
+  for (const auto& e : std::filesystem::directory_iterator(dir_.parent_path())) {
+    if (e.path().string().rfind(dir_.string() + ".repair-backup-", 0) == 0) {
+      std::filesystem::remove_all(e.path());
+    }
+  }
+}
+
 TEST_F(KvToolTest, DefaultDirectory) {
   std::filesystem::create_directories(dir_);
   CommandResult r = RunCommand({KV_PATH, "put", "k", "v"}, dir_.string());
