@@ -65,9 +65,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "db/memtable.h"
-#include "util/file_system.h"
-#include "wal/block_writer.h"
+#include "blockwal/db/checkpoint_info.h"
+#include "blockwal/db/memtable.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_writer.h"
 
 namespace blockwal::db {
 
@@ -96,13 +97,6 @@ std::string CheckpointFileName(uint64_t wal_offset);
 // (including temp files).
 std::optional<uint64_t> ParseCheckpointFileName(absl::string_view name);
 
-struct CheckpointInfo {
-  std::string path;
-  uint64_t wal_offset = 0;  // covers WAL records below this offset
-  uint64_t keys = 0;
-  uint64_t chunks = 0;
-  uint64_t bytes = 0;       // file size
-};
 
 // Writes a checkpoint from pairs added in strictly increasing key order.
 class CheckpointBuilder {
@@ -160,7 +154,7 @@ absl::StatusOr<CheckpointInfo> WriteCheckpoint(FileSystem* fs,
 // cache alone. Immutable apart from the cache, and safe for concurrent use.
 class CheckpointTable {
  public:
-  static constexpr size_t kDefaultCacheBytes = 8 << 20;
+  static constexpr size_t kDefaultCacheBytes = kDefaultCheckpointCacheBytes;
   // Verifies the trailer, header and index (see above). kDataLoss naming the
   // file and what is wrong; the file system's error when it cannot be read.
   static absl::StatusOr<std::shared_ptr<const CheckpointTable>> Open(

@@ -1,4 +1,4 @@
-#include "db/db.h"
+#include "blockwal/db/db.h"
 
 #include <algorithm>
 #include <cassert>
@@ -14,10 +14,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "util/status_macros.h"
-#include "wal/format.h"
-#include "wal/index.h"
-#include "wal/record.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/memtable.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/record.h"
 
 namespace blockwal::db {
 namespace {
@@ -143,7 +145,9 @@ std::string RecoveryReport::ToString() const {
 }
 
 DB::DB(std::string dir, Options options)
-    : dir_(std::move(dir)), options_(std::move(options)) {}
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      mem_(std::make_unique<MemTable>()) {}
 
 DB::~DB() {
   // Errors cannot be returned from here; callers who care call Close().
@@ -159,9 +163,13 @@ absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& dir,
   // A read-only open races the writer's checkpoints, which remove the
   // checkpoint and WAL segments it may have chosen (kNotFound, or a WAL that
   // no longer continues the checkpoint): look again at the newer state.
-  for (int retry = 0; options.read_only && retry < kReadOnlyRetries &&
-                      (absl::IsNotFound(recovered) ||
-                       absl::IsDataLoss(recovered));
+  // Only those two: real damage fails at once, reported once.
+  auto raced = [](const absl::Status& s) {
+    return absl::IsNotFound(s) ||
+           (absl::IsDataLoss(s) && absl::StrContains(s.message(), " are missing"));
+  };
+  for (int retry = 0;
+       options.read_only && retry < kReadOnlyRetries && raced(recovered);
        ++retry) {
     if (!CheckStoreExists(options.fs, dir).ok()) break;
     db.reset(new DB(dir, options));
@@ -354,7 +362,7 @@ absl::Status DB::Recover() {
     BW_RETURN_IF_ERROR(choose_checkpoint());
   }
   absl::MutexLock l(&mu_);
-  mem_.Swap(&table);
+  mem_->Swap(&table);
   base_ = std::move(base);
   next_apply_ = report_.wal_next_offset;
   bytes_since_checkpoint_ = report_.bytes_replayed;
@@ -434,7 +442,7 @@ absl::Status DB::Delete(absl::string_view key) {
 void DB::ApplyLocked(const WriteBatch& batch) {
   // Iterate fails only on a malformed encoding, which a WriteBatch never
   // holds (built by Put/Delete or checked by FromContents).
-  const absl::Status s = batch.Iterate(&mem_);
+  const absl::Status s = batch.Iterate(mem_.get());
   assert(s.ok());
   (void)s;
   ++next_apply_;
@@ -546,7 +554,7 @@ absl::StatusOr<std::string> DB::Get(absl::string_view key) const {
   std::shared_ptr<const CheckpointTable> base;
   {
     absl::ReaderMutexLock l(&mu_);
-    if (const std::optional<std::string>* e = mem_.Find(key)) {
+    if (const std::optional<std::string>* e = mem_->Find(key)) {
       if (!e->has_value()) return not_found();  // deleted
       return **e;
     }
@@ -576,7 +584,7 @@ absl::StatusOr<std::vector<KeyValue>> DB::Scan(absl::string_view start,
   std::shared_ptr<const CheckpointTable> base;
   {
     absl::ReaderMutexLock l(&mu_);
-    const MemTable::Map& map = mem_.map();
+    const MemTable::Map& map = mem_->map();
     mem.insert(map.lower_bound(start),
                limit.empty() ? map.end() : map.lower_bound(limit));
     imm = imm_;
@@ -674,11 +682,11 @@ absl::StatusOr<std::unique_ptr<wal::Log>> DB::ReopenWal(uint64_t applied) {
 void DB::UnfreezeLocked() {
   if (imm_ == nullptr) return;
   for (const auto& [key, value] : imm_->map()) {
-    if (mem_.Find(key) != nullptr) continue;  // newer
+    if (mem_->Find(key) != nullptr) continue;  // newer
     if (value.has_value()) {
-      mem_.Put(key, *value);
+      mem_->Put(key, *value);
     } else {
-      mem_.Delete(key);  // mem_ keeps tombstones while imm_ exists
+      mem_->Delete(key);  // mem_ keeps tombstones while imm_ exists
     }
   }
   imm_.reset();
@@ -698,8 +706,8 @@ absl::StatusOr<CheckpointInfo> DB::Checkpoint() {
     // Freeze the memtable (no copy): it holds exactly the records below
     // `offset` on top of base_. New writes go to a fresh one, which keeps
     // deletions since there is now something below it.
-    frozen = std::make_shared<const MemTable>(std::move(mem_));
-    mem_ = MemTable(/*keep_tombstones=*/true);
+    frozen = std::make_shared<const MemTable>(std::move(*mem_));
+    *mem_ = MemTable(/*keep_tombstones=*/true);
     imm_ = frozen;
     base = base_;
     offset = next_apply_;
@@ -814,11 +822,11 @@ absl::StatusOr<Stats> DB::GetStats() const {
     stats.wal_segments = log_->Segments().size();
   }
   absl::ReaderMutexLock l(&mu_);
-  BW_ASSIGN_OR_RETURN(stats.keys, CountKeys(mem_, imm_.get(), base_.get()));
+  BW_ASSIGN_OR_RETURN(stats.keys, CountKeys(*mem_, imm_.get(), base_.get()));
   stats.checkpoint_keys = base_ != nullptr ? base_->info().keys : 0;
-  stats.memtable_entries = mem_.size() + (imm_ != nullptr ? imm_->size() : 0);
+  stats.memtable_entries = mem_->size() + (imm_ != nullptr ? imm_->size() : 0);
   stats.approximate_bytes =
-      mem_.ApproximateBytes() + (imm_ != nullptr ? imm_->ApproximateBytes() : 0);
+      mem_->ApproximateBytes() + (imm_ != nullptr ? imm_->ApproximateBytes() : 0);
   stats.wal_bytes_since_checkpoint = bytes_since_checkpoint_;
   stats.writes = writes_;
   stats.wal_reopens = wal_reopens_;

@@ -73,14 +73,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "db/checkpoint.h"
-#include "db/memtable.h"
-#include "db/write_batch.h"
-#include "util/file_system.h"
-#include "wal/log.h"
-#include "wal/log_options.h"
+#include "blockwal/db/checkpoint_info.h"
+#include "blockwal/db/write_batch.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::db {
+
+class CheckpointTable;  // db/checkpoint.h
+class MemTable;         // db/memtable.h
 
 inline constexpr char kWalDirName[] = "wal";
 inline constexpr char kDbLockFileName[] = "LOCK";
@@ -126,7 +128,7 @@ struct Options {
   bool verify_checkpoint_on_open = false;
   // Budget of the cache of decoded checkpoint chunks that point reads keep
   // (db/checkpoint.h); 0 turns it off.
-  size_t checkpoint_cache_bytes = CheckpointTable::kDefaultCacheBytes;
+  size_t checkpoint_cache_bytes = kDefaultCheckpointCacheBytes;
   // Receives the WAL's warnings and rejected checkpoints (may be empty).
   std::function<void(const std::string&)> warning_sink;
 };
@@ -302,7 +304,7 @@ class DB {
   // Checkpoint is writing out (frozen, read without mu_); base_ is the
   // checkpoint loaded or last written (immutable). Readers copy the
   // pointers under mu_ and read imm_ and base_ after releasing it.
-  MemTable mem_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<MemTable> mem_ ABSL_GUARDED_BY(mu_);  // never null
   std::shared_ptr<const MemTable> imm_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const CheckpointTable> base_ ABSL_GUARDED_BY(mu_);
   // The WAL offset of the next batch to apply: the memtable holds the

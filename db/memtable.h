@@ -17,11 +17,10 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
-#include "db/write_batch.h"
+#include "blockwal/db/write_batch.h"
 
 namespace blockwal::db {
 
-using KeyValue = std::pair<std::string, std::string>;
 
 // The smallest key greater than every key that starts with prefix, or "" when
 // there is none (prefix empty or all 0xff): Scan(prefix, PrefixLimit(prefix))

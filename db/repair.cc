@@ -1,4 +1,4 @@
-#include "db/repair.h"
+#include "blockwal/db/repair.h"
 
 #include <algorithm>
 #include <map>
@@ -11,17 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "db/checkpoint.h"
-#include "db/db.h"
-#include "db/memtable.h"
-#include "db/write_batch.h"
-#include "util/backup.h"
-#include "util/coding.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/log.h"
-#include "wal/log_inspector.h"
-#include "wal/segment.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/db.h"
+#include "blockwal/db/memtable.h"
+#include "blockwal/db/write_batch.h"
+#include "blockwal/util/backup.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_inspector.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {
@@ -45,20 +45,8 @@ class KeyCollector : public WriteBatch::Handler {
   std::vector<std::string> keys;
 };
 
-// The newest checkpoint in dir, or nullopt.
-absl::StatusOr<std::optional<uint64_t>> NewestCheckpoint(
-    FileSystem* fs, const std::string& dir) {
-  BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir));
-  std::optional<uint64_t> newest;
-  for (const std::string& name : children) {
-    std::optional<uint64_t> n = ParseCheckpointFileName(name);
-    if (n.has_value() && (!newest.has_value() || *n > *newest)) newest = n;
-  }
-  return newest;
-}
-
-// Step 2: every chunk of the checkpoint at `path` that reads and decodes goes
-// into *table; damaged stretches become LostCheckpointRanges.
+// Salvage: every chunk of the checkpoint at `path` that reads and decodes
+// goes into *table; damaged stretches become LostCheckpointRanges.
 absl::Status SalvageCheckpoint(FileSystem* fs, const std::string& path,
                                MemTable* table, RepairReport* report) {
   report->checkpoint_read = path;
@@ -92,14 +80,23 @@ absl::Status SalvageCheckpoint(FileSystem* fs, const std::string& path,
   absl::string_view payload;
   std::string scratch;
   ChunkPairs pairs;
+  constexpr size_t kMagic = sizeof(kCheckpointMagic) - 1;
   while (reader.ReadRecord(&payload, &scratch)) {
     note_regions();
     if (payload.empty()) continue;
     const uint8_t kind = static_cast<uint8_t>(payload[0]);
-    if (kind == kCheckpointTrailer && payload.size() == kTrailerPayloadBytes) {
-      trailer = true;
+    if (kind == kCheckpointHeader && payload.size() >= 1 + kMagic + 4 + 8 + 8 &&
+        DecodeFixed32(payload.data() + 1 + kMagic) == kCheckpointVersion1) {
+      // Format 1 counts its pairs in the header.
       report->checkpoint_pairs_expected =
-          DecodeFixed64(payload.data() + 1 + 8 + 4);
+          DecodeFixed64(payload.data() + 1 + kMagic + 12);
+    }
+    if (kind == kCheckpointTrailer) {
+      trailer = true;  // either format's
+      if (payload.size() == kTrailerPayloadBytes) {
+        report->checkpoint_pairs_expected =
+            DecodeFixed64(payload.data() + 1 + 8 + 4);
+      }
     }
     if (kind != kCheckpointChunk) continue;
     std::string error = DecodeChunkPairs(payload.substr(1), &pairs);
@@ -122,75 +119,151 @@ absl::Status SalvageCheckpoint(FileSystem* fs, const std::string& path,
   }
   note_regions();
   BW_RETURN_IF_ERROR(reader.status());
-  if (!trailer) {
+  // A bad fragment drops the rest of its block, the trailer with it; but the
+  // trailer is always the file's last fragment, so read it there.
+  if (!trailer && size >= kTrailerRecordBytes) {
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> random,
+                        fs->NewRandomAccessFile(path));
+    std::string tail_scratch;
+    absl::StatusOr<absl::string_view> last = wal::ReadRecordAt(
+        *random, size - kTrailerRecordBytes, &tail_scratch);
+    if (last.ok() && last->size() == kTrailerPayloadBytes &&
+        static_cast<uint8_t>((*last)[0]) == kCheckpointTrailer) {
+      trailer = true;
+      report->checkpoint_pairs_expected =
+          DecodeFixed64(last->data() + 1 + 8 + 4);
+    }
+  }
+  const bool damage_to_end =
+      !pending.empty() && pending.back().region.position +
+                                  pending.back().region.bytes >= size;
+  if (!trailer && !damage_to_end) {
     const uint64_t end = reader.last_record_end();
     pending.push_back({{path, end, size - end,
                         "the checkpoint ends without its trailer (cut short)"},
                        last_key});
   }
+  // Damage after the last pair when every pair the checkpoint counts was
+  // kept hit its index, trailer or padding: nothing was lost there.
+  if (report->checkpoint_pairs_expected > 0 &&
+      report->checkpoint_pairs_kept == report->checkpoint_pairs_expected) {
+    for (Pending& p : pending) {
+      p.region.reason += " (no pair lost: every pair the checkpoint counts was kept)";
+      report->checkpoint_other_damage.push_back(p.region);
+    }
+    pending.clear();
+  }
   close_pending("");
   return absl::OkStatus();
 }
 
-// The keys of every WAL record at or after `from` that reads whole anywhere
-// in the WAL's stores (also after damage), by offset; and, in *damage, every
-// damaged place of a store the inspector finds (Log::Open checks sealed data
-// cheaply, so its report alone would miss damage that only a read meets).
-absl::StatusOr<std::map<uint64_t, std::vector<std::string>>> KeysByOffset(
-    FileSystem* fs, const std::string& wal_dir, uint64_t from,
-    std::vector<wal::DamagedRegion>* damage) {
+// The WAL as repair reads it. Normally through a read-only wal::Log in the
+// repair's recovery mode. When even skip mode cannot open it (segments
+// missing: offsets do not chain up), --force salvages it from the
+// inspector's read of every store instead: every record that reads, in
+// offset order.
+struct WalSource {
+  bool exists = false;
+  std::unique_ptr<wal::Log> log;  // null: no WAL, or salvaged
+  // Salvaged: every record that reads, by offset (the first copy found).
+  std::map<uint64_t, std::string> salvaged;
+  // Keys of every record that reads anywhere in the stores, by offset.
   std::map<uint64_t, std::vector<std::string>> keys;
+  std::vector<wal::DamagedRegion> damage;
+  uint64_t tail_bytes_dropped = 0;
+  std::optional<uint64_t> lowest;  // none: an empty WAL or none at all
+  uint64_t next = 0;
+};
+
+// Reads every store with the inspector: keys (and, when salvaging, values)
+// of every record that reads, and every damaged place.
+absl::Status InspectWal(FileSystem* fs, const std::string& wal_dir,
+                        bool salvage, WalSource* wal) {
+  // An interrupted suffix truncation was removing offsets from here on.
+  std::optional<uint64_t> removed_from;
+  if (absl::StatusOr<uint64_t> t = wal::ReadTruncationFile(
+          fs, JoinPath(wal_dir, wal::kSuffixIntentFileName));
+      t.ok()) {
+    removed_from = *t;
+  }
   wal::InspectOptions options;
   options.on_record = [&](const wal::RecordLocation&, const wal::Record& r) {
-    if (r.offset < from) return;
+    if (removed_from.has_value() && r.offset >= *removed_from) return;
     KeyCollector collector;
     if (DecodeWriteBatch(r.value, &collector).ok()) {
-      keys[r.offset] = std::move(collector.keys);
+      wal->keys.emplace(r.offset, std::move(collector.keys));
     }
+    if (salvage) wal->salvaged.emplace(r.offset, std::string(r.value));
   };
   BW_ASSIGN_OR_RETURN(wal::LogInspection inspection,
                       wal::InspectLog(fs, wal_dir, options));
   for (const wal::LogProblem& p : inspection.problems) {
     if (absl::EndsWith(p.file, wal::kStoreSuffix)) {
-      damage->push_back({p.file, p.position, 0, p.description});
+      wal->damage.push_back({p.file, p.position, 0, p.description});
     }
   }
-  return keys;
+  return absl::OkStatus();
 }
 
-// Step 3: replays the WAL from `from` onto *table in memory.
-absl::Status ReplayWal(FileSystem* fs, const std::string& dir, uint64_t from,
-                       bool force, MemTable* table, RepairReport* report) {
+absl::StatusOr<WalSource> OpenWal(FileSystem* fs, const std::string& dir,
+                                  bool force) {
   const std::string wal_dir = JoinPath(dir, kWalDirName);
+  WalSource wal;
   wal::LogOptions options;
   options.fs = fs;
   options.read_only = true;
-  options.initial_offset = from;
   options.recovery_mode = force ? wal::RecoveryMode::kSkipAnyCorruptedRecords
                                 : wal::RecoveryMode::kPointInTime;
   absl::StatusOr<std::unique_ptr<wal::Log>> opened =
       wal::Log::Open(wal_dir, options);
-  if (absl::IsNotFound(opened.status())) {
-    report->next_offset = from;  // no WAL: the checkpoint is everything
-    return absl::OkStatus();
+  if (absl::IsNotFound(opened.status())) return wal;  // no WAL
+  wal.exists = true;
+  if (opened.ok()) {
+    wal.log = *std::move(opened);
+    wal.tail_bytes_dropped = wal.log->recovery_report().torn_bytes_cut;
+    wal.next = wal.log->NextOffset();
+    if (wal.log->LowestOffset() < wal.next) wal.lowest = wal.log->LowestOffset();
+    BW_RETURN_IF_ERROR(InspectWal(fs, wal_dir, /*salvage=*/false, &wal));
+    return wal;
   }
-  BW_RETURN_IF_ERROR(opened.status());
-  wal::Log& log = **opened;
-  const wal::RecoveryReport& recovered = log.recovery_report();
-  report->wal_tail_bytes_dropped = recovered.torn_bytes_cut;
-  BW_ASSIGN_OR_RETURN(auto keys,
-                      KeysByOffset(fs, wal_dir, from, &report->wal_damage));
+  if (!force || !absl::IsDataLoss(opened.status())) return opened.status();
+  BW_RETURN_IF_ERROR(InspectWal(fs, wal_dir, /*salvage=*/true, &wal));
+  if (!wal.salvaged.empty()) {
+    wal.lowest = wal.salvaged.begin()->first;
+    wal.next = wal.salvaged.rbegin()->first + 1;
+  }
+  return wal;
+}
+
+// Step 3: replays the WAL from `from` onto *table in memory.
+absl::Status ReplayWal(const std::string& dir, uint64_t from, bool force,
+                       WalSource& wal, MemTable* table, RepairReport* report) {
+  report->wal_damage = wal.damage;
+  report->wal_tail_bytes_dropped = wal.tail_bytes_dropped;
+  report->next_offset = std::max(from, wal.next);
+  if (!wal.exists) return absl::OkStatus();  // the checkpoint is everything
   auto lose = [&](uint64_t offset, std::string reason) {
     LostRecord lost{offset, offset, false, {}, std::move(reason)};
-    if (auto it = keys.find(offset); it != keys.end()) {
+    if (auto it = wal.keys.find(offset); it != wal.keys.end()) {
       lost.keys_known = true;
       lost.keys = it->second;
     }
     report->records_lost.push_back(std::move(lost));
   };
-
-  const uint64_t lowest = log.LowestOffset();
-  const uint64_t next = log.NextOffset();
+  auto apply = [&](uint64_t offset, absl::string_view value) -> absl::Status {
+    if (absl::Status s = DecodeWriteBatch(value, table); !s.ok()) {
+      if (!force) {
+        return absl::DataLossError(absl::StrCat(
+            dir, ": WAL record at offset ", offset,
+            " is not a valid write batch: ", s.message()));
+      }
+      lose(offset, absl::StrCat("not a write batch: ", s.message()));
+      return absl::OkStatus();
+    }
+    ++report->records_replayed;
+    return absl::OkStatus();
+  };
+  const uint64_t lowest = wal.lowest.value_or(wal.next);
   if (lowest > from) {
     if (!force) {
       return absl::DataLossError(absl::StrFormat(
@@ -201,42 +274,116 @@ absl::Status ReplayWal(FileSystem* fs, const std::string& dir, uint64_t from,
     report->records_lost.push_back(
         {from, lowest - 1, false, {}, "missing from the WAL"});
   }
+
+  if (wal.log == nullptr) {
+    // Salvaged: every record that reads, in offset order; the offsets none
+    // of them holds are lost.
+    uint64_t expected = std::max(from, lowest);
+    for (auto it = wal.salvaged.lower_bound(expected); it != wal.salvaged.end();
+         ++it) {
+      if (it->first > expected) {
+        report->records_lost.push_back({expected, it->first - 1, false, {},
+                                        "missing or damaged in the WAL"});
+      }
+      BW_RETURN_IF_ERROR(apply(it->first, it->second));
+      expected = it->first + 1;
+    }
+    return absl::OkStatus();
+  }
+
   std::unique_ptr<wal::LogIterator> it =
-      log.NewIterator(std::max(from, lowest));
+      wal.log->NewIterator(std::max(from, lowest));
   while (true) {
     wal::Record record;
     while (it->Next(&record)) {
-      if (absl::Status s = DecodeWriteBatch(record.value, table); !s.ok()) {
-        if (!force) {
-          return absl::DataLossError(absl::StrCat(
-              dir, ": WAL record at offset ", record.offset,
-              " is not a valid write batch: ", s.message()));
-        }
-        lose(record.offset, absl::StrCat("not a write batch: ", s.message()));
-        continue;
-      }
-      ++report->records_replayed;
+      BW_RETURN_IF_ERROR(apply(record.offset, record.value));
     }
     if (it->status().ok()) break;
     if (!absl::IsDataLoss(it->status()) || !force) return it->status();
     // Skip mode keeps a damaged record's offset; it reads as data loss.
     lose(it->next_offset(), std::string(it->status().message()));
-    it = log.NewIterator(it->next_offset() + 1);
+    it = wal.log->NewIterator(it->next_offset() + 1);
   }
   // A damaged tail was left out: the records it held from `next` on are
   // lost (how many, no reader can tell), and some of them may still be
   // readable past the damage.
-  if (recovered.torn_bytes_cut > 0) {
+  if (wal.tail_bytes_dropped > 0) {
     report->records_lost.push_back(
-        {next, kOpenEnded, false, {},
-         absl::StrCat("in the ", recovered.torn_bytes_cut,
+        {wal.next, kOpenEnded, false, {},
+         absl::StrCat("in the ", wal.tail_bytes_dropped,
                       " bytes of the damaged tail left out")});
   }
-  for (auto k = keys.lower_bound(next); k != keys.end(); ++k) {
+  for (auto k = wal.keys.lower_bound(wal.next); k != wal.keys.end(); ++k) {
     lose(k->first, "after damage at the end of the WAL (cut)");
   }
-  report->next_offset = std::max(from, next);
-  return log.Close();
+  return absl::OkStatus();
+}
+
+// Step 2: the checkpoint to start from, loaded into *table; returns the
+// offset the WAL replay starts at. In order of preference: the newest
+// checkpoint that verifies whole and that the WAL continues (nothing lost);
+// no checkpoint at all, when the WAL holds every record from offset 0; the
+// newest checkpoint the WAL continues, salvaged chunk by chunk; the newest
+// checkpoint, salvaged (the WAL's gap after it is then lost too).
+absl::StatusOr<uint64_t> ChooseBase(FileSystem* fs, const std::string& dir,
+                                    const WalSource& wal, MemTable* table,
+                                    RepairReport* report) {
+  BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir));
+  std::vector<uint64_t> checkpoints;
+  for (const std::string& name : children) {
+    if (std::optional<uint64_t> n = ParseCheckpointFileName(name)) {
+      checkpoints.push_back(*n);
+    }
+  }
+  std::sort(checkpoints.rbegin(), checkpoints.rend());
+  auto continued = [&](uint64_t n) {
+    return !wal.exists || wal.lowest.value_or(wal.next) <= n;
+  };
+  auto path_of = [&](uint64_t n) { return JoinPath(dir, CheckpointFileName(n)); };
+  std::vector<std::pair<uint64_t, std::string>> passed_over;
+  auto note_passed_over = [&](std::optional<uint64_t> used) {
+    for (auto& [n, why] : passed_over) {
+      if (n != used) report->checkpoints_passed_over.push_back(why);
+    }
+  };
+  for (uint64_t n : checkpoints) {
+    if (!continued(n)) {
+      passed_over.push_back(
+          {n, absl::StrCat(path_of(n),
+                           ": the WAL does not continue it (it starts at "
+                           "offset ",
+                           wal.lowest.value_or(wal.next), ")")});
+      continue;
+    }
+    absl::StatusOr<CheckpointInfo> info = ReadCheckpoint(fs, path_of(n), table);
+    if (info.ok() && info->wal_offset == n) {
+      note_passed_over(n);
+      report->checkpoint_read = path_of(n);
+      report->checkpoint_pairs_kept = report->checkpoint_pairs_expected =
+          info->keys;
+      return n;
+    }
+    table->Clear();
+    if (!info.ok() && !absl::IsDataLoss(info.status())) return info.status();
+    passed_over.push_back(
+        {n, info.ok() ? absl::StrCat(path_of(n), ": its header names offset ",
+                                     info->wal_offset)
+                      : std::string(info.status().message())});
+  }
+  if ((wal.exists && continued(0)) || checkpoints.empty()) {
+    note_passed_over(std::nullopt);
+    return 0;
+  }
+  uint64_t salvage = checkpoints.front();
+  for (uint64_t n : checkpoints) {
+    if (continued(n)) {
+      salvage = n;
+      break;
+    }
+  }
+  note_passed_over(salvage);
+  BW_RETURN_IF_ERROR(SalvageCheckpoint(fs, path_of(salvage), table, report));
+  return salvage;
 }
 
 // Step 4: the recovered pairs become the store.
@@ -286,6 +433,13 @@ std::string RepairReport::ToString() const {
       absl::StrAppend(&out, " of ", checkpoint_pairs_expected);
     }
     absl::StrAppend(&out, ")\n");
+  }
+  for (const std::string& c : checkpoints_passed_over) {
+    absl::StrAppend(&out, "checkpoint not used: ", c, "\n");
+  }
+  for (const wal::DamagedRegion& d : checkpoint_other_damage) {
+    absl::StrAppendFormat(&out, "damage: %s bytes [%u, %u): %s\n", d.file,
+                          d.position, d.position + d.bytes, d.reason);
   }
   for (const LostCheckpointRange& d : checkpoint_damage) {
     absl::StrAppendFormat(&out, "lost: %s bytes [%u, %u): %s; its keys lay",
@@ -350,27 +504,28 @@ absl::StatusOr<RepairReport> RepairStore(const std::string& dir,
   }
   RepairReport report;
   BW_ASSIGN_OR_RETURN(report.backup_dir, BackUpDirectory(fs, dir, nullptr));
-
-  MemTable table;
-  BW_ASSIGN_OR_RETURN(std::optional<uint64_t> newest,
-                      NewestCheckpoint(fs, dir));
-  const uint64_t from = newest.value_or(0);
-  if (newest.has_value()) {
-    BW_RETURN_IF_ERROR(SalvageCheckpoint(
-        fs, JoinPath(dir, CheckpointFileName(*newest)), &table, &report));
-  }
-  absl::Status replayed =
-      ReplayWal(fs, dir, from, options.force, &table, &report);
-  if (!replayed.ok()) {
+  auto unchanged = [&](const absl::Status& s) {
     return absl::Status(
-        replayed.code(),
-        absl::StrCat(replayed.message(),
-                     absl::IsDataLoss(replayed)
+        s.code(),
+        absl::StrCat(s.message(),
+                     absl::IsDataLoss(s) && !options.force
                          ? "; nothing was changed ('repair --force' drops the "
                            "damaged records instead); backup: "
                          : "; nothing was changed; backup: ",
                      report.backup_dir));
+  };
+
+  absl::StatusOr<WalSource> wal = OpenWal(fs, dir, options.force);
+  if (!wal.ok()) return unchanged(wal.status());
+  MemTable table;
+  absl::StatusOr<uint64_t> from = ChooseBase(fs, dir, *wal, &table, &report);
+  if (!from.ok()) return unchanged(from.status());
+  if (absl::Status s =
+          ReplayWal(dir, *from, options.force, *wal, &table, &report);
+      !s.ok()) {
+    return unchanged(s);
   }
+  if (wal->log != nullptr) BW_RETURN_IF_ERROR(wal->log->Close());
   BW_RETURN_IF_ERROR(Rewrite(fs, dir, table, &report));
 
   // The store now opens in the default mode and holds what was recovered.

@@ -8,25 +8,34 @@
 // slip in; a store in use is kUnavailable):
 //   1. Copies the whole store directory beside it
 //      (util/backup.h: "<dir>.repair-backup-<UTC time>").
-//   2. Salvages the newest checkpoint record by record: every chunk whose
-//      checksums verify is kept; a damaged chunk loses its pairs, reported
-//      as the byte range and the keys it lay between.
-//   3. Reads the WAL after the checkpoint's offset in memory, in
-//      point-in-time mode (force: skip-any-corrupted-records): batches that
-//      read and decode are applied; a record lost to damage, or cut with a
-//      damaged tail, is reported with its offset and, when any readable copy
-//      of it was found, its keys. Without force, damage the point-in-time
-//      mode refuses (synced records after it, a missing stretch of the WAL,
-//      a record that is not a batch) fails the repair with kDataLoss before
-//      anything is changed; force then drops what it must.
-//   4. Writes the recovered pairs as a new checkpoint covering every offset
+//   2. Reads the WAL in memory, in point-in-time mode (force:
+//      skip-any-corrupted-records; and when even that cannot open it, e.g.
+//      segments are missing, every record any store still holds, in offset
+//      order).
+//   3. Chooses where to start, losing as little as it can: the newest
+//      checkpoint that verifies whole and that the WAL continues; else no
+//      checkpoint, when the WAL holds every record from offset 0; else the
+//      newest checkpoint the WAL continues (or the newest one), salvaged
+//      record by record: every chunk that reads is kept; a damaged stretch
+//      (a bad fragment drops the rest of its 32 KiB block) loses its pairs,
+//      reported as the byte range and the keys it lay between.
+//   4. Replays the WAL from there: batches that read and decode are
+//      applied; a record lost to damage, or cut with a damaged tail, is
+//      reported with its offset and, when any readable copy of it was found,
+//      its keys. Without force, damage the point-in-time mode refuses
+//      (synced records after it, a missing stretch of the WAL, a record that
+//      is not a batch) fails the repair with kDataLoss before anything is
+//      changed; force then drops what it must.
+//   5. Writes the recovered pairs as a new checkpoint covering every offset
 //      below the WAL's next offset N, removes the older checkpoints and the
 //      old WAL files, and starts an empty WAL at N. The store then opens in
 //      the default mode and verifies (the repair checks that before it
 //      returns). Repair holds the whole store in memory.
 // A repair interrupted by a crash leaves a store that a second repair
 // finishes (the new checkpoint is in place before the old WAL goes); the
-// backup holds the store as it was.
+// backup holds the store as it was. The report is not kept on disk: the
+// second repair reports only what it loses itself, and the first backup is
+// the record of what the store held.
 #ifndef BLOCKWAL_DB_REPAIR_H_
 #define BLOCKWAL_DB_REPAIR_H_
 
@@ -36,8 +45,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "util/file_system.h"
-#include "wal/log_options.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::db {
 
@@ -84,6 +93,12 @@ struct RepairReport {
   // so kept + lost is known; 0 when unknown.
   uint64_t checkpoint_pairs_expected = 0;
   std::vector<LostCheckpointRange> checkpoint_damage;
+  // Damage of the checkpoint that lost no pair (its index or trailer, when
+  // every pair it counts was kept).
+  std::vector<wal::DamagedRegion> checkpoint_other_damage;
+  // Checkpoints not used, newest first: "<path>: <why>" (damaged, or one the
+  // WAL does not continue).
+  std::vector<std::string> checkpoints_passed_over;
   // The WAL: batches applied, records lost, the damaged places the
   // inspector finds in its stores (file and position; wal/log_inspector.h),
   // and bytes of a torn or damaged tail left out.

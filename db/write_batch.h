@@ -29,12 +29,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace blockwal::db {
+
+// A key and its value, as scans return them.
+using KeyValue = std::pair<std::string, std::string>;
 
 // Header is sequence (8 bytes) and count (4 bytes).
 inline constexpr size_t kWriteBatchHeaderSize = 12;

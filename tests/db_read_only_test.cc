@@ -9,13 +9,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/segment.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {
@@ -158,7 +158,7 @@ TEST_F(DbReadOnlyTest, GarbageWalTailIsReportedAndLeftForTheWriter) {
   EXPECT_EQ(db->recovery_report().torn_bytes_cut, 100u * 1024);
   EXPECT_THAT(warnings_, Contains(HasSubstr(absl::StrCat(
                              last, ": 102400 bytes after the last valid record "
-                                   "at position ", size, " left as they are"))));
+                                   "at position ", size, " left out (a write in progress"))));
   ASSERT_OK(db->Close());
   EXPECT_EQ(fs_.GetFileSize(last).value(), size + 100 * 1024);
 

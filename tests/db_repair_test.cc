@@ -1,7 +1,7 @@
 // db::RepairStore (`kv repair`): damage to a store's WAL or checkpoint is
 // repaired in place; every pair that survives is exact, every pair lost is
 // in the report, and the store then opens in the default mode.
-#include "db/repair.h"
+#include "blockwal/db/repair.h"
 
 #include <map>
 #include <memory>
@@ -11,13 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "db/checkpoint.h"
-#include "db/db.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/mem_file_system.h"
-#include "wal/segment.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {
@@ -255,6 +255,78 @@ TEST_F(DbRepairTest, DamagedCheckpointChunkLosesOnlyItsKeyRange) {
   EXPECT_EQ(report.checkpoint_pairs_expected, 3000u);
   EXPECT_TRUE(report.records_lost.empty());
   EXPECT_EQ(report.records_replayed, 20u);
+  ExpectExactOrReported(report);
+}
+
+// A newest checkpoint that does not verify while the WAL still holds every
+// record from offset 0 (a crash before the checkpoint removed the WAL it
+// covers): repair starts from the WAL and loses nothing.
+TEST_F(DbRepairTest, DamagedCheckpointTheWalStillCoversLosesNothing) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(kDir, StoreOptions(true)));
+  for (int i = 0; i < 100; ++i) {
+    const std::string key = absl::StrCat("w", i);
+    ASSERT_OK(db->Put(key, absl::StrCat("v", i)));
+    model_[key] = absl::StrCat("v", i);
+  }
+  Model table;
+  ASSERT_OK(db->Close());
+  // A checkpoint at 100 whose header is damaged; the WAL is all there.
+  ASSERT_OK(WriteStringToFile(fs_.get(), std::string(400, '\x11'),
+                              JoinPath(kDir, CheckpointFileName(100)), true));
+  RepairOptions options;
+  options.fs = fs_.get();
+  ASSERT_OK_AND_ASSIGN(RepairReport report, RepairStore(kDir, options));
+  EXPECT_FALSE(report.lost_anything()) << report.ToString();
+  EXPECT_EQ(report.checkpoint_read, "");
+  ASSERT_EQ(report.checkpoints_passed_over.size(), 1u);
+  EXPECT_THAT(report.checkpoints_passed_over[0],
+              HasSubstr(CheckpointFileName(100)));
+  EXPECT_EQ(report.records_replayed, 100u);
+  EXPECT_EQ(report.keys, 100u);
+  ExpectExactOrReported(report);
+}
+
+// A WAL segment gone: recovery cannot chain the offsets, so without --force
+// nothing changes; --force keeps every record the other segments hold and
+// reports the missing offsets as one range.
+TEST_F(DbRepairTest, MissingWalSegmentIsARangeLostUnderForce) {
+  Populate(10, 600, /*sync=*/true);
+  const std::vector<std::string> stores = WalStores();
+  ASSERT_GE(stores.size(), 4u);
+  const std::string gone = stores[1];
+  ASSERT_OK(fs_->RemoveFile(gone));
+  ASSERT_OK(fs_->RemoveFile(gone.substr(0, gone.size() - 6) + ".index"));
+  RepairOptions options;
+  options.fs = fs_.get();
+  EXPECT_THAT(RepairStore(kDir, options),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("'repair --force' drops")));
+  options.force = true;
+  absl::StatusOr<RepairReport> report = RepairStore(kDir, options);
+  ASSERT_OK(report);
+  EXPECT_THAT(report->ToString(), ::testing::Not(HasSubstr("--force")));
+  ASSERT_EQ(report->records_lost.size(), 1u) << report->ToString();
+  const uint64_t first = std::stoull(gone.substr(gone.size() - 26, 20));
+  const uint64_t next = std::stoull(stores[2].substr(stores[2].size() - 26, 20));
+  EXPECT_EQ(report->records_lost[0].offset, first);
+  EXPECT_EQ(report->records_lost[0].last_offset, next - 1);
+  EXPECT_EQ(report->records_replayed, 600u - (next - first));
+  ExpectExactOrReported(*report);
+}
+
+// Damage to a checkpoint's index (after its last chunk) loses no pair, and
+// the report says so rather than listing a loss.
+TEST_F(DbRepairTest, DamagedCheckpointIndexLosesNoPair) {
+  Populate(3000, 10, true);
+  const uint64_t size = fs_->GetFileSize(checkpoint_).value();
+  Damage(checkpoint_, size - 100, 1);  // in the index, before the trailer
+  RepairOptions options;
+  options.fs = fs_.get();
+  ASSERT_OK_AND_ASSIGN(RepairReport report, RepairStore(kDir, options));
+  EXPECT_TRUE(report.checkpoint_damage.empty()) << report.ToString();
+  EXPECT_FALSE(report.checkpoint_other_damage.empty());
+  EXPECT_EQ(report.checkpoint_pairs_kept, 3000u);
+  EXPECT_FALSE(report.lost_anything());
   ExpectExactOrReported(report);
 }
 

@@ -10,7 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
 
@@ -255,8 +255,8 @@ TEST_F(KvToolTest, TornTailIsReportedByReadsAndCutLoudlyByWrites) {
   EXPECT_EQ(r.err, "kv: warning: " + store.string() +
                        ": 5000 bytes after the last valid record at position " +
                        std::to_string(size) +
-                       " left as they are (read-only open; a writable open "
-                       "cuts them)\n");
+                       " left out (a write in progress, or a torn tail that a "
+                       "writable open cuts)\n");
   EXPECT_EQ(std::filesystem::file_size(store), size + 5000);
   r = Kv({"put", "b", "2"});
   EXPECT_EQ(r.exit_code, 0);

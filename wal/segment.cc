@@ -1,4 +1,4 @@
-#include "wal/segment.h"
+#include "blockwal/wal/segment.h"
 
 #include <algorithm>
 #include <cassert>
@@ -9,8 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
 
 namespace blockwal::wal {
 
@@ -512,7 +512,10 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
     BW_RETURN_IF_ERROR(ApplyPlanOnDisk(plan, rewrite));
   }
   const uint64_t final_count = plan.final_count;
-  const uint64_t final_store = plan.cut_store ? plan.good_end : plan.store_size;
+  // (A read-only open may have read records a writer appended after it
+  // took the store's size.)
+  const uint64_t final_store =
+      plan.cut_store ? plan.good_end : std::max(plan.store_size, plan.good_end);
   uint64_t max_ts = plan.max_ts;
   if (final_count > 0) {
     uint64_t end, ts;
@@ -543,8 +546,8 @@ bool Segment::ReportPlan(const Plan& plan, RecoveryReport* report) const {
             ? absl::StrCat(store_path_, ": ", bytes,
                            " bytes after the last valid record at position ",
                            plan.good_end,
-                           " left as they are (read-only open; a writable "
-                           "open cuts them)")
+                           " left out (a write in progress, or a torn tail "
+                           "that a writable open cuts)")
             : absl::StrCat(store_path_, ": cut ", bytes,
                            " bytes after the last valid record at position ",
                            plan.good_end));
@@ -560,6 +563,10 @@ bool Segment::ReportPlan(const Plan& plan, RecoveryReport* report) const {
   if (rewrite) {
     ++report->indexes_rebuilt;
     report->index_entries_added += changed;
+  }
+  // A read-only open completes the last segment's index in memory without a
+  // word: a writer's index runs ahead of or behind its store all the time.
+  if (rewrite && !(options_.read_only && plan.last)) {
     report->warnings.push_back(absl::StrCat(
         index_path_,
         options_.read_only ? ": index completed in memory from the store ("

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Installs the blockwal build in BUILD_DIR into a scratch prefix, builds the
-# consumer project against it with find_package(blockwal), and runs it and
-# every ```cpp block of README.md (each wrapped in a main(): its #include
-# lines above, the rest inside).
+# Every way a project consumes blockwal, each with its own util/, wal/ and db/
+# headers first on its include path (tests/install/own_headers) to show they
+# never clash with blockwal's "blockwal/..." headers:
+#   1. installs the build in BUILD_DIR into a scratch prefix, builds the
+#      consumer project against it with find_package(blockwal 0.1 CONFIG),
+#      and runs it and every ```cpp block of README.md (each wrapped in a
+#      main(): its #include lines above, the rest inside); a request for an
+#      incompatible version (0.2, 1.0) is refused;
+#   2. compiles and links the consumer with pkg-config (blockwal.pc);
+#   3. builds blockwal inside a project with add_subdirectory, and
+#   4. with FetchContent from the source directory.
 #   run_install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR
 set -euo pipefail
 src=$1 build=$2 work=$3
@@ -36,3 +43,33 @@ for exe in "$work"/consumer/readme_example_*; do
   echo "$(basename "$exe") ran"
 done
 echo "README examples: $count built and ran"
+
+# 1b. Only the same minor version is compatible until 1.0.
+for want in 0.2 1.0; do
+  mkdir -p "$work/version_$want"
+  printf 'cmake_minimum_required(VERSION 3.22)\nproject(v LANGUAGES CXX)\nfind_package(blockwal %s CONFIG REQUIRED)\n' \
+    "$want" > "$work/version_$want/CMakeLists.txt"
+  if cmake -S "$work/version_$want" -B "$work/version_$want/build" \
+       -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null 2>&1; then
+    echo "find_package(blockwal $want) accepted an incompatible version" >&2
+    exit 1
+  fi
+done
+echo "find_package: 0.1 accepted, 0.2 and 1.0 refused"
+
+# 2. pkg-config.
+pc_dir=$(dirname "$(find "$work/prefix" -name blockwal.pc | head -1)")
+flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs blockwal)
+c++ -std=c++20 -I"$src/tests/install/own_headers" \
+  "$src/tests/install/consumer/main.cc" $flags -o "$work/pc_consumer"
+"$work/pc_consumer" "$work/pc_records.log"
+echo "pkg-config: blockwal $(PKG_CONFIG_PATH="$pc_dir" pkg-config --modversion blockwal) built and ran"
+
+# 3, 4. blockwal built as part of another project.
+for mode in add_subdirectory fetchcontent; do
+  cmake -S "$src/tests/install/subproject" -B "$work/$mode" \
+    -DBLOCKWAL_MODE=$mode -DBLOCKWAL_SOURCE_DIR="$src" >/dev/null
+  cmake --build "$work/$mode" -j"$(nproc)" >/dev/null
+  "$work/$mode/consumer" "$work/${mode}_records.log"
+  echo "$mode: built and ran"
+done
