@@ -57,8 +57,8 @@
 #include "tests/corruption/damaged_log.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "wal/log.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/wal/log.h"
 
 #ifndef WALCTL_PATH
 #error "WALCTL_PATH must name the walctl binary"
