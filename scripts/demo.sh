@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The demo, from a fresh clone: installs missing packages, builds the tools,
+# The demo, from a fresh clone: installs the missing packages the library and
+# tools need (install-deps.sh --demo: no test, benchmark or fuzz packages),
+# builds the libraries and tools in build/demo (tests and benchmarks off),
 # and runs the KV store crash demo (tools/kv_demo.cc) with the given
 # arguments ([--seed N] [DIR]). DIR defaults to ./blockwal-demo; a relative
 # DIR is taken from the directory this script is run in, not from the clone.
@@ -9,18 +11,25 @@
 #
 # BLOCKWAL_DEMO_BINARY=path runs that blockwal_kv_demo instead of installing
 # and building (for tests, or a build you already have).
+# BLOCKWAL_DEMO_BUILD_DIR=path builds there instead of in build/demo (a
+# relative path is taken from the clone).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 demo="${BLOCKWAL_DEMO_BINARY:-}"
 if [[ -z "$demo" ]]; then
+  build="${BLOCKWAL_DEMO_BUILD_DIR:-build/demo}"
+  [[ "$build" = /* ]] || build="$repo/$build"
   # Build in the clone, in a subshell: the demo itself runs here, in the
   # caller's directory, so relative paths mean what the caller meant.
   (
     cd "$repo"
-    scripts/install-deps.sh
-    cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build build/release -j"$(nproc)" --target blockwal_kv_demo
+    scripts/install-deps.sh --demo
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DBLOCKWAL_BUILD_TESTS=OFF -DBLOCKWAL_BUILD_BENCHMARKS=OFF >/dev/null
+    # Everything this configuration builds (the libraries and the tools), not
+    # only the demo: `cmake --install` of this build installs all of it.
+    cmake --build "$build" -j"$(nproc)"
   )
-  demo="$repo/build/release/tools/blockwal_kv_demo"
+  demo="$build/tools/blockwal_kv_demo"
 fi
 exec "$demo" "$@"

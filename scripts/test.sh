@@ -7,6 +7,7 @@
 #
 # Stages, each in its own build directory under build/:
 #   1. build/release : all tests (ctest), including the install/consumer test
+#                      and the doc link check (label docs)
 #   2. build/locks   : clang build of util/wal/db with -Wthread-safety: a lock
 #                      annotation violation fails it (compile only: about a
 #                      minute of CPU)

@@ -12,6 +12,7 @@
 #include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
@@ -21,6 +22,7 @@ namespace blockwal::db {
 namespace {
 
 using ::blockwal::testing::IsOkAndHolds;
+using ::blockwal::testing::ScratchDir;
 using ::blockwal::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -177,8 +179,8 @@ TEST_F(DbReadOnlyTest, GarbageWalTailIsReportedAndLeftForTheWriter) {
 // open sees a prefix of the puts (k0..k<n-1> for some n, each exact), never a
 // gap, whatever checkpoint or WAL segment the writer removed meanwhile.
 TEST(DbReadOnlyConcurrencyTest, EveryOpenSeesAPrefixOfTheWrites) {
-  const std::string dir = JoinPath(::testing::TempDir(), "db_read_only_prefix");
-  std::filesystem::remove_all(dir);
+  const ScratchDir scratch("db_read_only_prefix");
+  const std::string dir = (scratch.path() / "db").string();
   Options options;
   options.wal_segment_bytes = 4096;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> writer, DB::Open(dir, options));
@@ -213,7 +215,6 @@ TEST(DbReadOnlyConcurrencyTest, EveryOpenSeesAPrefixOfTheWrites) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> last, DB::Open(dir, read_only));
   EXPECT_EQ(last->recovery_report().keys, static_cast<uint64_t>(kPuts));
   EXPECT_GE(opens, 3);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "blockwal/db/db.h"
 #include "tests/run_command.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 
 namespace blockwal::testing {
@@ -20,17 +21,10 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
+// The store is dir_, which does not exist yet, in a fresh scratch directory
+// (which also takes the backups `kv repair` makes beside the store).
 class KvToolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("kv_tool_test_" +
-            std::string(::testing::UnitTest::GetInstance()
-                            ->current_test_info()
-                            ->name()));
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   CommandResult Kv(std::vector<std::string> args, const std::string& in = "") {
     std::vector<std::string> argv = {KV_PATH, "--dir", dir_.string()};
@@ -38,7 +32,8 @@ class KvToolTest : public ::testing::Test {
     return RunCommand(argv, "", in);
   }
 
-  std::filesystem::path dir_;
+  ScratchDir scratch_{"kv_tool_test"};
+  std::filesystem::path dir_ = scratch_.path() / "store";
 };
 
 TEST_F(KvToolTest, PutGetDelScan) {
@@ -350,18 +345,9 @@ TEST_F(KvToolTest, DefaultDirectory) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "blockwal-kv" / "wal"));
 }
 
-// A scratch directory per test, removed before and after.
+// A fresh scratch directory per test, root_, removed afterwards.
 class KvDemoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = std::filesystem::path(::testing::TempDir()) /
-            ("kv_demo_test_" + std::string(::testing::UnitTest::GetInstance()
-                                                ->current_test_info()
-                                                ->name()));
-    std::filesystem::remove_all(root_);
-    std::filesystem::create_directories(root_);
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
 
   static void WriteFile(const std::filesystem::path& path,
                         const std::string& data) {
@@ -380,7 +366,8 @@ class KvDemoTest : public ::testing::Test {
     return files;
   }
 
-  std::filesystem::path root_;
+  ScratchDir scratch_{"kv_demo_test"};
+  const std::filesystem::path root_ = scratch_.path();
 };
 
 // Adopts an empty directory, marks it, and on a second run (its own

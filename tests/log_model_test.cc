@@ -5,7 +5,7 @@
 // in-memory model of what the log must hold. Every other seed starts the log
 // at a large offset (past 2^32).
 //
-// The model is the contract of DESIGN.md ("Guarantees to test"): after any
+// The model is the contract in docs/guarantees.md ("The contract"): after any
 // crash the recovered log is a prefix of what was appended, with contiguous
 // offsets, every synced record present and intact, no record that was not
 // appended (in particular no record a TruncateSuffix removed), and batches

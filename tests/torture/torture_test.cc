@@ -5,8 +5,8 @@
 // pipe; this parent SIGKILLs it at a random moment, sometimes while it is
 // still opening (so recovery itself is interrupted), usually a random time
 // after a random number of acknowledgements. After each kill the parent
-// recovers the directory in-process and checks the contract (DESIGN.md,
-// docs/guarantees.md) against a model built from the reports, then starts the
+// recovers the directory in-process and checks the contract (docs/guarantees.md,
+// "The contract") against a model built from the reports, then starts the
 // next child on the same directory, whose appends must survive the next kill.
 // Half of the checks recover a copy of the crashed directory instead, leaving
 // the original for the next child to recover (and perhaps be killed while
