@@ -253,23 +253,23 @@ TEST_F(KvToolTest, UsageErrors) {
       {.args = {"get", "a", "b"},
        .err = "kv: get: unexpected argument 'b'\ntry 'kv get --help'\n"},
       {.args = {"--bogus", "get", "a"},
-       .err = "kv: get: unknown option '--bogus'\ntry 'kv get --help'\n"},
+       .err = "kv: get: unknown flag '--bogus'\ntry 'kv get --help'\n"},
       {.args = {"-x", "get", "a"},
-       .err = "kv: get: unknown option '-x'\ntry 'kv get --help'\n"},
+       .err = "kv: get: unknown flag '-x'\ntry 'kv get --help'\n"},
       {.args = {"--recovery-mode", "best-effort", "get", "a"},
        .err = "kv: get: unknown recovery mode 'best-effort' (one of "
               "point-in-time, tolerate-corrupted-tail-records, "
               "absolute-consistency, skip-any-corrupted-records)\n"
               "try 'kv get --help'\n"},
       {.args = {"get", "a", "--recovery-mode"},
-       .err = "kv: get: option '--recovery-mode' needs a value\n"
+       .err = "kv: get: flag '--recovery-mode' needs a value\n"
               "try 'kv get --help'\n"},
       {.args = {"--hex=yes", "scan"},
-       .err = "kv: scan: option '--hex' takes no value\ntry 'kv scan --help'\n"},
+       .err = "kv: scan: flag '--hex' takes no value\ntry 'kv scan --help'\n"},
       {.args = {"put", "--force", "k", "v"},
-       .err = "kv: put: unknown option '--force'\ntry 'kv put --help'\n"},
+       .err = "kv: put: unknown flag '--force'\ntry 'kv put --help'\n"},
       {.args = {"repair", "--fast"},
-       .err = "kv: repair: unknown option '--fast'\ntry 'kv repair --help'\n"},
+       .err = "kv: repair: unknown flag '--fast'\ntry 'kv repair --help'\n"},
       {.args = {"--dir=", "stats"},
        .err = "kv: stats: --dir must not be empty\ntry 'kv stats --help'\n"},
   };
@@ -282,10 +282,10 @@ TEST_F(KvToolTest, UsageErrors) {
   EXPECT_FALSE(std::filesystem::exists(dir_));  // nothing was opened
 }
 
-// Options may stand before or after the command; after it, an argument
-// starting with "--" is an option, never a key: `kv put --dir X` stores no
+// Flags may stand before or after the command; after it, an argument
+// starting with "--" is a flag, never a key: `kv put --dir X` stores no
 // key "--dir". After "--" everything is an argument.
-TEST_F(KvToolTest, OptionsAnywhereAndDoubleDashEndsThem) {
+TEST_F(KvToolTest, FlagsAnywhereAndDoubleDashEndsThem) {
   CommandResult r = Kv({"put", "--dir", "X"});
   EXPECT_EQ(r.exit_code, kExitUsage);
   EXPECT_EQ(r.err, "kv: put: missing KEY\ntry 'kv put --help'\n");
@@ -297,7 +297,7 @@ TEST_F(KvToolTest, OptionsAnywhereAndDoubleDashEndsThem) {
   EXPECT_EQ(r.out, "OK\n");
   r = Kv({"put", "t", "-5"});  // a single '-' starts a value
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = Kv({"scan", "--hex"});  // an option after the command
+  r = Kv({"scan", "--hex"});  // a flag after the command
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "2d2d646972\t58\n74\t2d35\n");
   r = Kv({"get", "--", "--dir"});
@@ -312,7 +312,7 @@ TEST_F(KvToolTest, HelpForKvAndEachCommand) {
   CommandResult r = RunCommand({KV_PATH, "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "");
-  EXPECT_THAT(r.out, StartsWith("usage: kv [OPTIONS] COMMAND [ARGS]\n"));
+  EXPECT_THAT(r.out, StartsWith("usage: kv [FLAGS] COMMAND [ARGS]\n"));
   EXPECT_THAT(r.out, HasSubstr("\n  put KEY VALUE   store a value; prints OK "
                                "once it is durable\n"));
   EXPECT_THAT(r.out, EndsWith(std::string(tools::kExitStatusHelp)));
@@ -323,7 +323,7 @@ TEST_F(KvToolTest, HelpForKvAndEachCommand) {
     r = RunCommand({KV_PATH, command, "--help"});
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_EQ(r.err, "") << command;
-    EXPECT_THAT(r.out, StartsWith(std::string("usage: kv [OPTIONS] ") + command))
+    EXPECT_THAT(r.out, StartsWith(std::string("usage: kv [FLAGS] ") + command))
         << command;
     EXPECT_THAT(r.out, EndsWith(std::string(tools::kExitStatusHelp))) << command;
     EXPECT_EQ(RunCommand({KV_PATH, "help", command}).out, r.out) << command;
@@ -331,7 +331,7 @@ TEST_F(KvToolTest, HelpForKvAndEachCommand) {
   EXPECT_THAT(RunCommand({KV_PATH, "shell", "--help"}).out,
               HasSubstr(std::string(tools::kShellHelp)));
   EXPECT_THAT(RunCommand({KV_PATH, "repair", "--help"}).out,
-              StartsWith("usage: kv [OPTIONS] repair [--force]\n"));
+              StartsWith("usage: kv [FLAGS] repair [--force]\n"));
 }
 
 // A --dir that names a file, or whose parent is missing, is refused before

@@ -1,13 +1,13 @@
 // kv: a command-line client of blockwal's toy key-value store (db/db.h).
 //
-//   kv [OPTIONS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
+//   kv [FLAGS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
 //
 // Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell;
 // each is one entry of kCommands below (its arguments and help).
 //
-// Options (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
+// Flags (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
 // may stand before or after the command; "--" ends them. After the command,
-// an argument that starts with "--" (or is "-h") is an option, never a key
+// an argument that starts with "--" (or is "-h") is a flag, never a key
 // or a value: `kv put --dir X` is a usage error, not a key named "--dir"
 // (write `kv put -- --dir X` for that). Other arguments may start with '-'
 // (`kv put t -5`).
@@ -107,7 +107,7 @@ constexpr Command kCommands[] = {
 };
 
 constexpr absl::string_view kOptionsHelp =
-    R"(options (before or after the command; "--" ends them):
+    R"(flags (before or after the command; "--" ends them):
   --dir DIR       the store's directory (default ./blockwal-kv; put, del,
                   checkpoint, recover and shell create it when missing, in
                   an existing parent directory)
@@ -120,7 +120,7 @@ constexpr absl::string_view kOptionsHelp =
                   skip-any-corrupted-records (docs/recovery.md)
   --help, -h      this text; 'kv COMMAND --help' or 'kv help COMMAND' for
                   one command
-After the command, an argument starting with "--" is an option, never a key
+After the command, an argument starting with "--" is a flag, never a key
 or value: put such a key or value after "--" (kv put -- --k v).
 )";
 
@@ -140,7 +140,7 @@ const Command* FindCommand(absl::string_view name) {
 }
 
 std::string CommandUsage(const Command& c) {
-  std::string usage = absl::StrCat("usage: kv [OPTIONS] ", c.name);
+  std::string usage = absl::StrCat("usage: kv [FLAGS] ", c.name);
   if (c.takes_force) absl::StrAppend(&usage, " [--force]");
   for (absl::string_view arg : c.args) {
     if (!arg.empty()) absl::StrAppend(&usage, " ", arg);
@@ -150,7 +150,7 @@ std::string CommandUsage(const Command& c) {
 
 std::string TopLevelHelp() {
   std::string help =
-      "usage: kv [OPTIONS] COMMAND [ARGS]\n"
+      "usage: kv [FLAGS] COMMAND [ARGS]\n"
       "\n"
       "A key-value store on a blockwal write-ahead log (DIR, default "
       "./blockwal-kv).\n"
@@ -437,7 +437,7 @@ int RunOnStore(const Flags& flags, const Command& command,
 int RunCommand(const Flags& flags, const Command& command,
                absl::Span<const std::string> args) {
   if (flags.force && !command.takes_force) {
-    return UsageError(&command, "unknown option '--force'");
+    return UsageError(&command, "unknown flag '--force'");
   }
   if (args.size() < command.min_args) {
     return UsageError(&command,
@@ -478,7 +478,7 @@ int RunCommand(const Flags& flags, const Command& command,
   return code;
 }
 
-// The command line: options anywhere before "--", the command, its
+// The command line: flags anywhere before "--", the command, its
 // arguments. The first mistake found is kept and reported once the command
 // is known, so that its hint names that command's help.
 struct CommandLine {
@@ -498,10 +498,10 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
     const bool no_command = cl.command.empty();
-    const bool option =
+    const bool flag =
         !options_done && (absl::StartsWith(arg, "--") || arg == "-h" ||
                           (no_command && arg.size() > 1 && arg[0] == '-'));
-    if (!option) {
+    if (!flag) {
       if (no_command) {
         cl.command = std::string(arg);
       } else {
@@ -523,12 +523,12 @@ CommandLine ParseCommandLine(int argc, char** argv) {
     const bool takes_value = name == "--dir" || name == "--recovery-mode";
     if (takes_value && !value.has_value()) {
       if (i + 1 == argc) {
-        fail(absl::StrCat("option '", name, "' needs a value"));
+        fail(absl::StrCat("flag '", name, "' needs a value"));
         continue;
       }
       value = argv[++i];
     } else if (!takes_value && value.has_value()) {
-      fail(absl::StrCat("option '", name, "' takes no value"));
+      fail(absl::StrCat("flag '", name, "' takes no value"));
       continue;
     }
     if (name == "--help" || name == "-h") {
@@ -553,7 +553,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
         cl.flags.recovery_mode = *mode;
       }
     } else {
-      fail(absl::StrCat("unknown option '", name, "'"));
+      fail(absl::StrCat("unknown flag '", name, "'"));
     }
   }
   return cl;
