@@ -313,8 +313,9 @@ TEST_F(KvToolTest, HelpForKvAndEachCommand) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, StartsWith("usage: kv [FLAGS] COMMAND [ARGS]\n"));
-  EXPECT_THAT(r.out, HasSubstr("\n  put KEY VALUE   store a value; prints OK "
+  EXPECT_THAT(r.out, HasSubstr("\n  put KEY VALUE    store a value; prints OK "
                                "once it is durable\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n  repair [--force] back the store up, "));
   EXPECT_THAT(r.out, EndsWith(std::string(tools::kExitStatusHelp)));
   EXPECT_EQ(RunCommand({KV_PATH, "help"}).out, r.out);
   EXPECT_EQ(RunCommand({KV_PATH, "-h"}).out, r.out);

@@ -100,7 +100,7 @@ constexpr Command kCommands[] = {
      "--force, damage that point-in-time recovery refuses (synced writes\n"
      "after it) is refused: exit 3, nothing changed but the backup.\n"
      "\n"
-     "  --force   skip damaged WAL records instead (and report each)\n"},
+     "  --force          skip damaged WAL records instead (and report each)\n"},
     {"shell", {}, 0, 0, false, false,
      "read commands from stdin, one per line (kv shell --help)",
      kShellHelp},
@@ -108,18 +108,18 @@ constexpr Command kCommands[] = {
 
 constexpr absl::string_view kOptionsHelp =
     R"(flags (before or after the command; "--" ends them):
-  --dir DIR       the store's directory (default ./blockwal-kv; put, del,
-                  checkpoint, recover and shell create it when missing, in
-                  an existing parent directory)
-  --no-sync       do not fdatasync each write (a power loss may lose the
-                  latest writes; a process crash cannot)
-  --hex           keys and values are hex, in arguments and output
+  --dir DIR        the store's directory (default ./blockwal-kv; put, del,
+                   checkpoint, recover and shell create it when missing, in
+                   an existing parent directory)
+  --no-sync        do not fdatasync each write (a power loss may lose the
+                   latest writes; a process crash cannot)
+  --hex            keys and values are hex, in arguments and output
   --recovery-mode MODE
-                  how opening treats damage: point-in-time (default),
-                  tolerate-corrupted-tail-records, absolute-consistency or
-                  skip-any-corrupted-records (docs/recovery.md)
-  --help, -h      this text; 'kv COMMAND --help' or 'kv help COMMAND' for
-                  one command
+                   how opening treats damage: point-in-time (default),
+                   tolerate-corrupted-tail-records, absolute-consistency or
+                   skip-any-corrupted-records (docs/recovery.md)
+  --help, -h       this text; 'kv COMMAND --help' or 'kv help COMMAND' for
+                   one command
 After the command, an argument starting with "--" is a flag, never a key
 or value: put such a key or value after "--" (kv put -- --k v).
 )";
@@ -160,10 +160,11 @@ std::string TopLevelHelp() {
       "commands:\n";
   for (const Command& c : kCommands) {
     std::string call(c.name);
+    if (c.takes_force) absl::StrAppend(&call, " [--force]");
     for (absl::string_view arg : c.args) {
       if (!arg.empty()) absl::StrAppend(&call, " ", arg);
     }
-    absl::StrAppend(&help, absl::StrFormat("  %-15s %s\n", call, c.summary));
+    absl::StrAppend(&help, absl::StrFormat("  %-16s %s\n", call, c.summary));
   }
   absl::StrAppend(&help, "\n", kOptionsHelp, "\n", kExitStatusHelp);
   return help;
