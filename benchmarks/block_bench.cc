@@ -34,10 +34,10 @@
 #include "absl/strings/string_view.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
-#include "util/file_system.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/block_writer.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/block_writer.h"
 
 namespace blockwal {
 namespace {

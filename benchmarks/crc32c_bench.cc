@@ -9,7 +9,7 @@
 
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
-#include "util/crc32c.h"
+#include "blockwal/util/crc32c.h"
 
 namespace blockwal {
 namespace {

@@ -67,7 +67,7 @@
 #include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "leveldb/db.h"
 #include "leveldb/options.h"
 #include "leveldb/slice.h"
@@ -76,8 +76,8 @@
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
-#include "util/file_system.h"
-#include "util/status_macros.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal {
 namespace {

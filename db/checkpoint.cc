@@ -1,4 +1,4 @@
-#include "db/checkpoint.h"
+#include "blockwal/db/checkpoint.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "util/coding.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/format.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::db {
 namespace {

@@ -65,9 +65,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "db/memtable.h"
-#include "util/file_system.h"
-#include "wal/block_writer.h"
+#include "blockwal/db/memtable.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_writer.h"
 
 namespace blockwal::db {
 

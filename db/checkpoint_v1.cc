@@ -7,11 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "db/checkpoint.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
 
 namespace blockwal::db {
 namespace {

@@ -1,4 +1,4 @@
-#include "db/db.h"
+#include "blockwal/db/db.h"
 
 #include <algorithm>
 #include <cassert>
@@ -14,10 +14,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "util/status_macros.h"
-#include "wal/format.h"
-#include "wal/index.h"
-#include "wal/record.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/record.h"
 
 namespace blockwal::db {
 namespace {

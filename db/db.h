@@ -73,12 +73,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "db/checkpoint.h"
-#include "db/memtable.h"
-#include "db/write_batch.h"
-#include "util/file_system.h"
-#include "wal/log.h"
-#include "wal/log_options.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/memtable.h"
+#include "blockwal/db/write_batch.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::db {
 

@@ -1,4 +1,4 @@
-#include "db/memtable.h"
+#include "blockwal/db/memtable.h"
 
 #include <utility>
 

@@ -17,7 +17,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
-#include "db/write_batch.h"
+#include "blockwal/db/write_batch.h"
 
 namespace blockwal::db {
 

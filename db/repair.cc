@@ -1,4 +1,4 @@
-#include "db/repair.h"
+#include "blockwal/db/repair.h"
 
 #include <algorithm>
 #include <map>
@@ -11,17 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "db/checkpoint.h"
-#include "db/db.h"
-#include "db/memtable.h"
-#include "db/write_batch.h"
-#include "util/backup.h"
-#include "util/coding.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/log.h"
-#include "wal/log_inspector.h"
-#include "wal/segment.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/db.h"
+#include "blockwal/db/memtable.h"
+#include "blockwal/db/write_batch.h"
+#include "blockwal/util/backup.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_inspector.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {

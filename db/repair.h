@@ -36,8 +36,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "util/file_system.h"
-#include "wal/log_options.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::db {
 

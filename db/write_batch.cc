@@ -1,9 +1,9 @@
-#include "db/write_batch.h"
+#include "blockwal/db/write_batch.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "util/coding.h"
+#include "blockwal/util/coding.h"
 
 namespace blockwal::db {
 namespace {

@@ -1,6 +1,6 @@
 // BackUpDirectory (util/backup.h) on the in-memory and the POSIX file
 // systems, and on the fault-injection one for durability.
-#include "util/backup.h"
+#include "blockwal/util/backup.h"
 
 #include <stdlib.h>
 
@@ -18,9 +18,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
 
 namespace blockwal {
 namespace {

@@ -20,12 +20,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/file_system.h"
-#include "wal/block_reader.h"
-#include "wal/block_writer.h"
-#include "wal/format.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::wal {
 namespace {

@@ -1,7 +1,7 @@
 // Checkpoint files: names, round trips, lazy reads (point reads, scans,
 // counts across chunk boundaries), and that every kind of damage is kDataLoss
 // naming the file and place, rather than a missing key or a partial load.
-#include "db/checkpoint.h"
+#include "blockwal/db/checkpoint.h"
 
 #include <memory>
 #include <string>
@@ -11,11 +11,11 @@
 #include "gtest/gtest.h"
 #include "tests/checkpoint_v1_file.h"
 #include "tests/status_matchers.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
-#include "util/coding.h"
-#include "wal/block_writer.h"
-#include "wal/format.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::db {
 namespace {

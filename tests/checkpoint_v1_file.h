@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "db/checkpoint.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/block_writer.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/block_writer.h"
 
 namespace blockwal::db::testing {
 

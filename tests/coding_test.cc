@@ -1,4 +1,4 @@
-#include "util/coding.h"
+#include "blockwal/util/coding.h"
 
 #include <cstdint>
 #include <limits>

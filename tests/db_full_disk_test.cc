@@ -15,14 +15,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/full_disk_util.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
 
 namespace blockwal::db {
 namespace {

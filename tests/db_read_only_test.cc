@@ -9,13 +9,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/segment.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {

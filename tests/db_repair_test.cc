@@ -1,7 +1,7 @@
 // db::RepairStore (`kv repair`): damage to a store's WAL or checkpoint is
 // repaired in place; every pair that survives is exact, every pair lost is
 // in the report, and the store then opens in the default mode.
-#include "db/repair.h"
+#include "blockwal/db/repair.h"
 
 #include <map>
 #include <memory>
@@ -11,13 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "db/checkpoint.h"
-#include "db/db.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/mem_file_system.h"
-#include "wal/segment.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {

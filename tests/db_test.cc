@@ -1,7 +1,7 @@
 // The KV store: operations, replay against a model, checkpoints, and
 // recovery after crashes (power loss with torn writes, a crash at every step
 // of Checkpoint) and after damage (corrupt checkpoints, missing WAL).
-#include "db/db.h"
+#include "blockwal/db/db.h"
 
 #include <atomic>
 #include <cerrno>
@@ -22,11 +22,11 @@
 #include "tests/gated_file_system.h"
 #include "tests/checkpoint_v1_file.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/log.h"
-#include "wal/record.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/record.h"
 
 namespace blockwal::db {
 namespace {

@@ -1,6 +1,6 @@
 // Tests of FaultInjectionFileSystem's crash simulation, failure injection and
 // recording, each behaviour on its own, with exact bytes.
-#include "util/fault_injection_file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
 
 #include <cerrno>
 #include <cstring>
@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/mem_file_system.h"
+#include "blockwal/util/mem_file_system.h"
 
 namespace blockwal {
 namespace {

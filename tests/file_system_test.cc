@@ -2,7 +2,7 @@
 // temporary directory, the in-memory one, and the fault-injecting wrapper
 // over the in-memory one (which must behave like its base when no fault is
 // injected).
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -21,9 +21,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/mem_file_system.h"
-#include "util/posix_file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/util/posix_file_system.h"
 
 namespace blockwal {
 namespace {

@@ -21,16 +21,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/full_disk_util.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
 #include "tools/cli.h"
-#include "util/file_system.h"
-#include "wal/index.h"
-#include "wal/log.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/log.h"
 
 namespace blockwal {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal::testing {
 

@@ -13,9 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "util/fault_injection_file_system.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
 
 namespace blockwal {
 

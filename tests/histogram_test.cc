@@ -1,4 +1,4 @@
-#include "util/histogram.h"
+#include "blockwal/util/histogram.h"
 
 #include "gtest/gtest.h"
 

@@ -10,7 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
 #include "tools/cli.h"

@@ -61,13 +61,13 @@
 #include "gtest/gtest.h"
 #include "tests/gated_file_system.h"
 #include "tests/status_matchers.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/format.h"
-#include "wal/index.h"
-#include "wal/log.h"
-#include "wal/log_options.h"
-#include "wal/segment.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_options.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 namespace {

@@ -5,11 +5,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "util/mem_file_system.h"
-#include "wal/index.h"
-#include "wal/record.h"
-#include "wal/segment.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/record.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 namespace {

@@ -1,7 +1,7 @@
 // The read-only log inspector: a clean log has no problems, and each kind of
 // damage, produced by editing the files of a log on the in-memory file
 // system, is reported exactly once with its file and position.
-#include "wal/log_inspector.h"
+#include "blockwal/wal/log_inspector.h"
 
 #include <memory>
 #include <string>
@@ -13,14 +13,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/mem_file_system.h"
-#include "wal/block_writer.h"
-#include "wal/index.h"
-#include "wal/log.h"
-#include "wal/record.h"
-#include "wal/segment.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/record.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 namespace {

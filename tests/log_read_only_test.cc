@@ -8,11 +8,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/mem_file_system.h"
-#include "wal/log.h"
-#include "wal/segment.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 namespace {

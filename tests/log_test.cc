@@ -1,7 +1,7 @@
 // The segmented log's API, after proglog's tests (append/read, out of range,
 // init with existing segments, reader, truncate, index full -> new segment),
 // on the in-memory file system and on disk.
-#include "wal/log.h"
+#include "blockwal/wal/log.h"
 
 #include <stdlib.h>
 
@@ -16,9 +16,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "util/mem_file_system.h"
-#include "wal/segment.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 namespace {

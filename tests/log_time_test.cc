@@ -11,10 +11,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/mem_file_system.h"
-#include "wal/index.h"
-#include "wal/log.h"
-#include "wal/log_options.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::wal {
 namespace {

@@ -3,7 +3,7 @@
 //
 // The logs have records of 1 000-byte values: 7 + 17 + 1000 = 1 024 bytes
 // each, so record i starts at 1024 * i and 32 fill a block.
-#include "wal/repair.h"
+#include "blockwal/wal/repair.h"
 
 #include <memory>
 #include <string>
@@ -14,11 +14,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/log.h"
-#include "wal/segment.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 namespace {

@@ -21,7 +21,7 @@
 #include "tests/interop_test_util.h"
 #include "tests/status_matchers.h"
 #include "tests/write_batch_codec.h"
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal::testing {
 namespace {

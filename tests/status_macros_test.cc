@@ -1,4 +1,4 @@
-#include "util/status_macros.h"
+#include "blockwal/util/status_macros.h"
 
 #include <memory>
 #include <string>

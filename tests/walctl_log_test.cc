@@ -24,12 +24,12 @@
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
 #include "tools/cli.h"
-#include "util/file_system.h"
-#include "wal/block_writer.h"
-#include "wal/format.h"
-#include "wal/log.h"
-#include "wal/record.h"
-#include "wal/segment.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/record.h"
+#include "blockwal/wal/segment.h"
 
 #ifndef WALCTL_PATH
 #error "WALCTL_PATH must name the walctl binary"

@@ -23,9 +23,9 @@
 #include "tools/cli.h"
 #include "tools/display.h"
 #include "tools/json_util.h"
-#include "util/file_system.h"
-#include "wal/block_writer.h"
-#include "wal/format.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/format.h"
 
 #ifndef WALCTL_PATH
 #error "WALCTL_PATH must name the walctl binary"

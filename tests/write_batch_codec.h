@@ -24,7 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "util/coding.h"
+#include "blockwal/util/coding.h"
 
 namespace blockwal::testing {
 

@@ -1,6 +1,6 @@
 // WriteBatch: LevelDB's exact byte layout, round trips, and every decoder
 // error.
-#include "db/write_batch.h"
+#include "blockwal/db/write_batch.h"
 
 #include <string>
 #include <utility>

@@ -26,11 +26,11 @@
 #include "absl/strings/string_view.h"
 #include "tools/demo_dir.h"
 #include "tools/display.h"
-#include "util/file_system.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/block_writer.h"
-#include "wal/format.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::tools {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal::tools {
 namespace {

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "util/file_system.h"
-#include "util/status_macros.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::tools {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "wal/format.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::tools {
 

@@ -41,8 +41,8 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "db/db.h"
-#include "db/repair.h"
+#include "blockwal/db/db.h"
+#include "blockwal/db/repair.h"
 #include "tools/cli.h"
 #include "tools/kv_shell.h"
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "wal/repair.h"
+#include "blockwal/wal/repair.h"
 
 namespace blockwal::tools {
 

@@ -54,14 +54,14 @@
 #include "tools/display.h"
 #include "tools/json_util.h"
 #include "tools/repair_text.h"
-#include "util/file_system.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/log.h"
-#include "wal/log_inspector.h"
-#include "wal/log_options.h"
-#include "wal/repair.h"
-#include "wal/segment.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_inspector.h"
+#include "blockwal/wal/log_options.h"
+#include "blockwal/wal/repair.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::tools {
 namespace {

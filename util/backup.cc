@@ -1,4 +1,4 @@
-#include "util/backup.h"
+#include "blockwal/util/backup.h"
 
 #include <memory>
 #include <string>
@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "util/status_macros.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal {
 namespace {

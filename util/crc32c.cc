@@ -1,4 +1,4 @@
-#include "util/crc32c.h"
+#include "blockwal/util/crc32c.h"
 
 #include <isa-l/crc.h>
 

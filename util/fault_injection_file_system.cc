@@ -1,4 +1,4 @@
-#include "util/fault_injection_file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
 
 #include <algorithm>
 #include <memory>
@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "util/status_macros.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal {
 namespace {

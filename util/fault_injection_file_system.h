@@ -42,7 +42,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal {
 

@@ -1,4 +1,4 @@
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 #include <atomic>
 
@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "util/posix_file_system.h"
-#include "util/status_macros.h"
+#include "blockwal/util/posix_file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal {
 

@@ -1,4 +1,4 @@
-#include "util/mem_file_system.h"
+#include "blockwal/util/mem_file_system.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -29,7 +29,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal {
 

@@ -1,4 +1,4 @@
-#include "util/posix_file_system.h"
+#include "blockwal/util/posix_file_system.h"
 
 #include <dirent.h>
 #include <fcntl.h>

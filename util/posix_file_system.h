@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal {
 

@@ -1,11 +1,11 @@
-#include "wal/block_reader.h"
+#include "blockwal/wal/block_reader.h"
 
 #include <algorithm>
 #include <cassert>
 
 #include "absl/strings/str_cat.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
 
 namespace blockwal::wal {
 

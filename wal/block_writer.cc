@@ -1,12 +1,12 @@
-#include "wal/block_writer.h"
+#include "blockwal/wal/block_writer.h"
 
 #include <algorithm>
 #include <cassert>
 #include <utility>
 
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/status_macros.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::wal {
 

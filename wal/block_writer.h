@@ -7,8 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "util/file_system.h"
-#include "wal/format.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::wal {
 

@@ -1,12 +1,12 @@
-#include "wal/index.h"
+#include "blockwal/wal/index.h"
 
 #include <algorithm>
 
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "util/coding.h"
-#include "util/status_macros.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::wal {
 

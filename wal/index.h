@@ -26,7 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "util/file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal::wal {
 

@@ -1,4 +1,4 @@
-#include "wal/log.h"
+#include "blockwal/wal/log.h"
 
 #include <algorithm>
 #include <functional>
@@ -9,10 +9,10 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/status_macros.h"
-#include "wal/segment.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 

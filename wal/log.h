@@ -52,10 +52,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "util/file_system.h"
-#include "util/thread_role.h"
-#include "wal/log_options.h"
-#include "wal/record.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/thread_role.h"
+#include "blockwal/wal/log_options.h"
+#include "blockwal/wal/record.h"
 
 namespace blockwal::wal {
 

@@ -1,6 +1,6 @@
-#include "wal/log_inspector.h"
+#include "blockwal/wal/log_inspector.h"
 
-#include "wal/log.h"
+#include "blockwal/wal/log.h"
 
 #include <algorithm>
 #include <limits>
@@ -9,13 +9,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "util/coding.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
-#include "wal/format.h"
-#include "wal/index.h"
-#include "wal/log.h"
-#include "wal/segment.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 

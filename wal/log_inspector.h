@@ -50,8 +50,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "util/file_system.h"
-#include "wal/record.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/record.h"
 
 namespace blockwal::wal {
 

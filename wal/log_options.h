@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "util/file_system.h"
-#include "util/histogram.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/histogram.h"
 
 namespace blockwal::wal {
 

@@ -1,8 +1,8 @@
-#include "wal/record.h"
+#include "blockwal/wal/record.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "util/coding.h"
+#include "blockwal/util/coding.h"
 
 namespace blockwal::wal {
 

@@ -1,4 +1,4 @@
-#include "wal/repair.h"
+#include "blockwal/wal/repair.h"
 
 #include <algorithm>
 #include <cstring>
@@ -11,9 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "util/status_macros.h"
-#include "wal/log.h"
-#include "wal/segment.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 

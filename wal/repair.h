@@ -51,10 +51,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "util/backup.h"
-#include "util/file_system.h"
-#include "wal/log_inspector.h"
-#include "wal/log_options.h"
+#include "blockwal/util/backup.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/log_inspector.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::wal {
 

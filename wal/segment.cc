@@ -1,4 +1,4 @@
-#include "wal/segment.h"
+#include "blockwal/wal/segment.h"
 
 #include <algorithm>
 #include <cassert>
@@ -9,8 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "util/status_macros.h"
-#include "wal/block_reader.h"
+#include "blockwal/util/status_macros.h"
+#include "blockwal/wal/block_reader.h"
 
 namespace blockwal::wal {
 

@@ -26,11 +26,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
-#include "util/file_system.h"
-#include "wal/block_writer.h"
-#include "wal/index.h"
-#include "wal/log_options.h"
-#include "wal/record.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_writer.h"
+#include "blockwal/wal/index.h"
+#include "blockwal/wal/log_options.h"
+#include "blockwal/wal/record.h"
 
 namespace blockwal::wal {
 

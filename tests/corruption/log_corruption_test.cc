@@ -39,8 +39,8 @@
 #include "gtest/gtest.h"
 #include "tests/corruption/damaged_log.h"
 #include "tests/status_matchers.h"
-#include "util/coding.h"
-#include "wal/log.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/wal/log.h"
 
 namespace blockwal::corruption {
 namespace {

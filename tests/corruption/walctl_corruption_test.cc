@@ -59,9 +59,9 @@
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
 #include "tools/cli.h"
-#include "util/coding.h"
-#include "wal/log.h"
-#include "wal/log_inspector.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/log_inspector.h"
 
 #ifndef WALCTL_PATH
 #error "WALCTL_PATH must name the walctl binary"

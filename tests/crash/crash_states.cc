@@ -9,8 +9,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "util/mem_file_system.h"
-#include "util/status_macros.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::crash {
 namespace {

@@ -32,8 +32,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "util/fault_injection_file_system.h"
-#include "util/file_system.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal::crash {
 

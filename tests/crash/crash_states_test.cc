@@ -29,16 +29,16 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "db/db.h"
-#include "db/write_batch.h"
+#include "blockwal/db/db.h"
+#include "blockwal/db/write_batch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/crash/crash_states.h"
 #include "tests/status_matchers.h"
-#include "util/fault_injection_file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/log.h"
-#include "wal/segment.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::crash {
 namespace {

@@ -39,10 +39,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "util/coding.h"
-#include "util/file_system.h"
-#include "wal/block_reader.h"
-#include "wal/format.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::wal {
 namespace {

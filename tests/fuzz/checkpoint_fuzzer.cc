@@ -49,15 +49,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "db/checkpoint.h"
-#include "db/memtable.h"
+#include "blockwal/db/checkpoint.h"
+#include "blockwal/db/memtable.h"
 #include "tests/fuzz/fuzz_util.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "util/file_system.h"
-#include "util/mem_file_system.h"
-#include "wal/block_reader.h"
-#include "wal/format.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/format.h"
 
 namespace blockwal::db {
 namespace {

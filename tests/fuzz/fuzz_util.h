@@ -8,9 +8,9 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "util/coding.h"
-#include "util/crc32c.h"
-#include "wal/format.h"
+#include "blockwal/util/coding.h"
+#include "blockwal/util/crc32c.h"
+#include "blockwal/wal/format.h"
 
 // Reports a broken invariant and abort()s, which libFuzzer (and the replay
 // program's ctest) treats as a crash: the input is saved as crash-<sha1>.

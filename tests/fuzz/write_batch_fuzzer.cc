@@ -36,9 +36,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "db/write_batch.h"
+#include "blockwal/db/write_batch.h"
 #include "tests/fuzz/fuzz_util.h"
-#include "util/coding.h"
+#include "blockwal/util/coding.h"
 
 namespace blockwal::db {
 namespace {

@@ -25,10 +25,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "tests/torture/torture_workload.h"
-#include "wal/log.h"
-#include "wal/segment.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::torture {
 namespace {

@@ -76,13 +76,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "db/db.h"
+#include "blockwal/db/db.h"
 #include "gtest/gtest.h"
 #include "tests/status_matchers.h"
 #include "tests/torture/torture_workload.h"
-#include "wal/log.h"
-#include "wal/record.h"
-#include "wal/segment.h"
+#include "blockwal/wal/log.h"
+#include "blockwal/wal/record.h"
+#include "blockwal/wal/segment.h"
 
 extern char** environ;
 

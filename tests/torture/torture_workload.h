@@ -40,9 +40,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "db/db.h"
-#include "db/write_batch.h"
-#include "wal/log_options.h"
+#include "blockwal/db/db.h"
+#include "blockwal/db/write_batch.h"
+#include "blockwal/wal/log_options.h"
 
 namespace blockwal::torture {
 

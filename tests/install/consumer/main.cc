@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "util/file_system.h"
-#include "wal/block_reader.h"
-#include "wal/block_writer.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/block_writer.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
