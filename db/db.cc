@@ -123,10 +123,12 @@ std::string RecoveryReport::ToString() const {
   for (const std::string& r : checkpoints_rejected) {
     absl::StrAppend(&out, "checkpoint rejected: ", r, "\n");
   }
-  absl::StrAppendFormat(&out, "wal: %u segments, offsets [%u, %u)\n",
-                        wal_segments, wal_first_offset, wal_next_offset);
-  absl::StrAppendFormat(&out, "replayed: %u records, %u bytes\n",
-                        records_replayed, bytes_replayed);
+  absl::StrAppendFormat(&out, "wal: %u %s, offsets [%u, %u)\n", wal_segments,
+                        wal_segments == 1 ? "segment" : "segments",
+                        wal_first_offset, wal_next_offset);
+  absl::StrAppendFormat(&out, "replayed: %u %s, %u %s\n", records_replayed,
+                        records_replayed == 1 ? "record" : "records",
+                        bytes_replayed, bytes_replayed == 1 ? "byte" : "bytes");
   absl::StrAppendFormat(&out,
                         "torn bytes cut: %u\nbatches cut: %u\nrecords "
                         "skipped: %u\n",

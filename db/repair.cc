@@ -458,8 +458,8 @@ std::string RepairReport::ToString() const {
     if (r.last_offset == kOpenEnded) {
       absl::StrAppend(&out, "lost: records from ", r.offset, " on (");
     } else if (r.last_offset > r.offset) {
-      absl::StrAppend(&out, "lost: records ", r.offset, "..", r.last_offset,
-                      " (");
+      absl::StrAppend(&out, "lost: records [", r.offset, ", ",
+                      r.last_offset + 1, ") (");
     } else {
       absl::StrAppend(&out, "lost: record ", r.offset, " (");
     }

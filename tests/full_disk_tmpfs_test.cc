@@ -6,7 +6,8 @@
 // reopens on the full disk cleanly (a Status, never a signal) and, once a
 // filler file made alongside is removed, writes again: the DB in the same
 // process and both after a reopen. walctl append --sync and kv put on the
-// full disk exit 1 saying the disk is full. Each test prints its figures
+// full disk exit 4 (tools/cli.h: an operation failed) saying the disk is
+// full. Each test prints its figures
 // ("full disk: ...").
 #include <sys/mount.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "tests/full_disk_util.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
+#include "tools/cli.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/index.h"
 #include "blockwal/wal/log.h"
@@ -277,9 +279,10 @@ TEST_F(TmpfsFullDiskTest, KvStoreFillsTheDiskAndPutsResumeInTheSameProcessAndAft
             << read_back << " acknowledged keys read back and 100 more put\n";
 }
 
-// The tools on the full disk exit 1 (not 2, never a signal) saying so, and
-// work again once there is space. The default 10 MiB index needs a larger disk.
-TEST_F(TmpfsFullDiskTest, ToolsExitOneSayingTheDiskIsFull) {
+// The tools on the full disk exit 4, as for any failed operation (not 2, a
+// usage error, never a signal), saying so, and work again once there is
+// space. The default 10 MiB index needs a larger disk.
+TEST_F(TmpfsFullDiskTest, ToolsExitFourSayingTheDiskIsFull) {
   Mount("32m");
   if (!mounted_) return;
   const std::string log_dir = Path("log");
@@ -292,10 +295,10 @@ TEST_F(TmpfsFullDiskTest, ToolsExitOneSayingTheDiskIsFull) {
 
   const CommandResult walctl = RunCommand({WALCTL_PATH, "append", "--sync", log_dir}, "",
                                           std::string(4096, 'x') + "\nhi\n");
-  EXPECT_EQ(walctl.exit_code, 1) << walctl.err;
+  EXPECT_EQ(walctl.exit_code, tools::kExitFailed) << walctl.err;
   EXPECT_THAT(walctl.err, HasSubstr(kNoSpace));
   const CommandResult kv = RunCommand({KV_PATH, "--dir", kv_dir, "put", "k2", std::string(4096, 'y')});
-  EXPECT_EQ(kv.exit_code, 1) << kv.err;
+  EXPECT_EQ(kv.exit_code, tools::kExitFailed) << kv.err;
   EXPECT_THAT(kv.err, HasSubstr(kNoSpace));
 
   ASSERT_OK(fs_->RemoveFile(Path("filler")));

@@ -527,7 +527,8 @@ TEST_F(LogInspectorTest, ReadRecordValueThroughIndexOrScan) {
 TEST_F(LogInspectorTest, ReadRecordValueOutOfRangeNamesTheRange) {
   WriteThreeSegments();
   EXPECT_THAT(ReadRecordValue(fs_.get(), dir_, 5),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("[0, 4]")));
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("is outside the log's range [0, 5)")));
 }
 
 TEST_F(LogInspectorTest, ReadRecordValueOfEmptyLogSaysEmpty) {

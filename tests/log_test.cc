@@ -90,7 +90,8 @@ TEST_F(LogTest, ReadOutOfRangeNamesTheRange) {
   ASSERT_OK(log->Append("b"));
   std::string scratch;
   EXPECT_THAT(log->Read(2, &scratch),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("[0, 1]")));
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("is outside the log's range [0, 2)")));
 }
 
 TEST_F(LogTest, ReopenContinuesAtNextOffset) {

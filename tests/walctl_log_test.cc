@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
+#include "tools/cli.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/block_writer.h"
 #include "blockwal/wal/format.h"
@@ -45,6 +46,10 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+using tools::kExitDamaged;
+using tools::kExitFailed;
+using tools::kExitNotFound;
+using tools::kExitUsage;
 
 CommandResult Walctl(std::vector<std::string> args,
                      const std::string& stdin_data = "") {
@@ -202,13 +207,13 @@ TEST_F(WalctlLogTest, DumpOfDamagedDirectoryReportsProblemsOnStderr) {
   WriteThreeRecords();
   FlipByte(Store(), kPos2 + wal::kHeaderSize + wal::kEnvelopeSize + 1);
   CommandResult r = Walctl({"dump", "--json", dir_});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_THAT(r.out, AllOf(HasSubstr("\"offset\":1,"), Not(HasSubstr("\"offset\":2,"))));
   EXPECT_EQ(r.err, absl::StrCat("{\"file\":\"", Store(),
                                 "\",\"position\":53,\"problem\":\"checksum "
                                 "mismatch (27 bytes dropped)\"}\n"));
   r = Walctl({"dump", dir_});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_EQ(r.err, absl::StrCat(Store(), " at position 53: checksum mismatch "
                                          "(27 bytes dropped)\n"));
 }
@@ -226,16 +231,16 @@ TEST_F(WalctlLogTest, VerifyCleanLogExitsZero) {
   EXPECT_EQ(r.out, "{\"segments\":1,\"records\":3,\"problems\":0}\n");
 }
 
-TEST_F(WalctlLogTest, VerifyCorruptedLogExitsOneAndNamesFileAndPosition) {
+TEST_F(WalctlLogTest, VerifyCorruptedLogExitsThreeAndNamesFileAndPosition) {
   WriteThreeRecords();
   FlipByte(Store(), kPos1 + 3);  // a byte of record 1's checksum
   CommandResult r = Walctl({"verify", dir_});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_EQ(r.out, absl::StrCat(Store(), " at position 29: checksum mismatch "
                                          "(51 bytes dropped)\n"
                                          "1 segment, 1 record, 1 problem\n"));
   r = Walctl({"verify", "--json", dir_});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_EQ(r.out, absl::StrCat("{\"file\":\"", Store(),
                                 "\",\"position\":29,\"problem\":\"checksum "
                                 "mismatch (51 bytes dropped)\"}\n"
@@ -244,18 +249,40 @@ TEST_F(WalctlLogTest, VerifyCorruptedLogExitsOneAndNamesFileAndPosition) {
 
 TEST_F(WalctlLogTest, VerifyUsageErrors) {
   CommandResult r = Walctl({"verify"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, AllOf(HasSubstr("missing DIR"), HasSubstr("usage: walctl verify")));
-  r = Walctl({"verify", JoinPath(root_, "nothing")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr(JoinPath(root_, "nothing") + ": no such directory"));
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(r.err, "walctl: verify: missing DIR\ntry 'walctl verify --help'\n");
   WriteThreeRecords();
-  r = Walctl({"verify", Store()});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("not a directory"));
   r = Walctl({"verify", dir_, dir_});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("unexpected argument"));
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(r.err, "walctl: verify: unexpected argument '" + dir_ +
+                       "'\ntry 'walctl verify --help'\n");
+}
+
+// A directory that is missing or a file cannot be opened: exit 4 (not 2: the
+// command line was right), the same words from every subcommand.
+TEST_F(WalctlLogTest, DirectoryThatCannotBeOpenedIsExitFour) {
+  WriteThreeRecords();
+  const std::string nothing = JoinPath(root_, "nothing");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"verify"}, {"stat"}, {"repair"}, {"tail"}}) {
+    std::vector<std::string> missing = args;
+    missing.push_back(nothing);
+    CommandResult r = Walctl(missing);
+    EXPECT_EQ(r.exit_code, kExitFailed) << args[0];
+    EXPECT_EQ(r.out, "") << args[0];
+    EXPECT_EQ(r.err, "walctl: cannot open " + nothing + ": no such directory\n")
+        << args[0];
+    std::vector<std::string> file = args;
+    file.push_back(Store());
+    r = Walctl(file);
+    EXPECT_EQ(r.exit_code, kExitFailed) << args[0];
+    EXPECT_EQ(r.err, "walctl: cannot open " + Store() + ": not a directory\n")
+        << args[0];
+  }
+  CommandResult r = Walctl({"read", nothing, "0"});
+  EXPECT_EQ(r.exit_code, kExitFailed);
+  EXPECT_EQ(r.err, "walctl: cannot open " + nothing + ": no such directory\n");
+  EXPECT_FALSE(FileSystem::Default()->FileExists(nothing).value());
 }
 
 // ---- stat ----
@@ -268,7 +295,7 @@ TEST_F(WalctlLogTest, StatPrintsSegmentsRangeSizesAndLastAppend) {
   EXPECT_EQ(r.out,
             "segments: 1\n"
             "  00000000000000000000  3 records  80 store bytes  36 index bytes  sealed\n"
-            "offsets: 0 to 2\n"
+            "offsets: [0, 3)\n"
             "records: 3\n"
             "store bytes: 80\n"
             "index bytes: 36\n"
@@ -295,7 +322,7 @@ TEST_F(WalctlLogTest, StatOfLiveLogShowsActiveSegment) {
                                "  48 index bytes  sealed\n"
                                "  00000000000000000004  1 record  25 store bytes"
                                "  48 index bytes  active\n"
-                               "offsets: 0 to 4\n"));
+                               "offsets: [0, 5)\n"));
   ASSERT_OK(log->Close());
 }
 
@@ -306,7 +333,7 @@ TEST_F(WalctlLogTest, RepairCutsTornTailKeepsBackupAndLeavesCleanLog) {
   ASSERT_OK(FileSystem::Default()->TruncateFile(Store(), kStoreEnd - 10));
   const std::string store_before = Contents(Store());
   const std::string index_before = Contents(IndexFile());
-  ASSERT_EQ(Walctl({"verify", dir_}).exit_code, 1);
+  ASSERT_EQ(Walctl({"verify", dir_}).exit_code, kExitDamaged);
 
   const CommandResult r = Walctl({"repair", dir_});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -328,7 +355,7 @@ TEST_F(WalctlLogTest, RepairCutsTornTailKeepsBackupAndLeavesCleanLog) {
       "records kept: 2\n",
       "records skipped: 0\n",
       "records cut: 0\n",
-      "bytes cut: ", Store(), " from 53 to 70 (17 bytes)\n",
+      "bytes cut: ", Store(), " [53, 70) (17 bytes)\n",
       "result: repaired; the log verifies clean\n"));
   EXPECT_EQ(Contents(JoinPath(backups[0], "00000000000000000000.store")),
             store_before);
@@ -352,7 +379,7 @@ TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordAndForceSkipsIt)
   const std::string store_before = Contents(Store());
 
   CommandResult r = Walctl({"repair", dir_});
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, kExitDamaged) << r.out << r.err;
   ASSERT_EQ(Backups().size(), 1u);
   const std::string backup = Backups()[0];
   EXPECT_EQ(r.out, absl::StrCat("backup: ", backup, "\n",
@@ -373,9 +400,9 @@ TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordAndForceSkipsIt)
   EXPECT_EQ(Contents(Store()), store_before);
 
   // --force skips record 1, but its bytes stay (removing them would
-  // renumber record 2): the repair says so and exits 1.
+  // renumber record 2): the repair says so and exits 3.
   r = Walctl({"repair", "--force", dir_});
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, kExitDamaged) << r.out << r.err;
   EXPECT_THAT(r.out, AllOf(HasSubstr("recovery (skip-any-corrupted-records): 1 segment, "
                                      "3 records, 32798 store bytes\n"),
                            HasSubstr(absl::StrCat("damage found: ", Store(),
@@ -395,11 +422,14 @@ TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordAndForceSkipsIt)
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "synced");
   r = Walctl({"read", dir_, "1"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("damaged"));
+  EXPECT_EQ(r.exit_code, kExitDamaged);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, StartsWith(absl::StrCat("walctl: ", dir_,
+                                             ": the record at offset 1 is "
+                                             "damaged or missing")));
   // What the repair said remains is what verify reports.
   r = Walctl({"verify", dir_});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_EQ(r.out, absl::StrCat(Store(), " at position 25: checksum mismatch "
                                          "(32743 bytes dropped)\n"
                                          "1 segment, 2 records, 1 problem\n"));
@@ -426,7 +456,7 @@ TEST_F(WalctlLogTest, RepairCountsDamageInsideIndexedRecordsAndNamesIt) {
   // The synced records after it are in the rest of the damaged block, which
   // only the index reaches: nothing is cut.
   CommandResult r = Walctl({"repair", dir_});
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, kExitDamaged) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("records kept: 19\nrecords skipped: 1\nrecords cut: 0\n"));
   EXPECT_THAT(r.err, AllOf(HasSubstr("walctl: repair incomplete: 1 problem remains\n"),
                            HasSubstr(problem),
@@ -435,7 +465,7 @@ TEST_F(WalctlLogTest, RepairCountsDamageInsideIndexedRecordsAndNamesIt) {
   EXPECT_EQ(Contents(Store()), store_before);
 
   r = Walctl({"repair", "--force", dir_});
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, kExitDamaged) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("records kept: 19\nrecords skipped: 1\nrecords cut: 0\n"));
   EXPECT_THAT(r.err, AllOf(HasSubstr(problem),
                            HasSubstr("  why: damaged records keep their offsets")));
@@ -461,7 +491,7 @@ TEST_F(WalctlLogTest, RepairCutsDamageThatNoSyncedRecordFollows) {
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, AllOf(HasSubstr("records kept: 3\nrecords skipped: 0\nrecords cut: 17\n"),
                            HasSubstr(absl::StrCat("bytes cut: ", Store(),
-                                                  " from 171 to 1150 (979 bytes)\n")),
+                                                  " [171, 1150) (979 bytes)\n")),
                            EndsWith("result: repaired; the log verifies clean\n")));
   EXPECT_EQ(Walctl({"verify", dir_}).out, "1 segment, 3 records, 0 problems\n");
 }
@@ -470,8 +500,12 @@ TEST_F(WalctlLogTest, RepairOfLogInUseFailsBeforeBackingUp) {
   WriteThreeRecords();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
   const CommandResult r = Walctl({"repair", dir_});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("another process"));
+  EXPECT_EQ(r.exit_code, kExitFailed);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, absl::StrCat("walctl: repair: ", dir_,
+                                ": log is in use by another process or Log (",
+                                dir_, "/LOCK: locked by another process); "
+                                "nothing was changed\n"));
   EXPECT_TRUE(Backups().empty());
   ASSERT_OK(log->Close());
 }
@@ -502,14 +536,44 @@ TEST_F(WalctlLogTest, AppendPrintsOffsetsOfStdinLines) {
   EXPECT_EQ(r.out, "second one");
 }
 
+// A lock held elsewhere is exit 4, as from repair and from kv.
 TEST_F(WalctlLogTest, AppendToLockedLogCannotOpen) {
   WriteThreeRecords();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log, wal::Log::Open(dir_, options_));
   const CommandResult r = Walctl({"append", dir_}, "x\n");
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, kExitFailed);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, HasSubstr("in use"));
+  EXPECT_EQ(r.err, absl::StrCat("walctl: cannot open ", dir_,
+                                ": log is in use by another process or Log (",
+                                dir_, "/LOCK: locked by another process)\n"));
   ASSERT_OK(log->Close());
+}
+
+// append creates DIR, but not its parent, and never over a file.
+TEST_F(WalctlLogTest, AppendUnderAFileOrAMissingParentCreatesNothing) {
+  const std::string file = JoinPath(root_, "file");
+  ASSERT_OK(WriteStringToFile(FileSystem::Default(), "data", file, false));
+  const std::string missing = JoinPath(root_, "missing");
+  const struct {
+    std::string dir;
+    std::string err;
+  } cases[] = {
+      {.dir = file, .err = "walctl: cannot open " + file + ": not a directory\n"},
+      {.dir = JoinPath(file, "log"),
+       .err = "walctl: cannot create " + file + "/log: parent directory " +
+              file + " is not a directory\n"},
+      {.dir = JoinPath(missing, "log"),
+       .err = "walctl: cannot create " + missing + "/log: parent directory " +
+              missing + " does not exist\n"},
+  };
+  for (const auto& c : cases) {
+    const CommandResult r = Walctl({"append", c.dir}, "x\n");
+    EXPECT_EQ(r.exit_code, kExitFailed) << c.dir;
+    EXPECT_EQ(r.out, "") << c.dir;
+    EXPECT_EQ(r.err, c.err) << c.dir;
+  }
+  EXPECT_FALSE(FileSystem::Default()->FileExists(missing).value());
+  EXPECT_EQ(Contents(file), "data");
 }
 
 TEST_F(WalctlLogTest, ReadWritesBinaryValueByteExact) {
@@ -526,15 +590,18 @@ TEST_F(WalctlLogTest, ReadWritesBinaryValueByteExact) {
 TEST_F(WalctlLogTest, ReadOutOfRangeNamesTheRange) {
   WriteThreeRecords();
   CommandResult r = Walctl({"read", dir_, "3"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitNotFound);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, HasSubstr("offset 3 is outside the log's range [0, 2]"));
+  EXPECT_EQ(r.err, absl::StrCat("walctl: ", dir_,
+                                ": offset 3 is outside the log's range [0, 3)\n"));
   r = Walctl({"read", dir_, "x1"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("bad OFFSET 'x1'"));
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(r.err,
+            "walctl: read: bad OFFSET 'x1': expected a decimal number\n"
+            "try 'walctl read --help'\n");
   r = Walctl({"read", dir_});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("missing OFFSET"));
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_EQ(r.err, "walctl: read: missing OFFSET\ntry 'walctl read --help'\n");
 }
 
 TEST_F(WalctlLogTest, TailFromOffsetEscapesValues) {
@@ -549,7 +616,7 @@ TEST_F(WalctlLogTest, TailFromOffsetEscapesValues) {
             "\"00000000000000000000.store\",\"position\":53,\"length\":3,"
             "\"payload_hex\":\"0001ff\"}\n");
   r = Walctl({"tail", "--from", "-1", dir_});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, kExitUsage);
 }
 
 TEST_F(WalctlLogTest, TailDefaultsToTheLastTenRecordsAcrossSegments) {
@@ -619,16 +686,25 @@ TEST_F(WalctlLogTest, TailFromTimeAcrossSegmentsAndEqualTimestamps) {
   }
 }
 
-TEST_F(WalctlLogTest, TailFromTimeAfterTheLastRecordExitsOne) {
+// Past the last record, --from and --from-time behave alike: nothing on
+// stdout, one line on stderr, exit 1 (not found).
+TEST_F(WalctlLogTest, TailFromPastTheLastRecordExitsOneWithEitherFlag) {
   WriteThreeRecords();
   CommandResult r =
       Walctl({"tail", "--from-time", absl::StrCat(kEpochUs + 4), dir_});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, kExitNotFound);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, absl::StrCat("walctl: ", dir_,
                                 ": no record at or after "
                                 "2023-11-14T22:13:20.000004Z "
                                 "(1700000000000004 us); every record is older\n"));
+  for (const char* from : {"3", "10"}) {
+    r = Walctl({"tail", "--from", from, dir_});
+    EXPECT_EQ(r.exit_code, kExitNotFound) << from;
+    EXPECT_EQ(r.out, "") << from;
+    EXPECT_EQ(r.err, absl::StrCat("walctl: ", dir_, ": no record at or after offset ",
+                                  from, "; the log holds offsets [0, 3)\n"));
+  }
   // An empty log says so.
   const std::string empty = JoinPath(root_, "empty");
   {
@@ -637,23 +713,53 @@ TEST_F(WalctlLogTest, TailFromTimeAfterTheLastRecordExitsOne) {
     ASSERT_OK(log->Close());
   }
   r = Walctl({"tail", "--from-time", "0", empty});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("the log is empty"));
+  EXPECT_EQ(r.exit_code, kExitNotFound);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, absl::StrCat("walctl: ", empty,
+                                ": no record at or after 1970-01-01T00:00:00.000000Z "
+                                "(0 us); the log is empty\n"));
+  r = Walctl({"tail", "--from", "0", empty});
+  EXPECT_EQ(r.exit_code, kExitNotFound);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, absl::StrCat("walctl: ", empty,
+                                ": no record at or after offset 0; the log is "
+                                "empty\n"));
+  // Without --from or --from-time there is no start to miss.
+  r = Walctl({"tail", empty});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_F(WalctlLogTest, TailTimeAndFollowUsageErrors) {
   WriteThreeRecords();
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"tail", "--from-time", "yesterday", dir_},
-        {"tail", "--from-time", "-5", dir_},
-        {"tail", "--from-time", "1969-12-31T23:59:59Z", dir_},
-        {"tail", "--from", "1", "--from-time", "5", dir_},
-        {"tail", "--max-wait-ms", "10", dir_},
-        {"tail", "--follow", "--max-wait-ms", "soon", dir_},
-        {"tail", "--follow=yes", dir_}}) {
+  const std::string bad_time =
+      "': expected microseconds since the epoch or a time like "
+      "2023-11-14T22:13:20Z";
+  const struct {
+    std::vector<std::string> args;
+    std::string message;
+  } cases[] = {
+      {.args = {"--from-time", "yesterday"},
+       .message = "bad --from-time 'yesterday" + bad_time},
+      {.args = {"--from-time", "-5"}, .message = "bad --from-time '-5" + bad_time},
+      {.args = {"--from-time", "1969-12-31T23:59:59Z"},
+       .message = "bad --from-time '1969-12-31T23:59:59Z" + bad_time},
+      {.args = {"--from", "1", "--from-time", "5"},
+       .message = "--from and --from-time exclude each other"},
+      {.args = {"--max-wait-ms", "10"}, .message = "--max-wait-ms needs --follow"},
+      {.args = {"--follow", "--max-wait-ms", "soon"},
+       .message = "bad --max-wait-ms 'soon': expected milliseconds"},
+      {.args = {"--follow=yes"}, .message = "flag '--follow' takes no value"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"tail"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    args.push_back(dir_);
     const CommandResult r = Walctl(args);
-    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
-    EXPECT_THAT(r.err, HasSubstr("usage: walctl tail")) << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.exit_code, kExitUsage) << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.out, "") << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.err, "walctl: tail: " + c.message + "\ntry 'walctl tail --help'\n");
   }
 }
 
@@ -761,7 +867,7 @@ TEST_F(WalctlLogTest, HelpListsTheLogSubcommands) {
     const CommandResult help = Walctl({sub, "--help"});
     EXPECT_EQ(help.exit_code, 0) << sub;
     EXPECT_THAT(help.out, AllOf(StartsWith(absl::StrCat("usage: walctl ", sub)),
-                                HasSubstr("Exit status")))
+                                EndsWith(std::string(tools::kExitStatusHelp))))
         << sub;
   }
 }

@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
+#include "tools/cli.h"
 #include "tools/display.h"
 #include "tools/json_util.h"
 #include "blockwal/util/file_system.h"
@@ -39,6 +41,7 @@ using ::blockwal::testing::CommandResult;
 using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::RunCommand;
 using ::testing::AllOf;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
@@ -135,7 +138,7 @@ TEST_F(WalctlTest, FlagMayFollowFile) {
 TEST_F(WalctlTest, JsonDumpReportsChecksumMismatchAndKeepsReading) {
   const std::string path = WriteCorruptLog();
   const CommandResult r = Walctl({"dump", "--json", path});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged);
   EXPECT_EQ(r.err,
             "{\"position\":12,\"dropped_bytes\":32756,\"reason\":\"checksum "
             "mismatch\"}\n");
@@ -148,7 +151,7 @@ TEST_F(WalctlTest, JsonDumpReportsChecksumMismatchAndKeepsReading) {
 TEST_F(WalctlTest, TableDumpReportsCorruptionOnStderr) {
   const std::string path = WriteCorruptLog();
   const CommandResult r = Walctl({"dump", path});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged);
   EXPECT_EQ(r.err,
             "corruption at position 12: 32756 bytes dropped (checksum mismatch)\n");
   EXPECT_THAT(r.out, AllOf(HasSubstr("first"), HasSubstr("after")));
@@ -207,85 +210,107 @@ TEST_F(WalctlTest, EmptyFileHasNoRecords) {
   r = Walctl({"dump", path});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("0 records, 0 payload bytes, 0 corruptions\n"));
+  EXPECT_EQ(r.err, "");
 }
 
-TEST_F(WalctlTest, ReadErrorIsExitOne) {
+// The reader ends quietly at bytes it cannot take for a record, so a file
+// that is no log reads as an empty one: the dump must say so.
+TEST_F(WalctlTest, NonEmptyFileWithoutRecordsIsDamaged) {
+  const std::string path = Path("text.txt");
+  ASSERT_OK(WriteStringToFile(FileSystem::Default(),
+                              "echo 7/tcp\ndiscard 9/tcp\n", path, false));
+  const std::string message = "walctl: " + path +
+                              ": no record found in 25 bytes; is it a "
+                              "block-format log?\n";
+  CommandResult r = Walctl({"dump", path});
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged);
+  EXPECT_EQ(r.out,
+            "    POSITION  FRAGMENTS                   LENGTH  PAYLOAD\n"
+            "0 records, 0 payload bytes, 0 corruptions\n");
+  EXPECT_EQ(r.err, message);
+  r = Walctl({"dump", "--json", path});
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, message);
+  // A torn first record is no record either.
+  const std::string torn = Path("torn-first.log");
+  WriteLog(torn, {std::string(100, 'z')});
+  ASSERT_OK(FileSystem::Default()->TruncateFile(torn, kHeaderSize + 50));
+  r = Walctl({"dump", "--json", torn});
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged);
+  EXPECT_EQ(r.err, "walctl: " + torn +
+                       ": no record found in 57 bytes; is it a block-format "
+                       "log?\n");
+}
+
+TEST_F(WalctlTest, ReadErrorIsExitFour) {
   // Reading /proc/self/mem at offset 0 fails with EIO: an I/O error after a
   // successful open.
   if (!FileSystem::Default()->FileExists("/proc/self/mem").value_or(false)) {
     GTEST_SKIP() << "no /proc/self/mem";
   }
   const CommandResult r = Walctl({"dump", "--json", "/proc/self/mem"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, tools::kExitFailed);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("walctl: read error, stopped early: /proc/self/mem"));
 }
 
-TEST_F(WalctlTest, MissingFileIsExitTwoAndNamesTheFile) {
+TEST_F(WalctlTest, MissingFileIsExitFourAndNamesTheFile) {
   const std::string path = Path("no-such.log");
   const CommandResult r = Walctl({"dump", path});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, tools::kExitFailed);
   EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, AllOf(StartsWith("walctl: "), HasSubstr(path)));
+  EXPECT_EQ(r.err, "walctl: cannot open " + path +
+                       ": open for reading: No such file or directory\n");
 }
 
-TEST_F(WalctlTest, NoArgumentsIsUsageError) {
-  const CommandResult r = Walctl({});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, AllOf(StartsWith("walctl: "), HasSubstr("usage: walctl")));
-}
-
-TEST_F(WalctlTest, DumpWithoutFileIsUsageError) {
-  const CommandResult r = Walctl({"dump", "--json"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, AllOf(HasSubstr("missing FILE"),
-                           HasSubstr("usage: walctl dump")));
-}
-
-TEST_F(WalctlTest, DumpWithTwoFilesIsUsageError) {
-  const CommandResult r = Walctl({"dump", Path("a"), Path("b")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("usage: walctl dump"));
-}
-
-TEST_F(WalctlTest, UnknownFlagIsUsageError) {
+// A usage error is one line and a hint, never the whole help, and exit 2.
+TEST_F(WalctlTest, UsageErrorsAreOneLineAndAHint) {
   const std::string path = Path("one.log");
   WriteLog(path, {"x"});
-  CommandResult r = Walctl({"dump", "--bogus", path});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, AllOf(HasSubstr("unknown flag '--bogus'"),
-                           HasSubstr("usage: walctl dump")));
-  r = Walctl({"dump", "--json=yes", path});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("takes no value"));
-  r = Walctl({"--bogus"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, AllOf(HasSubstr("unknown flag '--bogus'"),
-                           HasSubstr("usage: walctl")));
-}
-
-TEST_F(WalctlTest, UnknownSubcommandIsUsageError) {
-  const CommandResult r = Walctl({"frobnicate"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_THAT(r.err, AllOf(HasSubstr("unknown subcommand 'frobnicate'"),
-                           HasSubstr("usage: walctl")));
+  const struct {
+    std::vector<std::string> args;
+    std::string err;
+  } cases[] = {
+      {.args = {},
+       .err = "walctl: missing subcommand\ntry 'walctl --help'\n"},
+      {.args = {"frobnicate"},
+       .err = "walctl: unknown subcommand 'frobnicate'\ntry 'walctl --help'\n"},
+      {.args = {"--bogus"},
+       .err = "walctl: unknown flag '--bogus'\ntry 'walctl --help'\n"},
+      {.args = {"help", "frobnicate"},
+       .err = "walctl: unknown subcommand 'frobnicate'\ntry 'walctl --help'\n"},
+      {.args = {"dump", "--json"},
+       .err = "walctl: dump: missing FILE or DIR\ntry 'walctl dump --help'\n"},
+      {.args = {"dump", Path("a"), Path("b")},
+       .err = "walctl: dump: expected exactly one FILE or DIR\n"
+              "try 'walctl dump --help'\n"},
+      {.args = {"dump", "--bogus", path},
+       .err = "walctl: dump: unknown flag '--bogus'\ntry 'walctl dump --help'\n"},
+      {.args = {"dump", "--json=yes", path},
+       .err = "walctl: dump: flag '--json' takes no value\n"
+              "try 'walctl dump --help'\n"},
+  };
+  for (const auto& c : cases) {
+    const CommandResult r = Walctl(c.args);
+    EXPECT_EQ(r.exit_code, tools::kExitUsage) << absl::StrJoin(c.args, " ");
+    EXPECT_EQ(r.out, "") << absl::StrJoin(c.args, " ");
+    EXPECT_EQ(r.err, c.err) << absl::StrJoin(c.args, " ");
+  }
 }
 
 TEST_F(WalctlTest, HelpGoesToStdoutWithExitZero) {
   CommandResult r = Walctl({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "");
-  EXPECT_THAT(r.out, AllOf(StartsWith("usage: walctl"), HasSubstr("  dump ")));
+  EXPECT_THAT(r.out, AllOf(StartsWith("usage: walctl"), HasSubstr("  dump "),
+                           EndsWith(std::string(tools::kExitStatusHelp))));
 
   r = Walctl({"dump", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, AllOf(StartsWith("usage: walctl dump [--json] FILE"),
-                           HasSubstr("Exit status")));
+                           EndsWith(std::string(tools::kExitStatusHelp))));
 
   const CommandResult help_dump = Walctl({"help", "dump"});
   EXPECT_EQ(help_dump.exit_code, 0);
@@ -343,7 +368,7 @@ TEST_F(WalctlTest, BlockDemoWritesToTheGivenDirectory) {
   // walctl agrees with the demo about the damaged copy.
   const CommandResult dump =
       Walctl({"dump", "--json", JoinPath(demo_dir, "demo-corrupt.log")});
-  EXPECT_EQ(dump.exit_code, 1);
+  EXPECT_EQ(dump.exit_code, tools::kExitDamaged);
   EXPECT_THAT(dump.err, HasSubstr("\"reason\":\"checksum mismatch\""));
 }
 

@@ -1,19 +1,16 @@
 // kv: a command-line client of blockwal's toy key-value store (db/db.h).
 //
-//   kv [--dir DIR] [--no-sync] [--hex] [--recovery-mode MODE] COMMAND [ARGS]
+//   kv [FLAGS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
 //
-// Commands:
-//   get KEY          prints the value; NOT_FOUND (exit 1) when absent
-//   put KEY VALUE    prints OK once the write is durable (with sync on)
-//   del KEY          prints OK (also when the key was absent)
-//   scan [PREFIX]    prints "key<TAB>value" per key, in key order
-//   checkpoint       writes a checkpoint and drops the WAL it covers
-//   stats            key count, WAL range and size, checkpoint
-//   recover          opens the store and prints the recovery report
-//   repair [--force] backs the store up beside DIR, recovers it in place
-//                    (point-in-time; --force: skipping damaged records) and
-//                    prints exactly what was lost (db/repair.h)
-//   shell            one command per stdin line (see kShellHelp)
+// Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell;
+// each is one entry of kCommands below (its arguments and help).
+//
+// Flags (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
+// may stand before or after the command; "--" ends them. After the command,
+// an argument that starts with "--" (or is "-h") is a flag, never a key
+// or a value: `kv put --dir X` is a usage error, not a key named "--dir"
+// (write `kv put -- --dir X` for that). Other arguments may start with '-'
+// (`kv put t -5`).
 //
 // get, scan and stats open the store read-only (db::Options::read_only):
 // they change nothing, take no lock (so they work while another kv has the
@@ -21,9 +18,9 @@
 // the open (a torn tail cut, or left alone by a read-only open) goes to
 // stderr as "kv: warning: ...", so nothing is ever cut silently.
 //
-// Exit status: 0 success; 1 the command failed (including get of a missing
-// key, and a store that cannot be opened); 2 usage error. Errors go to stderr
-// as "kv: <cause>".
+// Exit status: the table in tools/cli.h (kExitStatusHelp; README.md, "Exit
+// status"), shared with walctl: get of an absent key is 1, a store that
+// cannot be opened 4. Errors go to stderr as "kv: <cause>".
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -41,67 +38,142 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "blockwal/db/db.h"
 #include "blockwal/db/repair.h"
+#include "tools/cli.h"
+#include "tools/kv_shell.h"
 
 namespace blockwal::tools {
 namespace {
 
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFailure = 1,
-  kExitUsage = 2,
-};
-
+constexpr absl::string_view kProgram = "kv";
 constexpr char kDefaultDir[] = "./blockwal-kv";
 
-constexpr char kUsage[] =
-    "usage: kv [--dir DIR] [--no-sync] [--hex] [--recovery-mode MODE] "
-    "COMMAND [ARGS]\n"
-    "\n"
-    "A key-value store on a blockwal write-ahead log (DIR, default "
-    "./blockwal-kv).\n"
-    "\n"
-    "commands (get, scan and stats open the store read-only: they change\n"
-    "nothing and work while another process has the store open):\n"
-    "  get KEY         print the value (NOT_FOUND and exit 1 when absent)\n"
-    "  put KEY VALUE   store a value; prints OK once it is durable\n"
-    "  del KEY         delete a key; prints OK\n"
-    "  scan [PREFIX]   print key<TAB>value for every key (with PREFIX)\n"
-    "  checkpoint      write a checkpoint and drop the WAL it covers\n"
-    "  stats           print key count, WAL range and checkpoint\n"
-    "  recover         open the store and print the recovery report\n"
-    "  repair [--force]\n"
-    "                  back the store up (beside DIR), rebuild it from what\n"
-    "                  is readable and print exactly what was lost; without\n"
-    "                  --force, damage followed by synced writes is refused\n"
-    "  shell           read commands from stdin, one per line; answers\n"
-    "                  OK, the value, NOT_FOUND or ERR <message> (scan:\n"
-    "                  its lines, then END); 'quit' or end of input stops\n"
-    "\n"
-    "flags:\n"
-    "  --dir DIR       the store's directory (created when missing)\n"
-    "  --no-sync       do not fdatasync each write (a power loss may lose\n"
-    "                  the latest writes; a process crash cannot)\n"
-    "  --hex           keys and values are hex, in arguments and output\n"
-    "  --recovery-mode MODE\n"
-    "                  how opening treats damage: point-in-time (default),\n"
-    "                  tolerate-corrupted-tail-records, absolute-consistency\n"
-    "                  or skip-any-corrupted-records (docs/recovery.md)\n"
-    "  --help          this text\n"
-    "\n"
-    "exit status: 0 ok, 1 command failed (or key not found), 2 usage\n";
+struct Command {
+  absl::string_view name;
+  // The arguments as the usage line names them; the first min_args are
+  // required, the rest optional.
+  absl::string_view args[2];
+  size_t min_args;
+  size_t max_args;
+  bool read_only;    // opens the store read-only
+  bool takes_force;  // accepts --force
+  absl::string_view summary;  // one line for `kv --help`
+  absl::string_view help;     // the rest of `kv COMMAND --help`
+};
+
+constexpr Command kCommands[] = {
+    {"get", {"KEY"}, 1, 1, true, false,
+     "print the value (NOT_FOUND and exit 1 when absent)",
+     "Prints the value of KEY and a newline. An absent key prints NOT_FOUND\n"
+     "and exits 1. Opens the store read-only: changes nothing, takes no lock.\n"},
+    {"put", {"KEY", "VALUE"}, 2, 2, false, false,
+     "store a value; prints OK once it is durable",
+     "Stores VALUE under KEY and prints OK once the write is durable (with\n"
+     "--no-sync: once it is in the WAL file). A KEY or VALUE that starts with\n"
+     "\"--\" goes after \"--\": kv put -- --key value.\n"},
+    {"del", {"KEY"}, 1, 1, false, false, "delete a key; prints OK",
+     "Deletes KEY (also when absent) and prints OK once durable.\n"},
+    {"scan", {"[PREFIX]"}, 0, 1, true, false,
+     "print key<TAB>value for every key (with PREFIX)",
+     "Prints key<TAB>value for every key, or every key starting with PREFIX,\n"
+     "in key order. Opens the store read-only.\n"},
+    {"checkpoint", {}, 0, 0, false, false,
+     "write a checkpoint and drop the WAL it covers",
+     "Writes every key to a new checkpoint file, drops the WAL it covers and\n"
+     "prints OK PATH (covers WAL offsets below N, K keys, B bytes).\n"},
+    {"stats", {}, 0, 0, true, false,
+     "print key count, WAL offsets and checkpoint",
+     "Prints the key count, the memtable, the WAL's offsets as [FIRST, NEXT)\n"
+     "and its segments, and the newest checkpoint. Opens the store read-only.\n"},
+    {"recover", {}, 0, 0, false, false,
+     "open the store and print the recovery report",
+     "Opens the store as a writer does (cutting what the recovery mode cuts,\n"
+     "each cut printed on stderr) and prints the recovery report.\n"},
+    {"repair", {}, 0, 0, false, true,
+     "back the store up, rebuild it, print exactly what was lost",
+     "Backs the store up beside DIR (DIR.repair-backup-<UTC time>), rebuilds\n"
+     "it from what is readable and prints exactly what was lost. Without\n"
+     "--force, damage that point-in-time recovery refuses (synced writes\n"
+     "after it) is refused: exit 3, nothing changed but the backup.\n"
+     "\n"
+     "  --force          skip damaged WAL records instead (and report each)\n"},
+    {"shell", {}, 0, 0, false, false,
+     "read commands from stdin, one per line (kv shell --help)",
+     kShellHelp},
+};
+
+constexpr absl::string_view kOptionsHelp =
+    R"(flags (before or after the command; "--" ends them):
+  --dir DIR        the store's directory (default ./blockwal-kv; put, del,
+                   checkpoint, recover and shell create it when missing, in
+                   an existing parent directory)
+  --no-sync        do not fdatasync each write (a power loss may lose the
+                   latest writes; a process crash cannot)
+  --hex            keys and values are hex, in arguments and output
+  --recovery-mode MODE
+                   how opening treats damage: point-in-time (default),
+                   tolerate-corrupted-tail-records, absolute-consistency or
+                   skip-any-corrupted-records (docs/recovery.md)
+  --help, -h       this text; 'kv COMMAND --help' or 'kv help COMMAND' for
+                   one command
+After the command, an argument starting with "--" is a flag, never a key
+or value: put such a key or value after "--" (kv put -- --k v).
+)";
 
 struct Flags {
   std::string dir = kDefaultDir;
   bool sync = true;
   bool hex = false;
+  bool force = false;
   wal::RecoveryMode recovery_mode = wal::RecoveryMode::kPointInTime;
 };
+
+const Command* FindCommand(absl::string_view name) {
+  for (const Command& c : kCommands) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string CommandUsage(const Command& c) {
+  std::string usage = absl::StrCat("usage: kv [FLAGS] ", c.name);
+  if (c.takes_force) absl::StrAppend(&usage, " [--force]");
+  for (absl::string_view arg : c.args) {
+    if (!arg.empty()) absl::StrAppend(&usage, " ", arg);
+  }
+  return absl::StrCat(usage, "\n");
+}
+
+std::string TopLevelHelp() {
+  std::string help =
+      "usage: kv [FLAGS] COMMAND [ARGS]\n"
+      "\n"
+      "A key-value store on a blockwal write-ahead log (DIR, default "
+      "./blockwal-kv).\n"
+      "get, scan and stats open the store read-only: they change nothing and\n"
+      "work while another process has the store open.\n"
+      "\n"
+      "commands:\n";
+  for (const Command& c : kCommands) {
+    std::string call(c.name);
+    if (c.takes_force) absl::StrAppend(&call, " [--force]");
+    for (absl::string_view arg : c.args) {
+      if (!arg.empty()) absl::StrAppend(&call, " ", arg);
+    }
+    absl::StrAppend(&help, absl::StrFormat("  %-16s %s\n", call, c.summary));
+  }
+  absl::StrAppend(&help, "\n", kOptionsHelp, "\n", kExitStatusHelp);
+  return help;
+}
+
+std::string CommandHelp(const Command& c) {
+  return absl::StrCat(CommandUsage(c), "\n", c.help, "\n", kOptionsHelp, "\n",
+                      kExitStatusHelp);
+}
 
 // The recovery mode named as RecoveryModeName prints it.
 std::optional<wal::RecoveryMode> ParseRecoveryMode(absl::string_view name) {
@@ -116,14 +188,16 @@ std::optional<wal::RecoveryMode> ParseRecoveryMode(absl::string_view name) {
 }
 
 void PrintError(absl::string_view message) {
-  std::fprintf(stderr, "kv: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+  tools::PrintError(kProgram, message);
 }
 
-int UsageError(absl::string_view message) {
-  PrintError(message);
-  std::fputs("run 'kv --help' for usage\n", stderr);
-  return kExitUsage;
+// "kv: MESSAGE" and a hint to the help of `command` (or of kv, when null).
+int UsageError(const Command* command, absl::string_view message) {
+  if (command == nullptr) {
+    return PrintUsageError(kProgram, message, "kv --help");
+  }
+  return PrintUsageError(kProgram, absl::StrCat(command->name, ": ", message),
+                         absl::StrCat("kv ", command->name, " --help"));
 }
 
 // Writes text to stdout and flushes it, so each answer reaches a reader
@@ -133,25 +207,11 @@ bool Answer(absl::string_view text) {
   return std::fflush(stdout) == 0 && !std::ferror(stdout);
 }
 
-// Keys and values as given on the command line / shell line: bytes, or hex.
-absl::StatusOr<std::string> DecodeArg(const Flags& flags, absl::string_view arg,
-                                      absl::string_view what) {
-  if (!flags.hex) return std::string(arg);
-  if (arg.size() % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", arg, "' is not hex: odd number of digits"));
-  }
-  for (char c : arg) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " '", arg, "' is not hex: bad digit '", std::string(1, c), "'"));
-    }
-  }
-  return absl::HexStringToBytes(arg);
-}
-
-std::string EncodeOut(const Flags& flags, absl::string_view bytes) {
-  return flags.hex ? absl::BytesToHexString(bytes) : std::string(bytes);
+// Prints that stdout could not be written; returns kExitFailed.
+int OutputFailed() {
+  PrintError(absl::StrCat("error writing to standard output: ",
+                          std::strerror(errno)));
+  return kExitFailed;
 }
 
 absl::StatusOr<std::unique_ptr<db::DB>> OpenStore(const Flags& flags,
@@ -188,28 +248,48 @@ std::string StatsLine(const db::Stats& s) {
       s.last_checkpoint.empty() ? "none" : s.last_checkpoint);
 }
 
+// Keys and values as given on the command line / shell line: bytes, or hex.
+absl::StatusOr<std::string> DecodeArg(const Flags& flags, absl::string_view arg,
+                                      absl::string_view what) {
+  if (!flags.hex) return std::string(arg);
+  if (arg.size() % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", arg, "' is not hex: odd number of digits"));
+  }
+  for (char c : arg) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " '", arg, "' is not hex: bad digit '", std::string(1, c), "'"));
+    }
+  }
+  return absl::HexStringToBytes(arg);
+}
+
+std::string EncodeOut(const Flags& flags, absl::string_view bytes) {
+  return flags.hex ? absl::BytesToHexString(bytes) : std::string(bytes);
+}
+
 // ---- shell ----
 
-// Runs one shell line; returns the answer (one or more lines, each ending in
-// '\n'), or nullopt for an empty line.
+// Runs one shell line (grammar: tools/kv_shell.h); returns the answer (one
+// or more lines, each ending in '\n'), or nullopt for a blank line.
 std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
                                         absl::string_view line) {
-  line = absl::StripTrailingAsciiWhitespace(line);
-  line = absl::StripLeadingAsciiWhitespace(line);
-  if (line.empty()) return std::nullopt;
-  // command, key, and for put the rest of the line as the value (it may hold
-  // spaces unless --hex).
-  std::vector<absl::string_view> parts =
-      absl::StrSplit(line, absl::MaxSplits(' ', 2));
-  const absl::string_view command = parts[0];
   auto err = [](absl::string_view message) {
     return absl::StrCat("ERR ", message, "\n");
   };
-  auto need = [&](size_t args) -> bool { return parts.size() == args + 1; };
+  absl::StatusOr<std::vector<ShellWord>> words = SplitShellLine(line);
+  if (!words.ok()) return err(words.status().message());
+  if (words->empty()) return std::nullopt;
+  const std::string& command = (*words)[0].text;
+  const size_t args = words->size() - 1;
+  auto arg = [&](size_t i, absl::string_view what) {
+    return DecodeArg(flags, (*words)[i + 1].text, what);
+  };
 
   if (command == "get" || command == "del") {
-    if (!need(1)) return err(absl::StrCat("usage: ", command, " KEY"));
-    absl::StatusOr<std::string> key = DecodeArg(flags, parts[1], "key");
+    if (args != 1) return err(absl::StrCat("usage: ", command, " KEY"));
+    absl::StatusOr<std::string> key = arg(0, "key");
     if (!key.ok()) return err(key.status().message());
     if (command == "del") {
       absl::Status s = store.Delete(*key);
@@ -223,19 +303,22 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
     return err(value.status().message());
   }
   if (command == "put") {
-    if (parts.size() != 3) return err("usage: put KEY VALUE");
-    absl::StatusOr<std::string> key = DecodeArg(flags, parts[1], "key");
+    if (args < 2) return err("usage: put KEY VALUE");
+    absl::StatusOr<std::string> key = arg(0, "key");
     if (!key.ok()) return err(key.status().message());
-    absl::StatusOr<std::string> value = DecodeArg(flags, parts[2], "value");
+    // VALUE: the rest of the line from its first word, spaces kept.
+    absl::StatusOr<std::string> rest = UnquoteShellText(
+        line.substr((*words)[2].begin, words->back().end - (*words)[2].begin));
+    if (!rest.ok()) return err(rest.status().message());
+    absl::StatusOr<std::string> value = DecodeArg(flags, *rest, "value");
     if (!value.ok()) return err(value.status().message());
     absl::Status s = store.Put(*key, *value);
     return s.ok() ? std::string("OK\n") : err(s.message());
   }
   if (command == "scan") {
-    if (parts.size() > 2) return err("usage: scan [PREFIX]");
+    if (args > 1) return err("usage: scan [PREFIX]");
     absl::StatusOr<std::string> prefix =
-        parts.size() == 2 ? DecodeArg(flags, parts[1], "prefix")
-                          : absl::StatusOr<std::string>("");
+        args == 1 ? arg(0, "prefix") : absl::StatusOr<std::string>("");
     if (!prefix.ok()) return err(prefix.status().message());
     absl::StatusOr<std::vector<db::KeyValue>> pairs = store.ScanPrefix(*prefix);
     if (!pairs.ok()) return err(pairs.status().message());
@@ -247,12 +330,12 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
     return absl::StrCat(out, "END\n");
   }
   if (command == "checkpoint") {
-    if (!need(0)) return err("usage: checkpoint");
+    if (args != 0) return err("usage: checkpoint");
     absl::StatusOr<db::CheckpointInfo> info = store.Checkpoint();
     return info.ok() ? std::string("OK\n") : err(info.status().message());
   }
   if (command == "stats") {
-    if (!need(0)) return err("usage: stats");
+    if (args != 0) return err("usage: stats");
     absl::StatusOr<db::Stats> stats = store.GetStats();
     return stats.ok() ? StatsLine(*stats) : err(stats.status().message());
   }
@@ -268,204 +351,238 @@ int RunShell(const Flags& flags, db::DB& store) {
     if (trimmed == "quit" || trimmed == "exit") break;
     std::optional<std::string> answer = RunShellLine(flags, store, line);
     if (!answer.has_value()) continue;
-    if (!Answer(*answer)) {
-      PrintError(absl::StrCat("error writing to standard output: ",
-                              std::strerror(errno)));
-      return kExitFailure;
-    }
+    if (!Answer(*answer)) return OutputFailed();
   }
   if (std::cin.bad()) {
     PrintError("error reading standard input");
-    return kExitFailure;
+    return kExitFailed;
   }
   return kExitOk;
 }
 
 // ---- one-shot commands ----
 
+// Prints the error (its message: it names the file and the cause) and
+// returns its exit status.
 int Fail(const absl::Status& s) {
   PrintError(s.message());
-  return kExitFailure;
+  return ExitStatusFor(s);
 }
 
-int RunRepair(const Flags& flags, bool force) {
+int RunRepair(const Flags& flags) {
   db::RepairOptions options;
-  options.force = force;
+  options.force = flags.force;
   absl::StatusOr<db::RepairReport> report =
       db::RepairStore(flags.dir, options);
   if (!report.ok()) return Fail(report.status());
-  if (!Answer(report->ToString())) {
-    PrintError(absl::StrCat("error writing to standard output: ",
-                            std::strerror(errno)));
-    return kExitFailure;
-  }
+  if (!Answer(report->ToString())) return OutputFailed();
   return kExitOk;
 }
 
-int RunCommand(const Flags& flags, absl::string_view command,
-               absl::Span<const std::string> args) {
-  struct Arity {
-    absl::string_view name;
-    size_t min_args;
-    size_t max_args;
-    absl::string_view usage;
-  };
-  static constexpr Arity kCommands[] = {
-      {"get", 1, 1, "get KEY"},         {"put", 2, 2, "put KEY VALUE"},
-      {"del", 1, 1, "del KEY"},         {"scan", 0, 1, "scan [PREFIX]"},
-      {"checkpoint", 0, 0, "checkpoint"}, {"stats", 0, 0, "stats"},
-      {"recover", 0, 0, "recover"},     {"shell", 0, 0, "shell"},
-      {"repair", 0, 1, "repair [--force]"},
-  };
-  const Arity* arity = nullptr;
-  for (const Arity& a : kCommands) {
-    if (a.name == command) arity = &a;
-  }
-  if (arity == nullptr) {
-    return UsageError(absl::StrCat("unknown command '", command, "'"));
-  }
-  if (args.size() < arity->min_args || args.size() > arity->max_args) {
-    return UsageError(absl::StrCat("usage: kv [flags] ", arity->usage));
-  }
-  if (command == "repair") {
-    if (!args.empty() && args[0] != "--force") {
-      return UsageError(absl::StrCat("usage: kv [flags] ", arity->usage));
+// Runs `command` on its decoded arguments against an open store; returns
+// the exit status and sets *out to what goes to stdout.
+int RunOnStore(const Flags& flags, const Command& command,
+               const std::vector<std::string>& args, db::DB& store,
+               std::string* out) {
+  const absl::string_view name = command.name;
+  if (name == "get") {
+    absl::StatusOr<std::string> value = store.Get(args[0]);
+    if (value.ok()) {
+      *out = absl::StrCat(EncodeOut(flags, *value), "\n");
+      return kExitOk;
     }
-    return RunRepair(flags, !args.empty());
+    if (value.status().code() == absl::StatusCode::kNotFound) {
+      *out = "NOT_FOUND\n";
+      return kExitNotFound;
+    }
+    return Fail(value.status());
+  }
+  if (name == "put" || name == "del") {
+    absl::Status s =
+        name == "put" ? store.Put(args[0], args[1]) : store.Delete(args[0]);
+    if (!s.ok()) return Fail(s);
+    *out = "OK\n";
+    return kExitOk;
+  }
+  if (name == "scan") {
+    absl::StatusOr<std::vector<db::KeyValue>> pairs =
+        store.ScanPrefix(args.empty() ? "" : args[0]);
+    if (!pairs.ok()) return Fail(pairs.status());
+    for (const auto& [k, v] : *pairs) {
+      absl::StrAppend(out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
+                      "\n");
+    }
+    return kExitOk;
+  }
+  if (name == "checkpoint") {
+    absl::StatusOr<db::CheckpointInfo> info = store.Checkpoint();
+    if (!info.ok()) return Fail(info.status());
+    *out = absl::StrFormat(
+        "OK %s (covers WAL offsets below %u, %u keys, %u bytes)\n", info->path,
+        info->wal_offset, info->keys, info->bytes);
+    return kExitOk;
+  }
+  if (name == "stats") {
+    absl::StatusOr<db::Stats> stats = store.GetStats();
+    if (!stats.ok()) return Fail(stats.status());
+    *out = StatsLines(*stats);
+    return kExitOk;
+  }
+  if (name == "recover") {
+    *out = store.recovery_report().ToString();
+    return kExitOk;
+  }
+  return RunShell(flags, store);  // shell
+}
+
+int RunCommand(const Flags& flags, const Command& command,
+               absl::Span<const std::string> args) {
+  if (flags.force && !command.takes_force) {
+    return UsageError(&command, "unknown flag '--force'");
+  }
+  if (args.size() < command.min_args) {
+    return UsageError(&command,
+                      absl::StrCat("missing ", command.args[args.size()]));
+  }
+  if (args.size() > command.max_args) {
+    return UsageError(&command, absl::StrCat("unexpected argument '",
+                                             args[command.max_args], "'"));
   }
   std::vector<std::string> decoded;
-  if (command != "shell") {
-    for (size_t i = 0; i < args.size(); ++i) {
-      absl::StatusOr<std::string> d =
-          DecodeArg(flags, args[i], i == 1 ? "value" : "key");
-      if (!d.ok()) return UsageError(d.status().message());
-      decoded.push_back(*std::move(d));
-    }
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::StatusOr<std::string> d =
+        DecodeArg(flags, args[i], i == 1 ? "value" : "key");
+    if (!d.ok()) return UsageError(&command, d.status().message());
+    decoded.push_back(*std::move(d));
   }
+  // Checked here, before the store is opened, so that a file or a missing
+  // parent is named as walctl names it, and nothing is created.
+  if (std::optional<std::string> why = CheckDirectoryArgument(
+          flags.dir, /*create=*/!command.read_only && command.name != "repair")) {
+    PrintError(*why);
+    return kExitFailed;
+  }
+  if (command.name == "repair") return RunRepair(flags);
 
-  const bool read_only =
-      command == "get" || command == "scan" || command == "stats";
-  absl::StatusOr<std::unique_ptr<db::DB>> opened = OpenStore(flags, read_only);
+  absl::StatusOr<std::unique_ptr<db::DB>> opened =
+      OpenStore(flags, command.read_only);
   if (!opened.ok()) return Fail(opened.status());
   db::DB& store = **opened;
-  int code = kExitOk;
   std::string out;
-  if (command == "get") {
-    absl::StatusOr<std::string> value = store.Get(decoded[0]);
-    if (value.ok()) {
-      out = absl::StrCat(EncodeOut(flags, *value), "\n");
-    } else if (value.status().code() == absl::StatusCode::kNotFound) {
-      out = "NOT_FOUND\n";
-      code = kExitFailure;
-    } else {
-      code = Fail(value.status());
-    }
-  } else if (command == "put" || command == "del") {
-    absl::Status s = command == "put" ? store.Put(decoded[0], decoded[1])
-                                      : store.Delete(decoded[0]);
-    if (s.ok()) {
-      out = "OK\n";
-    } else {
-      code = Fail(s);
-    }
-  } else if (command == "scan") {
-    absl::StatusOr<std::vector<db::KeyValue>> pairs =
-        store.ScanPrefix(decoded.empty() ? "" : decoded[0]);
-    if (pairs.ok()) {
-      for (const auto& [k, v] : *pairs) {
-        absl::StrAppend(&out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
-                        "\n");
-      }
-    } else {
-      code = Fail(pairs.status());
-    }
-  } else if (command == "checkpoint") {
-    absl::StatusOr<db::CheckpointInfo> info = store.Checkpoint();
-    if (info.ok()) {
-      out = absl::StrFormat(
-          "OK %s (covers WAL offsets below %u, %u keys, %u bytes)\n",
-          info->path, info->wal_offset, info->keys, info->bytes);
-    } else {
-      code = Fail(info.status());
-    }
-  } else if (command == "stats") {
-    absl::StatusOr<db::Stats> stats = store.GetStats();
-    if (stats.ok()) {
-      out = StatsLines(*stats);
-    } else {
-      code = Fail(stats.status());
-    }
-  } else if (command == "recover") {
-    out = store.recovery_report().ToString();
-  } else {  // shell
-    code = RunShell(flags, store);
-  }
-  if (!out.empty() && !Answer(out)) {
-    PrintError(absl::StrCat("error writing to standard output: ",
-                            std::strerror(errno)));
-    code = kExitFailure;
-  }
+  int code = RunOnStore(flags, command, decoded, store, &out);
+  if (!out.empty() && !Answer(out)) code = Worse(code, OutputFailed());
   absl::Status closed = store.Close();
   if (!closed.ok()) {
     PrintError(closed.message());
-    if (code == kExitOk) code = kExitFailure;
+    code = Worse(code, kExitFailed);
   }
   return code;
 }
 
-int Main(int argc, char** argv) {
+// The command line: flags anywhere before "--", the command, its
+// arguments. The first mistake found is kept and reported once the command
+// is known, so that its hint names that command's help.
+struct CommandLine {
   Flags flags;
-  std::vector<std::string> rest;
-  bool flags_done = false;
+  bool help = false;
+  std::string command;
+  std::vector<std::string> args;
+  std::string error;  // a usage error, or empty
+};
+
+CommandLine ParseCommandLine(int argc, char** argv) {
+  CommandLine cl;
+  auto fail = [&](std::string message) {
+    if (cl.error.empty()) cl.error = std::move(message);
+  };
+  bool options_done = false;
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
-    if (flags_done || !rest.empty() || arg.size() < 2 || arg[0] != '-') {
-      // Flags come before the command; after it everything is an argument
-      // (so values may start with '-').
-      rest.emplace_back(arg);
+    const bool no_command = cl.command.empty();
+    const bool flag =
+        !options_done && (absl::StartsWith(arg, "--") || arg == "-h" ||
+                          (no_command && arg.size() > 1 && arg[0] == '-'));
+    if (!flag) {
+      if (no_command) {
+        cl.command = std::string(arg);
+      } else {
+        cl.args.emplace_back(arg);
+      }
       continue;
     }
     if (arg == "--") {
-      flags_done = true;
-    } else if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return kExitOk;
-    } else if (arg == "--no-sync") {
-      flags.sync = false;
-    } else if (arg == "--hex") {
-      flags.hex = true;
-    } else if (arg == "--dir") {
-      if (i + 1 == argc) return UsageError("flag '--dir' needs a value");
-      flags.dir = argv[++i];
-    } else if (absl::StartsWith(arg, "--dir=")) {
-      flags.dir = std::string(arg.substr(6));
-    } else if (arg == "--recovery-mode" ||
-               absl::StartsWith(arg, "--recovery-mode=")) {
-      absl::string_view name;
-      if (arg == "--recovery-mode") {
-        if (i + 1 == argc) {
-          return UsageError("flag '--recovery-mode' needs a value");
-        }
-        name = argv[++i];
-      } else {
-        name = arg.substr(strlen("--recovery-mode="));
+      options_done = true;
+      continue;
+    }
+    // --name or --name=value.
+    absl::string_view name = arg;
+    std::optional<std::string> value;
+    if (const size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = std::string(arg.substr(eq + 1));
+    }
+    const bool takes_value = name == "--dir" || name == "--recovery-mode";
+    if (takes_value && !value.has_value()) {
+      if (i + 1 == argc) {
+        fail(absl::StrCat("flag '", name, "' needs a value"));
+        continue;
       }
-      std::optional<wal::RecoveryMode> mode = ParseRecoveryMode(name);
+      value = argv[++i];
+    } else if (!takes_value && value.has_value()) {
+      fail(absl::StrCat("flag '", name, "' takes no value"));
+      continue;
+    }
+    if (name == "--help" || name == "-h") {
+      cl.help = true;
+    } else if (name == "--no-sync") {
+      cl.flags.sync = false;
+    } else if (name == "--hex") {
+      cl.flags.hex = true;
+    } else if (name == "--force") {
+      cl.flags.force = true;
+    } else if (name == "--dir") {
+      if (value->empty()) fail("--dir must not be empty");
+      cl.flags.dir = *value;
+    } else if (name == "--recovery-mode") {
+      std::optional<wal::RecoveryMode> mode = ParseRecoveryMode(*value);
       if (!mode.has_value()) {
-        return UsageError(absl::StrCat(
-            "unknown recovery mode '", name,
+        fail(absl::StrCat(
+            "unknown recovery mode '", *value,
             "' (one of point-in-time, tolerate-corrupted-tail-records, "
             "absolute-consistency, skip-any-corrupted-records)"));
+      } else {
+        cl.flags.recovery_mode = *mode;
       }
-      flags.recovery_mode = *mode;
     } else {
-      return UsageError(absl::StrCat("unknown flag '", arg, "'"));
+      fail(absl::StrCat("unknown flag '", name, "'"));
     }
   }
-  if (flags.dir.empty()) return UsageError("--dir must not be empty");
-  if (rest.empty()) return UsageError("no command given");
-  return RunCommand(flags, rest[0],
-                    absl::Span<const std::string>(rest).subspan(1));
+  return cl;
+}
+
+int Main(int argc, char** argv) {
+  const CommandLine cl = ParseCommandLine(argc, argv);
+  // `kv help [COMMAND]` is `kv [COMMAND] --help`.
+  const bool help = cl.help || cl.command == "help";
+  std::string named = cl.command;
+  if (cl.command == "help") named = cl.args.empty() ? "" : cl.args[0];
+  const Command* command = named.empty() ? nullptr : FindCommand(named);
+  if (!named.empty() && command == nullptr) {
+    return UsageError(nullptr, absl::StrCat("unknown command '", named, "'"));
+  }
+  if (!cl.error.empty()) return UsageError(command, cl.error);
+  if (help) {
+    if (cl.command == "help" && cl.args.size() > 1) {
+      return UsageError(nullptr, absl::StrCat("help: unexpected argument '",
+                                              cl.args[1], "'"));
+    }
+    if (!Answer(command == nullptr ? TopLevelHelp() : CommandHelp(*command))) {
+      return OutputFailed();
+    }
+    return kExitOk;
+  }
+  if (command == nullptr) return UsageError(nullptr, "no command given");
+  return RunCommand(cl.flags, *command, cl.args);
 }
 
 }  // namespace

@@ -61,8 +61,8 @@ std::string CountLines(const wal::RepairResult& r) {
   absl::StrAppend(&out, "records skipped: ", r.records_skipped, "\n");
   absl::StrAppend(&out, "records cut: ", r.records_cut, "\n");
   for (const wal::ByteRange& b : r.bytes_cut) {
-    absl::StrAppend(&out, "bytes cut: ", b.file, " from ", b.begin, " to ",
-                    b.end, " (", b.end - b.begin, " bytes)\n");
+    absl::StrAppend(&out, "bytes cut: ", b.file, " [", b.begin, ", ", b.end,
+                    ") (", b.end - b.begin, " bytes)\n");
   }
   return out;
 }

@@ -21,13 +21,8 @@
 // wal/log_inspector.h), so it works on a log another process has open; the
 // answer then describes one moment of it.
 //
-// Exit status (all subcommands):
-//   0  success: the input was read cleanly
-//   1  the input is damaged (reported, every readable part still printed), a
-//      requested offset is not there, or an operation (I/O, append, repair)
-//      failed after the input was opened
-//   2  usage error, or the input cannot be opened (but a full disk, even
-//      while opening a log to append to, is 1: an I/O failure)
+// Exit status: every subcommand follows the table in tools/cli.h
+// (kExitStatusHelp, which each --help prints; README.md, "Exit status").
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +50,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "tools/cli.h"
 #include "tools/display.h"
 #include "tools/json_util.h"
 #include "tools/repair_text.h"
@@ -70,19 +66,14 @@
 namespace blockwal::tools {
 namespace {
 
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFailure = 1,  // damaged input or an I/O error after opening it
-  kExitUsage = 2,    // bad command line, or input that cannot be opened
-};
-
 constexpr absl::string_view kProgram = "walctl";
 
 struct Subcommand {
   absl::string_view name;
   absl::string_view summary;  // one line, for `walctl --help`
   absl::string_view help;     // the full text for `walctl NAME --help`
-  // Runs the subcommand on the arguments after its name; returns an ExitCode.
+  // Runs the subcommand on the arguments after its name; returns an
+  // ExitStatus (tools/cli.h).
   int (*run)(const Subcommand& self, absl::Span<const std::string> args);
 };
 
@@ -96,7 +87,7 @@ void Write(std::FILE* stream, absl::string_view text) {
 
 // Prints "walctl: <message>" on stderr.
 void PrintError(absl::string_view message) {
-  Write(stderr, absl::StrCat(kProgram, ": ", message, "\n"));
+  tools::PrintError(kProgram, message);
 }
 
 // The status message, prefixed with `path` unless it already names it (the
@@ -114,7 +105,7 @@ int FinishOutput(int exit_code) {
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     PrintError(absl::StrCat("error writing to standard output: ",
                             std::strerror(errno)));
-    return exit_code == kExitOk ? kExitFailure : exit_code;
+    return Worse(exit_code, kExitFailed);
   }
   return exit_code;
 }
@@ -188,11 +179,22 @@ absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
   return parsed;
 }
 
-// Prints "walctl: NAME: <message>" and the subcommand's help on stderr.
+// Prints "walctl: NAME: <message>" and a hint to the subcommand's help on
+// stderr.
 int UsageError(const Subcommand& self, absl::string_view message) {
-  PrintError(absl::StrCat(self.name, ": ", message));
-  Write(stderr, self.help);
-  return kExitUsage;
+  return PrintUsageError(kProgram, absl::StrCat(self.name, ": ", message),
+                         absl::StrCat(kProgram, " ", self.name, " --help"));
+}
+
+// Prints "walctl: <message>" and a hint to the top-level help on stderr.
+int TopLevelUsageError(absl::string_view message) {
+  return PrintUsageError(kProgram, message, absl::StrCat(kProgram, " --help"));
+}
+
+// A subcommand's help, then the exit status table, on stdout.
+int PrintHelp(const Subcommand& self) {
+  Write(stdout, absl::StrCat(self.help, "\n", kExitStatusHelp));
+  return FinishOutput(kExitOk);
 }
 
 
@@ -204,32 +206,23 @@ bool IsDirectory(const std::string& path) {
   return FileSystem::Default()->GetChildren(path).ok();
 }
 
-// Checks that `dir` is a directory; otherwise prints why it cannot be opened
-// and returns false (the caller exits with kExitUsage).
+// Checks that `dir` is an existing directory; otherwise prints why it cannot
+// be opened and returns false (the caller exits with kExitFailed).
 bool CheckLogDirectory(const std::string& dir) {
-  absl::StatusOr<bool> exists = FileSystem::Default()->FileExists(dir);
-  if (!exists.ok()) {
-    PrintError(
-        absl::StrCat("cannot open ", MessageNaming(exists.status(), dir)));
-    return false;
-  }
-  if (!*exists) {
-    PrintError(absl::StrCat("cannot open ", dir, ": no such directory"));
-    return false;
-  }
-  if (!IsDirectory(dir)) {
-    PrintError(absl::StrCat("cannot open ", dir, ": not a directory"));
+  if (std::optional<std::string> why =
+          CheckDirectoryArgument(dir, /*create=*/false)) {
+    PrintError(*why);
     return false;
   }
   return true;
 }
 
-// Exit status for a failed inspection: the directory vanished or could not
-// be listed (cannot open), or a read failed later.
+// Prints a failed inspection and returns its exit status: damage (kDataLoss)
+// is kExitDamaged, an offset outside the log kExitNotFound, and a directory
+// that vanished or a read that failed kExitFailed.
 int InspectionFailure(const absl::Status& status, absl::string_view dir) {
   PrintError(MessageNaming(status, dir));
-  return status.code() == absl::StatusCode::kNotFound ? kExitUsage
-                                                      : kExitFailure;
+  return ExitStatusFor(status);
 }
 
 // Warns about a directory without segments: probably not a log.
@@ -325,10 +318,7 @@ std::optional<int> CheckCommonArgs(const Subcommand& self,
                                    size_t positional,
                                    absl::string_view missing_message) {
   if (!parsed.ok()) return UsageError(self, parsed.status().message());
-  if (parsed->help) {
-    Write(stdout, self.help);
-    return FinishOutput(kExitOk);
-  }
+  if (parsed->help) return PrintHelp(self);
   if (parsed->positional.size() < positional) {
     return UsageError(self, missing_message);
   }
@@ -440,7 +430,7 @@ int DumpFile(const std::string& path, DumpPrinter* printer) {
       FileSystem::Default()->NewSequentialFile(path);
   if (!file.ok()) {
     PrintError(absl::StrCat("cannot open ", MessageNaming(file.status(), path)));
-    return kExitUsage;
+    return kExitFailed;
   }
   wal::BlockReader reader(file->get(), printer);
   printer->Begin();
@@ -451,14 +441,31 @@ int DumpFile(const std::string& path, DumpPrinter* printer) {
   }
   printer->End();
 
-  int exit_code = printer->totals().corruptions > 0 ? kExitFailure : kExitOk;
+  int exit_code = printer->totals().corruptions > 0 ? kExitDamaged : kExitOk;
   if (!reader.status().ok()) {
     // The reader also reported the error as dropped bytes; this line says
     // that reading stopped early rather than that the file is damaged.
     std::fflush(stdout);
     PrintError(absl::StrCat("read error, stopped early: ",
                             MessageNaming(reader.status(), path)));
-    exit_code = kExitFailure;
+    return kExitFailed;
+  }
+  if (printer->totals().records == 0 && exit_code == kExitOk) {
+    // The reader ends quietly at bytes it cannot take for a record (that is
+    // how a torn tail looks), so a file that is not a log at all reads as an
+    // empty one. Only an empty file is an empty log.
+    absl::StatusOr<uint64_t> size = FileSystem::Default()->GetFileSize(path);
+    if (!size.ok()) {
+      PrintError(MessageNaming(size.status(), path));
+      return kExitFailed;
+    }
+    if (*size > 0) {
+      std::fflush(stdout);
+      PrintError(absl::StrCat(path, ": no record found in ",
+                              Count(*size, "byte", "bytes"),
+                              "; is it a block-format log?"));
+      exit_code = kExitDamaged;
+    }
   }
   return exit_code;
 }
@@ -510,7 +517,7 @@ int DumpDirectory(const std::string& dir, bool json) {
   for (const wal::LogProblem& p : inspection->problems) {
     Write(stderr, json ? ProblemJson(p) : ProblemText(p));
   }
-  return problems > 0 ? kExitFailure : kExitOk;
+  return problems > 0 ? kExitDamaged : kExitOk;
 }
 
 constexpr FlagSpec kDumpFlags[] = {{"json"}};
@@ -518,10 +525,7 @@ constexpr FlagSpec kDumpFlags[] = {{"json"}};
 int RunDump(const Subcommand& self, absl::Span<const std::string> args) {
   absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kDumpFlags);
   if (!parsed.ok()) return UsageError(self, parsed.status().message());
-  if (parsed->help) {
-    Write(stdout, self.help);
-    return FinishOutput(kExitOk);
-  }
+  if (parsed->help) return PrintHelp(self);
   if (parsed->positional.size() != 1) {
     return UsageError(self, parsed->positional.empty()
                                 ? "missing FILE or DIR"
@@ -552,7 +556,7 @@ int RunVerify(const Subcommand& self, absl::Span<const std::string> args) {
   }
   const std::string& dir = parsed->positional[0];
   const bool json = parsed->Has("json");
-  if (!CheckLogDirectory(dir)) return kExitUsage;
+  if (!CheckLogDirectory(dir)) return kExitFailed;
 
   Progress progress("verifying", true);
   wal::InspectOptions options;
@@ -575,13 +579,12 @@ int RunVerify(const Subcommand& self, absl::Span<const std::string> args) {
                                inspection->records, ",\"problems\":", problems,
                                "}\n"));
   } else {
-    Write(stdout,
-          absl::StrCat(segments, segments == 1 ? " segment, " : " segments, ",
-                       inspection->records,
-                       inspection->records == 1 ? " record, " : " records, ",
-                       problems, problems == 1 ? " problem\n" : " problems\n"));
+    Write(stdout, absl::StrCat(Count(segments, "segment", "segments"), ", ",
+                               Count(inspection->records, "record", "records"),
+                               ", ", Count(problems, "problem", "problems"),
+                               "\n"));
   }
-  return FinishOutput(problems > 0 ? kExitFailure : kExitOk);
+  return FinishOutput(problems > 0 ? kExitDamaged : kExitOk);
 }
 
 // ---- stat ----
@@ -592,7 +595,7 @@ int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
     return *done;
   }
   const std::string& dir = parsed->positional[0];
-  if (!CheckLogDirectory(dir)) return kExitUsage;
+  if (!CheckLogDirectory(dir)) return kExitFailed;
 
   Progress progress("reading", true);
   wal::InspectOptions options;
@@ -618,8 +621,8 @@ int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
         s.index_bytes, state));
   }
   if (log.has_records()) {
-    absl::StrAppend(&out, "offsets: ", log.first_offset(), " to ",
-                    log.last_offset(), "\n");
+    absl::StrAppend(&out, "offsets: [", log.first_offset(), ", ",
+                    log.last_offset() + 1, ")\n");
   } else {
     absl::StrAppend(&out, "offsets: empty\n");
   }
@@ -639,12 +642,23 @@ int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
                     " (run 'walctl verify ", dir, "' for the list)\n");
   }
   Write(stdout, out);
-  return FinishOutput(log.problems.empty() ? kExitOk : kExitFailure);
+  return FinishOutput(log.problems.empty() ? kExitOk : kExitDamaged);
 }
 
 // ---- repair ----
 
 constexpr FlagSpec kRepairFlags[] = {{"force"}};
+
+// kExitOk when the log verifies clean; kExitDamaged when recovery refused
+// for damage or problems remain; kExitFailed when a step failed (recovery
+// for another reason than damage, an index put back, the close, the
+// verification).
+int RepairExitStatus(const wal::RepairResult& r) {
+  if (r.clean()) return kExitOk;
+  if (!r.status.ok()) return kExitFailed;
+  if (!r.recovery.ok()) return Worse(ExitStatusFor(r.recovery), kExitDamaged);
+  return kExitDamaged;
+}
 
 // A printer of wal::RepairLog (wal/repair.h), which does the work.
 int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
@@ -653,7 +667,7 @@ int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
     return *done;
   }
   const std::string& dir = parsed->positional[0];
-  if (!CheckLogDirectory(dir)) return kExitUsage;
+  if (!CheckLogDirectory(dir)) return kExitFailed;
 
   Progress progress("backing up", true);
   const bool tty = isatty(STDERR_FILENO) == 1;
@@ -672,19 +686,15 @@ int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
   progress.Clear();
   if (tty) Write(stderr, "             \r");
   if (!result.ok()) {
-    PrintError(absl::StrCat(
-        "repair: ", MessageNaming(result.status(), dir),
-        result.status().code() == absl::StatusCode::kUnavailable
-            ? " (is another process using the log?)"
-            : "",
-        "; nothing was changed"));
-    return kExitFailure;
+    PrintError(absl::StrCat("repair: ", MessageNaming(result.status(), dir),
+                            "; nothing was changed"));
+    return ExitStatusFor(result.status());
   }
   const RepairText text = FormatRepair(dir, *result);
   Write(stdout, text.out);
   std::fflush(stdout);
   Write(stderr, text.err);
-  return FinishOutput(result->clean() ? kExitOk : kExitFailure);
+  return FinishOutput(RepairExitStatus(*result));
 }
 
 // ---- append ----
@@ -699,6 +709,11 @@ int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
   const std::string& dir = parsed->positional[0];
   const bool sync = parsed->Has("sync");
 
+  if (std::optional<std::string> why =
+          CheckDirectoryArgument(dir, /*create=*/true)) {
+    PrintError(*why);
+    return kExitFailed;
+  }
   wal::LogOptions options;
   options.warning_sink = [](const std::string& w) {
     PrintError(absl::StrCat("warning: ", w));
@@ -711,10 +726,9 @@ int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
             ? absl::StrCat(" (see 'walctl verify ", dir, "' and 'walctl repair ",
                            dir, "')")
             : ""));
-    // A full disk is a failure to write, not a log that cannot be opened.
-    return log.status().code() == absl::StatusCode::kResourceExhausted
-               ? kExitFailure
-               : kExitUsage;
+    // Damage recovery refuses to cut is kExitDamaged; a lock held
+    // elsewhere, a full disk or an I/O error kExitFailed.
+    return ExitStatusFor(log.status());
   }
 
   std::string line;
@@ -722,24 +736,24 @@ int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
     absl::StatusOr<uint64_t> offset = (*log)->Append(line);
     if (!offset.ok()) {
       PrintError(absl::StrCat("append failed: ", MessageNaming(offset.status(), dir)));
-      return FinishOutput(kExitFailure);
+      return FinishOutput(kExitFailed);
     }
     if (sync) {
       if (absl::Status s = (*log)->Sync(); !s.ok()) {
         PrintError(absl::StrCat("sync failed: ", MessageNaming(s, dir)));
-        return FinishOutput(kExitFailure);
+        return FinishOutput(kExitFailed);
       }
     }
     Write(stdout, absl::StrCat(*offset, "\n"));
-    if (std::fflush(stdout) != 0) return FinishOutput(kExitFailure);
+    if (std::fflush(stdout) != 0) return FinishOutput(kExitFailed);
   }
   if (std::cin.bad()) {
     PrintError("error reading standard input");
-    return FinishOutput(kExitFailure);
+    return FinishOutput(kExitFailed);
   }
   if (absl::Status s = (*log)->Close(); !s.ok()) {
     PrintError(absl::StrCat("closing the log failed: ", MessageNaming(s, dir)));
-    return FinishOutput(kExitFailure);
+    return FinishOutput(kExitFailed);
   }
   return FinishOutput(kExitOk);
 }
@@ -760,7 +774,7 @@ int RunRead(const Subcommand& self, absl::Span<const std::string> args) {
     return UsageError(self, absl::StrCat("bad OFFSET '", parsed->positional[1],
                                          "': expected a decimal number"));
   }
-  if (!CheckLogDirectory(dir)) return kExitUsage;
+  if (!CheckLogDirectory(dir)) return kExitFailed;
   absl::StatusOr<std::string> value =
       wal::ReadRecordValue(FileSystem::Default(), dir, offset);
   if (!value.ok()) return InspectionFailure(value.status(), dir);
@@ -903,29 +917,35 @@ int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
     if (!follow) return UsageError(self, "--max-wait-ms needs --follow");
     max_wait = absl::Milliseconds(static_cast<int64_t>(ms));
   }
-  if (!CheckLogDirectory(dir)) return kExitUsage;
+  if (!CheckLogDirectory(dir)) return kExitFailed;
   FileSystem* fs = FileSystem::Default();
-  if (!has_from) {
-    absl::StatusOr<wal::OffsetRange> range = wal::FindOffsetRange(fs, dir);
-    if (!range.ok()) return InspectionFailure(range.status(), dir);
-    if (has_from_time) {
-      absl::StatusOr<uint64_t> found =
-          FindOffsetForTime(fs, dir, *range, from_time_us);
-      if (!found.ok()) return InspectionFailure(found.status(), dir);
-      from = *found;
-      if (from == range->next && !follow) {
-        PrintError(absl::StrCat(
-            dir, ": no record at or after ", FormatTimestamp(from_time_us),
-            " (", from_time_us, " us); ",
-            range->empty() ? "the log is empty"
-                           : "every record is older"));
-        return kExitFailure;
-      }
-    } else {
-      from = range->next - range->first > kDefaultTailRecords
-                 ? range->next - kDefaultTailRecords
-                 : range->first;
-    }
+  absl::StatusOr<wal::OffsetRange> range = wal::FindOffsetRange(fs, dir);
+  if (!range.ok()) return InspectionFailure(range.status(), dir);
+  std::string start;  // what --from or --from-time asked for, for messages
+  if (has_from) {
+    start = absl::StrCat("offset ", from);
+  } else if (has_from_time) {
+    absl::StatusOr<uint64_t> found =
+        FindOffsetForTime(fs, dir, *range, from_time_us);
+    if (!found.ok()) return InspectionFailure(found.status(), dir);
+    from = *found;
+    start = absl::StrCat(FormatTimestamp(from_time_us), " (", from_time_us,
+                         " us)");
+  } else {
+    from = range->next - range->first > kDefaultTailRecords
+               ? range->next - kDefaultTailRecords
+               : range->first;
+  }
+  // A start past the last record is "not found" whichever way it was given
+  // (--follow waits for it instead).
+  if (!start.empty() && from >= range->next && !follow) {
+    PrintError(absl::StrCat(
+        dir, ": no record at or after ", start, "; ",
+        range->empty()  ? std::string("the log is empty")
+        : has_from_time ? std::string("every record is older")
+                        : absl::StrCat("the log holds offsets [", range->first,
+                                       ", ", range->next, ")")));
+    return kExitNotFound;
   }
   uint64_t next = from;
   uint64_t printed = 0;
@@ -944,7 +964,7 @@ int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
   int failures = 0;
   while (true) {
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      return FinishOutput(kExitOk);  // reports the write error, exits 1
+      return FinishOutput(kExitOk);  // reports the write error
     }
     absl::Duration wait = kFollowPollInterval;
     if (max_wait.has_value()) {
@@ -995,9 +1015,9 @@ stdout; then every problem 'walctl verify' would report on stderr, as
   --json   one JSON object per line, as above
   --help   print this help
 
-Exit status: 0 read cleanly; 1 damage or problems were reported (every
-readable record is still printed) or a read failed; 2 a usage error or the
-input cannot be opened.
+Damage or problems reported (every readable record is still printed), or a
+non-empty FILE in which no record was found, exit 3; a FILE or DIR that
+cannot be opened, or a read that fails, exit 4.
 )help",
      RunDump},
     {"verify", "check every segment of a log directory",
@@ -1017,8 +1037,8 @@ look like problems.
            then {"segments":N,"records":R,"problems":P}
   --help   print this help
 
-Exit status: 0 no problems; 1 problems found (or a read failed); 2 a usage
-error or DIR cannot be opened.
+Problems found exit 3; a DIR that cannot be opened, or a read that fails,
+exit 4.
 )help",
      RunVerify},
     {"stat", "summarize a log directory",
@@ -1026,15 +1046,15 @@ error or DIR cannot be opened.
 
 Reads the log in DIR without locking or changing it and prints one line per
 segment (base offset, records, store bytes, index bytes, and "sealed" or
-"active"), then the offset range ("offsets: FIRST to LAST" or "offsets:
-empty"), the record count, the total store and index bytes, the time of the
+"active"), then the offset range ("offsets: [FIRST, NEXT)", half-open: NEXT
+is the offset the next append gets; or "offsets: empty"), the record count, the total store and index bytes, the time of the
 last append (UTC, ISO 8601), any files that do not belong to the log, and the
 number of problems when there are any.
 
   --help   print this help
 
-Exit status: 0 success; 1 problems were found ('walctl verify DIR' lists
-them) or a read failed; 2 a usage error or DIR cannot be opened.
+Problems found ('walctl verify DIR' lists them) exit 3; a DIR that cannot
+be opened, or a read that fails, exit 4.
 )help",
      RunStat},
     {"repair", "back up a damaged log and recover it in place",
@@ -1060,14 +1080,14 @@ remains, and why, on standard error.
 
   --force  use recovery mode skip-any-corrupted-records instead: damaged
            records are skipped; their offsets stay taken and read as data
-           loss, so verify keeps reporting them and the repair exits 1
+           loss, so verify keeps reporting them and the repair exits 3
            naming them. Indexes of damaged stores are kept, so intact records
            beside the damage stay readable.
   --help   print this help
 
-Exit status: 0 the log verifies clean; 1 problems remain (listed), the log is
-in use, the backup failed or recovery refused; 2 a usage error or DIR cannot
-be opened.
+Exits 0 only when the log verifies clean; 3 when recovery refused for damage
+or problems remain (listed); 4 when DIR cannot be opened, the log is in use
+or a step failed (the backup, an I/O error).
 )help",
      RunRepair},
     {"append", "append one record per line of standard input",
@@ -1081,9 +1101,10 @@ appended.
   --sync   make each record durable (Log::Sync) before printing its offset
   --help   print this help
 
-Exit status: 0 every line was appended and the log closed cleanly; 1 an
-append, a sync or the close failed; 2 a usage error or the log cannot be
-opened.
+Exits 0 when every line was appended and the log closed cleanly; 3 when
+recovery refuses damage in the log ('walctl verify', 'walctl repair'); 4
+when the log cannot be opened (in use, not a directory, a missing parent
+directory) or an append, a sync or the close failed (a full disk included).
 )help",
      RunAppend},
     {"read", "write one record's value to standard output",
@@ -1094,9 +1115,9 @@ to standard output. Reads without locking or changing the log.
 
   --help   print this help
 
-Exit status: 0 success; 1 OFFSET is outside the log's range (the message
-names the range) or the record is damaged; 2 a usage error or DIR cannot be
-opened.
+OFFSET outside the log's offsets (the message names them, as [FIRST, NEXT))
+exits 1; a damaged record 3; a DIR that cannot be opened, or a read that
+fails, 4.
 )help",
      RunRead},
     {"tail", "print the newest records of a log directory",
@@ -1121,9 +1142,10 @@ log, so it works while a writer has the log open.
   --max-wait-ms N   with --follow: exit 0 once N ms pass without a new record
   --help            print this help
 
-Exit status: 0 success; 1 damage was found (the records around it are still
-printed), a read failed, or no record is as new as --from-time (without
---follow, which waits for one); 2 a usage error or DIR cannot be opened.
+Without --follow (which waits for one), no record at or after OFFSET or
+TIME prints nothing on standard output, says so on standard error and exits
+1, whichever flag asked. Damage found (the records around it are still
+printed) exits 3; a DIR that cannot be opened, or a read that fails, 4.
 )help",
      RunTail},
 };
@@ -1139,7 +1161,8 @@ std::string TopLevelUsage() {
   absl::StrAppend(&usage, absl::StrFormat(
       "  %-8s %s\n", "help", "print this help; 'help SUBCOMMAND' for one"));
   absl::StrAppend(&usage, "\nRun '", kProgram,
-                  " SUBCOMMAND --help' for a subcommand's flags.\n");
+                  " SUBCOMMAND --help' for a subcommand's flags.\n\n",
+                  kExitStatusHelp);
   return usage;
 }
 
@@ -1152,37 +1175,27 @@ const Subcommand* FindSubcommand(absl::string_view name) {
 
 int Main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    PrintError("missing subcommand");
-    Write(stderr, TopLevelUsage());
-    return kExitUsage;
-  }
+  if (args.empty()) return TopLevelUsageError("missing subcommand");
   const std::string& first = args[0];
   if (first == "--help" || first == "-h" || first == "help") {
     // `walctl help dump` is the same as `walctl dump --help`.
     if (first == "help" && args.size() > 1) {
       const Subcommand* sub = FindSubcommand(args[1]);
       if (sub == nullptr) {
-        PrintError(absl::StrCat("unknown subcommand '", args[1], "'"));
-        Write(stderr, TopLevelUsage());
-        return kExitUsage;
+        return TopLevelUsageError(
+            absl::StrCat("unknown subcommand '", args[1], "'"));
       }
-      Write(stdout, sub->help);
-      return FinishOutput(kExitOk);
+      return PrintHelp(*sub);
     }
     Write(stdout, TopLevelUsage());
     return FinishOutput(kExitOk);
   }
   if (absl::StartsWith(first, "-")) {
-    PrintError(absl::StrCat("unknown flag '", first, "'"));
-    Write(stderr, TopLevelUsage());
-    return kExitUsage;
+    return TopLevelUsageError(absl::StrCat("unknown flag '", first, "'"));
   }
   const Subcommand* sub = FindSubcommand(first);
   if (sub == nullptr) {
-    PrintError(absl::StrCat("unknown subcommand '", first, "'"));
-    Write(stderr, TopLevelUsage());
-    return kExitUsage;
+    return TopLevelUsageError(absl::StrCat("unknown subcommand '", first, "'"));
   }
   return sub->run(*sub, absl::MakeConstSpan(args).subspan(1));
 }

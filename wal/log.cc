@@ -503,7 +503,7 @@ absl::Status Log::CheckWritable() const {
   if (!sticky_error_.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         dir_, ": log is read-only after an earlier write failure: ",
-        sticky_error_.ToString()));
+        sticky_error_.message()));
   }
   return absl::OkStatus();
 }
@@ -853,7 +853,7 @@ absl::StatusOr<Record> Log::Read(uint64_t offset, std::string* scratch) const {
                                   "offset ", next, ")")
                    : absl::StrCat(dir_, ": offset ", offset,
                                   " is outside the log's range [", lo, ", ",
-                                  next - 1, "]"));
+                                  next, ")"));
   }
   // The segment may return a view of its own memory (a read-only mapping,
   // after a walk past a damaged index entry), which lives only as long as

@@ -698,7 +698,7 @@ absl::StatusOr<std::string> ReadRecordValue(FileSystem* fs,
   if (offset < range.first || offset >= range.next) {
     return absl::OutOfRangeError(
         absl::StrCat(dir, ": offset ", offset, " is outside the log's range [",
-                     range.first, ", ", range.next - 1, "]"));
+                     range.first, ", ", range.next, ")"));
   }
   return absl::DataLossError(absl::StrCat(
       dir, ": the record at offset ", offset, " is damaged or missing",

@@ -6,7 +6,7 @@
 //
 // Contract checked per damaged log:
 //   - verify: exit 0 and "S segments, R records, 0 problems" on the
-//     undamaged log and when no record's bytes changed; otherwise exit 1,
+//     undamaged log and when no record's bytes changed; otherwise exit 3,
 //     every line "FILE at position P: PROBLEM" naming a file of the damaged
 //     segment (or the next store, whose offsets then do not chain), the
 //     summary counting them, and the damage located: an index problem
@@ -14,7 +14,7 @@
 //     torn tail exactly where the kept records end; other store damage at or
 //     after the end of the last intact record before it.
 //   - read: an intact record (without an index: one a scan finds) prints
-//     its exact bytes (exit 0), a hit one prints nothing (exit 1).
+//     its exact bytes (exit 0), a hit one prints nothing (exit 3).
 //   - repair (point-in-time) and repair --force (skip-any-corrupted-records),
 //     wal::RepairLog through walctl: print "backup: DIR.repair-backup-<time>",
 //     a directory beside the log whose files are byte-identical copies of
@@ -30,14 +30,15 @@
 //     read kDataLoss, cut = the offsets the damaged log held, OffsetsBefore,
 //     past the next offset). Then: exit 0 exactly when verify finds nothing
 //     (Clean: each store a prefix of the pristine one ending after a record,
-//     each index exactly its entries), else exit 1 with every problem verify
+//     each index exactly its entries), else exit 3 with every problem verify
 //     lists named on stderr, with why it stayed and where the backup is.
 //     The log then opens in that mode and reads as predicted; without
 //     --force no intact record before a synced point (every sealed segment,
 //     and the last segment up to its last sync-marked record that recovery
 //     can see) is dropped.
 // Regression_RepairExitsZeroLeavingDamage: issue 3 of damaged_log.h, fixed
-// (the repair verifies its result and exits 1 naming what remains).
+// (the repair verifies its result and exits 3 naming what remains).
+// Exit statuses are tools/cli.h's: 3 is damaged data.
 
 #include <algorithm>
 #include <cstdio>
@@ -59,6 +60,8 @@
 #include "tests/status_matchers.h"
 #include "blockwal/util/coding.h"
 #include "blockwal/wal/log.h"
+#include "blockwal/wal/log_inspector.h"
+#include "tools/cli.h"
 
 #ifndef WALCTL_PATH
 #error "WALCTL_PATH must name the walctl binary"
@@ -129,7 +132,7 @@ VerifyResult Verify(const std::string& dir) {
     ADD_FAILURE() << "not a summary line: " << lines.back();
   }
   EXPECT_EQ(problems, lines.size() - 1) << r.out;
-  EXPECT_EQ(v.exit_code, problems > 0 ? 1 : 0) << r.out;
+  EXPECT_EQ(v.exit_code, problems > 0 ? tools::kExitDamaged : 0) << r.out;
   return v;
 }
 
@@ -192,7 +195,7 @@ void CheckVerifyOfDamaged(const PristineLog& m, const Damage& d,
     EXPECT_EQ(v.records, m.records.size()) << v.out;
     return;
   }
-  EXPECT_EQ(v.exit_code, 1) << v.out;
+  EXPECT_EQ(v.exit_code, tools::kExitDamaged) << v.out;
   const std::string store = JoinPath(dir, s.store);
   const std::string index = JoinPath(dir, s.index);
   const std::string next_store =
@@ -288,7 +291,24 @@ void CheckReadOfDamaged(const PristineLog& m, const Damage& d,
   if (!hit.empty()) {
     const uint64_t o = hit[Uniform(rng, 0, hit.size() - 1)];
     const CommandResult r = Walctl({"read", dir, absl::StrCat(o)});
-    EXPECT_EQ(r.exit_code, 1) << "walctl read " << o << " of a hit record";
+    // Inside the offsets the inspector finds, a hit record is damaged (3);
+    // past them (damage that hides the end of the log), not there (1).
+    ASSERT_OK_AND_ASSIGN(const wal::OffsetRange range,
+                         wal::FindOffsetRange(FileSystem::Default(), dir));
+    if (o >= range.first && o < range.next) {
+      EXPECT_EQ(r.exit_code, tools::kExitDamaged)
+          << "walctl read " << o << " of a hit record: " << r.err;
+    } else {
+      EXPECT_EQ(r.exit_code, tools::kExitNotFound)
+          << "walctl read " << o << " of a hit record: " << r.err;
+      EXPECT_EQ(r.err,
+                range.empty()
+                    ? absl::StrCat("walctl: ", dir, ": offset ", o,
+                                   " is not in the log, which is empty\n")
+                    : absl::StrCat("walctl: ", dir, ": offset ", o,
+                                   " is outside the log's range [", range.first,
+                                   ", ", range.next, ")\n"));
+    }
     EXPECT_EQ(r.out, "") << "walctl read " << o << " of a hit record";
   }
 }
@@ -439,8 +459,8 @@ void CheckRepair(const PristineLog& m, const Damage& d, const Files& damaged,
   // verify lists is named on stderr.
   const bool clean = Clean(m, ReadSegmentFiles(FileSystem::Default(), dir));
   const VerifyResult v = Verify(dir);
-  EXPECT_EQ(v.exit_code, clean ? 0 : 1) << v.out;
-  EXPECT_EQ(r.exit_code, clean ? 0 : 1) << r.out << r.err;
+  EXPECT_EQ(v.exit_code, clean ? 0 : tools::kExitDamaged) << v.out;
+  EXPECT_EQ(r.exit_code, clean ? 0 : tools::kExitDamaged) << r.out << r.err;
   std::vector<std::string> listed;
   for (const Problem& p : v.problems) {
     listed.push_back(absl::StrCat(p.file, " at position ", p.position, ": ", p.text));
@@ -552,7 +572,7 @@ INSTANTIATE_TEST_SUITE_P(corruption, WalctlCorruptionTest,
 // Issue 3 of damaged_log.h (fixed), minimal: a sealed segment whose middle
 // record is damaged. Point-in-time recovery checks only the last record of a
 // sealed segment, so it opens the log and leaves the damage; the repair used
-// to exit 0 there. It now verifies its result and exits 1 naming the damage.
+// to exit 0 there. It now verifies its result and exits 3 naming the damage.
 class WalctlCorruptionRegressionTest : public ::testing::TestWithParam<FsKind> {};
 
 TEST_P(WalctlCorruptionRegressionTest, Regression_RepairExitsZeroLeavingDamage) {
@@ -570,15 +590,15 @@ TEST_P(WalctlCorruptionRegressionTest, Regression_RepairExitsZeroLeavingDamage) 
   ASSERT_OK_AND_ASSIGN(std::string data, ReadFileToString(FileSystem::Default(), store));
   data[31 + 20] ^= 0x01;
   ASSERT_OK(WriteStringToFile(FileSystem::Default(), data, store, false));
-  ASSERT_EQ(Verify(dir).exit_code, 1);
+  ASSERT_EQ(Verify(dir).exit_code, tools::kExitDamaged);
 
   CommandResult r = Walctl({"repair", dir});
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("records kept: 9\nrecords skipped: 1\nrecords cut: 0\n"));
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat("  ", store, " at position 31: checksum mismatch")));
   // --force cannot remove it either (that would renumber records 2 to 9).
   r = Walctl({"repair", "--force", dir});
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, tools::kExitDamaged) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("records kept: 9\nrecords skipped: 1\nrecords cut: 0\n"));
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat("  ", store, " at position 31: checksum mismatch")));
 }
