@@ -510,7 +510,7 @@ TEST_P(LogRecoveryTest, IndexEntriesPastTheStoreAreDropped) {
   ExpectSmallRecords(*recovered, 0, 6);
   std::string scratch;
   EXPECT_THAT(recovered->Read(6, &scratch),
-              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("[0, 5]")));
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("[0, 6)")));
   ASSERT_OK_AND_ASSIGN(uint64_t offset, recovered->Append("new-6"));
   EXPECT_EQ(offset, 6u);
   EXPECT_EQ(ReadValue(*recovered, 6), "new-6");
