@@ -96,7 +96,7 @@ bool Verify(const db::DB& store, uint64_t acked) {
   for (uint64_t i = 0; i < acked; ++i) {
     absl::StatusOr<std::string> v = store.Get(Key(i));
     if (!v.ok()) {
-      fail(absl::StrCat("acknowledged ", Key(i), ": ", v.status().ToString()));
+      fail(absl::StrCat("acknowledged ", Key(i), ": ", v.status().message()));
     } else if (*v != Value(i)) {
       fail(absl::StrCat("acknowledged ", Key(i), " has a wrong value"));
     }
@@ -104,7 +104,7 @@ bool Verify(const db::DB& store, uint64_t acked) {
   // Every key present: "last" or key-i with the right value, no holes.
   uint64_t present = 0;
   absl::StatusOr<std::vector<db::KeyValue>> pairs = store.ScanPrefix("key-");
-  if (!pairs.ok()) fail(absl::StrCat("scan: ", pairs.status().ToString()));
+  if (!pairs.ok()) fail(absl::StrCat("scan: ", pairs.status().message()));
   for (const auto& [k, v] : pairs.ok() ? *pairs : std::vector<db::KeyValue>()) {
     if (k != Key(present)) {
       fail(absl::StrCat("unexpected key ", k, " (expected ", Key(present),
@@ -120,7 +120,7 @@ bool Verify(const db::DB& store, uint64_t acked) {
   }
   absl::StatusOr<db::Stats> stats = store.GetStats();
   if (!stats.ok()) {
-    fail(absl::StrCat("stats: ", stats.status().ToString()));
+    fail(absl::StrCat("stats: ", stats.status().message()));
   } else if (stats->keys != present + (present > 0 ? 1 : 0)) {
     fail(absl::StrCat("the store holds ", stats->keys, " keys, expected ",
                       present, " + \"last\""));
@@ -150,14 +150,14 @@ bool Verify(const db::DB& store, uint64_t acked) {
   options.sync = true;
   absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
   if (!store.ok()) {
-    std::fprintf(stderr, "child: %s\n", store.status().ToString().c_str());
+    std::fprintf(stderr, "child: %s\n", std::string(store.status().message()).c_str());
     _exit(3);
   }
   for (uint64_t i = 0; i < 10'000'000; ++i) {
     absl::Status s = WriteOne(**store, i);
     if (!s.ok()) {
       std::fprintf(stderr, "child: write %u: %s\n", static_cast<unsigned>(i),
-                   s.ToString().c_str());
+                   std::string(s.message()).c_str());
       _exit(3);
     }
     if (write(report_fd, &i, sizeof(i)) != sizeof(i)) _exit(4);
@@ -171,7 +171,7 @@ bool ReopenAndVerify(const std::string& dir, const db::Options& options,
                      uint64_t acked) {
   absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
   if (!store.ok()) {
-    absl::PrintF("    FAILED: reopen: %s\n", store.status().ToString().c_str());
+    absl::PrintF("    FAILED: reopen: %s\n", std::string(store.status().message()).c_str());
     return false;
   }
   absl::PrintF("    recovery report:\n");
@@ -256,14 +256,14 @@ bool PowerLoss(std::mt19937_64& rng) {
   {
     absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
     if (!store.ok()) {
-      absl::PrintF("    FAILED: open: %s\n", store.status().ToString().c_str());
+      absl::PrintF("    FAILED: open: %s\n", std::string(store.status().message()).c_str());
       return false;
     }
     for (uint64_t i = 0; i < total; ++i) {
       if (i == fail_at) fs.FailAfter(kMutations, fail_after, EIO, true);
       absl::Status s = WriteOne(**store, i);
       if (!s.ok()) {
-        if (first_error.empty()) first_error = s.ToString();
+        if (first_error.empty()) first_error = std::string(s.message());
         break;  // the store refuses further writes (sticky)
       }
       if (acked != i) {
@@ -276,7 +276,7 @@ bool PowerLoss(std::mt19937_64& rng) {
         absl::StatusOr<db::CheckpointInfo> info = (*store)->Checkpoint();
         if (!info.ok()) {
           absl::PrintF("    FAILED: checkpoint: %s\n",
-                      info.status().ToString().c_str());
+                      std::string(info.status().message()).c_str());
           return false;
         }
         absl::PrintF("    checkpoint %s: %u keys, WAL below offset %u dropped\n",
@@ -289,7 +289,7 @@ bool PowerLoss(std::mt19937_64& rng) {
                 "    close: %s\n",
                 static_cast<unsigned>(acked),
                 first_error.empty() ? "none" : first_error.c_str(),
-                closed.ToString().c_str());
+                std::string(closed.message()).c_str());
   }
   // Power loss: each file keeps its synced bytes plus a sector-aligned part
   // of what followed; names never made durable by a directory sync vanish.
@@ -297,7 +297,7 @@ bool PowerLoss(std::mt19937_64& rng) {
   absl::Status s = fs.TearUnsyncedData(keep);
   if (s.ok()) s = fs.DeleteFilesCreatedAfterLastDirSync();
   if (!s.ok()) {
-    absl::PrintF("    FAILED: simulating the crash: %s\n", s.ToString().c_str());
+    absl::PrintF("    FAILED: simulating the crash: %s\n", std::string(s.message()).c_str());
     return false;
   }
   fs.ResetState();
