@@ -553,7 +553,9 @@ std::string DecodeChunkPairs(absl::string_view input, ChunkPairs* pairs) {
   uint32_t count;
   if (!GetVarint32(&input, &count)) return "bad pair count";
   pairs->clear();
-  pairs->reserve(count);
+  // The count is untrusted: every pair takes at least two bytes (its two
+  // length prefixes), so no more can follow than that allows.
+  pairs->reserve(std::min<size_t>(count, input.size() / 2));
   for (uint32_t n = 0; n < count; ++n) {
     absl::string_view key;
     absl::string_view value;
