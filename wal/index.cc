@@ -69,17 +69,25 @@ absl::StatusOr<std::unique_ptr<Index>> Index::Load(FileSystem* fs,
   return index;
 }
 
-uint64_t Index::CountValidEntries(uint64_t slots) const {
+IndexEntry DecodeIndexEntry(const char* p) {
+  return IndexEntry{DecodeFixed32(p), DecodeFixed64(p + 4)};
+}
+
+uint64_t CountValidIndexEntries(absl::string_view bytes) {
+  const uint64_t slots = bytes.size() / kIndexEntrySize;
   uint64_t n = 0;
   uint64_t previous = 0;
   for (; n < slots; ++n) {
-    uint32_t rel;
-    uint64_t position;
-    RawEntry(n, &rel, &position);
-    if (rel != n || (n > 0 && position <= previous)) break;
-    previous = position;
+    const IndexEntry e = DecodeIndexEntry(bytes.data() + n * kIndexEntrySize);
+    if (e.relative_offset != n || (n > 0 && e.position <= previous)) break;
+    previous = e.position;
   }
   return n;
+}
+
+uint64_t Index::CountValidEntries(uint64_t slots) const {
+  return CountValidIndexEntries(
+      absl::string_view(bytes(), slots * kIndexEntrySize));
 }
 
 absl::Status Index::Grow(uint64_t capacity_bytes) {
@@ -95,14 +103,8 @@ absl::Status Index::Grow(uint64_t capacity_bytes) {
   return absl::OkStatus();
 }
 
-void Index::RawEntry(uint64_t i, uint32_t* rel, uint64_t* position) const {
-  const char* p = bytes() + i * kIndexEntrySize;
-  *rel = DecodeFixed32(p);
-  *position = DecodeFixed64(p + 4);
-}
-
 uint64_t Index::Position(uint64_t i) const {
-  return DecodeFixed64(bytes() + i * kIndexEntrySize + 4);
+  return DecodeIndexEntry(bytes() + i * kIndexEntrySize).position;
 }
 
 absl::Status Index::Append(uint64_t position) {

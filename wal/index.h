@@ -26,11 +26,24 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "blockwal/util/file_system.h"
 
 namespace blockwal::wal {
 
 inline constexpr size_t kIndexEntrySize = 4 + 8;
+
+// One entry as it is stored.
+struct IndexEntry {
+  uint32_t relative_offset = 0;
+  uint64_t position = 0;
+};
+// Decodes the kIndexEntrySize bytes at p.
+IndexEntry DecodeIndexEntry(const char* p);
+// The number of well-formed leading entries among the whole entries of
+// `bytes` (an index file's contents): entry i holds relative offset i, and
+// positions strictly increase.
+uint64_t CountValidIndexEntries(absl::string_view bytes);
 
 class Index {
  public:
@@ -104,8 +117,6 @@ class Index {
 
  private:
   Index(FileSystem* fs, std::string path);
-  // Reads entry i without validation.
-  void RawEntry(uint64_t i, uint32_t* rel, uint64_t* position) const;
   // Counts the well-formed leading entries among the first `slots`.
   uint64_t CountValidEntries(uint64_t slots) const;
   // The entries' bytes: the mapping, or memory_ for a loaded index.

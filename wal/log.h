@@ -61,6 +61,7 @@ namespace blockwal::wal {
 
 class Segment;
 class Log;
+struct LogDirListing;  // wal/log_dir.h
 class RepairAccess;  // wal/repair.cc
 
 // Names of the log's files besides its segments (see the directory contents
@@ -229,7 +230,25 @@ class Log {
   struct Writer;
   struct GroupWrite;
 
+  // Open's recovery (wal/log_recover.cc): LockAndList, SortOutFiles,
+  // OpenSegments, then the suffix intent.
   absl::Status Recover();
+  // Creates the directory when allowed, takes the lock (unless read-only or
+  // held) and lists the directory.
+  absl::StatusOr<LogDirListing> LockAndList();
+  // Removes void files, warns of strays, finishes an interrupted prefix
+  // truncation and removes indexes without a store (a read-only open only
+  // leaves out what it would remove); updates *listing to match.
+  absl::Status SortOutFiles(LogDirListing* listing);
+  absl::Status FinishPrefixIntent(LogDirListing* listing);
+  // Plans every segment, checks that their offsets chain up, then applies
+  // the plans (or creates the first segment of an empty log).
+  absl::Status OpenSegments(const std::vector<uint64_t>& stores)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
+  // Finishes the suffix truncation a crash interrupted (a read-only open
+  // hides the offsets instead).
+  absl::Status FinishSuffixIntent(uint64_t first_removed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   // A read-only open's DoTruncateSuffix: hides offsets from first_removed on
   // from this object, changing no file.
   void HideSuffix(uint64_t first_removed)

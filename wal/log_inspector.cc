@@ -1,7 +1,5 @@
 #include "blockwal/wal/log_inspector.h"
 
-#include "blockwal/wal/log.h"
-
 #include <algorithm>
 #include <limits>
 #include <memory>
@@ -15,62 +13,12 @@
 #include "blockwal/wal/format.h"
 #include "blockwal/wal/index.h"
 #include "blockwal/wal/log.h"
+#include "blockwal/wal/log_dir.h"
 #include "blockwal/wal/segment.h"
 
 namespace blockwal::wal {
 
 namespace {
-
-constexpr const char* kPrefixIntent = kPrefixIntentFileName;
-constexpr const char* kSuffixIntent = kSuffixIntentFileName;
-constexpr const char* kTempSuffix = kTempFileSuffix;
-
-// What a log directory holds, sorted out by name.
-struct DirListing {
-  std::vector<uint64_t> stores;  // base offsets, ascending
-  std::vector<uint64_t> indexes;
-  std::vector<std::string> intents;  // names of truncation intent files
-  std::vector<std::string> strays;
-  bool last_truncation = false;  // kLastTruncationFileName exists
-};
-
-absl::StatusOr<DirListing> ListDir(FileSystem* fs, const std::string& dir) {
-  BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(dir));
-  if (!exists) {
-    return absl::NotFoundError(
-        absl::StrCat(dir, ": log directory does not exist"));
-  }
-  BW_ASSIGN_OR_RETURN(std::vector<std::string> children, fs->GetChildren(dir));
-  DirListing listing;
-  for (const std::string& name : children) {
-    uint64_t base;
-    if (ParseSegmentFileName(name, kStoreSuffix, &base)) {
-      listing.stores.push_back(base);
-    } else if (ParseSegmentFileName(name, kIndexSuffix, &base)) {
-      listing.indexes.push_back(base);
-    } else if (name == kPrefixIntent || name == kSuffixIntent) {
-      listing.intents.push_back(name);
-    } else if (name == kLastTruncationFileName) {
-      listing.last_truncation = true;
-    } else if (name == kLockFileName ||
-               name == absl::StrCat(kPrefixIntent, kTempSuffix) ||
-               name == absl::StrCat(kSuffixIntent, kTempSuffix)) {
-      // The lock, and intents never committed (Log::Open drops them).
-    } else {
-      listing.strays.push_back(name);
-    }
-  }
-  std::sort(listing.stores.begin(), listing.stores.end());
-  std::sort(listing.indexes.begin(), listing.indexes.end());
-  return listing;
-}
-
-std::string StorePath(const std::string& dir, uint64_t base) {
-  return JoinPath(dir, SegmentFileName(base, kStoreSuffix));
-}
-std::string IndexPath(const std::string& dir, uint64_t base) {
-  return JoinPath(dir, SegmentFileName(base, kIndexSuffix));
-}
 
 // Reads the store at *file from `start` (where a record starts, or 0) and
 // calls fn(position, end, payload) for each record until it returns false.
@@ -105,13 +53,12 @@ std::optional<uint64_t> IndexedPosition(FileSystem* fs, const std::string& dir,
       fs->NewRandomAccessFile(IndexPath(dir, base));
   if (!index.ok()) return std::nullopt;
   char buf[kIndexEntrySize];
-  absl::StatusOr<absl::string_view> entry =
+  absl::StatusOr<absl::string_view> bytes =
       (*index)->Read(rel * kIndexEntrySize, kIndexEntrySize, buf);
-  if (!entry.ok() || entry->size() != kIndexEntrySize ||
-      DecodeFixed32(entry->data()) != rel) {
-    return std::nullopt;
-  }
-  const uint64_t position = DecodeFixed64(entry->data() + 4);
+  if (!bytes.ok() || bytes->size() != kIndexEntrySize) return std::nullopt;
+  const IndexEntry entry = DecodeIndexEntry(bytes->data());
+  if (entry.relative_offset != rel) return std::nullopt;
+  const uint64_t position = entry.position;
   std::string scratch;
   absl::StatusOr<absl::string_view> payload =
       ReadRecordAt(store, position, &scratch, end);
@@ -119,14 +66,6 @@ std::optional<uint64_t> IndexedPosition(FileSystem* fs, const std::string& dir,
   absl::StatusOr<Record> r = DecodeRecord(*payload);
   if (!r.ok() || r->offset != base + rel) return std::nullopt;
   return position;
-}
-
-// Index of the segment that holds `offset`: the last whose base is at or
-// below it (0 when offset is below every base). stores must not be empty.
-size_t SegmentFor(const std::vector<uint64_t>& stores, uint64_t offset) {
-  const size_t k =
-      std::upper_bound(stores.begin(), stores.end(), offset) - stores.begin();
-  return k == 0 ? 0 : k - 1;
 }
 
 // ---- InspectLog ----
@@ -370,13 +309,12 @@ class SegmentInspector : public BlockReader::Reporter {
     // Position of the last entry that is consistent with the store.
     std::optional<uint64_t> last_position;
     for (; i < slots; ++i) {
-      const char* entry = index.data() + i * kIndexEntrySize;
-      const uint32_t rel = DecodeFixed32(entry);
-      if (rel != i) {
-        why = absl::StrCat("it holds relative offset ", rel);
+      const IndexEntry entry = DecodeIndexEntry(index.data() + i * kIndexEntrySize);
+      if (entry.relative_offset != i) {
+        why = absl::StrCat("it holds relative offset ", entry.relative_offset);
         break;
       }
-      const uint64_t position = DecodeFixed64(entry + 4);
+      const uint64_t position = entry.position;
       if (CheckEntry(position, seg_.base_offset + i, &why) ==
           EntryCheck::kInvalid) {
         break;
@@ -493,18 +431,20 @@ uint64_t LogInspection::last_timestamp_us() const {
 
 absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
                                          const InspectOptions& options) {
-  BW_ASSIGN_OR_RETURN(DirListing listing, ListDir(fs, dir));
+  BW_ASSIGN_OR_RETURN(LogDirListing listing, ListLogDir(fs, dir));
   LogInspection result;
   result.dir = dir;
   result.stray_files = std::move(listing.strays);
+  result.void_files = std::move(listing.void_files);
 
-  for (uint64_t base : listing.indexes) {
-    if (!std::binary_search(listing.stores.begin(), listing.stores.end(), base)) {
-      result.problems.push_back({IndexPath(dir, base), 0,
-                                 "index without a store (Log::Open removes it)"});
-    }
+  for (uint64_t base : listing.OrphanIndexes()) {
+    result.problems.push_back({IndexPath(dir, base), 0,
+                               "index without a store (Log::Open removes it)"});
   }
-  for (const std::string& name : listing.intents) {
+  for (const auto& [exists, name] :
+       {std::pair{listing.prefix_intent, kPrefixIntentFileName},
+        std::pair{listing.suffix_intent, kSuffixIntentFileName}}) {
+    if (!exists) continue;
     result.problems.push_back(
         {JoinPath(dir, name), 0,
          "a truncation was interrupted by a crash; the next Log::Open "
@@ -567,7 +507,7 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
 
 absl::StatusOr<OffsetRange> FindOffsetRange(FileSystem* fs,
                                             const std::string& dir) {
-  BW_ASSIGN_OR_RETURN(DirListing listing, ListDir(fs, dir));
+  BW_ASSIGN_OR_RETURN(LogDirListing listing, ListLogDir(fs, dir));
   if (listing.stores.empty()) return OffsetRange{};
   const uint64_t base = listing.stores.back();
   const std::string store_path = StorePath(dir, base);
@@ -581,14 +521,7 @@ absl::StatusOr<OffsetRange> FindOffsetRange(FileSystem* fs,
   if (index_exists) {
     BW_ASSIGN_OR_RETURN(const std::string index,
                         ReadFileToString(fs, index_path));
-    uint64_t n = 0;
-    uint64_t previous = 0;
-    for (; n < index.size() / kIndexEntrySize; ++n) {
-      const char* entry = index.data() + n * kIndexEntrySize;
-      const uint64_t position = DecodeFixed64(entry + 4);
-      if (DecodeFixed32(entry) != n || (n > 0 && position <= previous)) break;
-      previous = position;
-    }
+    const uint64_t n = CountValidIndexEntries(index);
     if (n > 0) {
       BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> store,
                           fs->NewRandomAccessFile(store_path));
@@ -619,11 +552,11 @@ absl::StatusOr<OffsetRange> FindOffsetRange(FileSystem* fs,
 absl::Status ForEachRecord(
     FileSystem* fs, const std::string& dir, uint64_t from_offset,
     absl::FunctionRef<bool(const RecordLocation&, const Record&)> visitor) {
-  BW_ASSIGN_OR_RETURN(DirListing listing, ListDir(fs, dir));
+  BW_ASSIGN_OR_RETURN(LogDirListing listing, ListLogDir(fs, dir));
   if (listing.stores.empty()) return absl::OkStatus();
   FirstDamage damage;
   bool stopped = false;
-  for (size_t k = SegmentFor(listing.stores, from_offset);
+  for (size_t k = listing.SegmentFor(from_offset);
        k < listing.stores.size() && !stopped; ++k) {
     const uint64_t base = listing.stores[k];
     const std::string store_path = StorePath(dir, base);
@@ -664,9 +597,9 @@ absl::Status ForEachRecord(
 absl::StatusOr<std::string> ReadRecordValue(FileSystem* fs,
                                             const std::string& dir,
                                             uint64_t offset) {
-  BW_ASSIGN_OR_RETURN(DirListing listing, ListDir(fs, dir));
+  BW_ASSIGN_OR_RETURN(LogDirListing listing, ListLogDir(fs, dir));
   if (!listing.stores.empty() && offset >= listing.stores.front()) {
-    const uint64_t base = listing.stores[SegmentFor(listing.stores, offset)];
+    const uint64_t base = listing.stores[listing.SegmentFor(offset)];
     BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> store,
                         fs->NewRandomAccessFile(StorePath(dir, base)));
     uint64_t end;

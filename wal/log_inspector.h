@@ -107,6 +107,9 @@ struct LogInspection {
   // Names in the directory that are not files of the log (Log::Open ignores
   // them with a warning), e.g. a walctl repair backup directory.
   std::vector<std::string> stray_files;
+  // Temp files a truncation wrote but never committed by renaming them into
+  // place (Log::Open removes them). Not a problem: they count for nothing.
+  std::vector<std::string> void_files;
   std::vector<LogProblem> problems;  // in the order found
   // Totals over the segments.
   uint64_t records = 0;

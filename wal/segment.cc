@@ -6,17 +6,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "blockwal/util/status_macros.h"
 #include "blockwal/wal/block_reader.h"
 
 namespace blockwal::wal {
 
 namespace {
-
-constexpr int kBaseDigits = 20;
 
 // Collects what a BlockReader reports while a segment is scanned.
 class DamageCollector : public BlockReader::Reporter {
@@ -30,34 +26,12 @@ class DamageCollector : public BlockReader::Reporter {
 
 }  // namespace
 
-std::string SegmentFileName(uint64_t base_offset, absl::string_view suffix) {
-  return absl::StrFormat("%020u%s", base_offset, suffix);
-}
-
-bool ParseSegmentFileName(absl::string_view name, absl::string_view suffix,
-                          uint64_t* base_offset) {
-  if (name.size() != kBaseDigits + suffix.size() ||
-      name.substr(kBaseDigits) != suffix) {
-    return false;
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < kBaseDigits; ++i) {
-    const char c = name[i];
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (v > (~uint64_t{0} - digit) / 10) return false;  // overflow
-    v = v * 10 + digit;
-  }
-  *base_offset = v;
-  return true;
-}
-
 Segment::Segment(const std::string& dir, uint64_t base_offset,
                  const LogOptions& options)
     : base_offset_(base_offset),
       options_(options),
-      store_path_(JoinPath(dir, SegmentFileName(base_offset, kStoreSuffix))),
-      index_path_(JoinPath(dir, SegmentFileName(base_offset, kIndexSuffix))) {}
+      store_path_(StorePath(dir, base_offset)),
+      index_path_(IndexPath(dir, base_offset)) {}
 
 Segment::~Segment() = default;
 
@@ -885,8 +859,8 @@ absl::Status Segment::RemoveFiles() {
 absl::Status Segment::TruncateFiles(FileSystem* fs, const std::string& dir,
                                     uint64_t base_offset, uint64_t entries,
                                     uint64_t store_end) {
-  const std::string store = JoinPath(dir, SegmentFileName(base_offset, kStoreSuffix));
-  const std::string index = JoinPath(dir, SegmentFileName(base_offset, kIndexSuffix));
+  const std::string store = StorePath(dir, base_offset);
+  const std::string index = IndexPath(dir, base_offset);
   // The files are replaced, not cut in place: readers may still hold the old
   // Segment, whose mappings of the old files must stay whole (a mapped page
   // past the end of a shortened file is a SIGBUS). Store first: if a crash

@@ -29,23 +29,11 @@
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/block_writer.h"
 #include "blockwal/wal/index.h"
+#include "blockwal/wal/log_dir.h"
 #include "blockwal/wal/log_options.h"
 #include "blockwal/wal/record.h"
 
 namespace blockwal::wal {
-
-inline constexpr char kStoreSuffix[] = ".store";
-inline constexpr char kIndexSuffix[] = ".index";
-// A segment file being rewritten (TruncateFiles) is written under its name
-// plus this suffix, then renamed over it; Open removes leftovers.
-inline constexpr char kSegmentTempSuffix[] = ".tmp";
-
-// "00000000000000000042.store" for base 42.
-std::string SegmentFileName(uint64_t base_offset, absl::string_view suffix);
-// Parses a segment file name; false for anything that is not exactly 20
-// digits followed by `suffix`.
-bool ParseSegmentFileName(absl::string_view name, absl::string_view suffix,
-                          uint64_t* base_offset);
 
 class Segment {
  public:
