@@ -16,7 +16,6 @@ standard library only.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # re-rendering leaves no __pycache__ in scripts/
@@ -27,62 +26,7 @@ from benchreport.formatting import (  # noqa: E402
 from benchreport.loading import (  # noqa: E402
     PROGRAMS, Results, counter, cpu_of, kv_store_bytes, ops_rate, real_of, records_rate,
     time_of, version_of)
-
-# ----------------------------------------------------------------- plots
-
-STYLES = {
-    "blockwal": 'lc rgb "#1f5fbf" lw 2.5 pt 7 ps 0.9',
-    "blockwal2": 'lc rgb "#1f5fbf" lw 2 dt 2 pt 6 ps 0.9',
-    "blockwal3": 'lc rgb "#6a3d9a" lw 2 pt 13 ps 0.9',
-    "leveldb": 'lc rgb "#e66100" lw 2 pt 5 ps 0.8',
-    "leveldb2": 'lc rgb "#e66100" lw 1.5 dt 2 pt 4 ps 0.8',
-    "rocksdb": 'lc rgb "#1a9850" lw 2 pt 9 ps 0.9',
-    "rocksdb2": 'lc rgb "#1a9850" lw 1.5 dt 2 pt 8 ps 0.9',
-    "raw": 'lc rgb "#555555" lw 2 dt 3 pt 6 ps 0.8',
-    "raw2": 'lc rgb "#999999" lw 2 dt 4 pt 12 ps 0.9',
-}
-
-
-def gnuplot_quote(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def plot(path, title, xlabel, ylabel, series, xtics=None, yformat=None):
-    """Writes an SVG line plot (log-log) of series = [(label, style, [(x, y)])].
-    Returns False (and writes nothing) when no series has a point."""
-    series = [(label, style, sorted(points)) for label, style, points in series
-              if points]
-    if not series:
-        return False
-    lines = [
-        'set terminal svg size 760,500 noenhanced font "sans,13" background rgb "white"',
-        f"set output {gnuplot_quote(path)}",
-        f"set title {gnuplot_quote(title)}",
-        f"set xlabel {gnuplot_quote(xlabel)}",
-        f"set ylabel {gnuplot_quote(ylabel)}",
-        "set logscale xy",
-        "set grid xtics ytics mytics lc rgb '#dddddd'",
-        "set key below width 2",
-        "set border 3", "set tics nomirror",
-        "set autoscale fix",
-        "set offsets graph 0.04, graph 0.04, graph 0.08, graph 0.08",
-    ]
-    if xtics:
-        lines.append("set xtics (" + ", ".join(
-            f"{gnuplot_quote(label)} {x}" for label, x in xtics) + ")")
-    if yformat:
-        lines.append(f"set format y {gnuplot_quote(yformat)}")
-    for i, (_, _, points) in enumerate(series):
-        lines.append(f"$d{i} << EOD")
-        lines.extend(f"{x:.6g} {y:.6g}" for x, y in points)
-        lines.append("EOD")
-    lines.append("plot " + ", \\\n  ".join(
-        f"$d{i} using 1:2 with linespoints {STYLES[style]} title {gnuplot_quote(label)}"
-        for i, (label, style, _) in enumerate(series)))
-    subprocess.run(["gnuplot"], input="\n".join(lines) + "\n", text=True,
-                   check=True)
-    return True
-
+from benchreport.plots import PLOT_FILES, make_plots  # noqa: E402
 
 # ---------------------------------------------------------------- report
 
@@ -130,95 +74,11 @@ class Report:
     # ---------------------------------------------------------------- plots
 
     def make_plots(self):
-        r = self.r
-        d = self.data_dir
-        # Synced appends against threads.
-        series = []
-        for label, style, key in [
-                ("blockwal Log::Append (sync)", "blockwal", "BM_LogSyncedAppend"),
-                (f"{self.leveldb} Put (sync)", "leveldb", "BM_LevelDBSyncedPut"),
-                (f"{self.rocksdb} Put (sync)", "rocksdb", "BM_RocksDBSyncedPut"),
-                ("raw write + fdatasync loop", "raw", "BM_RawWriteSync")]:
-            pts = [(t, counter(r.get("sync_bench", key, t), "records/s"))
-                   for t in r.threads("sync_bench", key)]
-            series.append((label, style, [(x, y) for x, y in pts if y]))
-        threads = sorted({x for _, _, pts in series for x, _ in pts})
-        self.plots["sync"] = plot(
-            os.path.join(d, "sync_threads.svg"),
-            "Synced appends (100-byte values): records per second",
-            "threads appending at once", "durable records / s (wall clock)",
-            series, xtics=[(str(t), t) for t in threads], yformat="%.0s%c")
-
-        # Unsynced append throughput against record size.
-        series = []
-        for label, style, program, key in [
-                ("blockwal Log::Append", "blockwal", "log_bench", "BM_LogAppend"),
-                ("blockwal BlockWriter::AddRecord", "blockwal3", "log_bench",
-                 "BM_BlockWriterAppend"),
-                (f"{self.leveldb} Put (sync=false)", "leveldb", "log_bench", "BM_LevelDBPut"),
-                ("raw write() of pre-framed bytes", "raw", "block_bench", "BM_RawWrite")]:
-            pts = []
-            for size in r.args(program, key):
-                bps = counter(r.get(program, f"{key}/{size}"), "bytes_per_second")
-                if bps:
-                    pts.append((size, bps / 1e6))
-            series.append((label, style, pts))
-        sizes = sorted({x for _, _, pts in series for x, _ in pts})
-        self.plots["append"] = plot(
-            os.path.join(d, "append_size.svg"),
-            "Unsynced appends: value bytes per CPU second",
-            "value size", "MB/s (payload, per CPU second)", series,
-            xtics=[(fmt_size(s), s) for s in sizes])
-
-        # Log open against log size.
-        series = []
-        for label, style, key in [
-                ("Log::Open after a clean close", "blockwal", "BM_LogOpenClean"),
-                ("Log::Open after a kill (1000 records to re-index)", "blockwal2",
-                 "BM_LogOpenKilled"),
-                ("Log::Open, kAbsoluteConsistency (full scan)", "blockwal3",
-                 "BM_LogOpenFullScan"),
-                ("raw read() + CRC32C of every store byte", "raw", "BM_RawReadCrc")]:
-            pts = []
-            for mib in r.args("log_bench", key):
-                res = r.get("log_bench", f"{key}/{mib}")
-                if res is not None and res.counter("store_bytes"):
-                    pts.append((res.counter("store_bytes") / 1e6, res.real_ns / 1e6))
-            series.append((label, style, pts))
-        self.plots["log_open"] = plot(
-            os.path.join(d, "log_open_size.svg"),
-            "Opening a segmented log (warm page cache)",
-            "store bytes (MB)", "open time (ms, wall clock)", series)
-
-        # Key-value store open (WAL replay) against size.
-        series = []
-        for label, style, key in [
-                ("blockwal DB::Open, all in the WAL", "blockwal", "BM_OpenWal/blockwal"),
-                (f"{self.leveldb} Open, all in the log", "leveldb", "BM_OpenWal/leveldb"),
-                (f"{self.rocksdb} Open, all in the WAL", "rocksdb", "BM_OpenWal/rocksdb"),
-                ("blockwal, after a checkpoint", "blockwal2", "BM_OpenCheckpointed/blockwal"),
-                ("blockwal, after a checkpoint, verifying open", "blockwal3",
-                 "BM_OpenCheckpointedVerified/blockwal"),
-                (f"{self.leveldb}, after compaction", "leveldb2",
-                 "BM_OpenCheckpointed/leveldb"),
-                (f"{self.rocksdb}, after a flush", "rocksdb2",
-                 "BM_OpenCheckpointed/rocksdb")]:
-            pts = [(keys, time_of(r.get("kv_bench", f"{key}/{keys}")) / 1e6)
-                   for keys in r.args("kv_bench", key)
-                   if r.get("kv_bench", f"{key}/{keys}") is not None]
-            series.append((label, style, pts))
-        keys = sorted({x for _, _, pts in series for x, _ in pts})
-        self.plots["kv_open"] = plot(
-            os.path.join(d, "kv_open_size.svg"),
-            "Opening the key-value store: replay time against size",
-            "keys (100-byte values)", "open time (ms, wall clock)", series,
-            xtics=[(fmt_count(k), k) for k in keys])
+        self.plots = make_plots(self.r, self.data_dir, self.leveldb, self.rocksdb)
 
     def image(self, name, alt):
         if self.plots.get(name):
-            file = {"sync": "sync_threads.svg", "append": "append_size.svg",
-                    "log_open": "log_open_size.svg", "kv_open": "kv_open_size.svg"}[name]
-            self.w(f"![{alt}]({self.rel}/{file})")
+            self.w(f"![{alt}]({self.rel}/{PLOT_FILES[name]})")
             self.w()
 
     # ------------------------------------------------------------ sections
