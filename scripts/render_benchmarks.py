@@ -21,11 +21,12 @@ import sys
 sys.dont_write_bytecode = True  # re-rendering leaves no __pycache__ in scripts/
 
 from benchreport.formatting import (  # noqa: E402
-    DASH, GIB, cv_note, fmt_bytes, fmt_count, fmt_gb_s, fmt_gib_s, fmt_mb_s, fmt_ns,
+    DASH, GIB, cv_note, fmt_bytes, fmt_count, fmt_gib_s, fmt_mb_s, fmt_ns,
     fmt_ratio, fmt_size, rate_and_time, ratio, sig, table)
 from benchreport.loading import (  # noqa: E402
     PROGRAMS, Results, counter, cpu_of, kv_store_bytes, ops_rate, real_of, records_rate,
     time_of, version_of)
+from benchreport.goals import outcome, outcomes, verdict  # noqa: E402
 from benchreport.plots import PLOT_FILES, make_plots  # noqa: E402
 
 # ---------------------------------------------------------------- report
@@ -39,37 +40,12 @@ class Report:
         rel = os.path.relpath(data_dir, os.path.dirname(os.path.abspath(report_path)))
         self.rel = rel.replace(os.sep, "/")
         self.out = []
-        self.goals = []
         self.plots = {}
         self.leveldb = ("LevelDB " + version_of(self.m, "libleveldb-dev")).strip()
         self.rocksdb = ("RocksDB " + version_of(self.m, "librocksdb-dev")).strip()
 
     def w(self, text=""):
         self.out.append(text)
-
-    def goal(self, area, text, measured, value, target, where, fmt=fmt_ratio):
-        """Records a goal for the table at the top: met when value >= target.
-        fmt formats value and target (a ratio unless said otherwise)."""
-        met = None if value is None else value >= target
-        if value is None:
-            measured = DASH
-        self.goals.append({"area": area, "text": text, "measured": measured,
-                           "value": DASH if value is None else fmt(value),
-                           "target": "≥ " + fmt(target), "met": met, "where": where})
-        return met
-
-    def verdict(self, value, target, what):
-        if value is None:
-            return f"**{what}: not measured in this run.**"
-        word = "met" if value >= target else "not met"
-        return f"**{what}: {word}** ({fmt_ratio(value)} against ≥ {fmt_ratio(target)})."
-
-    def verdict_rate(self, value, target, unit, what):
-        if value is None:
-            return f"**{what}: not measured in this run.**"
-        word = "met" if value >= target else "not met"
-        return (f"**{what}: {word}** ({fmt_count(value)}{unit} against "
-                f"≥ {fmt_count(target)}{unit}).")
 
     # ---------------------------------------------------------------- plots
 
@@ -156,16 +132,18 @@ class Report:
         self.w("Each goal set for blockwal so far, against this run:")
         self.w()
         rows = []
-        for g in self.goals:
-            status = ("not measured" if g["met"] is None
-                      else "met" if g["met"] else "**not met**")
-            rows.append([g["area"], g["text"], g["measured"], g["value"], g["target"],
-                         status, g["where"]])
+        for o in outcomes(self.r):
+            g = o.goal
+            status = ("not measured" if o.met is None
+                      else "met" if o.met else "**not met**")
+            rows.append([g.area, g.text, o.measured,
+                         DASH if o.value is None else g.value_format(o.value),
+                         "≥ " + g.value_format(g.target), status, g.section])
         self.w(table(["Area", "Goal", "Measured", "Result", "Target", "Status", "Section"],
                      rows))
         self.w()
-        met = sum(1 for g in self.goals if g["met"])
-        measured = sum(1 for g in self.goals if g["met"] is not None)
+        met = sum(1 for o in outcomes(self.r) if o.met)
+        measured = sum(1 for o in outcomes(self.r) if o.met is not None)
         self.w(f"{met} of {measured} measured goals met.")
         self.w()
 
@@ -307,14 +285,12 @@ class Report:
                "called directly (source: `benchmarks/crc32c_bench.cc`). CPU time per "
                "call; ratio = ISA-L time / blockwal time.")
         self.w()
-        rows, res, ratios = [], [], []
+        rows, res = [], []
         for size in r.args("crc32c_bench", "BM_Crc32c_Blockwal"):
             b = r.get("crc32c_bench", f"BM_Crc32c_Blockwal/{size}")
             i = r.get("crc32c_bench", f"BM_Crc32c_IsalDirect/{size}")
             q = ratio(time_of(i), time_of(b))
             res += [b, i]
-            if q is not None:
-                ratios.append((q, size))
             rows.append([fmt_size(size), fmt_ns(time_of(b)),
                          fmt_gib_s(counter(b, "bytes_per_second")), fmt_ns(time_of(i)),
                          fmt_gib_s(counter(i, "bytes_per_second")), fmt_ratio(q, bold=True)])
@@ -323,11 +299,7 @@ class Report:
         self.w()
         self.w(cv_note(res))
         self.w()
-        worst = min(ratios) if ratios else (None, None)
-        self.goal("block layer", "CRC32C ≥ 0.9× ISA-L direct, every size",
-                  DASH if worst[0] is None else f"lowest at {fmt_size(worst[1])}",
-                  worst[0], 0.9, "CRC32C")
-        self.w(self.verdict(worst[0], 0.9, "Goal (lowest ratio over the sizes)"))
+        self.w(verdict(outcome("crc32c", r), "Goal (lowest ratio over the sizes)"))
         self.w()
         self.w("What the wrapper adds to ISA-L is an out-of-line call, the two inversions "
                "and a loop that splits inputs past 1 GiB; it can only show at small sizes.")
@@ -387,13 +359,7 @@ class Report:
             self.w(cv_note(res))
             self.w()
             if goal:
-                b = r.get("block_bench", "BM_BlockWriter/65536")
-                raw = r.get("block_bench", "BM_RawWrite/65536")
-                q = ratio(cpu_of(raw), cpu_of(b))
-                self.goal("block layer", "BlockWriter ≥ 0.8× raw `write()` at 64 KiB (CPU)",
-                          f"{fmt_ns(cpu_of(b))} vs {fmt_ns(cpu_of(raw))} per record", q, 0.8,
-                          "Block writer")
-                self.w(self.verdict(q, 0.8, "Goal at 64 KiB"))
+                self.w(verdict(outcome("block_writer", r), "Goal at 64 KiB"))
                 self.w()
                 self.w("At small records the writer's gap is mostly the CRC of each fragment, "
                        "which the baseline never computes (it copies pre-framed bytes): the "
@@ -475,13 +441,7 @@ class Report:
                "block writer is contention noise, not speed.) " + cv_note(res))
         self.w()
         self.image("append", "Unsynced append throughput against value size")
-        lg = r.get("log_bench", "BM_LogAppend/100")
-        ldb = r.get("log_bench", "BM_LevelDBPut/100")
-        q = ratio(cpu_of(ldb), cpu_of(lg))
-        self.goal("log (issue 3)", "100 B unsynced `Log::Append` ≥ 10× LevelDB `Put` (CPU)",
-                  f"{fmt_ns(cpu_of(lg))} vs {fmt_ns(cpu_of(ldb))} per record", q, 10,
-                  "Append")
-        self.w(self.verdict(q, 10, "Goal at 100 B"))
+        self.w(verdict(outcome("log_append", r), "Goal at 100 B"))
         self.w()
         self.w("Above the block writer, an append pays for the envelope (offset and "
                "timestamp), the index entry, the group-commit queue (a `Writer` queued "
@@ -523,12 +483,7 @@ class Report:
         self.w()
         self.w(cv_note(res))
         self.w()
-        b = r.get("log_bench", "BM_LogReadRandom")
-        rate = counter(b, "records/s")
-        self.goal("log", "random `Log::Read` ≥ 2 M records/s (CPU)",
-                  f"{fmt_ns(cpu_of(b))} per read", rate, 2e6, "Read",
-                  fmt=lambda x: fmt_count(x) + " reads/s")
-        self.w(self.verdict_rate(rate, 2e6, " reads/s", "Goal"))
+        self.w(verdict(outcome("log_read", r), "Goal"))
         self.w()
 
     def log_open(self):
@@ -556,8 +511,6 @@ class Report:
         self.w()
         sizes = r.args("log_bench", "BM_LogOpenClean")
         if not sizes:
-            self.goal("log", "`Log::Open` ≥ 1 GB/s of store, warm cache, clean, killed and "
-                      "full scan", DASH, None, 1e9, "Open", fmt=fmt_gb_s)
             self.w(table([], []))
             self.w()
         else:
@@ -571,14 +524,13 @@ class Report:
                    f"{counter(ref, 'segments') or 0:.0f} segments, "
                    f"{fmt_count(counter(ref, 'records'))} records):")
             self.w()
-            rows, res, rates = [], [], []
+            rows, res = [], []
             for label, key in [("clean (after `Close`)", "BM_LogOpenClean"),
                                ("killed (1000 entries missing)", "BM_LogOpenKilled"),
                                ("full scan (`kAbsoluteConsistency`)", "BM_LogOpenFullScan")]:
                 b = r.get("log_bench", f"{key}/{big}")
                 res.append(b)
                 gbs = ratio(store, real_of(b) and real_of(b) / 1e9)
-                rates.append(gbs)
                 rows.append([label, fmt_ns(real_of(b)), fmt_ns(cpu_of(b)),
                              DASH if gbs is None else f"**{sig(gbs / 1e9)}**",
                              fmt_bytes(counter(b, "bytes_scanned")),
@@ -592,12 +544,7 @@ class Report:
             self.w()
             self.w(cv_note(res + [raw]))
             self.w()
-            worst = None if None in rates or not rates else min(rates)
-            self.goal("log", "`Log::Open` ≥ 1 GB/s of store, warm cache, clean, killed and "
-                      "full scan", f"slowest mode, {fmt_bytes(store)} log", worst,
-                      1e9, "Open", fmt=fmt_gb_s)
-            self.w(self.verdict_rate(worst, 1e9, "B/s",
-                                     "Goal (slowest of the three modes)"))
+            self.w(verdict(outcome("log_open", r), "Goal (slowest of the three modes)"))
             self.w()
             self.w("The clean and killed opens do not read the stores (they verify each "
                    "segment's last entry; the killed one re-indexes only the records its "
@@ -699,22 +646,9 @@ class Report:
         self.w()
         self.w(table(["Threads", "LevelDB", "RocksDB", "raw loop"], lat))
         self.w()
-        b1 = r.get("sync_bench", "BM_LogSyncedAppend", 1)
-        q = ratio(counter(b1, "records/s"), counter(raw1, "records/s"))
-        self.goal("durability (issue 4)", "synced `Append`, 1 thread ≥ 0.9× raw "
-                  "write + fdatasync loop", f"{fmt_count(counter(b1, 'records/s'))} vs "
-                  f"{fmt_count(counter(raw1, 'records/s'))} records/s", q, 0.9,
-                  "Durability")
-        verdicts = [self.verdict(q, 0.9, "1 thread against the raw loop")]
-        for t in (16, 64):
-            b = r.get("sync_bench", "BM_LogSyncedAppend", t)
-            ldb = r.get("sync_bench", "BM_LevelDBSyncedPut", t)
-            q = ratio(counter(b, "records/s"), counter(ldb, "records/s"))
-            self.goal("durability (issue 4)", f"synced `Append`, {t} threads ≥ 3× LevelDB "
-                      "synced `Put`", f"{fmt_count(counter(b, 'records/s'))} vs "
-                      f"{fmt_count(counter(ldb, 'records/s'))} records/s", q, 3,
-                      "Durability")
-            verdicts.append(self.verdict(q, 3, f"{t} threads against LevelDB"))
+        verdicts = [verdict(outcome("sync_1", r), "1 thread against the raw loop"),
+                    verdict(outcome("sync_16", r), "16 threads against LevelDB"),
+                    verdict(outcome("sync_64", r), "64 threads against LevelDB")]
         self.w(" ".join(verdicts))
         self.w()
         self.w("LevelDB and RocksDB group their writers too, so at many threads all three "
@@ -976,24 +910,16 @@ class Report:
         self.w("(Per op: process CPU time for unsynced puts, wall time per op for synced "
                "puts, thread CPU time for gets; ratios from those.) " + cv_note(res))
         self.w()
-        verdicts = []
-        for t in (1, 16):
-            b = r.get("kv_bench", "BM_PutSync/blockwal", t)
-            ldb = r.get("kv_bench", "BM_PutSync/leveldb", t)
-            q = ratio(ops(b), ops(ldb))
-            self.goal("key-value (issue 5)", f"synced `Put`, {t} thread{'s' if t > 1 else ''}"
-                      " ≥ LevelDB", f"{fmt_count(ops(b))} vs {fmt_count(ops(ldb))} ops/s",
-                      q, 1.0, "Key-value store")
-            verdicts.append(self.verdict(q, 1.0, f"{t} thread{'s' if t > 1 else ''}"))
+        verdicts = [verdict(outcome("kv_put_1", r), "1 thread"),
+                    verdict(outcome("kv_put_16", r), "16 threads")]
         self.w(" ".join(verdicts))
         self.w()
         self.w("### Open — goal: open of the same data ≥ 3× LevelDB's reopen, from the WAL "
                "and after a checkpoint")
         self.w()
         verdicts = []
-        for title, key, goal_text in [
-                ("From the WAL (replay)", "BM_OpenWal", "open from the WAL"),
-                ("Checkpointed", "BM_OpenCheckpointed", "open after a checkpoint")]:
+        for title, key in [("From the WAL (replay)", "BM_OpenWal"),
+                           ("Checkpointed", "BM_OpenCheckpointed")]:
             sizes = r.args("kv_bench", f"{key}/blockwal")
             if not sizes:
                 continue
@@ -1020,14 +946,7 @@ class Report:
             self.w()
             self.w(cv_note(res))
             self.w()
-            big = sizes[-1]
-            b = r.get("kv_bench", f"{key}/blockwal/{big}")
-            ldb = r.get("kv_bench", f"{key}/leveldb/{big}")
-            q = ratio(time_of(ldb), time_of(b))
-            where = f"{fmt_count(big)} keys: {fmt_ns(time_of(b))} vs {fmt_ns(time_of(ldb))}"
-            self.goal("key-value (issue 5)", f"{goal_text} ≥ 3× LevelDB reopen", where, q, 3,
-                      "Key-value store")
-            verdicts.append(self.verdict(q, 3, f"{title} (largest store)"))
+            verdicts.append(verdict(outcome(key, r), f"{title} (largest store)"))
         self.w(" ".join(verdicts))
         self.w()
         self.image("kv_open", "Key-value store open time against size")
