@@ -123,3 +123,10 @@ def cv_note(results):
 def rate_and_time(rate, ns):
     """"5.55 M (180 ns)", or a dash when not measured."""
     return DASH if rate is None else f"{fmt_count(rate)} ({fmt_ns(ns)})"
+
+
+def fmt_p50_p99(res):
+    """"41 / 120": a Result's p50 and p99 counters (µs), or a dash."""
+    if res is None or res.counter("p50_us") is None:
+        return DASH
+    return f"{res.counter('p50_us'):.0f} / {res.counter('p99_us'):.0f}"

@@ -17,7 +17,7 @@ from .loading import counter, cpu_of, real_of, time_of
 class Figure:
     """One figure of one configuration. key may hold {n}, the size a goal is
     taken at, and {mode}, one of the goal's modes. measure is "time" (what
-    the benchmark times), "cpu", "real", "real_s" (wall seconds) or the name
+    the benchmark times), "cpu", "real_s" (wall seconds) or the name
     of a counter."""
     program: str
     key: str
@@ -26,8 +26,8 @@ class Figure:
 
 
 # How a figure is shown in the "Measured" column.
-_FIGURE_FORMAT = {"time": fmt_ns, "cpu": fmt_ns, "real": fmt_ns,
-                  "records/s": fmt_count, "ops/s": fmt_count, "store_bytes": fmt_bytes}
+_FIGURE_FORMAT = {"time": fmt_ns, "cpu": fmt_ns, "records/s": fmt_count,
+                  "ops/s": fmt_count, "store_bytes": fmt_bytes}
 
 EVERY_SIZE = "every size"  # the goal holds at the lowest ratio over the sizes
 LARGEST = "largest"        # the goal is taken at the largest size
@@ -149,8 +149,6 @@ def _figure(r, fig, n=None, mode=None):
         return time_of(res)
     if fig.measure == "cpu":
         return cpu_of(res)
-    if fig.measure == "real":
-        return real_of(res)
     if fig.measure == "real_s":
         return real_of(res) and real_of(res) / 1e9
     return counter(res, fig.measure)
