@@ -97,6 +97,12 @@ def _results(page):
     page.w()
 
 
+def _rate_against(res, base):
+    """"12.3 k (1.05×)": a result's records/s and its ratio to base records/s."""
+    x = counter(res, "records/s")
+    return DASH if x is None else f"{fmt_count(x)} ({fmt_ratio(ratio(x, base))})"
+
+
 def _what_ifs(page):
     """The log with one thing changed, when the run measured it."""
     r = page.r
@@ -125,9 +131,7 @@ def _what_ifs(page):
         for _, key in variants:
             v = r.get("sync_bench", key, t)
             res.append(v)
-            x = counter(v, "records/s")
-            cells.append(DASH if x is None else
-                         f"{fmt_count(x)} ({fmt_ratio(ratio(x, b))})")
+            cells.append(_rate_against(v, b))
         cells.append(fmt_count(counter(r.get("sync_bench", "BM_RawWriteSync", t),
                                        "records/s")))
         cells.append(fmt_count(counter(r.get("sync_bench", "BM_LevelDBSyncedPut", t),
@@ -188,9 +192,7 @@ def _ceiling(page):
         for _, key in _BARE:
             v = r.get("sync_bench", key, t)
             res.append(v)
-            x = counter(v, "records/s")
-            cells.append(DASH if x is None else
-                         f"{fmt_count(x)} ({fmt_ratio(ratio(x, ldb))})")
+            cells.append(_rate_against(v, ldb))
         rows.append(cells)
     page.w(table(["Threads", "blockwal", "LevelDB"] + [label for label, _ in _BARE],
                  rows))
