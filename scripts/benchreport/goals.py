@@ -44,6 +44,7 @@ class Sizes:
 
 @dataclass(frozen=True)
 class Goal:
+    """One goal: a row of the "Goals" table and a section's verdict."""
     name: str                        # what a section asks for
     area: str
     text: str
@@ -69,63 +70,74 @@ def _fmt_reads(x):
     return fmt_count(x) + " reads/s"
 
 
-def _sync_goal(threads, denominator, text, target):
-    return Goal(f"sync_{threads}", "durability (issue 4)", text, "Durability",
-                Figure("sync_bench", "BM_LogSyncedAppend", "records/s", threads), target,
-                Figure("sync_bench", denominator, "records/s", threads),
-                measured="{numerator} vs {denominator} records/s")
-
-
-def _kv_put_goal(threads, text):
-    return Goal(f"kv_put_{threads}", "key-value (issue 5)", text, "Key-value store",
-                Figure("kv_bench", "BM_PutSync/blockwal", "ops/s", threads), 1.0,
-                Figure("kv_bench", "BM_PutSync/leveldb", "ops/s", threads),
-                measured="{numerator} vs {denominator} ops/s")
-
-
-def _kv_open_goal(key, text):
-    return Goal(key, "key-value (issue 5)", text, "Key-value store",
-                Figure("kv_bench", key + "/leveldb/{n}", "time"), 3,
-                Figure("kv_bench", key + "/blockwal/{n}", "time"),
-                sizes=Sizes("kv_bench", key + "/blockwal", LARGEST, fmt_count),
-                measured="{n} keys: {denominator} vs {numerator}", optional=True)
-
-
 GOALS = [
-    Goal("crc32c", "block layer", "CRC32C ≥ 0.9× ISA-L direct, every size", "CRC32C",
-         Figure("crc32c_bench", "BM_Crc32c_IsalDirect/{n}", "time"), 0.9,
-         Figure("crc32c_bench", "BM_Crc32c_Blockwal/{n}", "time"),
+    Goal(name="crc32c", area="block layer", section="CRC32C",
+         text="CRC32C ≥ 0.9× ISA-L direct, every size",
+         numerator=Figure("crc32c_bench", "BM_Crc32c_IsalDirect/{n}", "time"),
+         denominator=Figure("crc32c_bench", "BM_Crc32c_Blockwal/{n}", "time"),
          sizes=Sizes("crc32c_bench", "BM_Crc32c_Blockwal", EVERY_SIZE, fmt_size),
-         measured="lowest at {n}"),
-    Goal("block_writer", "block layer", "BlockWriter ≥ 0.8× raw `write()` at 64 KiB (CPU)",
-         "Block writer", Figure("block_bench", "BM_RawWrite/65536", "cpu"), 0.8,
-         Figure("block_bench", "BM_BlockWriter/65536", "cpu"),
-         measured="{denominator} vs {numerator} per record"),
-    Goal("log_append", "log (issue 3)", "100 B unsynced `Log::Append` ≥ 10× LevelDB `Put` "
-         "(CPU)", "Append", Figure("log_bench", "BM_LevelDBPut/100", "cpu"), 10,
-         Figure("log_bench", "BM_LogAppend/100", "cpu"),
-         measured="{denominator} vs {numerator} per record"),
-    Goal("log_read", "log", "random `Log::Read` ≥ 2 M records/s (CPU)", "Read",
-         Figure("log_bench", "BM_LogReadRandom", "records/s"), 2e6,
-         shown=Figure("log_bench", "BM_LogReadRandom", "cpu"), measured="{shown} per read",
-         value_format=_fmt_reads, rate_unit=" reads/s"),
+         target=0.9, measured="lowest at {n}"),
+    Goal(name="block_writer", area="block layer", section="Block writer",
+         text="BlockWriter ≥ 0.8× raw `write()` at 64 KiB (CPU)",
+         numerator=Figure("block_bench", "BM_RawWrite/65536", "cpu"),
+         denominator=Figure("block_bench", "BM_BlockWriter/65536", "cpu"),
+         target=0.8, measured="{denominator} vs {numerator} per record"),
+    Goal(name="log_append", area="log (issue 3)", section="Append",
+         text="100 B unsynced `Log::Append` ≥ 10× LevelDB `Put` (CPU)",
+         numerator=Figure("log_bench", "BM_LevelDBPut/100", "cpu"),
+         denominator=Figure("log_bench", "BM_LogAppend/100", "cpu"),
+         target=10, measured="{denominator} vs {numerator} per record"),
+    Goal(name="log_read", area="log", section="Read",
+         text="random `Log::Read` ≥ 2 M records/s (CPU)",
+         numerator=Figure("log_bench", "BM_LogReadRandom", "records/s"),
+         target=2e6, value_format=_fmt_reads, rate_unit=" reads/s",
+         shown=Figure("log_bench", "BM_LogReadRandom", "cpu"), measured="{shown} per read"),
     # GB/s of store: the clean log's store bytes over each mode's open time.
-    Goal("log_open", "log", "`Log::Open` ≥ 1 GB/s of store, warm cache, clean, killed and "
-         "full scan", "Open", Figure("log_bench", "BM_LogOpenClean/{n}", "store_bytes"), 1e9,
-         Figure("log_bench", "{mode}/{n}", "real_s"),
-         sizes=Sizes("log_bench", "BM_LogOpenClean", LARGEST),
+    Goal(name="log_open", area="log", section="Open",
+         text="`Log::Open` ≥ 1 GB/s of store, warm cache, clean, killed and full scan",
+         numerator=Figure("log_bench", "BM_LogOpenClean/{n}", "store_bytes"),
+         denominator=Figure("log_bench", "{mode}/{n}", "real_s"),
          modes=("BM_LogOpenClean", "BM_LogOpenKilled", "BM_LogOpenFullScan"),
-         measured="slowest mode, {numerator} log", value_format=fmt_gb_s, rate_unit="B/s"),
-    _sync_goal(1, "BM_RawWriteSync",
-               "synced `Append`, 1 thread ≥ 0.9× raw write + fdatasync loop", 0.9),
-    _sync_goal(16, "BM_LevelDBSyncedPut", "synced `Append`, 16 threads ≥ 3× LevelDB "
-               "synced `Put`", 3),
-    _sync_goal(64, "BM_LevelDBSyncedPut", "synced `Append`, 64 threads ≥ 3× LevelDB "
-               "synced `Put`", 3),
-    _kv_put_goal(1, "synced `Put`, 1 thread ≥ LevelDB"),
-    _kv_put_goal(16, "synced `Put`, 16 threads ≥ LevelDB"),
-    _kv_open_goal("BM_OpenWal", "open from the WAL ≥ 3× LevelDB reopen"),
-    _kv_open_goal("BM_OpenCheckpointed", "open after a checkpoint ≥ 3× LevelDB reopen"),
+         sizes=Sizes("log_bench", "BM_LogOpenClean", LARGEST),
+         target=1e9, value_format=fmt_gb_s, rate_unit="B/s",
+         measured="slowest mode, {numerator} log"),
+    Goal(name="sync_1", area="durability (issue 4)", section="Durability",
+         text="synced `Append`, 1 thread ≥ 0.9× raw write + fdatasync loop",
+         numerator=Figure("sync_bench", "BM_LogSyncedAppend", "records/s", 1),
+         denominator=Figure("sync_bench", "BM_RawWriteSync", "records/s", 1),
+         target=0.9, measured="{numerator} vs {denominator} records/s"),
+    Goal(name="sync_16", area="durability (issue 4)", section="Durability",
+         text="synced `Append`, 16 threads ≥ 3× LevelDB synced `Put`",
+         numerator=Figure("sync_bench", "BM_LogSyncedAppend", "records/s", 16),
+         denominator=Figure("sync_bench", "BM_LevelDBSyncedPut", "records/s", 16),
+         target=3, measured="{numerator} vs {denominator} records/s"),
+    Goal(name="sync_64", area="durability (issue 4)", section="Durability",
+         text="synced `Append`, 64 threads ≥ 3× LevelDB synced `Put`",
+         numerator=Figure("sync_bench", "BM_LogSyncedAppend", "records/s", 64),
+         denominator=Figure("sync_bench", "BM_LevelDBSyncedPut", "records/s", 64),
+         target=3, measured="{numerator} vs {denominator} records/s"),
+    Goal(name="kv_put_1", area="key-value (issue 5)", section="Key-value store",
+         text="synced `Put`, 1 thread ≥ LevelDB",
+         numerator=Figure("kv_bench", "BM_PutSync/blockwal", "ops/s", 1),
+         denominator=Figure("kv_bench", "BM_PutSync/leveldb", "ops/s", 1),
+         target=1.0, measured="{numerator} vs {denominator} ops/s"),
+    Goal(name="kv_put_16", area="key-value (issue 5)", section="Key-value store",
+         text="synced `Put`, 16 threads ≥ LevelDB",
+         numerator=Figure("kv_bench", "BM_PutSync/blockwal", "ops/s", 16),
+         denominator=Figure("kv_bench", "BM_PutSync/leveldb", "ops/s", 16),
+         target=1.0, measured="{numerator} vs {denominator} ops/s"),
+    Goal(name="kv_open_wal", area="key-value (issue 5)", section="Key-value store",
+         text="open from the WAL ≥ 3× LevelDB reopen",
+         numerator=Figure("kv_bench", "BM_OpenWal/leveldb/{n}", "time"),
+         denominator=Figure("kv_bench", "BM_OpenWal/blockwal/{n}", "time"),
+         sizes=Sizes("kv_bench", "BM_OpenWal/blockwal", LARGEST, fmt_count), optional=True,
+         target=3, measured="{n} keys: {denominator} vs {numerator}"),
+    Goal(name="kv_open_checkpointed", area="key-value (issue 5)", section="Key-value store",
+         text="open after a checkpoint ≥ 3× LevelDB reopen",
+         numerator=Figure("kv_bench", "BM_OpenCheckpointed/leveldb/{n}", "time"),
+         denominator=Figure("kv_bench", "BM_OpenCheckpointed/blockwal/{n}", "time"),
+         sizes=Sizes("kv_bench", "BM_OpenCheckpointed/blockwal", LARGEST, fmt_count),
+         optional=True, target=3, measured="{n} keys: {denominator} vs {numerator}"),
 ]
 
 GOALS_BY_NAME = {g.name: g for g in GOALS}
