@@ -9,6 +9,8 @@ from .plots import PLOT_FILES
 
 
 class Page:
+    """The lines of the report so far, and the run the sections read."""
+
     def __init__(self, results, data_dir, report_path, repo_root):
         self.r = results
         self.m = results.machine
