@@ -15,7 +15,7 @@ install(TARGETS blockwal_util blockwal_wal blockwal_db blockwal
 set(BLOCKWAL_PUBLIC_HEADERS
   util/file_system.h util/mem_file_system.h util/fault_injection_file_system.h
   util/histogram.h util/backup.h util/thread_role.h
-  wal/format.h wal/block_writer.h wal/block_reader.h wal/record.h
+  wal/format.h wal/problem.h wal/block_writer.h wal/block_reader.h wal/record.h
   wal/log_options.h wal/log.h wal/log_inspector.h wal/repair.h
   db/write_batch.h db/checkpoint_info.h db/db.h db/repair.h)
 foreach(_header ${BLOCKWAL_PUBLIC_HEADERS})

@@ -21,10 +21,10 @@ BlockReader::BlockReader(SequentialFile* file, Reporter* reporter,
       resyncing_(initial_offset > 0 && start == Start::kResync) {}
 
 void BlockReader::ReportCorruption(uint64_t position, uint64_t bytes,
-                                   absl::string_view reason) {
+                                   ProblemKind kind, absl::string_view reason) {
   // Damage before the initial offset belongs to records the caller skipped.
   if (reporter_ != nullptr && position >= initial_offset_) {
-    reporter_->Corruption(position, bytes, reason);
+    reporter_->Damage(position, bytes, kind, reason);
   }
 }
 
@@ -84,7 +84,7 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
       case kFullType:
         if (in_fragmented_record && !scratch->empty()) {
           ReportCorruption(prospective_record_offset, scratch->size(),
-                           "partial record without end");
+                           ProblemKind::kPartialRecord, "partial record without end");
         }
         // An empty FIRST followed by a FULL drops nothing, so it is not
         // reported (older LevelDB writers could produce that).
@@ -97,7 +97,7 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
       case kFirstType:
         if (in_fragmented_record && !scratch->empty()) {
           ReportCorruption(prospective_record_offset, scratch->size(),
-                           "partial record without end");
+                           ProblemKind::kPartialRecord, "partial record without end");
         }
         prospective_record_offset = physical_record_offset;
         scratch->assign(fragment.data(), fragment.size());
@@ -108,7 +108,7 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
         if (!in_fragmented_record) {
           ReportCorruption(physical_record_offset,
                            kHeaderSize + fragment.size(),
-                           "missing start of fragmented record");
+                           ProblemKind::kMissingStart, "missing start of fragmented record");
         } else {
           scratch->append(fragment.data(), fragment.size());
         }
@@ -118,7 +118,7 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
         if (!in_fragmented_record) {
           ReportCorruption(physical_record_offset,
                            kHeaderSize + fragment.size(),
-                           "missing start of fragmented record");
+                           ProblemKind::kMissingStart, "missing start of fragmented record");
         } else {
           scratch->append(fragment.data(), fragment.size());
           *record = *scratch;
@@ -137,7 +137,7 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
       case kBadRecord:
         if (in_fragmented_record) {
           ReportCorruption(prospective_record_offset, scratch->size(),
-                           "error in middle of record");
+                           ProblemKind::kErrorInRecord, "error in middle of record");
           in_fragmented_record = false;
           scratch->clear();
         }
@@ -149,7 +149,7 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
                                  : physical_record_offset,
             kHeaderSize + fragment.size() +
                 (in_fragmented_record ? scratch->size() : 0),
-            "unknown record type");
+            ProblemKind::kUnknownRecordType, "unknown record type");
         in_fragmented_record = false;
         scratch->clear();
         break;
@@ -196,7 +196,8 @@ unsigned BlockReader::ReadPhysicalRecord(absl::string_view* fragment) {
       const size_t drop_size = buffer_.size();
       buffer_ = absl::string_view();
       if (!eof_) {
-        ReportCorruption(drop_position, drop_size, "bad record length");
+        ReportCorruption(drop_position, drop_size,
+                         ProblemKind::kBadRecordLength, "bad record length");
         return drop_position < initial_offset_ ? kSkipped : kBadRecord;
       }
       // The end of the file came before `length` payload bytes: the writer
@@ -219,7 +220,8 @@ unsigned BlockReader::ReadPhysicalRecord(absl::string_view* fragment) {
         const uint64_t drop_position = BufferPosition();
         const size_t drop_size = buffer_.size();
         buffer_ = absl::string_view();
-        ReportCorruption(drop_position, drop_size, "checksum mismatch");
+        ReportCorruption(drop_position, drop_size,
+                         ProblemKind::kChecksumMismatch, "checksum mismatch");
         return drop_position < initial_offset_ ? kSkipped : kBadRecord;
       }
     }

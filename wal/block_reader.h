@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/format.h"
+#include "blockwal/wal/problem.h"
 
 namespace blockwal::wal {
 
@@ -50,8 +51,15 @@ class BlockReader {
     virtual ~Reporter() = default;
     // `bytes` bytes starting at file position `position` were dropped for
     // `reason` (one of the quoted reasons above, or an I/O error message).
+    // Every report comes here unless Damage is overridden.
     virtual void Corruption(uint64_t position, uint64_t bytes,
-                            absl::string_view reason) = 0;
+                            absl::string_view reason) {}
+    // The same report with its kind (one of the block format kinds of
+    // ProblemKind, or kReadError). By default calls Corruption.
+    virtual void Damage(uint64_t position, uint64_t bytes, ProblemKind kind,
+                        absl::string_view reason) {
+      Corruption(position, bytes, reason);
+    }
   };
 
   // How to treat a non-zero initial offset.
@@ -103,11 +111,13 @@ class BlockReader {
   uint64_t BufferPosition() const {
     return end_of_buffer_offset_ - buffer_.size();
   }
-  void ReportCorruption(uint64_t position, uint64_t bytes,
+  void ReportCorruption(uint64_t position, uint64_t bytes, ProblemKind kind,
                         absl::string_view reason);
   void ReportIoError(uint64_t position, uint64_t bytes,
                      absl::string_view reason) {
-    if (reporter_ != nullptr) reporter_->Corruption(position, bytes, reason);
+    if (reporter_ != nullptr) {
+      reporter_->Damage(position, bytes, ProblemKind::kReadError, reason);
+    }
   }
 
   SequentialFile* const file_;

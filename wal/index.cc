@@ -52,13 +52,17 @@ std::unique_ptr<Index> Index::InMemory(FileSystem* fs,
 
 absl::StatusOr<std::unique_ptr<Index>> Index::Load(FileSystem* fs,
                                                    const std::string& path) {
-  std::unique_ptr<Index> index = InMemory(fs, path);
   absl::StatusOr<std::string> contents = ReadFileToString(fs, path);
-  if (contents.ok()) {
-    index->memory_ = *std::move(contents);
-  } else if (!absl::IsNotFound(contents.status())) {
+  if (!contents.ok() && !absl::IsNotFound(contents.status())) {
     return contents.status();
   }
+  return FromBytes(fs, path, contents.ok() ? *std::move(contents) : "");
+}
+
+std::unique_ptr<Index> Index::FromBytes(FileSystem* fs, const std::string& path,
+                                        std::string bytes) {
+  std::unique_ptr<Index> index = InMemory(fs, path);
+  index->memory_ = std::move(bytes);
   // A torn index may end in part of an entry: whole entries only.
   index->memory_.resize(index->memory_.size() -
                         index->memory_.size() % kIndexEntrySize);

@@ -63,6 +63,11 @@ class Index {
   // only; Sync and Seal do nothing. Costs the file's size in memory.
   static absl::StatusOr<std::unique_ptr<Index>> Load(FileSystem* fs,
                                                      const std::string& path);
+  // An index in memory holding `bytes` as an index file's contents, as Load
+  // gives for a file holding them (`path` names it in messages).
+  static std::unique_ptr<Index> FromBytes(FileSystem* fs,
+                                          const std::string& path,
+                                          std::string bytes);
   // An empty index in memory, as Load gives for a missing file.
   static std::unique_ptr<Index> InMemory(FileSystem* fs,
                                          const std::string& path);

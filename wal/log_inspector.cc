@@ -15,6 +15,7 @@
 #include "blockwal/wal/log.h"
 #include "blockwal/wal/log_dir.h"
 #include "blockwal/wal/segment.h"
+#include "blockwal/wal/segment_recovery.h"
 
 namespace blockwal::wal {
 
@@ -58,14 +59,11 @@ std::optional<uint64_t> IndexedPosition(FileSystem* fs, const std::string& dir,
   if (!bytes.ok() || bytes->size() != kIndexEntrySize) return std::nullopt;
   const IndexEntry entry = DecodeIndexEntry(bytes->data());
   if (entry.relative_offset != rel) return std::nullopt;
-  const uint64_t position = entry.position;
-  std::string scratch;
-  absl::StatusOr<absl::string_view> payload =
-      ReadRecordAt(store, position, &scratch, end);
-  if (!payload.ok()) return std::nullopt;
-  absl::StatusOr<Record> r = DecodeRecord(*payload);
-  if (!r.ok() || r->offset != base + rel) return std::nullopt;
-  return position;
+  std::optional<VerifiedRecord> v =
+      VerifyRecordAt(store, entry.position, base + rel);
+  if (!v.has_value()) return std::nullopt;
+  *end = v->end;
+  return entry.position;
 }
 
 // ---- InspectLog ----
@@ -115,9 +113,9 @@ class SegmentInspector : public BlockReader::Reporter {
     return std::move(seg_);
   }
 
-  void Corruption(uint64_t position, uint64_t bytes,
-                  absl::string_view reason) override {
-    AddProblem(seg_.store_path, position,
+  void Damage(uint64_t position, uint64_t bytes, ProblemKind kind,
+              absl::string_view reason) override {
+    AddProblem(seg_.store_path, position, kind,
                absl::StrCat(reason, " (", bytes, " bytes dropped)"));
     covered_end_ = std::max(covered_end_, position + bytes);
     reported_.push_back({position, position + bytes});
@@ -126,8 +124,8 @@ class SegmentInspector : public BlockReader::Reporter {
 
  private:
   void AddProblem(const std::string& file, uint64_t position,
-                  std::string description) {
-    problems_->push_back({file, position, std::move(description)});
+                  ProblemKind kind, std::string description) {
+    problems_->push_back({file, position, kind, std::move(description)});
   }
 
   void ReportProgress(uint64_t done_in_store, bool force) {
@@ -153,7 +151,8 @@ class SegmentInspector : public BlockReader::Reporter {
           ReportProgress(end, /*force=*/false);
           absl::StatusOr<Record> r = DecodeRecord(payload);
           if (!r.ok()) {
-            AddProblem(seg_.store_path, position, std::string(r.status().message()));
+            AddProblem(seg_.store_path, position, ProblemKind::kBadEnvelope,
+                       std::string(r.status().message()));
             covered_end_ = std::max(covered_end_, end);
             reported_.push_back({position, end});
             damage_since_record_ = true;
@@ -165,7 +164,7 @@ class SegmentInspector : public BlockReader::Reporter {
               r->offset == expected ||
               (r->offset > expected && damage_since_record_);
           if (!in_sequence) {
-            AddProblem(seg_.store_path, position,
+            AddProblem(seg_.store_path, position, ProblemKind::kWrongOffset,
                        absl::StrCat("record carries offset ", r->offset,
                                     ", expected ", expected));
           }
@@ -173,6 +172,7 @@ class SegmentInspector : public BlockReader::Reporter {
           expected = std::max(expected, r->offset + 1);
           if (r->timestamp_us < *previous_timestamp_us_) {
             AddProblem(seg_.store_path, position,
+                       ProblemKind::kTimestampBackwards,
                        absl::StrCat("record ", r->offset, " has timestamp ",
                                     r->timestamp_us,
                                     ", earlier than the previous record's ",
@@ -189,7 +189,7 @@ class SegmentInspector : public BlockReader::Reporter {
           seg_.last_timestamp_us = r->timestamp_us;
           seg_.valid_end = end;
           seen_.push_back({position, r->offset, in_sequence});
-          if (r->flags & kBatchContinues) {
+          if (InIncompleteBatch(r->offset, r->flags, complete_below_)) {
             if (batch_run == 0) {
               batch_position = position;
               batch_offset = r->offset;
@@ -215,19 +215,13 @@ class SegmentInspector : public BlockReader::Reporter {
     const uint64_t tail = std::max(seg_.valid_end, covered_end_);
     if (tail < seg_.store_bytes) {
       reported_.push_back({tail, seg_.store_bytes});
-      AddProblem(seg_.store_path, tail,
+      AddProblem(seg_.store_path, tail, ProblemKind::kTornTail,
                  absl::StrCat("torn tail: ", seg_.store_bytes - tail,
                               " bytes after the last valid record (a write "
                               "cut off by a crash; Log::Open cuts it)"));
     }
-    // A TruncateSuffix may end the log inside a batch; those records are
-    // whole (see kLastTruncationFileName).
-    if (batch_run > 0 && complete_below_.has_value() &&
-        seg_.last_offset < *complete_below_) {
-      batch_run = 0;
-    }
     if (batch_run > 0) {
-      AddProblem(seg_.store_path, batch_position,
+      AddProblem(seg_.store_path, batch_position, ProblemKind::kIncompleteBatch,
                  absl::StrCat("incomplete batch: the last ", batch_run,
                               batch_run == 1 ? " record" : " records",
                               " (from offset ", batch_offset,
@@ -296,7 +290,7 @@ class SegmentInspector : public BlockReader::Reporter {
   absl::Status CheckIndex() {
     BW_ASSIGN_OR_RETURN(seg_.has_index, fs_->FileExists(seg_.index_path));
     if (!seg_.has_index) {
-      AddProblem(seg_.index_path, 0,
+      AddProblem(seg_.index_path, 0, ProblemKind::kIndexMissing,
                  "index file is missing (Log::Open rebuilds it from the store)");
       return absl::OkStatus();
     }
@@ -339,23 +333,23 @@ class SegmentInspector : public BlockReader::Reporter {
         std::all_of(index.begin() + rest, index.end(),
                     [](char c) { return c == '\0'; });
     if (!rest_zero && i == slots) {
-      AddProblem(seg_.index_path, rest,
+      AddProblem(seg_.index_path, rest, ProblemKind::kIndexPartialEntry,
                  absl::StrCat("index ends in a partial entry of ",
                               index.size() - rest, " bytes"));
     } else if (!rest_zero) {
-      AddProblem(seg_.index_path, rest,
+      AddProblem(seg_.index_path, rest, ProblemKind::kIndexMismatch,
                  absl::StrCat("index entry ", i, " does not match the store: ",
                               why, "; expected relative offset ", i,
                               " and the position of offset ",
                               seg_.base_offset + i,
                               " (Log::Open rebuilds the index from here)"));
     } else if (behind) {
-      AddProblem(seg_.index_path, rest,
+      AddProblem(seg_.index_path, rest, ProblemKind::kIndexBehind,
                  absl::StrCat("index has ", i, " entries but the store holds ",
                               seg_.records,
                               " records (Log::Open adds the missing entries)"));
     } else if (!seg_.index_sealed && !last_) {
-      AddProblem(seg_.index_path, rest,
+      AddProblem(seg_.index_path, rest, ProblemKind::kIndexNotSealed,
                  absl::StrCat("index is not sealed: ", index.size(),
                               " bytes for ", i, " entries, but only the "
                               "newest segment may be unsealed"));
@@ -439,6 +433,7 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
 
   for (uint64_t base : listing.OrphanIndexes()) {
     result.problems.push_back({IndexPath(dir, base), 0,
+                               ProblemKind::kOrphanIndex,
                                "index without a store (Log::Open removes it)"});
   }
   for (const auto& [exists, name] :
@@ -446,7 +441,7 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
         std::pair{listing.suffix_intent, kSuffixIntentFileName}}) {
     if (!exists) continue;
     result.problems.push_back(
-        {JoinPath(dir, name), 0,
+        {JoinPath(dir, name), 0, ProblemKind::kInterruptedTruncation,
          "a truncation was interrupted by a crash; the next Log::Open "
          "finishes it"});
   }
@@ -461,7 +456,8 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
     if (v.ok()) {
       complete_below = *v;
     } else {
-      result.problems.push_back({path, 0, std::string(v.status().message())});
+      result.problems.push_back({path, 0, ProblemKind::kBadTruncationFile,
+                                  std::string(v.status().message())});
     }
   }
 
@@ -480,6 +476,8 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
       if (prev.next_offset != base) {
         result.problems.push_back(
             {StorePath(dir, base), 0,
+             prev.next_offset < base ? ProblemKind::kOffsetGap
+                                     : ProblemKind::kOffsetOverlap,
              prev.next_offset < base
                  ? absl::StrCat("offsets ", prev.next_offset, " to ", base - 1,
                                 " are missing: the previous segment ends "
@@ -510,43 +508,18 @@ absl::StatusOr<OffsetRange> FindOffsetRange(FileSystem* fs,
   BW_ASSIGN_OR_RETURN(LogDirListing listing, ListLogDir(fs, dir));
   if (listing.stores.empty()) return OffsetRange{};
   const uint64_t base = listing.stores.back();
-  const std::string store_path = StorePath(dir, base);
-  uint64_t start = 0;
-  uint64_t expected = base;
-
-  // Trust the last well-formed index entry when it verifies (a clean or a
-  // live log); otherwise count from the store's start.
-  const std::string index_path = IndexPath(dir, base);
-  BW_ASSIGN_OR_RETURN(const bool index_exists, fs->FileExists(index_path));
-  if (index_exists) {
-    BW_ASSIGN_OR_RETURN(const std::string index,
-                        ReadFileToString(fs, index_path));
-    const uint64_t n = CountValidIndexEntries(index);
-    if (n > 0) {
-      BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> store,
-                          fs->NewRandomAccessFile(store_path));
-      uint64_t end;
-      if (IndexedPosition(fs, dir, base, n - 1, *store, &end).has_value()) {
-        start = end;
-        expected = base + n;
-      }
-    }
-  }
-
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
-                      fs->NewSequentialFile(store_path));
-  FirstDamage damage;
-  BW_RETURN_IF_ERROR(ScanStore(
-      file.get(), start, &damage,
-      [&](uint64_t, uint64_t, absl::string_view payload) {
-        absl::StatusOr<Record> r = DecodeRecord(payload);
-        if (!damage.status().ok() || !r.ok() || r->offset != expected) {
-          return false;
-        }
-        ++expected;
-        return true;
-      }));
-  return OffsetRange{listing.stores.front(), expected};
+  // The records Log::Open would keep, before it cuts an incomplete batch.
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> store,
+                      fs->NewRandomAccessFile(StorePath(dir, base)));
+  BW_ASSIGN_OR_RETURN(std::unique_ptr<Index> index,
+                      Index::Load(fs, IndexPath(dir, base)));
+  SegmentScanInput in;
+  in.base_offset = base;
+  in.store = store.get();
+  BW_ASSIGN_OR_RETURN(in.store_size, store->Size());
+  in.index = index.get();
+  BW_ASSIGN_OR_RETURN(const SegmentFindings findings, ScanSegment(in));
+  return OffsetRange{listing.stores.front(), base + findings.count()};
 }
 
 absl::Status ForEachRecord(

@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "blockwal/util/file_system.h"
+#include "blockwal/wal/problem.h"
 #include "blockwal/wal/record.h"
 
 namespace blockwal::wal {
@@ -67,7 +68,8 @@ struct RecordLocation {
 struct LogProblem {
   std::string file;  // path (the directory joined with the file name)
   uint64_t position = 0;  // byte position in `file`
-  std::string description;
+  ProblemKind kind = ProblemKind::kChecksumMismatch;
+  std::string description;  // for people; match on `kind`
 };
 
 struct SegmentInspection {

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/util/histogram.h"
+#include "blockwal/wal/problem.h"
 
 namespace blockwal::wal {
 
@@ -108,6 +109,7 @@ struct DamagedRegion {
   uint64_t position = 0;
   uint64_t bytes = 0;
   std::string reason;
+  ProblemKind kind = ProblemKind::kChecksumMismatch;
 };
 
 // What Log::Open found and did.

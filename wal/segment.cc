@@ -9,22 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "blockwal/util/status_macros.h"
 #include "blockwal/wal/block_reader.h"
+#include "blockwal/wal/segment_recovery.h"
 
 namespace blockwal::wal {
-
-namespace {
-
-// Collects what a BlockReader reports while a segment is scanned.
-class DamageCollector : public BlockReader::Reporter {
- public:
-  void Corruption(uint64_t position, uint64_t bytes,
-                  absl::string_view reason) override {
-    regions.push_back({"", position, bytes, std::string(reason)});
-  }
-  std::vector<DamagedRegion> regions;
-};
-
-}  // namespace
 
 Segment::Segment(const std::string& dir, uint64_t base_offset,
                  const LogOptions& options)
@@ -87,42 +74,18 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::PlanOpen(
 
 bool Segment::EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
                             uint8_t* flags) const {
-  std::string scratch;
-  absl::StatusOr<absl::string_view> payload =
-      ReadRecordAt(*store_file(), index_->Position(i), &scratch, end);
-  if (!payload.ok()) return false;
-  absl::StatusOr<Record> r = DecodeRecord(*payload);
-  if (!r.ok() || r->offset != base_offset_ + i) return false;
-  *timestamp_us = r->timestamp_us;
-  if (flags != nullptr) *flags = r->flags;
+  std::optional<VerifiedRecord> v =
+      VerifyRecordAt(*store_file(), index_->Position(i), base_offset_ + i);
+  if (!v.has_value()) return false;
+  *end = v->end;
+  *timestamp_us = v->timestamp_us;
+  if (flags != nullptr) *flags = v->flags;
   return true;
 }
 
-// What recovery decided for a segment, between PlanRecovery and ApplyPlan.
-struct Segment::Plan {
-  bool last = false;
-  bool clean_sealed = false;  // nothing to do: the cheap check passed
-  uint64_t n = 0;             // index entries found
-  uint64_t trusted = 0;
-  std::vector<uint64_t> positions;  // entries trusted, trusted + 1, ...
-  uint64_t final_count = 0;
-  uint64_t good_end = 0;
-  uint64_t store_size = 0;
-  bool cut_store = false;
-  bool index_exists = false;
-  uint64_t index_file_size = 0;
-  uint64_t max_ts = 0;
-  uint64_t skipped = 0;
-  uint64_t batches_cut = 0;
-  std::vector<DamagedRegion> damage;
-};
-
 absl::Status Segment::PlanRecovery(const OpenContext& ctx,
                                    RecoveryReport* report) {
-  plan_ = std::make_unique<Plan>();
   FileSystem* fs = options_.fs;
-  const RecoveryMode mode = options_.recovery_mode;
-  const bool last = ctx.last;
   BW_ASSIGN_OR_RETURN(const uint64_t store_size, fs->GetFileSize(store_path_));
   BW_ASSIGN_OR_RETURN(const bool index_exists, fs->FileExists(index_path_));
   uint64_t index_file_size = 0;
@@ -142,10 +105,11 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
 
   // A sealed segment that was closed cleanly needs one read: its last entry
   // verifies, ends where the store ends, and ends the index file.
-  if (!last && mode != RecoveryMode::kAbsoluteConsistency) {
+  if (!ctx.last && options_.recovery_mode != RecoveryMode::kAbsoluteConsistency) {
     uint64_t end = 0, ts = 0;
     if (n > 0 && index_file_size == n * kIndexEntrySize &&
         EntryVerifies(n - 1, &end, &ts) && end == store_size) {
+      plan_ = std::make_unique<SegmentPlan>();
       plan_->clean_sealed = true;
       plan_->n = plan_->final_count = n;
       plan_->store_size = plan_->good_end = store_size;
@@ -154,309 +118,31 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
     }
   }
 
-  // 1. Trust the longest prefix of index entries whose last entry verifies
-  //    against the store. After a crash the index may run ahead of the store
-  //    (its pages reached the disk, the store's did not) or behind it, and may
-  //    end in zeros. The prefix check holds because a store only grows at its
-  //    end: if the record of entry i survived, so did those before it.
-  //    kAbsoluteConsistency trusts nothing and reads the whole store.
-  uint64_t trusted = 0;
-  uint64_t scan_from = 0;
-  // The newest timestamp seen (the floor for later appends); a damaged last
-  // record must not lower it.
-  uint64_t max_ts = 0;
-  if (ctx.trust_index) {
-    trusted = n;
-    scan_from = store_size;
-  } else if (mode != RecoveryMode::kAbsoluteConsistency && n > 0) {
-    uint64_t end, ts;
-    if (EntryVerifies(n - 1, &end, &ts)) {
-      trusted = n;
-      scan_from = end;
-      max_ts = ts;
-    } else {
-      uint64_t lo = 0, hi = n - 1;  // the count of trusted entries is in [lo, hi]
-      if (mode == RecoveryMode::kSkipAnyCorruptedRecords) {
-        // Skip mode gives lost offsets filler entries, which never verify
-        // and may sit before records an earlier open trusted: the binary
-        // search below, which takes entries to verify up to a point and not
-        // after, could then trust less than that open did, losing records it
-        // returned. Search down from the end instead (the fillers are at most
-        // one per store byte).
-        lo = hi;
-        while (lo > 0 && !EntryVerifies(lo - 1, &end, &ts)) --lo;
-      }
-      while (lo < hi) {
-        const uint64_t mid = lo + (hi - lo) / 2;
-        if (EntryVerifies(mid, &end, &ts)) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-      trusted = lo;
-      if (trusted > 0 && EntryVerifies(trusted - 1, &end, &ts)) {
-        scan_from = end;
-        max_ts = ts;
-      } else {
-        trusted = 0;
-      }
-    }
+  SegmentScanInput in;
+  in.base_offset = base_offset_;
+  in.store = reader_.get();
+  in.store_size = store_size;
+  in.index = index_.get();
+  in.mode = options_.recovery_mode;
+  in.last = ctx.last;
+  in.trust_index = ctx.trust_index;
+  in.complete_below = ctx.complete_below;
+  in.next_base = ctx.next_base;
+  in.index_capacity = options_.max_index_bytes / kIndexEntrySize;
+  BW_ASSIGN_OR_RETURN(SegmentFindings findings, ScanSegment(in));
+  report->records_scanned += findings.records_scanned;
+  report->bytes_scanned += findings.bytes_scanned;
+  if (findings.batch_records_cut > 0) {
+    report->warnings.push_back(absl::StrCat(
+        store_path_, ": removed ", findings.batch_records_cut,
+        " records of a batch cut off by the crash, from offset ",
+        findings.batch_cut_offset));
   }
-
-  // 2. Read the store from the end of the trusted records: find the records
-  //    the index lacks and where the valid data ends. New entries are
-  //    collected, not written yet.
-  std::vector<uint64_t> positions;  // entries trusted, trusted + 1, ...
-  std::vector<uint8_t> entry_flags;
-  uint64_t good_end = scan_from;
-  uint64_t expected = base_offset_ + trusted;
-  bool damaged = false;
-  bool valid_after_damage = false;
-  bool synced_after_damage = false;
-  uint64_t skipped = 0;
-  DamageCollector damage;
-  size_t regions_seen = 0;
-  // Where the damage since the last indexed record begins (kNoDamage: none).
-  constexpr uint64_t kNoDamage = ~uint64_t{0};
-  uint64_t damage_start = kNoDamage;
-  auto last_position = [&]() -> std::optional<uint64_t> {
-    if (!positions.empty()) return positions.back();
-    if (trusted > 0) return index_->Position(trusted - 1);
-    return std::nullopt;
-  };
-  // kSkipAnyCorruptedRecords keeps lost offsets taken: they point into the
-  // damaged region (reads there fail with kDataLoss) at distinct, increasing
-  // positions.
-  auto fill_skipped = [&](uint64_t up_to_offset, uint64_t from_position) {
-    uint64_t filler = from_position;
-    if (std::optional<uint64_t> prev = last_position()) {
-      filler = std::max(filler, *prev + 1);
-    }
-    while (expected < up_to_offset) {
-      positions.push_back(filler++);
-      entry_flags.push_back(0);
-      ++expected;
-      ++skipped;
-    }
-  };
-  if (scan_from < store_size) {
-    BW_ASSIGN_OR_RETURN(auto file, fs->NewSequentialFile(store_path_));
-    BlockReader reader(file.get(), &damage, /*verify_checksums=*/true,
-                       scan_from, BlockReader::Start::kAtRecord);
-    absl::string_view payload;
-    std::string scratch;
-    while (reader.ReadRecord(&payload, &scratch)) {
-      const uint64_t position = reader.last_record_offset();
-      ++report->records_scanned;
-      absl::StatusOr<Record> r = DecodeRecord(payload);
-      if (damage.regions.size() > regions_seen) {
-        if (damage_start == kNoDamage) {
-          damage_start = damage.regions[regions_seen].position;
-        }
-        regions_seen = damage.regions.size();
-        damaged = true;
-      }
-      if (r.ok()) max_ts = std::max(max_ts, r->timestamp_us);
-      if (r.ok() && r->offset == expected && !damaged) {
-        positions.push_back(position);
-        entry_flags.push_back(r->flags);
-        ++expected;
-        good_end = reader.last_record_end();
-        continue;
-      }
-      if (r.ok() && r->offset > expected && !damaged) {
-        // Records are missing and the reader reported nothing: it skipped
-        // zeros it took for preallocated space. They are the damage; this
-        // record is judged below like any other found after damage.
-        damage.regions.push_back(
-            {"", good_end, position - good_end,
-             absl::StrCat("records ", expected, " to ", r->offset - 1,
-                          " missing (zeroed)")});
-        regions_seen = damage.regions.size();
-        damage_start = good_end;
-        damaged = true;
-      }
-      if (!r.ok() || r->offset < expected || !damaged ||
-          (r->offset > expected &&
-           (damage_start == kNoDamage ||
-            r->offset - expected > position - damage_start))) {
-        // Not a record of this log at this place (a bad envelope, a stale or
-        // impossible offset): damage too.
-        damage.regions.push_back(
-            {"", position, reader.last_record_end() - position,
-             r.ok() ? absl::StrCat("record carries offset ", r->offset,
-                                   ", expected ", expected)
-                    : std::string(r.status().message())});
-        regions_seen = damage.regions.size();
-        if (damage_start == kNoDamage) damage_start = position;
-        damaged = true;
-        continue;
-      }
-      // A valid record after damage.
-      valid_after_damage = true;
-      if (r->flags & kSyncMarker) synced_after_damage = true;
-      if (mode == RecoveryMode::kSkipAnyCorruptedRecords) {
-        fill_skipped(r->offset, damage_start);
-        positions.push_back(position);
-        entry_flags.push_back(r->flags);
-        ++expected;
-        good_end = reader.last_record_end();
-        damage_start = kNoDamage;
-      }
-    }
-    if (!damage.regions.empty()) damaged = true;
-    report->bytes_scanned += store_size - scan_from;
-    BW_RETURN_IF_ERROR(reader.status());
-  }
-  // Bytes after good_end: a torn tail, or damage.
-  const bool tail_bad = good_end < store_size;
-  if (!last && mode == RecoveryMode::kSkipAnyCorruptedRecords &&
-      expected < ctx.next_base) {
-    // The damaged end of a sealed segment: its lost offsets run up to the
-    // next segment's base, and the store keeps its bytes (sealed data is
-    // never cut). The lost offsets must be backed by what is on disk: the
-    // segment's own index entries (a store cut short keeps its index), or a
-    // byte each of the damaged end, as in the scan above. A gap neither can
-    // hold is missing segments, not damaged records: it is left to the chain
-    // check of Log::Recover (kDataLoss). Filling it would take memory and
-    // index space without bound.
-    // (A segment never holds more records than an index of the configured
-    // size, so up to that many are always accepted: a store cut short whose
-    // index was removed too still keeps its lost offsets taken.)
-    const uint64_t from = damage_start != kNoDamage ? damage_start : good_end;
-    const uint64_t damaged_bytes = store_size > from ? store_size - from : 0;
-    const uint64_t capacity = options_.max_index_bytes / kIndexEntrySize;
-    if (ctx.next_base - base_offset_ <=
-        std::max({n, expected - base_offset_ + damaged_bytes, capacity})) {
-      fill_skipped(ctx.next_base, from);
-    }
-  }
-  uint64_t final_count = trusted + positions.size();
-  auto position_of = [&](uint64_t i) {
-    return i >= trusted ? positions[i - trusted] : index_->Position(i);
-  };
-
-  // 3. A batch cut off by the crash (its last records all say more follow)
-  //    is removed whole, so batches stay all-or-nothing. Batches never span
-  //    segments and sealed segments hold whole batches. Records below
-  //    ctx.complete_below are whole: a TruncateSuffix ended the log there.
-  uint64_t batches_cut = 0;
-  if (last) {
-    uint64_t cut_to = final_count;
-    while (cut_to > 0) {
-      const uint64_t i = cut_to - 1;
-      if (ctx.complete_below.has_value() &&
-          base_offset_ + i < *ctx.complete_below) {
-        break;
-      }
-      uint8_t flags = 0;
-      uint64_t end, ts;
-      if (i >= trusted) {
-        flags = entry_flags[i - trusted];
-      } else if (!EntryVerifies(i, &end, &ts, &flags)) {
-        break;
-      }
-      if (!(flags & kBatchContinues)) break;
-      --cut_to;
-    }
-    if (cut_to < final_count) {
-      report->warnings.push_back(absl::StrCat(
-          store_path_, ": removed ", final_count - cut_to,
-          " records of a batch cut off by the crash, from offset ",
-          base_offset_ + cut_to));
-      // Cut where the last kept record ends: a zero trailer may lie between
-      // it and the first removed one.
-      good_end = position_of(cut_to);
-      if (cut_to > 0) {
-        std::string scratch;
-        uint64_t end = 0;
-        if (ReadRecordAt(*store_file(), position_of(cut_to - 1), &scratch, &end)
-                .ok()) {
-          good_end = end;
-        }
-      }
-      final_count = cut_to;
-      batches_cut = 1;
-    }
-    // What the cut leaves last must verify, as the last record of every
-    // segment does (a sealed segment's cheap check reads it). A record that
-    // does not was inside the trusted prefix, where damage is not looked
-    // for; at the end now, it is a damaged tail and is cut as one (skip
-    // mode keeps its offset taken, reading kDataLoss).
-    while (batches_cut > 0 && mode != RecoveryMode::kSkipAnyCorruptedRecords &&
-           final_count > 0 && final_count - 1 < trusted) {
-      uint64_t end, ts;
-      if (EntryVerifies(final_count - 1, &end, &ts)) {
-        good_end = std::min(good_end, end);  // not past a zero trailer
-        break;
-      }
-      const uint64_t position = position_of(final_count - 1);
-      damage.regions.push_back({"", position, good_end - position,
-                                "damaged record before a cut-off batch"});
-      damaged = true;
-      good_end = position;
-      --final_count;
-    }
-  }
-
-  // 4. Decide: fail before anything on disk has changed.
-  const bool cut_store = last && good_end < store_size;
-  // A sealed segment holds every offset up to the next segment's base (skip
-  // mode keeps the missing ones taken, above).
-  const bool short_sealed = !last && base_offset_ + final_count < ctx.next_base;
-  auto fail = [&](absl::string_view why) {
-    const DamagedRegion* first =
-        damage.regions.empty() ? nullptr : &damage.regions.front();
-    return absl::DataLossError(absl::StrCat(
-        store_path_, ": ",
-        first != nullptr
-            ? absl::StrCat(first->reason, " at position ", first->position,
-                           " (", first->bytes, " bytes)")
-        : good_end == store_size && short_sealed
-            ? absl::StrCat("the store ends at position ", good_end,
-                           " after ", final_count,
-                           " records, but the next segment starts at offset ",
-                           ctx.next_base)
-            : absl::StrCat("incomplete record at position ", good_end, " (",
-                           store_size - good_end, " bytes before the end)"),
-        "; ", why, " (recovery mode ", RecoveryModeName(mode), ")"));
-  };
-  if (damaged || tail_bad || batches_cut > 0 || short_sealed) {
-    switch (mode) {
-      case RecoveryMode::kAbsoluteConsistency:
-        return fail("any damage fails this mode");
-      case RecoveryMode::kTolerateCorruptedTailRecords:
-        if (!last) return fail("a sealed segment holds only synced data");
-        if (valid_after_damage) return fail("valid records follow the damage");
-        break;
-      case RecoveryMode::kPointInTime:
-        if (!last) return fail("a sealed segment holds only synced data");
-        if (synced_after_damage) {
-          return fail("records synced before the crash follow the damage");
-        }
-        break;
-      case RecoveryMode::kSkipAnyCorruptedRecords:
-        break;
-    }
-  }
-
-  for (DamagedRegion& d : damage.regions) d.file = store_path_;
-  Plan& plan = *plan_;
-  plan.last = last;
-  plan.n = n;
-  plan.trusted = trusted;
-  plan.positions = std::move(positions);
-  plan.final_count = final_count;
-  plan.good_end = good_end;
-  plan.store_size = store_size;
-  plan.cut_store = cut_store;
+  BW_ASSIGN_OR_RETURN(SegmentPlan plan,
+                      DecideRecovery(in, std::move(findings), store_path_));
   plan.index_exists = index_exists;
   plan.index_file_size = index_file_size;
-  plan.max_ts = max_ts;
-  plan.skipped = skipped;
-  plan.batches_cut = batches_cut;
-  plan.damage = std::move(damage.regions);
+  plan_ = std::make_unique<SegmentPlan>(std::move(plan));
   return absl::OkStatus();
 }
 
@@ -466,8 +152,8 @@ uint64_t Segment::planned_next_offset() const {
 
 absl::Status Segment::ApplyPlan(RecoveryReport* report) {
   // 5. Apply what PlanRecovery decided.
-  std::unique_ptr<Plan> owned = std::move(plan_);
-  const Plan& plan = *owned;
+  std::unique_ptr<SegmentPlan> owned = std::move(plan_);
+  const SegmentPlan& plan = *owned;
   if (plan.clean_sealed) {
     store_size_.store(plan.store_size, std::memory_order_release);
     flushed_size_.store(plan.store_size, std::memory_order_release);
@@ -508,7 +194,7 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
   return absl::OkStatus();
 }
 
-bool Segment::ReportPlan(const Plan& plan, RecoveryReport* report) const {
+bool Segment::ReportPlan(const SegmentPlan& plan, RecoveryReport* report) const {
   for (const DamagedRegion& d : plan.damage) report->damage.push_back(d);
   report->records_skipped += plan.skipped;
   report->batches_cut += plan.batches_cut;
@@ -554,7 +240,7 @@ bool Segment::ReportPlan(const Plan& plan, RecoveryReport* report) const {
   return rewrite;
 }
 
-void Segment::ApplyPlanInMemory(const Plan& plan, bool rewrite) {
+void Segment::ApplyPlanInMemory(const SegmentPlan& plan, bool rewrite) {
   if (!rewrite) return;
   // Entries below `trusted` stay; a batch cut may end before them.
   index_->TruncateEntries(std::min(plan.trusted, plan.final_count));
@@ -568,7 +254,7 @@ void Segment::ApplyPlanInMemory(const Plan& plan, bool rewrite) {
   index_->Publish();
 }
 
-absl::Status Segment::ApplyPlanOnDisk(const Plan& plan, bool rewrite) {
+absl::Status Segment::ApplyPlanOnDisk(const SegmentPlan& plan, bool rewrite) {
   FileSystem* fs = options_.fs;
   const bool last = plan.last;
   const uint64_t trusted = plan.trusted;

@@ -35,6 +35,8 @@
 
 namespace blockwal::wal {
 
+struct SegmentPlan;  // wal/segment_recovery.h
+
 class Segment {
  public:
   // Creates an empty active segment (files must not exist).
@@ -176,14 +178,13 @@ class Segment {
   absl::Status OpenForAppend();
   // Opens active_reader_ over the store, readable up to flushed_size_.
   absl::Status OpenActiveReader();
-  struct Plan;
   absl::Status PlanRecovery(const OpenContext& ctx, RecoveryReport* report);
   // ApplyPlan's steps: adds what the plan found to *report and returns
   // whether the index needs entries it lacks; then the plan is carried out
   // on disk, or (a read-only open) in memory only.
-  bool ReportPlan(const Plan& plan, RecoveryReport* report) const;
-  absl::Status ApplyPlanOnDisk(const Plan& plan, bool rewrite);
-  void ApplyPlanInMemory(const Plan& plan, bool rewrite);
+  bool ReportPlan(const SegmentPlan& plan, RecoveryReport* report) const;
+  absl::Status ApplyPlanOnDisk(const SegmentPlan& plan, bool rewrite);
+  void ApplyPlanInMemory(const SegmentPlan& plan, bool rewrite);
   // Whether index entry i points at a record that verifies and carries its
   // offset; *end receives the position just past that record.
   bool EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
@@ -219,7 +220,7 @@ class Segment {
   // Switches reads of a sealed store to a mapping (best effort).
   void MapSealedStore();
 
-  std::unique_ptr<Plan> plan_;  // between PlanOpen and ApplyPlan
+  std::unique_ptr<SegmentPlan> plan_;  // between PlanOpen and ApplyPlan
   std::unique_ptr<Index> index_;
   std::unique_ptr<RandomAccessFile> reader_;
   // Reads of the active store (a mapping that grows with it), from the moment
