@@ -181,14 +181,19 @@ class SegmentScanner {
   // kSkipAnyCorruptedRecords keeps lost offsets taken: they point into the
   // damaged region (reads there fail with kDataLoss) at distinct, increasing
   // positions.
+  // (A position at the top of the range leaves no room: the offsets stay
+  // unfilled, and the chain check of Log::Recover refuses the gap.)
   void FillSkipped(uint64_t up_to_offset, uint64_t from_position) {
+    constexpr uint64_t kTop = ~uint64_t{0};
     uint64_t filler = from_position;
-    if (!f_.positions.empty()) {
-      filler = std::max(filler, f_.positions.back() + 1);
-    } else if (f_.trusted > 0) {
-      filler = std::max(filler, index_.Position(f_.trusted - 1) + 1);
+    if (!f_.positions.empty() || f_.trusted > 0) {
+      const uint64_t prev = !f_.positions.empty()
+                                ? f_.positions.back()
+                                : index_.Position(f_.trusted - 1);
+      if (prev == kTop) return;
+      filler = std::max(filler, prev + 1);
     }
-    while (expected_ < up_to_offset) {
+    while (expected_ < up_to_offset && filler != kTop) {
       f_.positions.push_back(filler++);
       f_.flags.push_back(0);
       ++expected_;
@@ -223,6 +228,17 @@ class SegmentScanner {
   //    is removed whole, so batches stay all-or-nothing. Batches never span
   //    segments and sealed segments hold whole batches.
   void CutIncompleteBatch() {
+    // Dropping a damaged record the cut exposed may expose the rest of an
+    // earlier batch: the log must not end inside one either.
+    while (CutTrailingBatch() &&
+           in_.mode != RecoveryMode::kSkipAnyCorruptedRecords &&
+           DropUnverifiedEnd()) {
+    }
+  }
+
+  // Removes the trailing records that say more of their batch follows;
+  // whether there were any.
+  bool CutTrailingBatch() {
     const uint64_t count = f_.count();
     uint64_t cut_to = count;
     while (cut_to > 0) {
@@ -240,8 +256,8 @@ class SegmentScanner {
       }
       --cut_to;
     }
-    if (cut_to == count) return;
-    f_.batch_records_cut = count - cut_to;
+    if (cut_to == count) return false;
+    f_.batch_records_cut += count - cut_to;
     f_.batch_cut_offset = in_.base_offset + cut_to;
     // Cut where the last kept record ends: a zero trailer may lie between
     // it and the first removed one.
@@ -256,7 +272,7 @@ class SegmentScanner {
       }
     }
     Shorten(cut_to);
-    if (in_.mode != RecoveryMode::kSkipAnyCorruptedRecords) DropUnverifiedEnd();
+    return true;
   }
 
   // Keeps the first `count` records.
@@ -275,13 +291,16 @@ class SegmentScanner {
   // segment does (a sealed segment's cheap check reads it). A record that
   // does not was inside the trusted prefix, where damage is not looked for;
   // at the end now, it is a damaged tail and is cut as one (skip mode keeps
-  // its offset taken, reading kDataLoss).
-  void DropUnverifiedEnd() {
+  // its offset taken, reading kDataLoss). Whether it dropped any.
+  bool DropUnverifiedEnd() {
+    bool dropped = false;
     while (f_.count() > 0 && f_.count() - 1 < f_.trusted) {
       const uint64_t i = f_.count() - 1;
       if (std::optional<VerifiedRecord> v = EntryVerifies(i)) {
-        f_.good_end = std::min(f_.good_end, v->end);  // not past a trailer
-        return;
+        // Where this record ends, whatever the dropped one's entry said
+        // (an entry inside this record would otherwise cut it).
+        f_.good_end = v->end;
+        break;
       }
       const uint64_t position = index_.Position(i);
       AddDamage(position, f_.good_end - position,
@@ -289,7 +308,9 @@ class SegmentScanner {
                 "damaged record before a cut-off batch");
       f_.good_end = position;
       f_.trusted = i;
+      dropped = true;
     }
+    return dropped;
   }
 
   const SegmentScanInput& in_;
