@@ -1,0 +1,106 @@
+// How walctl writes (output.h).
+#include "tools/walctl/output.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "tools/cli.h"
+#include "tools/json_util.h"
+
+namespace blockwal::tools::walctl {
+
+void Write(std::FILE* stream, absl::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stream);
+}
+
+void PrintError(absl::string_view message) {
+  tools::PrintError(kProgram, message);
+}
+
+std::string MessageNaming(const absl::Status& status, absl::string_view path) {
+  if (absl::StrContains(status.message(), path)) {
+    return std::string(status.message());
+  }
+  return absl::StrCat(path, ": ", status.message());
+}
+
+int FinishOutput(int exit_code) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    PrintError(absl::StrCat("error writing to standard output: ",
+                            std::strerror(errno)));
+    return Worse(exit_code, kExitFailed);
+  }
+  return exit_code;
+}
+
+int InspectionFailure(const absl::Status& status, absl::string_view dir) {
+  PrintError(MessageNaming(status, dir));
+  return ExitStatusFor(status);
+}
+
+void WarnIfNoSegments(const wal::LogInspection& inspection) {
+  if (inspection.segments.empty() && !inspection.stray_files.empty()) {
+    PrintError(absl::StrCat("warning: ", inspection.dir,
+                            " holds no log segments; is it a log directory?"));
+  }
+}
+
+std::string FormatTimestamp(uint64_t timestamp_us) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                          absl::FromUnixMicros(static_cast<int64_t>(timestamp_us)),
+                          absl::UTCTimeZone());
+}
+
+std::string EscapeValue(absl::string_view value) {
+  return absl::CHexEscape(value);
+}
+
+std::string RecordJson(const wal::RecordLocation& loc, const wal::Record& r) {
+  return absl::StrCat("{\"offset\":", r.offset,
+                      ",\"timestamp_us\":", r.timestamp_us,
+                      ",\"segment\":", JsonQuote(loc.store_name),
+                      ",\"position\":", loc.position, ",\"length\":", loc.length,
+                      ",\"payload_hex\":\"", absl::BytesToHexString(r.value),
+                      "\"}\n");
+}
+
+std::string ProblemJson(const wal::LogProblem& p) {
+  return absl::StrCat("{\"file\":", JsonQuote(p.file), ",\"position\":",
+                      p.position, ",\"problem\":", JsonQuote(p.description),
+                      "}\n");
+}
+
+std::string ProblemText(const wal::LogProblem& p) {
+  return absl::StrCat(p.file, " at position ", p.position, ": ", p.description,
+                      "\n");
+}
+
+Progress::Progress(absl::string_view label, bool enabled)
+    : label_(label), enabled_(enabled && isatty(STDERR_FILENO) == 1) {}
+
+void Progress::Update(uint64_t done, uint64_t total) {
+  if (!enabled_ || total == 0) return;
+  const int percent =
+      static_cast<int>(std::min<uint64_t>(done, total) * 100 / total);
+  if (percent == last_percent_) return;
+  last_percent_ = percent;
+  Write(stderr, absl::StrFormat("\r%s: %3d%%", label_, percent));
+  shown_ = true;
+}
+
+void Progress::Clear() {
+  if (!shown_) return;
+  Write(stderr, absl::StrCat("\r", std::string(label_.size() + 6, ' '), "\r"));
+  shown_ = false;
+  last_percent_ = -1;
+}
+
+}  // namespace blockwal::tools::walctl
