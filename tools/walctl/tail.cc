@@ -118,37 +118,51 @@ absl::Status PrintRecordsFrom(FileSystem* fs, const std::string& dir, bool json,
       });
 }
 
-}  // namespace
 
-int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
+// What a tail command line asks for.
+struct TailRequest {
+  std::string dir;
+  bool json = false;
+  bool follow = false;
+  bool has_from = false;
+  uint64_t from = 0;  // --from
+  bool has_from_time = false;
+  // --from-time; 0 without it, so that every record passes the filter.
+  uint64_t from_time_us = 0;
+  std::optional<absl::Duration> max_wait;  // --max-wait-ms
+};
+
+// Parses tail's command line into *request. Returns an exit code to return
+// at once (its help, or a usage error), or nullopt to go on.
+std::optional<int> ParseTailRequest(const Subcommand& self,
+                                    absl::Span<const std::string> args,
+                                    TailRequest* request) {
   const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kTailFlags);
   if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
     return *done;
   }
-  const std::string& dir = parsed->positional[0];
-  const bool json = parsed->Has("json");
-  const bool follow = parsed->Has("follow");
+  request->dir = parsed->positional[0];
+  request->json = parsed->Has("json");
+  request->follow = parsed->Has("follow");
   auto flag = [&](absl::string_view name) -> const std::string& {
     return parsed->flags.find(name)->second;
   };
-  uint64_t from = 0;
-  const bool has_from = parsed->Has("from");
-  if (has_from && !ParseOffset(flag("from"), &from)) {
+  request->has_from = parsed->Has("from");
+  if (request->has_from && !ParseOffset(flag("from"), &request->from)) {
     return UsageError(self, absl::StrCat("bad --from '", flag("from"),
                                          "': expected a decimal offset"));
   }
-  uint64_t from_time_us = 0;
-  const bool has_from_time = parsed->Has("from-time");
-  if (has_from_time && !ParseTimeFlag(flag("from-time"), &from_time_us)) {
+  request->has_from_time = parsed->Has("from-time");
+  if (request->has_from_time &&
+      !ParseTimeFlag(flag("from-time"), &request->from_time_us)) {
     return UsageError(
         self, absl::StrCat("bad --from-time '", flag("from-time"),
                            "': expected microseconds since the epoch or a "
                            "time like 2023-11-14T22:13:20Z"));
   }
-  if (has_from && has_from_time) {
+  if (request->has_from && request->has_from_time) {
     return UsageError(self, "--from and --from-time exclude each other");
   }
-  std::optional<absl::Duration> max_wait;
   if (parsed->Has("max-wait-ms")) {
     uint64_t ms;
     if (!ParseOffset(flag("max-wait-ms"), &ms) || ms > (uint64_t{1} << 40)) {
@@ -156,52 +170,60 @@ int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
                                            flag("max-wait-ms"),
                                            "': expected milliseconds"));
     }
-    if (!follow) return UsageError(self, "--max-wait-ms needs --follow");
-    max_wait = absl::Milliseconds(static_cast<int64_t>(ms));
+    if (!request->follow) {
+      return UsageError(self, "--max-wait-ms needs --follow");
+    }
+    request->max_wait = absl::Milliseconds(static_cast<int64_t>(ms));
   }
-  if (!CheckLogDirectory(dir)) return kExitFailed;
-  FileSystem* fs = FileSystem::Default();
+  return std::nullopt;
+}
+
+// Sets *from to the offset printing starts at: --from, the first record at
+// or after --from-time, or kDefaultTailRecords before the end. Returns an
+// exit code to return at once (the log cannot be read, or a start past the
+// last record without --follow), or nullopt to go on.
+std::optional<int> FindStart(FileSystem* fs, const TailRequest& request,
+                             uint64_t* from) {
+  const std::string& dir = request.dir;
   absl::StatusOr<wal::OffsetRange> range = wal::FindOffsetRange(fs, dir);
   if (!range.ok()) return InspectionFailure(range.status(), dir);
   std::string start;  // what --from or --from-time asked for, for messages
-  if (has_from) {
-    start = absl::StrCat("offset ", from);
-  } else if (has_from_time) {
+  if (request.has_from) {
+    *from = request.from;
+    start = absl::StrCat("offset ", *from);
+  } else if (request.has_from_time) {
     absl::StatusOr<uint64_t> found =
-        FindOffsetForTime(fs, dir, *range, from_time_us);
+        FindOffsetForTime(fs, dir, *range, request.from_time_us);
     if (!found.ok()) return InspectionFailure(found.status(), dir);
-    from = *found;
-    start = absl::StrCat(FormatTimestamp(from_time_us), " (", from_time_us,
-                         " us)");
+    *from = *found;
+    start = absl::StrCat(FormatTimestamp(request.from_time_us), " (",
+                         request.from_time_us, " us)");
   } else {
-    from = range->next - range->first > kDefaultTailRecords
-               ? range->next - kDefaultTailRecords
-               : range->first;
+    *from = range->next - range->first > kDefaultTailRecords
+                ? range->next - kDefaultTailRecords
+                : range->first;
   }
   // A start past the last record is "not found" whichever way it was given
   // (--follow waits for it instead).
-  if (!start.empty() && from >= range->next && !follow) {
+  if (!start.empty() && *from >= range->next && !request.follow) {
     PrintError(absl::StrCat(
         dir, ": no record at or after ", start, "; ",
-        range->empty()  ? std::string("the log is empty")
-        : has_from_time ? std::string("every record is older")
-                        : absl::StrCat("the log holds offsets [", range->first,
-                                       ", ", range->next, ")")));
+        range->empty()          ? std::string("the log is empty")
+        : request.has_from_time ? std::string("every record is older")
+                                : absl::StrCat("the log holds offsets [",
+                                               range->first, ", ", range->next,
+                                               ")")));
     return kExitNotFound;
   }
-  uint64_t next = from;
-  uint64_t printed = 0;
-  absl::Status s = PrintRecordsFrom(fs, dir, json, from_time_us,
-                                    /*skip_seen=*/false, &next, &printed);
-  if (!s.ok()) {
-    std::fflush(stdout);
-    return FinishOutput(InspectionFailure(s, dir));
-  }
-  if (!follow) return FinishOutput(kExitOk);
+  return std::nullopt;
+}
 
-  // Follow: poll for records after the last one printed, flushing each batch
-  // so that a pipe sees them at once. A failed poll is retried once: a
-  // writer's truncation may remove a file between listing and reading it.
+// --follow: polls for records at and after `next` (past the last one
+// printed), flushing each batch so that a pipe sees them at once. A failed
+// poll is retried once: a writer's truncation may remove a file between
+// listing and reading it. Runs until killed, --max-wait-ms passes without a
+// new record, or stdout or a second poll in a row fails.
+int Follow(FileSystem* fs, const TailRequest& request, uint64_t next) {
   absl::Time last_record = absl::Now();
   int failures = 0;
   while (true) {
@@ -209,23 +231,47 @@ int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
       return FinishOutput(kExitOk);  // reports the write error
     }
     absl::Duration wait = kFollowPollInterval;
-    if (max_wait.has_value()) {
-      const absl::Duration left = last_record + *max_wait - absl::Now();
+    if (request.max_wait.has_value()) {
+      const absl::Duration left = last_record + *request.max_wait - absl::Now();
       if (left <= absl::ZeroDuration()) return FinishOutput(kExitOk);
       wait = std::min(wait, left);
     }
     absl::SleepFor(wait);
-    printed = 0;
-    s = PrintRecordsFrom(fs, dir, json, from_time_us, /*skip_seen=*/true, &next,
-                         &printed);
+    uint64_t printed = 0;
+    const absl::Status s =
+        PrintRecordsFrom(fs, request.dir, request.json, request.from_time_us,
+                         /*skip_seen=*/true, &next, &printed);
     if (printed > 0) last_record = absl::Now();
     if (s.ok()) {
       failures = 0;
     } else if (++failures >= 2) {
       std::fflush(stdout);
-      return FinishOutput(InspectionFailure(s, dir));
+      return FinishOutput(InspectionFailure(s, request.dir));
     }
   }
+}
+
+}  // namespace
+
+int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
+  TailRequest request;
+  if (std::optional<int> done = ParseTailRequest(self, args, &request)) {
+    return *done;
+  }
+  if (!CheckLogDirectory(request.dir)) return kExitFailed;
+  FileSystem* fs = FileSystem::Default();
+  uint64_t next = 0;
+  if (std::optional<int> done = FindStart(fs, request, &next)) return *done;
+  uint64_t printed = 0;
+  const absl::Status s =
+      PrintRecordsFrom(fs, request.dir, request.json, request.from_time_us,
+                       /*skip_seen=*/false, &next, &printed);
+  if (!s.ok()) {
+    std::fflush(stdout);
+    return FinishOutput(InspectionFailure(s, request.dir));
+  }
+  if (!request.follow) return FinishOutput(kExitOk);
+  return Follow(fs, request, next);
 }
 
 }  // namespace blockwal::tools::walctl
