@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -327,10 +328,9 @@ int Main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   const std::string dir = argc == 2 ? argv[1] : std::string(kDefaultDirectory);
-  if (const absl::Status s = ClaimDemoDirectory(dir); !s.ok()) {
-    std::fprintf(stderr, "blockwal_block_demo: %s\n",
-                 std::string(s.message()).c_str());
-    return s.code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
+  if (std::optional<int> exit_status =
+          ClaimDemoDirectoryOrExit("blockwal_block_demo", dir)) {
+    return *exit_status;
   }
   const absl::Status status = Demo(dir);
   if (!status.ok()) {

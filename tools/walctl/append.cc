@@ -26,18 +26,14 @@ constexpr FlagSpec kAppendFlags[] = {{"sync"}};
 }  // namespace
 
 int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
-  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kAppendFlags);
-  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+  ParsedArgs parsed;
+  if (std::optional<int> done = ParseDirArgs(self, args, kAppendFlags, &parsed)) {
     return *done;
   }
-  const std::string& dir = parsed->positional[0];
-  const bool sync = parsed->Has("sync");
+  const std::string& dir = parsed.positional[0];
+  const bool sync = parsed.Has("sync");
 
-  if (std::optional<std::string> why =
-          CheckDirectoryArgument(dir, /*create=*/true)) {
-    PrintError(*why);
-    return kExitFailed;
-  }
+  if (!CheckLogDirectory(dir, /*create=*/true)) return kExitFailed;
   wal::LogOptions options;
   options.warning_sink = [](const std::string& w) {
     PrintError(absl::StrCat("warning: ", w));

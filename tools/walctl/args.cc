@@ -1,13 +1,15 @@
 // The command line of a walctl subcommand (args.h).
 #include "tools/walctl/args.h"
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tools/cli.h"
 #include "tools/walctl/output.h"
-#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::tools::walctl {
 
@@ -32,30 +34,18 @@ absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
     if (!absl::StartsWith(arg, "--")) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
     }
-    absl::string_view body = absl::string_view(arg).substr(2);
-    std::optional<std::string> value;
-    if (const size_t eq = body.find('='); eq != absl::string_view::npos) {
-      value = std::string(body.substr(eq + 1));
-      body = body.substr(0, eq);
-    }
+    FlagArg flag = SplitFlagArg(arg);
+    const absl::string_view name = flag.name.substr(2);  // without "--"
     const FlagSpec* spec = nullptr;
     for (const FlagSpec& s : specs) {
-      if (s.name == body) spec = &s;
+      if (s.name == name) spec = &s;
     }
     if (spec == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
     }
-    if (spec->takes_value && !value.has_value()) {
-      if (i + 1 == args.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag '--", spec->name, "' needs a value"));
-      }
-      value = args[++i];
-    } else if (!spec->takes_value && value.has_value()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("flag '--", spec->name, "' takes no value"));
-    }
-    parsed.flags[std::string(spec->name)] = value.value_or("");
+    BW_RETURN_IF_ERROR(
+        TakeFlagValue(flag.name, spec->takes_value, args, &i, &flag.value));
+    parsed.flags[std::string(spec->name)] = flag.value.value_or("");
   }
   return parsed;
 }
@@ -86,18 +76,26 @@ std::optional<int> CheckCommonArgs(const Subcommand& self,
   return std::nullopt;
 }
 
+std::optional<int> ParseDirArgs(const Subcommand& self,
+                                absl::Span<const std::string> args,
+                                absl::Span<const FlagSpec> specs,
+                                ParsedArgs* parsed) {
+  absl::StatusOr<ParsedArgs> result = ParseArgs(args, specs);
+  if (std::optional<int> done =
+          CheckCommonArgs(self, result, 1, "missing DIR")) {
+    return done;
+  }
+  *parsed = *std::move(result);
+  return std::nullopt;
+}
+
 bool ParseOffset(absl::string_view text, uint64_t* offset) {
   return !text.empty() && text[0] != '+' && text[0] != '-' &&
          absl::SimpleAtoi(text, offset);
 }
 
-bool IsDirectory(const std::string& path) {
-  return FileSystem::Default()->GetChildren(path).ok();
-}
-
-bool CheckLogDirectory(const std::string& dir) {
-  if (std::optional<std::string> why =
-          CheckDirectoryArgument(dir, /*create=*/false)) {
+bool CheckLogDirectory(const std::string& dir, bool create) {
+  if (std::optional<std::string> why = CheckDirectoryArgument(dir, create)) {
     PrintError(*why);
     return false;
   }

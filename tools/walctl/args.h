@@ -59,16 +59,22 @@ std::optional<int> CheckCommonArgs(const Subcommand& self,
                                    size_t positional,
                                    absl::string_view missing_message);
 
+// ParseArgs with `specs`, then CheckCommonArgs for the one positional
+// argument of a directory subcommand, DIR. Sets *parsed and returns nullopt
+// to go on, or returns an exit code to return at once.
+std::optional<int> ParseDirArgs(const Subcommand& self,
+                                absl::Span<const std::string> args,
+                                absl::Span<const FlagSpec> specs,
+                                ParsedArgs* parsed);
+
 // Parses a decimal offset.
 bool ParseOffset(absl::string_view text, uint64_t* offset);
 
-// True when `path` names a directory. Asked through the FileSystem (listing
-// only succeeds on a directory) so that tools stay on the public API.
-bool IsDirectory(const std::string& path);
-
-// Checks that `dir` is an existing directory; otherwise prints why it cannot
-// be opened and returns false (the caller exits with kExitFailed).
-bool CheckLogDirectory(const std::string& dir);
+// Checks that `dir` is an existing directory, or with `create` one that
+// opening the log may create (CheckDirectoryArgument, tools/cli.h);
+// otherwise prints why not and returns false (the caller exits with
+// kExitFailed).
+bool CheckLogDirectory(const std::string& dir, bool create);
 
 }  // namespace blockwal::tools::walctl
 

@@ -168,9 +168,6 @@ int DumpFile(const std::string& path, DumpPrinter* printer) {
 
 // Prints every record of the log in `dir`, then its problems on stderr.
 int DumpDirectory(const std::string& dir, bool json) {
-  // The table goes to stdout; a progress line on the same terminal would
-  // mangle it.
-  Progress progress("reading", isatty(STDOUT_FILENO) != 1);
   uint64_t value_bytes = 0;
   wal::InspectOptions options;
   if (!json) {
@@ -190,17 +187,14 @@ int DumpDirectory(const std::string& dir, bool json) {
                                     PayloadPreview(r.value)));
     }
   };
-  options.on_progress = [&](uint64_t done, uint64_t total) {
-    progress.Update(done, total);
-  };
-  absl::StatusOr<wal::LogInspection> inspection =
-      wal::InspectLog(FileSystem::Default(), dir, options);
-  progress.Clear();
+  // The table goes to stdout; a progress line on the same terminal would
+  // mangle it.
+  absl::StatusOr<wal::LogInspection> inspection = InspectShowingProgress(
+      dir, "reading", /*show_progress=*/isatty(STDOUT_FILENO) != 1, options);
   if (!inspection.ok()) {
     std::fflush(stdout);
     return InspectionFailure(inspection.status(), dir);
   }
-  WarnIfNoSegments(*inspection);
   const uint64_t problems = inspection->problems.size();
   if (!json) {
     Write(stdout, absl::StrCat(

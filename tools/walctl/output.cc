@@ -4,16 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "tools/cli.h"
 #include "tools/json_util.h"
+#include "blockwal/util/file_system.h"
 
 namespace blockwal::tools::walctl {
 
@@ -25,18 +23,9 @@ void PrintError(absl::string_view message) {
   tools::PrintError(kProgram, message);
 }
 
-std::string MessageNaming(const absl::Status& status, absl::string_view path) {
-  if (absl::StrContains(status.message(), path)) {
-    return std::string(status.message());
-  }
-  return absl::StrCat(path, ": ", status.message());
-}
-
 int FinishOutput(int exit_code) {
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    PrintError(absl::StrCat("error writing to standard output: ",
-                            std::strerror(errno)));
-    return Worse(exit_code, kExitFailed);
+  if (!FlushStandardOutput()) {
+    return Worse(exit_code, PrintOutputError(kProgram));
   }
   return exit_code;
 }
@@ -101,6 +90,22 @@ void Progress::Clear() {
   Write(stderr, absl::StrCat("\r", std::string(label_.size() + 6, ' '), "\r"));
   shown_ = false;
   last_percent_ = -1;
+}
+
+std::function<void(uint64_t, uint64_t)> Progress::Updater() {
+  return [this](uint64_t done, uint64_t total) { Update(done, total); };
+}
+
+absl::StatusOr<wal::LogInspection> InspectShowingProgress(
+    const std::string& dir, absl::string_view label, bool show_progress,
+    wal::InspectOptions options) {
+  Progress progress(label, show_progress);
+  options.on_progress = progress.Updater();
+  absl::StatusOr<wal::LogInspection> inspection =
+      wal::InspectLog(FileSystem::Default(), dir, options);
+  progress.Clear();
+  if (inspection.ok()) WarnIfNoSegments(*inspection);
+  return inspection;
 }
 
 }  // namespace blockwal::tools::walctl

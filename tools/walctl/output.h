@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "blockwal/wal/log_inspector.h"
 #include "blockwal/wal/record.h"
@@ -23,10 +25,6 @@ void Write(std::FILE* stream, absl::string_view text);
 
 // Prints "walctl: <message>" on stderr.
 void PrintError(absl::string_view message);
-
-// The status message, prefixed with `path` unless it already names it (the
-// file system's messages normally do).
-std::string MessageNaming(const absl::Status& status, absl::string_view path);
 
 // Flushes stdout and turns a failed write (disk full, closed pipe) into an
 // error exit, so a truncated dump never ends with status 0.
@@ -69,6 +67,9 @@ class Progress {
 
   void Update(uint64_t done, uint64_t total);
   void Clear();
+  // Update as a callback, for a progress option (wal::InspectOptions,
+  // wal::RepairOptions); valid while this Progress lives.
+  std::function<void(uint64_t done, uint64_t total)> Updater();
 
  private:
   const std::string label_;
@@ -76,6 +77,13 @@ class Progress {
   bool shown_ = false;
   int last_percent_ = -1;
 };
+
+// Inspects the log in `dir` (wal::InspectLog) with `options`, showing a
+// Progress labelled `label` (when `show_progress`) while it reads, and warns
+// when the directory holds no segments (WarnIfNoSegments).
+absl::StatusOr<wal::LogInspection> InspectShowingProgress(
+    const std::string& dir, absl::string_view label, bool show_progress,
+    wal::InspectOptions options);
 
 }  // namespace blockwal::tools::walctl
 

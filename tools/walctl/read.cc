@@ -30,7 +30,7 @@ int RunRead(const Subcommand& self, absl::Span<const std::string> args) {
     return UsageError(self, absl::StrCat("bad OFFSET '", parsed->positional[1],
                                          "': expected a decimal number"));
   }
-  if (!CheckLogDirectory(dir)) return kExitFailed;
+  if (!CheckLogDirectory(dir, /*create=*/false)) return kExitFailed;
   absl::StatusOr<std::string> value =
       wal::ReadRecordValue(FileSystem::Default(), dir, offset);
   if (!value.ok()) return InspectionFailure(value.status(), dir);

@@ -38,20 +38,18 @@ int RepairExitStatus(const wal::RepairResult& r) {
 
 // A printer of wal::RepairLog (wal/repair.h), which does the work.
 int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
-  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kRepairFlags);
-  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+  ParsedArgs parsed;
+  if (std::optional<int> done = ParseDirArgs(self, args, kRepairFlags, &parsed)) {
     return *done;
   }
-  const std::string& dir = parsed->positional[0];
-  if (!CheckLogDirectory(dir)) return kExitFailed;
+  const std::string& dir = parsed.positional[0];
+  if (!CheckLogDirectory(dir, /*create=*/false)) return kExitFailed;
 
   Progress progress("backing up", true);
   const bool tty = isatty(STDERR_FILENO) == 1;
   wal::RepairOptions options;
-  options.force = parsed->Has("force");
-  options.on_backup_progress = [&](uint64_t done, uint64_t total) {
-    progress.Update(done, total);
-  };
+  options.force = parsed.Has("force");
+  options.on_backup_progress = progress.Updater();
   options.on_backup_done = [&](const std::string& backup) {
     progress.Clear();
     Write(stdout, absl::StrCat("backup: ", backup, "\n"));

@@ -20,23 +20,16 @@
 namespace blockwal::tools::walctl {
 
 int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
-  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, {});
-  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+  ParsedArgs parsed;
+  if (std::optional<int> done = ParseDirArgs(self, args, {}, &parsed)) {
     return *done;
   }
-  const std::string& dir = parsed->positional[0];
-  if (!CheckLogDirectory(dir)) return kExitFailed;
+  const std::string& dir = parsed.positional[0];
+  if (!CheckLogDirectory(dir, /*create=*/false)) return kExitFailed;
 
-  Progress progress("reading", true);
-  wal::InspectOptions options;
-  options.on_progress = [&](uint64_t done, uint64_t total) {
-    progress.Update(done, total);
-  };
-  absl::StatusOr<wal::LogInspection> inspection =
-      wal::InspectLog(FileSystem::Default(), dir, options);
-  progress.Clear();
+  const absl::StatusOr<wal::LogInspection> inspection =
+      InspectShowingProgress(dir, "reading", /*show_progress=*/true, {});
   if (!inspection.ok()) return InspectionFailure(inspection.status(), dir);
-  WarnIfNoSegments(*inspection);
 
   const wal::LogInspection& log = *inspection;
   std::string out = absl::StrCat("segments: ", log.segments.size(), "\n");

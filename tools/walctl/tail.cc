@@ -137,22 +137,22 @@ struct TailRequest {
 std::optional<int> ParseTailRequest(const Subcommand& self,
                                     absl::Span<const std::string> args,
                                     TailRequest* request) {
-  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kTailFlags);
-  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+  ParsedArgs parsed;
+  if (std::optional<int> done = ParseDirArgs(self, args, kTailFlags, &parsed)) {
     return *done;
   }
-  request->dir = parsed->positional[0];
-  request->json = parsed->Has("json");
-  request->follow = parsed->Has("follow");
+  request->dir = parsed.positional[0];
+  request->json = parsed.Has("json");
+  request->follow = parsed.Has("follow");
   auto flag = [&](absl::string_view name) -> const std::string& {
-    return parsed->flags.find(name)->second;
+    return parsed.flags.find(name)->second;
   };
-  request->has_from = parsed->Has("from");
+  request->has_from = parsed.Has("from");
   if (request->has_from && !ParseOffset(flag("from"), &request->from)) {
     return UsageError(self, absl::StrCat("bad --from '", flag("from"),
                                          "': expected a decimal offset"));
   }
-  request->has_from_time = parsed->Has("from-time");
+  request->has_from_time = parsed.Has("from-time");
   if (request->has_from_time &&
       !ParseTimeFlag(flag("from-time"), &request->from_time_us)) {
     return UsageError(
@@ -163,7 +163,7 @@ std::optional<int> ParseTailRequest(const Subcommand& self,
   if (request->has_from && request->has_from_time) {
     return UsageError(self, "--from and --from-time exclude each other");
   }
-  if (parsed->Has("max-wait-ms")) {
+  if (parsed.Has("max-wait-ms")) {
     uint64_t ms;
     if (!ParseOffset(flag("max-wait-ms"), &ms) || ms > (uint64_t{1} << 40)) {
       return UsageError(self, absl::StrCat("bad --max-wait-ms '",
@@ -258,7 +258,7 @@ int RunTail(const Subcommand& self, absl::Span<const std::string> args) {
   if (std::optional<int> done = ParseTailRequest(self, args, &request)) {
     return *done;
   }
-  if (!CheckLogDirectory(request.dir)) return kExitFailed;
+  if (!CheckLogDirectory(request.dir, /*create=*/false)) return kExitFailed;
   FileSystem* fs = FileSystem::Default();
   uint64_t next = 0;
   if (std::optional<int> done = FindStart(fs, request, &next)) return *done;

@@ -23,24 +23,17 @@ constexpr FlagSpec kVerifyFlags[] = {{"json"}};
 }  // namespace
 
 int RunVerify(const Subcommand& self, absl::Span<const std::string> args) {
-  const absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kVerifyFlags);
-  if (std::optional<int> done = CheckCommonArgs(self, parsed, 1, "missing DIR")) {
+  ParsedArgs parsed;
+  if (std::optional<int> done = ParseDirArgs(self, args, kVerifyFlags, &parsed)) {
     return *done;
   }
-  const std::string& dir = parsed->positional[0];
-  const bool json = parsed->Has("json");
-  if (!CheckLogDirectory(dir)) return kExitFailed;
+  const std::string& dir = parsed.positional[0];
+  const bool json = parsed.Has("json");
+  if (!CheckLogDirectory(dir, /*create=*/false)) return kExitFailed;
 
-  Progress progress("verifying", true);
-  wal::InspectOptions options;
-  options.on_progress = [&](uint64_t done, uint64_t total) {
-    progress.Update(done, total);
-  };
-  absl::StatusOr<wal::LogInspection> inspection =
-      wal::InspectLog(FileSystem::Default(), dir, options);
-  progress.Clear();
+  const absl::StatusOr<wal::LogInspection> inspection =
+      InspectShowingProgress(dir, "verifying", /*show_progress=*/true, {});
   if (!inspection.ok()) return InspectionFailure(inspection.status(), dir);
-  WarnIfNoSegments(*inspection);
 
   const size_t segments = inspection->segments.size();
   const size_t problems = inspection->problems.size();
