@@ -256,7 +256,9 @@ std::vector<StatsFigure> StatsFigures(const db::Stats& s) {
 std::string StatsLines(const db::Stats& s) {
   std::string out;
   for (const StatsFigure& f : StatsFigures(s)) {
-    if (!f.line_name.empty()) absl::StrAppend(&out, f.line_name, ": ", f.value, "\n");
+    if (!f.line_name.empty()) {
+      absl::StrAppend(&out, f.line_name, ": ", f.value, "\n");
+    }
   }
   return out;
 }
@@ -265,7 +267,9 @@ std::string StatsLines(const db::Stats& s) {
 std::string StatsLine(const db::Stats& s) {
   std::vector<std::string> pairs;
   for (const StatsFigure& f : StatsFigures(s)) {
-    if (!f.pair_name.empty()) pairs.push_back(absl::StrCat(f.pair_name, "=", f.value));
+    if (!f.pair_name.empty()) {
+      pairs.push_back(absl::StrCat(f.pair_name, "=", f.value));
+    }
   }
   return absl::StrCat(absl::StrJoin(pairs, " "), "\n");
 }

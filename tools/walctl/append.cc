@@ -27,7 +27,8 @@ constexpr FlagSpec kAppendFlags[] = {{"sync"}};
 
 int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
   ParsedArgs parsed;
-  if (std::optional<int> done = ParseDirArgs(self, args, kAppendFlags, &parsed)) {
+  if (std::optional<int> done =
+          ParseDirArgs(self, args, kAppendFlags, &parsed)) {
     return *done;
   }
   const std::string& dir = parsed.positional[0];
@@ -40,12 +41,12 @@ int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
   };
   absl::StatusOr<std::unique_ptr<wal::Log>> log = wal::Log::Open(dir, options);
   if (!log.ok()) {
-    PrintError(absl::StrCat(
-        "cannot open ", MessageNaming(log.status(), dir),
-        log.status().code() == absl::StatusCode::kDataLoss
-            ? absl::StrCat(" (see 'walctl verify ", dir, "' and 'walctl repair ",
-                           dir, "')")
-            : ""));
+    PrintError(
+        absl::StrCat("cannot open ", MessageNaming(log.status(), dir),
+                     log.status().code() == absl::StatusCode::kDataLoss
+                         ? absl::StrCat(" (see 'walctl verify ", dir,
+                                        "' and 'walctl repair ", dir, "')")
+                         : ""));
     // Damage recovery refuses to cut is kExitDamaged; a lock held
     // elsewhere, a full disk or an I/O error kExitFailed.
     return ExitStatusFor(log.status());
@@ -55,7 +56,8 @@ int RunAppend(const Subcommand& self, absl::Span<const std::string> args) {
   while (std::getline(std::cin, line)) {
     absl::StatusOr<uint64_t> offset = (*log)->Append(line);
     if (!offset.ok()) {
-      PrintError(absl::StrCat("append failed: ", MessageNaming(offset.status(), dir)));
+      PrintError(
+          absl::StrCat("append failed: ", MessageNaming(offset.status(), dir)));
       return FinishOutput(kExitFailed);
     }
     if (sync) {

@@ -32,7 +32,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
       continue;
     }
     if (!absl::StartsWith(arg, "--")) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '", arg, "'"));
     }
     FlagArg flag = SplitFlagArg(arg);
     const absl::string_view name = flag.name.substr(2);  // without "--"
@@ -41,7 +42,8 @@ absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
       if (s.name == name) spec = &s;
     }
     if (spec == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '", arg, "'"));
     }
     BW_RETURN_IF_ERROR(
         TakeFlagValue(flag.name, spec->takes_value, args, &i, &flag.value));

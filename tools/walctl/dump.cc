@@ -79,9 +79,9 @@ class JsonDumpPrinter final : public DumpPrinter {
   }
   void PrintCorruption(uint64_t position, uint64_t bytes,
                        absl::string_view reason) override {
-    Write(stderr, absl::StrCat("{\"position\":", position,
-                               ",\"dropped_bytes\":", bytes,
-                               ",\"reason\":", JsonQuote(reason), "}\n"));
+    Write(stderr,
+          absl::StrCat("{\"position\":", position, ",\"dropped_bytes\":", bytes,
+                       ",\"reason\":", JsonQuote(reason), "}\n"));
   }
 };
 
@@ -125,7 +125,8 @@ int DumpFile(const std::string& path, DumpPrinter* printer) {
   absl::StatusOr<std::unique_ptr<SequentialFile>> file =
       FileSystem::Default()->NewSequentialFile(path);
   if (!file.ok()) {
-    PrintError(absl::StrCat("cannot open ", MessageNaming(file.status(), path)));
+    PrintError(
+        absl::StrCat("cannot open ", MessageNaming(file.status(), path)));
     return kExitFailed;
   }
   wal::BlockReader reader(file->get(), printer);
@@ -171,9 +172,9 @@ int DumpDirectory(const std::string& dir, bool json) {
   uint64_t value_bytes = 0;
   wal::InspectOptions options;
   if (!json) {
-    Write(stdout, absl::StrFormat("%12s  %-27s  %-26s  %12s  %10s  %s\n",
-                                  "OFFSET", "TIME", "SEGMENT", "POSITION",
-                                  "LENGTH", "VALUE"));
+    Write(stdout,
+          absl::StrFormat("%12s  %-27s  %-26s  %12s  %10s  %s\n", "OFFSET",
+                          "TIME", "SEGMENT", "POSITION", "LENGTH", "VALUE"));
   }
   options.on_record = [&](const wal::RecordLocation& loc,
                           const wal::Record& r) {
@@ -181,10 +182,10 @@ int DumpDirectory(const std::string& dir, bool json) {
     if (json) {
       Write(stdout, RecordJson(loc, r));
     } else {
-      Write(stdout, absl::StrFormat("%12d  %-27s  %-26s  %12d  %10d  %s\n",
-                                    r.offset, FormatTimestamp(r.timestamp_us),
-                                    loc.store_name, loc.position, loc.length,
-                                    PayloadPreview(r.value)));
+      Write(stdout,
+            absl::StrFormat("%12d  %-27s  %-26s  %12d  %10d  %s\n", r.offset,
+                            FormatTimestamp(r.timestamp_us), loc.store_name,
+                            loc.position, loc.length, PayloadPreview(r.value)));
     }
   };
   // The table goes to stdout; a progress line on the same terminal would
@@ -197,11 +198,11 @@ int DumpDirectory(const std::string& dir, bool json) {
   }
   const uint64_t problems = inspection->problems.size();
   if (!json) {
-    Write(stdout, absl::StrCat(
-                      inspection->records,
-                      inspection->records == 1 ? " record, " : " records, ",
-                      value_bytes, " value bytes, ", problems,
-                      problems == 1 ? " problem\n" : " problems\n"));
+    Write(stdout,
+          absl::StrCat(inspection->records,
+                       inspection->records == 1 ? " record, " : " records, ",
+                       value_bytes, " value bytes, ", problems,
+                       problems == 1 ? " problem\n" : " problems\n"));
   }
   std::fflush(stdout);
   for (const wal::LogProblem& p : inspection->problems) {

@@ -215,10 +215,12 @@ std::string TopLevelUsage() {
       "Inspects, verifies and repairs blockwal log directories; dumps any "
       "block-format\n(LevelDB, RocksDB) log file.\n\nsubcommands:\n");
   for (const Subcommand& sub : kSubcommands) {
-    absl::StrAppend(&usage, absl::StrFormat("  %-8s %s\n", sub.name, sub.summary));
+    absl::StrAppend(&usage,
+                    absl::StrFormat("  %-8s %s\n", sub.name, sub.summary));
   }
-  absl::StrAppend(&usage, absl::StrFormat(
-      "  %-8s %s\n", "help", "print this help; 'help SUBCOMMAND' for one"));
+  absl::StrAppend(
+      &usage, absl::StrFormat("  %-8s %s\n", "help",
+                              "print this help; 'help SUBCOMMAND' for one"));
   absl::StrAppend(&usage, "\nRun '", kProgram,
                   " SUBCOMMAND --help' for a subcommand's flags.\n\n",
                   kExitStatusHelp);

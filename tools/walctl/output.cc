@@ -43,9 +43,10 @@ void WarnIfNoSegments(const wal::LogInspection& inspection) {
 }
 
 std::string FormatTimestamp(uint64_t timestamp_us) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
-                          absl::FromUnixMicros(static_cast<int64_t>(timestamp_us)),
-                          absl::UTCTimeZone());
+  return absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%E6SZ",
+      absl::FromUnixMicros(static_cast<int64_t>(timestamp_us)),
+      absl::UTCTimeZone());
 }
 
 std::string EscapeValue(absl::string_view value) {
@@ -53,18 +54,17 @@ std::string EscapeValue(absl::string_view value) {
 }
 
 std::string RecordJson(const wal::RecordLocation& loc, const wal::Record& r) {
-  return absl::StrCat("{\"offset\":", r.offset,
-                      ",\"timestamp_us\":", r.timestamp_us,
-                      ",\"segment\":", JsonQuote(loc.store_name),
-                      ",\"position\":", loc.position, ",\"length\":", loc.length,
-                      ",\"payload_hex\":\"", absl::BytesToHexString(r.value),
-                      "\"}\n");
+  return absl::StrCat(
+      "{\"offset\":", r.offset, ",\"timestamp_us\":", r.timestamp_us,
+      ",\"segment\":", JsonQuote(loc.store_name),
+      ",\"position\":", loc.position, ",\"length\":", loc.length,
+      ",\"payload_hex\":\"", absl::BytesToHexString(r.value), "\"}\n");
 }
 
 std::string ProblemJson(const wal::LogProblem& p) {
-  return absl::StrCat("{\"file\":", JsonQuote(p.file), ",\"position\":",
-                      p.position, ",\"problem\":", JsonQuote(p.description),
-                      "}\n");
+  return absl::StrCat("{\"file\":", JsonQuote(p.file),
+                      ",\"position\":", p.position,
+                      ",\"problem\":", JsonQuote(p.description), "}\n");
 }
 
 std::string ProblemText(const wal::LogProblem& p) {

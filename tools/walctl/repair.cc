@@ -39,7 +39,8 @@ int RepairExitStatus(const wal::RepairResult& r) {
 // A printer of wal::RepairLog (wal/repair.h), which does the work.
 int RunRepair(const Subcommand& self, absl::Span<const std::string> args) {
   ParsedArgs parsed;
-  if (std::optional<int> done = ParseDirArgs(self, args, kRepairFlags, &parsed)) {
+  if (std::optional<int> done =
+          ParseDirArgs(self, args, kRepairFlags, &parsed)) {
     return *done;
   }
   const std::string& dir = parsed.positional[0];

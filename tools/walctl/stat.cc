@@ -14,7 +14,6 @@
 #include "tools/walctl/args.h"
 #include "tools/walctl/output.h"
 #include "tools/walctl/subcommands.h"
-#include "blockwal/util/file_system.h"
 #include "blockwal/wal/log_inspector.h"
 
 namespace blockwal::tools::walctl {
@@ -35,13 +34,15 @@ int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
   std::string out = absl::StrCat("segments: ", log.segments.size(), "\n");
   for (size_t i = 0; i < log.segments.size(); ++i) {
     const wal::SegmentInspection& s = log.segments[i];
-    const char* state = s.index_sealed                  ? "sealed"
+    const char* state = s.index_sealed                 ? "sealed"
                         : i + 1 == log.segments.size() ? "active"
-                                                        : "unsealed";
-    absl::StrAppend(&out, absl::StrFormat(
-        "  %020d  %d %s  %d store bytes  %d index bytes  %s\n", s.base_offset,
-        s.records, s.records == 1 ? "record" : "records", s.store_bytes,
-        s.index_bytes, state));
+                                                       : "unsealed";
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("  %020d  %d %s  %d store bytes  %d index bytes  %s\n",
+                        s.base_offset, s.records,
+                        s.records == 1 ? "record" : "records", s.store_bytes,
+                        s.index_bytes, state));
   }
   if (log.has_records()) {
     absl::StrAppend(&out, "offsets: [", log.first_offset(), ", ",
@@ -52,10 +53,10 @@ int RunStat(const Subcommand& self, absl::Span<const std::string> args) {
   absl::StrAppend(&out, "records: ", log.records, "\n");
   absl::StrAppend(&out, "store bytes: ", log.store_bytes, "\n");
   absl::StrAppend(&out, "index bytes: ", log.index_bytes, "\n");
-  absl::StrAppend(&out, "last append: ",
-                  log.has_records() ? FormatTimestamp(log.last_timestamp_us())
-                                    : "never",
-                  "\n");
+  absl::StrAppend(
+      &out, "last append: ",
+      log.has_records() ? FormatTimestamp(log.last_timestamp_us()) : "never",
+      "\n");
   if (!log.stray_files.empty()) {
     absl::StrAppend(&out, "stray files: ", absl::StrJoin(log.stray_files, ", "),
                     "\n");

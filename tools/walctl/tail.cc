@@ -138,7 +138,8 @@ std::optional<int> ParseTailRequest(const Subcommand& self,
                                     absl::Span<const std::string> args,
                                     TailRequest* request) {
   ParsedArgs parsed;
-  if (std::optional<int> done = ParseDirArgs(self, args, kTailFlags, &parsed)) {
+  if (std::optional<int> done =
+          ParseDirArgs(self, args, kTailFlags, &parsed)) {
     return *done;
   }
   request->dir = parsed.positional[0];

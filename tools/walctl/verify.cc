@@ -12,7 +12,6 @@
 #include "tools/walctl/args.h"
 #include "tools/walctl/output.h"
 #include "tools/walctl/subcommands.h"
-#include "blockwal/util/file_system.h"
 #include "blockwal/wal/log_inspector.h"
 
 namespace blockwal::tools::walctl {
@@ -24,7 +23,8 @@ constexpr FlagSpec kVerifyFlags[] = {{"json"}};
 
 int RunVerify(const Subcommand& self, absl::Span<const std::string> args) {
   ParsedArgs parsed;
-  if (std::optional<int> done = ParseDirArgs(self, args, kVerifyFlags, &parsed)) {
+  if (std::optional<int> done =
+          ParseDirArgs(self, args, kVerifyFlags, &parsed)) {
     return *done;
   }
   const std::string& dir = parsed.positional[0];
@@ -41,14 +41,14 @@ int RunVerify(const Subcommand& self, absl::Span<const std::string> args) {
     Write(stdout, json ? ProblemJson(p) : ProblemText(p));
   }
   if (json) {
-    Write(stdout, absl::StrCat("{\"segments\":", segments, ",\"records\":",
-                               inspection->records, ",\"problems\":", problems,
-                               "}\n"));
+    Write(stdout, absl::StrCat("{\"segments\":", segments,
+                               ",\"records\":", inspection->records,
+                               ",\"problems\":", problems, "}\n"));
   } else {
-    Write(stdout, absl::StrCat(Count(segments, "segment", "segments"), ", ",
-                               Count(inspection->records, "record", "records"),
-                               ", ", Count(problems, "problem", "problems"),
-                               "\n"));
+    Write(stdout,
+          absl::StrCat(Count(segments, "segment", "segments"), ", ",
+                       Count(inspection->records, "record", "records"), ", ",
+                       Count(problems, "problem", "problems"), "\n"));
   }
   return FinishOutput(problems > 0 ? kExitDamaged : kExitOk);
 }
