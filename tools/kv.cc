@@ -3,7 +3,8 @@
 //   kv [FLAGS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
 //
 // Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell;
-// each is one entry of kCommands below (its arguments and help).
+// each is one entry of the table in tools/kv_commands.cc (its arguments and
+// help).
 //
 // Flags (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
 // may stand before or after the command; "--" ends them. After the command,
@@ -43,85 +44,14 @@
 #include "blockwal/db/db.h"
 #include "blockwal/db/repair.h"
 #include "tools/cli.h"
+#include "tools/kv_commands.h"
 #include "tools/kv_shell.h"
 
-namespace blockwal::tools {
+namespace blockwal::tools::kv {
 namespace {
 
 constexpr absl::string_view kProgram = "kv";
 constexpr char kDefaultDir[] = "./blockwal-kv";
-
-struct Command {
-  absl::string_view name;
-  // The arguments as the usage line names them; the first min_args are
-  // required, the rest optional.
-  absl::string_view args[2];
-  size_t min_args;
-  size_t max_args;
-  bool read_only;    // opens the store read-only
-  bool takes_force;  // accepts --force
-  absl::string_view summary;  // one line for `kv --help`
-  absl::string_view help;     // the rest of `kv COMMAND --help`
-};
-
-constexpr Command kCommands[] = {
-    {"get", {"KEY"}, 1, 1, true, false,
-     "print the value (NOT_FOUND and exit 1 when absent)",
-     "Prints the value of KEY and a newline. An absent key prints NOT_FOUND\n"
-     "and exits 1. Opens the store read-only: changes nothing, takes no lock.\n"},
-    {"put", {"KEY", "VALUE"}, 2, 2, false, false,
-     "store a value; prints OK once it is durable",
-     "Stores VALUE under KEY and prints OK once the write is durable (with\n"
-     "--no-sync: once it is in the WAL file). A KEY or VALUE that starts with\n"
-     "\"--\" goes after \"--\": kv put -- --key value.\n"},
-    {"del", {"KEY"}, 1, 1, false, false, "delete a key; prints OK",
-     "Deletes KEY (also when absent) and prints OK once durable.\n"},
-    {"scan", {"[PREFIX]"}, 0, 1, true, false,
-     "print key<TAB>value for every key (with PREFIX)",
-     "Prints key<TAB>value for every key, or every key starting with PREFIX,\n"
-     "in key order. Opens the store read-only.\n"},
-    {"checkpoint", {}, 0, 0, false, false,
-     "write a checkpoint and drop the WAL it covers",
-     "Writes every key to a new checkpoint file, drops the WAL it covers and\n"
-     "prints OK PATH (covers WAL offsets below N, K keys, B bytes).\n"},
-    {"stats", {}, 0, 0, true, false,
-     "print key count, WAL offsets and checkpoint",
-     "Prints the key count, the memtable, the WAL's offsets as [FIRST, NEXT)\n"
-     "and its segments, and the newest checkpoint. Opens the store read-only.\n"},
-    {"recover", {}, 0, 0, false, false,
-     "open the store and print the recovery report",
-     "Opens the store as a writer does (cutting what the recovery mode cuts,\n"
-     "each cut printed on stderr) and prints the recovery report.\n"},
-    {"repair", {}, 0, 0, false, true,
-     "back the store up, rebuild it, print exactly what was lost",
-     "Backs the store up beside DIR (DIR.repair-backup-<UTC time>), rebuilds\n"
-     "it from what is readable and prints exactly what was lost. Without\n"
-     "--force, damage that point-in-time recovery refuses (synced writes\n"
-     "after it) is refused: exit 3, nothing changed but the backup.\n"
-     "\n"
-     "  --force          skip damaged WAL records instead (and report each)\n"},
-    {"shell", {}, 0, 0, false, false,
-     "read commands from stdin, one per line (kv shell --help)",
-     kShellHelp},
-};
-
-constexpr absl::string_view kOptionsHelp =
-    R"(flags (before or after the command; "--" ends them):
-  --dir DIR        the store's directory (default ./blockwal-kv; put, del,
-                   checkpoint, recover and shell create it when missing, in
-                   an existing parent directory)
-  --no-sync        do not fdatasync each write (a power loss may lose the
-                   latest writes; a process crash cannot)
-  --hex            keys and values are hex, in arguments and output
-  --recovery-mode MODE
-                   how opening treats damage: point-in-time (default),
-                   tolerate-corrupted-tail-records, absolute-consistency or
-                   skip-any-corrupted-records (docs/recovery.md)
-  --help, -h       this text; 'kv COMMAND --help' or 'kv help COMMAND' for
-                   one command
-After the command, an argument starting with "--" is a flag, never a key
-or value: put such a key or value after "--" (kv put -- --k v).
-)";
 
 struct Flags {
   std::string dir = kDefaultDir;
@@ -130,51 +60,6 @@ struct Flags {
   bool force = false;
   wal::RecoveryMode recovery_mode = wal::RecoveryMode::kPointInTime;
 };
-
-const Command* FindCommand(absl::string_view name) {
-  for (const Command& c : kCommands) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
-}
-
-// The command as its usage line shows it: "put KEY VALUE",
-// "repair [--force]".
-std::string CommandCall(const Command& c) {
-  std::string call(c.name);
-  if (c.takes_force) absl::StrAppend(&call, " [--force]");
-  for (absl::string_view arg : c.args) {
-    if (!arg.empty()) absl::StrAppend(&call, " ", arg);
-  }
-  return call;
-}
-
-std::string CommandUsage(const Command& c) {
-  return absl::StrCat("usage: kv [FLAGS] ", CommandCall(c), "\n");
-}
-
-std::string TopLevelHelp() {
-  std::string help =
-      "usage: kv [FLAGS] COMMAND [ARGS]\n"
-      "\n"
-      "A key-value store on a blockwal write-ahead log (DIR, default "
-      "./blockwal-kv).\n"
-      "get, scan and stats open the store read-only: they change nothing and\n"
-      "work while another process has the store open.\n"
-      "\n"
-      "commands:\n";
-  for (const Command& c : kCommands) {
-    absl::StrAppend(&help,
-                    absl::StrFormat("  %-16s %s\n", CommandCall(c), c.summary));
-  }
-  absl::StrAppend(&help, "\n", kOptionsHelp, "\n", kExitStatusHelp);
-  return help;
-}
-
-std::string CommandHelp(const Command& c) {
-  return absl::StrCat(CommandUsage(c), "\n", c.help, "\n", kOptionsHelp, "\n",
-                      kExitStatusHelp);
-}
 
 // The recovery mode named as RecoveryModeName prints it.
 std::optional<wal::RecoveryMode> ParseRecoveryMode(absl::string_view name) {
@@ -615,6 +500,8 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace blockwal::tools
+}  // namespace blockwal::tools::kv
 
-int main(int argc, char** argv) { return blockwal::tools::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return blockwal::tools::kv::Main(argc, argv);
+}
