@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,7 +44,7 @@ constexpr absl::string_view kLogName = "demo.log";
 constexpr absl::string_view kCorruptLogName = "demo-corrupt.log";
 
 // The record whose payload gets a flipped byte, and the one after it, which
-// is intact but shares its block (see Demo()).
+// is intact but shares its block (see WriteDemoLog()).
 constexpr size_t kCorruptedRecord = 4;
 constexpr size_t kSameBlockRecord = 5;
 // Bytes left at the end of the block that kSameBlockRecord fills: fewer than
@@ -116,33 +118,37 @@ void PrintRecordLine(size_t index, uint64_t position, absl::string_view payload)
                         PayloadPreview(payload, 32)));
 }
 
-// Runs the demo in `dir` (claimed by ClaimDemoDirectory); returns the first
-// failed expectation or I/O error.
-absl::Status Demo(const std::string& dir) {
+// The records the demo wrote: their payloads and the positions the writer
+// gave them, by index.
+struct WrittenLog {
+  std::vector<std::string> payloads;
+  std::vector<uint64_t> positions;
+};
+
+// Step 1: writes the demo's records to `log_path` with a BlockWriter and
+// syncs it. Record kSameBlockRecord's size is chosen when it is written so
+// that it ends kTrailerBytes before its block does; the records after it
+// then start the next block.
+absl::StatusOr<WrittenLog> WriteDemoLog(FileSystem* fs,
+                                        const std::string& log_path) {
   using wal::kBlockSize;
   using wal::kHeaderSize;
-  FileSystem* fs = FileSystem::Default();
-  const std::string log_path = JoinPath(dir, kLogName);
-  const std::string corrupt_path = JoinPath(dir, kCorruptLogName);
-
-  // 1. Write. Record kSameBlockRecord's size is chosen when it is written so
-  // that it ends kTrailerBytes before its block does; the records after it
-  // then start the next block.
-  std::vector<std::string> payloads = {
+  WrittenLog log;
+  log.payloads = {
       "hello, world!",
       "",  // an empty record is still one (zero-length) FULL fragment
       MakePayload("record 2, 200 bytes: ", 200),
       MakePayload("record 3 spans two blocks: ", 40000),
       MakePayload("record 4, 3000 bytes: ", 3000),
   };
-  std::vector<uint64_t> positions;
+  std::vector<std::string>& payloads = log.payloads;
   {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
                         fs->NewWritableFile(log_path));
     wal::BlockWriter writer(file.get());
     for (const std::string& payload : payloads) {
       BW_ASSIGN_OR_RETURN(uint64_t position, writer.AddRecord(payload));
-      positions.push_back(position);
+      log.positions.push_back(position);
     }
     const uint64_t block_left = kBlockSize - writer.position() % kBlockSize;
     const std::string fill_prefix =
@@ -159,7 +165,7 @@ absl::Status Demo(const std::string& dir) {
     payloads.push_back("goodbye");
     for (size_t i = kSameBlockRecord; i < payloads.size(); ++i) {
       BW_ASSIGN_OR_RETURN(uint64_t position, writer.AddRecord(payloads[i]));
-      positions.push_back(position);
+      log.positions.push_back(position);
     }
     BW_RETURN_IF_ERROR(writer.Sync());
     BW_RETURN_IF_ERROR(file->Close());
@@ -167,12 +173,18 @@ absl::Status Demo(const std::string& dir) {
         "wrote %d records (%d bytes, %d-byte blocks) to %s and synced it\n",
         payloads.size(), writer.position(), kBlockSize, log_path));
   }
-  if (positions[kSameBlockRecord + 1] % kBlockSize != 0) {
+  if (log.positions[kSameBlockRecord + 1] % kBlockSize != 0) {
     return absl::InternalError(
         "demo layout broken: record 6 does not start a block");
   }
+  return log;
+}
 
-  // 2. Read back: every record, in order, at the position the writer gave.
+// Step 2: reads `log_path` back: every record, in order, at the position
+// the writer gave.
+absl::Status ReadBackIntact(const std::string& log_path,
+                            const WrittenLog& written) {
+  const std::vector<std::string>& payloads = written.payloads;
   Print(absl::StrCat("\nreading ", log_path, ":\n"));
   BW_ASSIGN_OR_RETURN(ReadResult clean, ReadLog(log_path));
   for (size_t i = 0; i < clean.records.size(); ++i) {
@@ -188,41 +200,55 @@ absl::Status Demo(const std::string& dir) {
         clean.records.size(), clean.reports.size(), payloads.size()));
   }
   for (size_t i = 0; i < payloads.size(); ++i) {
-    if (clean.records[i].position != positions[i] ||
+    if (clean.records[i].position != written.positions[i] ||
         clean.records[i].payload != payloads[i]) {
       return absl::DataLossError(absl::StrFormat(
           "clean log: record #%d differs from what was written", i));
     }
   }
   Print(absl::StrFormat("all %d records read back intact\n", payloads.size()));
+  return absl::OkStatus();
+}
 
-  // 3. Corrupt a copy: flip one payload byte of record kCorruptedRecord.
+// Step 3: copies `log_path` to `corrupt_path` with one payload byte of
+// record kCorruptedRecord flipped.
+absl::Status WriteCorruptCopy(FileSystem* fs, const std::string& log_path,
+                              const std::string& corrupt_path,
+                              const WrittenLog& written) {
   BW_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(fs, log_path));
-  const uint64_t flipped =
-      positions[kCorruptedRecord] + kHeaderSize + kFlippedPayloadByte;
+  const uint64_t flipped = written.positions[kCorruptedRecord] +
+                           wal::kHeaderSize + kFlippedPayloadByte;
   bytes[flipped] = static_cast<char>(bytes[flipped] ^ 0xff);
   BW_RETURN_IF_ERROR(WriteStringToFile(fs, bytes, corrupt_path, /*sync=*/true));
   Print(absl::StrFormat(
       "\nflipped the byte at position %d (payload of record #%d) in %s\n",
       flipped, kCorruptedRecord, corrupt_path));
+  return absl::OkStatus();
+}
 
-  // 4. Read the copy. The reader checks the CRC of record 4's fragment, finds
-  // a mismatch and drops the rest of that block (its length field could be
-  // the damaged part, so nothing after it in the block can be trusted):
-  // record 5 is lost with it. Reading resumes at the next block.
+// What reading the damaged copy gave: the index each record read was
+// written with, and the reader's reports.
+struct DamagedRead {
+  std::vector<size_t> read_indexes;
+  std::vector<Report> reports;
+};
+
+// Step 4: reads the damaged copy and prints what the reader reports and
+// which records it returns. The reader checks the CRC of record 4's
+// fragment, finds a mismatch and drops the rest of that block (its length
+// field could be the damaged part, so nothing after it in the block can be
+// trusted): record 5 is lost with it. Reading resumes at the next block.
+absl::StatusOr<DamagedRead> ReadDamagedCopy(const std::string& corrupt_path,
+                                            const WrittenLog& written) {
+  const std::vector<uint64_t>& positions = written.positions;
   Print(absl::StrCat("reading ", corrupt_path, ":\n"));
   BW_ASSIGN_OR_RETURN(ReadResult damaged, ReadLog(corrupt_path));
   for (const Report& r : damaged.reports) {
-    Print(absl::StrFormat("  reader reports: %d bytes dropped at position %d (%s)\n",
-                          r.bytes, r.position, r.reason));
+    Print(absl::StrFormat(
+        "  reader reports: %d bytes dropped at position %d (%s)\n", r.bytes,
+        r.position, r.reason));
   }
-  std::vector<size_t> expected_indexes;
-  for (size_t i = 0; i < payloads.size(); ++i) {
-    if (i != kCorruptedRecord && i != kSameBlockRecord) {
-      expected_indexes.push_back(i);
-    }
-  }
-  std::vector<size_t> read_indexes;
+  DamagedRead result;
   for (const LoggedRecord& record : damaged.records) {
     // Name each record read by the index it was written with.
     size_t index = 0;
@@ -230,36 +256,66 @@ absl::Status Demo(const std::string& dir) {
       ++index;
     }
     PrintRecordLine(index, record.position, record.payload);
-    if (index == positions.size() || record.payload != payloads[index]) {
+    if (index == positions.size() ||
+        record.payload != written.payloads[index]) {
       return absl::DataLossError(absl::StrFormat(
           "damaged log: a record at position %d that was never written",
           record.position));
     }
-    read_indexes.push_back(index);
+    result.read_indexes.push_back(index);
   }
   Print(absl::StrFormat(
       "records read: %s; #%d and #%d lost with the rest of their block\n",
-      absl::StrJoin(read_indexes, ", "), kCorruptedRecord, kSameBlockRecord));
+      absl::StrJoin(result.read_indexes, ", "), kCorruptedRecord,
+      kSameBlockRecord));
+  result.reports = std::move(damaged.reports);
+  return result;
+}
 
-  // 5. Verify the outcome.
-  const uint64_t block_end =
-      (positions[kCorruptedRecord] / kBlockSize + 1) * kBlockSize;
-  const uint64_t expected_dropped = block_end - positions[kCorruptedRecord];
-  if (read_indexes != expected_indexes) {
+// Step 5: checks that every record but kCorruptedRecord and
+// kSameBlockRecord was read, and that the reader reported exactly one
+// checksum mismatch dropping the rest of the damaged block.
+absl::Status VerifyDamagedOutcome(const WrittenLog& written,
+                                  const DamagedRead& damaged) {
+  using wal::kBlockSize;
+  const uint64_t corrupted_position = written.positions[kCorruptedRecord];
+  std::vector<size_t> expected_indexes;
+  for (size_t i = 0; i < written.payloads.size(); ++i) {
+    if (i != kCorruptedRecord && i != kSameBlockRecord) {
+      expected_indexes.push_back(i);
+    }
+  }
+  const uint64_t block_end = (corrupted_position / kBlockSize + 1) * kBlockSize;
+  const uint64_t expected_dropped = block_end - corrupted_position;
+  if (damaged.read_indexes != expected_indexes) {
     return absl::DataLossError(absl::StrCat(
-        "damaged log: read records ", absl::StrJoin(read_indexes, ", "),
+        "damaged log: read records ", absl::StrJoin(damaged.read_indexes, ", "),
         ", expected ", absl::StrJoin(expected_indexes, ", ")));
   }
   if (damaged.reports.size() != 1 ||
       damaged.reports[0].reason != "checksum mismatch" ||
-      damaged.reports[0].position != positions[kCorruptedRecord] ||
+      damaged.reports[0].position != corrupted_position ||
       damaged.reports[0].bytes != expected_dropped) {
     return absl::DataLossError(absl::StrFormat(
         "damaged log: expected exactly one report: %d bytes dropped at "
         "position %d (checksum mismatch); got %d reports",
-        expected_dropped, positions[kCorruptedRecord], damaged.reports.size()));
+        expected_dropped, corrupted_position, damaged.reports.size()));
   }
   return absl::OkStatus();
+}
+
+// Runs the demo in `dir` (claimed by ClaimDemoDirectory); returns the first
+// failed expectation or I/O error.
+absl::Status Demo(const std::string& dir) {
+  FileSystem* fs = FileSystem::Default();
+  const std::string log_path = JoinPath(dir, kLogName);
+  const std::string corrupt_path = JoinPath(dir, kCorruptLogName);
+  BW_ASSIGN_OR_RETURN(const WrittenLog written, WriteDemoLog(fs, log_path));
+  BW_RETURN_IF_ERROR(ReadBackIntact(log_path, written));
+  BW_RETURN_IF_ERROR(WriteCorruptCopy(fs, log_path, corrupt_path, written));
+  BW_ASSIGN_OR_RETURN(const DamagedRead damaged,
+                      ReadDamagedCopy(corrupt_path, written));
+  return VerifyDamagedOutcome(written, damaged);
 }
 
 int Main(int argc, char** argv) {
@@ -272,10 +328,9 @@ int Main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   const std::string dir = argc == 2 ? argv[1] : std::string(kDefaultDirectory);
-  if (const absl::Status s = ClaimDemoDirectory(dir); !s.ok()) {
-    std::fprintf(stderr, "blockwal_block_demo: %s\n",
-                 std::string(s.message()).c_str());
-    return s.code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
+  if (std::optional<int> exit_status =
+          ClaimDemoDirectoryOrExit("blockwal_block_demo", dir)) {
+    return *exit_status;
   }
   const absl::Status status = Demo(dir);
   if (!status.ok()) {

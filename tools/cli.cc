@@ -1,6 +1,10 @@
+// What walctl and kv share (cli.h): exit statuses, error lines, flag values
+// and directory arguments.
 #include "tools/cli.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -9,23 +13,6 @@
 #include "blockwal/util/file_system.h"
 
 namespace blockwal::tools {
-namespace {
-
-// The status message, prefixed with `path` unless it already names it.
-std::string Naming(const absl::Status& status, absl::string_view path) {
-  if (absl::StrContains(status.message(), path)) {
-    return std::string(status.message());
-  }
-  return absl::StrCat(path, ": ", status.message());
-}
-
-// Listing succeeds only on a directory; asked through the FileSystem so the
-// tools stay on the public API.
-bool IsDirectory(const std::string& path) {
-  return FileSystem::Default()->GetChildren(path).ok();
-}
-
-}  // namespace
 
 ExitStatus ExitStatusFor(const absl::Status& status) {
   switch (status.code()) {
@@ -58,12 +45,58 @@ int PrintUsageError(absl::string_view program, absl::string_view message,
   return kExitUsage;
 }
 
+std::string MessageNaming(const absl::Status& status, absl::string_view path) {
+  if (absl::StrContains(status.message(), path)) {
+    return std::string(status.message());
+  }
+  return absl::StrCat(path, ": ", status.message());
+}
+
+bool FlushStandardOutput() {
+  return std::fflush(stdout) == 0 && !std::ferror(stdout);
+}
+
+int PrintOutputError(absl::string_view program) {
+  PrintError(program, absl::StrCat("error writing to standard output: ",
+                                   std::strerror(errno)));
+  return kExitFailed;
+}
+
+FlagArg SplitFlagArg(absl::string_view arg) {
+  FlagArg flag{arg, std::nullopt};
+  if (const size_t eq = arg.find('='); eq != absl::string_view::npos) {
+    flag.name = arg.substr(0, eq);
+    flag.value = std::string(arg.substr(eq + 1));
+  }
+  return flag;
+}
+
+absl::Status TakeFlagValue(absl::string_view name, bool takes_value,
+                           absl::Span<const std::string> args, size_t* i,
+                           std::optional<std::string>* value) {
+  if (takes_value && !value->has_value()) {
+    if (*i + 1 == args.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag '", name, "' needs a value"));
+    }
+    *value = args[++*i];
+  } else if (!takes_value && value->has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flag '", name, "' takes no value"));
+  }
+  return absl::OkStatus();
+}
+
+bool IsDirectory(const std::string& path) {
+  return FileSystem::Default()->GetChildren(path).ok();
+}
+
 std::optional<std::string> CheckDirectoryArgument(const std::string& path,
                                                   bool create) {
   FileSystem* fs = FileSystem::Default();
   absl::StatusOr<bool> exists = fs->FileExists(path);
   if (!exists.ok()) {
-    return absl::StrCat("cannot open ", Naming(exists.status(), path));
+    return absl::StrCat("cannot open ", MessageNaming(exists.status(), path));
   }
   if (*exists) {
     if (IsDirectory(path)) return std::nullopt;
@@ -75,7 +108,7 @@ std::optional<std::string> CheckDirectoryArgument(const std::string& path,
   absl::StatusOr<bool> parent_exists = fs->FileExists(parent);
   if (!parent_exists.ok()) {
     return absl::StrCat("cannot create ", path, ": ",
-                        Naming(parent_exists.status(), parent));
+                        MessageNaming(parent_exists.status(), parent));
   }
   if (!*parent_exists) {
     return absl::StrCat("cannot create ", path, ": parent directory ", parent,

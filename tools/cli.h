@@ -1,16 +1,19 @@
 // What walctl and kv share so that both follow one convention: the exit
-// status of every command, how errors and usage errors are printed, and the
-// checks on a directory named on the command line.
+// status of every command, how errors and usage errors are printed, how a
+// flag gets its value, and the checks on a directory named on the command
+// line.
 #ifndef BLOCKWAL_TOOLS_CLI_H_
 #define BLOCKWAL_TOOLS_CLI_H_
 
 #include <algorithm>
 #include <cstdint>
+#include <cstddef>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace blockwal::tools {
 
@@ -66,6 +69,39 @@ void PrintError(absl::string_view program, absl::string_view message);
 // lines, never the whole help); returns kExitUsage.
 int PrintUsageError(absl::string_view program, absl::string_view message,
                     absl::string_view help_command);
+
+// The status message, prefixed with `path` unless it already names it (the
+// file system's messages normally do).
+std::string MessageNaming(const absl::Status& status, absl::string_view path);
+
+// Flushes stdout; false when that or an earlier write to it failed (a full
+// disk, a closed pipe).
+bool FlushStandardOutput();
+
+// Prints "PROGRAM: error writing to standard output: <errno's text>" on
+// stderr; returns kExitFailed.
+int PrintOutputError(absl::string_view program);
+
+// A flag argument, "--name" or "--name=VALUE", split at its first '=': the
+// name as written (dashes included) and the value given after the '='.
+struct FlagArg {
+  absl::string_view name;
+  std::optional<std::string> value;
+};
+FlagArg SplitFlagArg(absl::string_view arg);
+
+// Completes the value of the flag args[*i], named `name` as written: a flag
+// that `takes_value` and was given none with '=' takes the next argument
+// and moves *i past it. kInvalidArgument "flag 'NAME' needs a value" when
+// there is no next argument, "flag 'NAME' takes no value" when a flag that
+// takes none was given one.
+absl::Status TakeFlagValue(absl::string_view name, bool takes_value,
+                           absl::Span<const std::string> args, size_t* i,
+                           std::optional<std::string>* value);
+
+// True when `path` names a directory. Asked through the FileSystem (listing
+// only succeeds on a directory) so that the tools stay on the public API.
+bool IsDirectory(const std::string& path);
 
 // Checks a directory named on the command line before a tool opens it, so
 // that both tools word the same mistakes the same way and create nothing

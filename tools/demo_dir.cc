@@ -1,5 +1,7 @@
+// Which directory a demo may write into (demo_dir.h).
 #include "tools/demo_dir.h"
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,15 @@ absl::Status ClaimDemoDirectory(const std::string& dir) {
                                     " file, so no demo made it"));
   }
   return absl::OkStatus();
+}
+
+std::optional<int> ClaimDemoDirectoryOrExit(absl::string_view program,
+                                            const std::string& dir) {
+  const absl::Status s = ClaimDemoDirectory(dir);
+  if (s.ok()) return std::nullopt;
+  const std::string line = absl::StrCat(program, ": ", s.message(), "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return s.code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
 }
 
 }  // namespace blockwal::tools

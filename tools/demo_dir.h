@@ -9,9 +9,11 @@
 #ifndef BLOCKWAL_TOOLS_DEMO_DIR_H_
 #define BLOCKWAL_TOOLS_DEMO_DIR_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace blockwal::tools {
 
@@ -25,6 +27,13 @@ inline constexpr char kDemoMarkerName[] = ".blockwal-demo";
 // kFailedPrecondition, "refusing to use <dir>: <why>", and nothing is
 // changed. Other errors are the file system's, naming the path.
 absl::Status ClaimDemoDirectory(const std::string& dir);
+
+// ClaimDemoDirectory as a demo's main calls it: nullopt when `dir` is the
+// demo's; otherwise prints "PROGRAM: <why>" on stderr and returns the exit
+// status, 2 for a path it refuses (kFailedPrecondition) and 1 for any other
+// error.
+std::optional<int> ClaimDemoDirectoryOrExit(absl::string_view program,
+                                            const std::string& dir);
 
 }  // namespace blockwal::tools
 

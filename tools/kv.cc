@@ -3,7 +3,8 @@
 //   kv [FLAGS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
 //
 // Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell;
-// each is one entry of kCommands below (its arguments and help).
+// each is one entry of the table in tools/kv_commands.cc (its arguments and
+// help).
 //
 // Flags (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
 // may stand before or after the command; "--" ends them. After the command,
@@ -21,9 +22,7 @@
 // Exit status: the table in tools/cli.h (kExitStatusHelp; README.md, "Exit
 // status"), shared with walctl: get of an absent key is 1, a store that
 // cannot be opened 4. Errors go to stderr as "kv: <cause>".
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -38,91 +37,21 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "blockwal/db/db.h"
 #include "blockwal/db/repair.h"
 #include "tools/cli.h"
+#include "tools/kv_commands.h"
 #include "tools/kv_shell.h"
 
-namespace blockwal::tools {
+namespace blockwal::tools::kv {
 namespace {
 
 constexpr absl::string_view kProgram = "kv";
 constexpr char kDefaultDir[] = "./blockwal-kv";
-
-struct Command {
-  absl::string_view name;
-  // The arguments as the usage line names them; the first min_args are
-  // required, the rest optional.
-  absl::string_view args[2];
-  size_t min_args;
-  size_t max_args;
-  bool read_only;    // opens the store read-only
-  bool takes_force;  // accepts --force
-  absl::string_view summary;  // one line for `kv --help`
-  absl::string_view help;     // the rest of `kv COMMAND --help`
-};
-
-constexpr Command kCommands[] = {
-    {"get", {"KEY"}, 1, 1, true, false,
-     "print the value (NOT_FOUND and exit 1 when absent)",
-     "Prints the value of KEY and a newline. An absent key prints NOT_FOUND\n"
-     "and exits 1. Opens the store read-only: changes nothing, takes no lock.\n"},
-    {"put", {"KEY", "VALUE"}, 2, 2, false, false,
-     "store a value; prints OK once it is durable",
-     "Stores VALUE under KEY and prints OK once the write is durable (with\n"
-     "--no-sync: once it is in the WAL file). A KEY or VALUE that starts with\n"
-     "\"--\" goes after \"--\": kv put -- --key value.\n"},
-    {"del", {"KEY"}, 1, 1, false, false, "delete a key; prints OK",
-     "Deletes KEY (also when absent) and prints OK once durable.\n"},
-    {"scan", {"[PREFIX]"}, 0, 1, true, false,
-     "print key<TAB>value for every key (with PREFIX)",
-     "Prints key<TAB>value for every key, or every key starting with PREFIX,\n"
-     "in key order. Opens the store read-only.\n"},
-    {"checkpoint", {}, 0, 0, false, false,
-     "write a checkpoint and drop the WAL it covers",
-     "Writes every key to a new checkpoint file, drops the WAL it covers and\n"
-     "prints OK PATH (covers WAL offsets below N, K keys, B bytes).\n"},
-    {"stats", {}, 0, 0, true, false,
-     "print key count, WAL offsets and checkpoint",
-     "Prints the key count, the memtable, the WAL's offsets as [FIRST, NEXT)\n"
-     "and its segments, and the newest checkpoint. Opens the store read-only.\n"},
-    {"recover", {}, 0, 0, false, false,
-     "open the store and print the recovery report",
-     "Opens the store as a writer does (cutting what the recovery mode cuts,\n"
-     "each cut printed on stderr) and prints the recovery report.\n"},
-    {"repair", {}, 0, 0, false, true,
-     "back the store up, rebuild it, print exactly what was lost",
-     "Backs the store up beside DIR (DIR.repair-backup-<UTC time>), rebuilds\n"
-     "it from what is readable and prints exactly what was lost. Without\n"
-     "--force, damage that point-in-time recovery refuses (synced writes\n"
-     "after it) is refused: exit 3, nothing changed but the backup.\n"
-     "\n"
-     "  --force          skip damaged WAL records instead (and report each)\n"},
-    {"shell", {}, 0, 0, false, false,
-     "read commands from stdin, one per line (kv shell --help)",
-     kShellHelp},
-};
-
-constexpr absl::string_view kOptionsHelp =
-    R"(flags (before or after the command; "--" ends them):
-  --dir DIR        the store's directory (default ./blockwal-kv; put, del,
-                   checkpoint, recover and shell create it when missing, in
-                   an existing parent directory)
-  --no-sync        do not fdatasync each write (a power loss may lose the
-                   latest writes; a process crash cannot)
-  --hex            keys and values are hex, in arguments and output
-  --recovery-mode MODE
-                   how opening treats damage: point-in-time (default),
-                   tolerate-corrupted-tail-records, absolute-consistency or
-                   skip-any-corrupted-records (docs/recovery.md)
-  --help, -h       this text; 'kv COMMAND --help' or 'kv help COMMAND' for
-                   one command
-After the command, an argument starting with "--" is a flag, never a key
-or value: put such a key or value after "--" (kv put -- --k v).
-)";
 
 struct Flags {
   std::string dir = kDefaultDir;
@@ -131,49 +60,6 @@ struct Flags {
   bool force = false;
   wal::RecoveryMode recovery_mode = wal::RecoveryMode::kPointInTime;
 };
-
-const Command* FindCommand(absl::string_view name) {
-  for (const Command& c : kCommands) {
-    if (c.name == name) return &c;
-  }
-  return nullptr;
-}
-
-std::string CommandUsage(const Command& c) {
-  std::string usage = absl::StrCat("usage: kv [FLAGS] ", c.name);
-  if (c.takes_force) absl::StrAppend(&usage, " [--force]");
-  for (absl::string_view arg : c.args) {
-    if (!arg.empty()) absl::StrAppend(&usage, " ", arg);
-  }
-  return absl::StrCat(usage, "\n");
-}
-
-std::string TopLevelHelp() {
-  std::string help =
-      "usage: kv [FLAGS] COMMAND [ARGS]\n"
-      "\n"
-      "A key-value store on a blockwal write-ahead log (DIR, default "
-      "./blockwal-kv).\n"
-      "get, scan and stats open the store read-only: they change nothing and\n"
-      "work while another process has the store open.\n"
-      "\n"
-      "commands:\n";
-  for (const Command& c : kCommands) {
-    std::string call(c.name);
-    if (c.takes_force) absl::StrAppend(&call, " [--force]");
-    for (absl::string_view arg : c.args) {
-      if (!arg.empty()) absl::StrAppend(&call, " ", arg);
-    }
-    absl::StrAppend(&help, absl::StrFormat("  %-16s %s\n", call, c.summary));
-  }
-  absl::StrAppend(&help, "\n", kOptionsHelp, "\n", kExitStatusHelp);
-  return help;
-}
-
-std::string CommandHelp(const Command& c) {
-  return absl::StrCat(CommandUsage(c), "\n", c.help, "\n", kOptionsHelp, "\n",
-                      kExitStatusHelp);
-}
 
 // The recovery mode named as RecoveryModeName prints it.
 std::optional<wal::RecoveryMode> ParseRecoveryMode(absl::string_view name) {
@@ -204,15 +90,11 @@ int UsageError(const Command* command, absl::string_view message) {
 // (a pipe) at once.
 bool Answer(absl::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 && !std::ferror(stdout);
+  return FlushStandardOutput();
 }
 
 // Prints that stdout could not be written; returns kExitFailed.
-int OutputFailed() {
-  PrintError(absl::StrCat("error writing to standard output: ",
-                          std::strerror(errno)));
-  return kExitFailed;
-}
+int OutputFailed() { return PrintOutputError(kProgram); }
 
 absl::StatusOr<std::unique_ptr<db::DB>> OpenStore(const Flags& flags,
                                                   bool read_only) {
@@ -226,26 +108,55 @@ absl::StatusOr<std::unique_ptr<db::DB>> OpenStore(const Flags& flags,
   return db::DB::Open(flags.dir, options);
 }
 
-std::string StatsLines(const db::Stats& s) {
-  return absl::StrFormat(
-      "keys: %u\ncheckpoint keys: %u\nmemtable entries: %u\n"
-      "memtable bytes: %u\nwal offsets: [%u, %u)\nwal segments: %u\n"
-      "wal bytes since checkpoint: %u\ncheckpoint: %s\n",
-      s.keys, s.checkpoint_keys, s.memtable_entries, s.approximate_bytes,
-      s.wal_first_offset, s.wal_next_offset,
-      s.wal_segments, s.wal_bytes_since_checkpoint,
-      s.last_checkpoint.empty() ? "none" : s.last_checkpoint);
+// One figure of db::Stats, named as `kv stats` prints it ("NAME: VALUE",
+// one a line) and as the shell's `stats` does (NAME=VALUE, all on one
+// line). An empty name leaves the figure out of that form: the WAL's offsets
+// are one figure, "[FIRST, NEXT)", in the first and two in the second.
+struct StatsFigure {
+  absl::string_view line_name;
+  absl::string_view pair_name;
+  std::string value;
+};
+
+std::vector<StatsFigure> StatsFigures(const db::Stats& s) {
+  return {
+      {"keys", "keys", absl::StrCat(s.keys)},
+      {"checkpoint keys", "checkpoint_keys", absl::StrCat(s.checkpoint_keys)},
+      {"memtable entries", "memtable_entries",
+       absl::StrCat(s.memtable_entries)},
+      {"memtable bytes", "memtable_bytes", absl::StrCat(s.approximate_bytes)},
+      {"wal offsets", "",
+       absl::StrCat("[", s.wal_first_offset, ", ", s.wal_next_offset, ")")},
+      {"", "wal_first", absl::StrCat(s.wal_first_offset)},
+      {"", "wal_next", absl::StrCat(s.wal_next_offset)},
+      {"wal segments", "wal_segments", absl::StrCat(s.wal_segments)},
+      {"wal bytes since checkpoint", "wal_bytes_since_checkpoint",
+       absl::StrCat(s.wal_bytes_since_checkpoint)},
+      {"checkpoint", "checkpoint",
+       s.last_checkpoint.empty() ? "none" : s.last_checkpoint},
+  };
 }
 
+// `kv stats`: one "NAME: VALUE" line per figure.
+std::string StatsLines(const db::Stats& s) {
+  std::string out;
+  for (const StatsFigure& f : StatsFigures(s)) {
+    if (!f.line_name.empty()) {
+      absl::StrAppend(&out, f.line_name, ": ", f.value, "\n");
+    }
+  }
+  return out;
+}
+
+// The shell's `stats`: NAME=VALUE pairs on one line.
 std::string StatsLine(const db::Stats& s) {
-  return absl::StrFormat(
-      "keys=%u checkpoint_keys=%u memtable_entries=%u memtable_bytes=%u "
-      "wal_first=%u wal_next=%u wal_segments=%u "
-      "wal_bytes_since_checkpoint=%u checkpoint=%s\n",
-      s.keys, s.checkpoint_keys, s.memtable_entries, s.approximate_bytes,
-      s.wal_first_offset, s.wal_next_offset,
-      s.wal_segments, s.wal_bytes_since_checkpoint,
-      s.last_checkpoint.empty() ? "none" : s.last_checkpoint);
+  std::vector<std::string> pairs;
+  for (const StatsFigure& f : StatsFigures(s)) {
+    if (!f.pair_name.empty()) {
+      pairs.push_back(absl::StrCat(f.pair_name, "=", f.value));
+    }
+  }
+  return absl::StrCat(absl::StrJoin(pairs, " "), "\n");
 }
 
 // Keys and values as given on the command line / shell line: bytes, or hex.
@@ -267,6 +178,22 @@ absl::StatusOr<std::string> DecodeArg(const Flags& flags, absl::string_view arg,
 
 std::string EncodeOut(const Flags& flags, absl::string_view bytes) {
   return flags.hex ? absl::BytesToHexString(bytes) : std::string(bytes);
+}
+
+// What get prints for a value: the value and a newline.
+std::string ValueLine(const Flags& flags, absl::string_view value) {
+  return absl::StrCat(EncodeOut(flags, value), "\n");
+}
+
+// What scan prints for its pairs: key<TAB>value lines.
+std::string ScanLines(const Flags& flags,
+                      const std::vector<db::KeyValue>& pairs) {
+  std::string out;
+  for (const auto& [k, v] : pairs) {
+    absl::StrAppend(&out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
+                    "\n");
+  }
+  return out;
 }
 
 // ---- shell ----
@@ -296,7 +223,7 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
       return s.ok() ? std::string("OK\n") : err(s.message());
     }
     absl::StatusOr<std::string> value = store.Get(*key);
-    if (value.ok()) return absl::StrCat(EncodeOut(flags, *value), "\n");
+    if (value.ok()) return ValueLine(flags, *value);
     if (value.status().code() == absl::StatusCode::kNotFound) {
       return std::string("NOT_FOUND\n");
     }
@@ -322,12 +249,7 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
     if (!prefix.ok()) return err(prefix.status().message());
     absl::StatusOr<std::vector<db::KeyValue>> pairs = store.ScanPrefix(*prefix);
     if (!pairs.ok()) return err(pairs.status().message());
-    std::string out;
-    for (const auto& [k, v] : *pairs) {
-      absl::StrAppend(&out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
-                      "\n");
-    }
-    return absl::StrCat(out, "END\n");
+    return absl::StrCat(ScanLines(flags, *pairs), "END\n");
   }
   if (command == "checkpoint") {
     if (args != 0) return err("usage: checkpoint");
@@ -388,7 +310,7 @@ int RunOnStore(const Flags& flags, const Command& command,
   if (name == "get") {
     absl::StatusOr<std::string> value = store.Get(args[0]);
     if (value.ok()) {
-      *out = absl::StrCat(EncodeOut(flags, *value), "\n");
+      *out = ValueLine(flags, *value);
       return kExitOk;
     }
     if (value.status().code() == absl::StatusCode::kNotFound) {
@@ -408,10 +330,7 @@ int RunOnStore(const Flags& flags, const Command& command,
     absl::StatusOr<std::vector<db::KeyValue>> pairs =
         store.ScanPrefix(args.empty() ? "" : args[0]);
     if (!pairs.ok()) return Fail(pairs.status());
-    for (const auto& [k, v] : *pairs) {
-      absl::StrAppend(out, EncodeOut(flags, k), "\t", EncodeOut(flags, v),
-                      "\n");
-    }
+    *out = ScanLines(flags, *pairs);
     return kExitOk;
   }
   if (name == "checkpoint") {
@@ -490,19 +409,20 @@ struct CommandLine {
   std::string error;  // a usage error, or empty
 };
 
-CommandLine ParseCommandLine(int argc, char** argv) {
+// `args` are the arguments after the program's name.
+CommandLine ParseCommandLine(absl::Span<const std::string> args) {
   CommandLine cl;
   auto fail = [&](std::string message) {
     if (cl.error.empty()) cl.error = std::move(message);
   };
   bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
+  for (size_t i = 0; i < args.size(); ++i) {
+    const absl::string_view arg = args[i];
     const bool no_command = cl.command.empty();
-    const bool flag =
+    const bool is_flag =
         !options_done && (absl::StartsWith(arg, "--") || arg == "-h" ||
                           (no_command && arg.size() > 1 && arg[0] == '-'));
-    if (!flag) {
+    if (!is_flag) {
       if (no_command) {
         cl.command = std::string(arg);
       } else {
@@ -515,23 +435,16 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       continue;
     }
     // --name or --name=value.
-    absl::string_view name = arg;
-    std::optional<std::string> value;
-    if (const size_t eq = arg.find('='); eq != absl::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = std::string(arg.substr(eq + 1));
-    }
+    FlagArg flag = SplitFlagArg(arg);
+    const absl::string_view name = flag.name;
     const bool takes_value = name == "--dir" || name == "--recovery-mode";
-    if (takes_value && !value.has_value()) {
-      if (i + 1 == argc) {
-        fail(absl::StrCat("flag '", name, "' needs a value"));
-        continue;
-      }
-      value = argv[++i];
-    } else if (!takes_value && value.has_value()) {
-      fail(absl::StrCat("flag '", name, "' takes no value"));
+    if (const absl::Status s =
+            TakeFlagValue(name, takes_value, args, &i, &flag.value);
+        !s.ok()) {
+      fail(std::string(s.message()));
       continue;
     }
+    const std::optional<std::string>& value = flag.value;
     if (name == "--help" || name == "-h") {
       cl.help = true;
     } else if (name == "--no-sync") {
@@ -561,7 +474,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
 }
 
 int Main(int argc, char** argv) {
-  const CommandLine cl = ParseCommandLine(argc, argv);
+  const CommandLine cl =
+      ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
   // `kv help [COMMAND]` is `kv [COMMAND] --help`.
   const bool help = cl.help || cl.command == "help";
   std::string named = cl.command;
@@ -586,6 +500,8 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace blockwal::tools
+}  // namespace blockwal::tools::kv
 
-int main(int argc, char** argv) { return blockwal::tools::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return blockwal::tools::kv::Main(argc, argv);
+}

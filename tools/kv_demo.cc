@@ -37,6 +37,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <system_error>
@@ -77,6 +78,13 @@ absl::Status WriteOne(db::DB& store, uint64_t i) {
   batch.Put(Key(i), Value(i));
   batch.Put("last", absl::StrCat(i));
   return store.Write(batch);
+}
+
+// Prints "    FAILED: WHAT: MESSAGE", a step of a crash that went wrong;
+// returns false, that part's result.
+bool Failed(absl::string_view what, absl::string_view message) {
+  absl::PrintF("    FAILED: %s: %s\n", what, message);
+  return false;
 }
 
 void Indented(absl::string_view text) {
@@ -170,10 +178,7 @@ bool Verify(const db::DB& store, uint64_t acked) {
 bool ReopenAndVerify(const std::string& dir, const db::Options& options,
                      uint64_t acked) {
   absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
-  if (!store.ok()) {
-    absl::PrintF("    FAILED: reopen: %s\n", std::string(store.status().message()).c_str());
-    return false;
-  }
+  if (!store.ok()) return Failed("reopen", store.status().message());
   absl::PrintF("    recovery report:\n");
   Indented((*store)->recovery_report().ToString());
   return Verify(**store, acked);
@@ -187,15 +192,9 @@ bool ProcessCrash(const std::string& root, std::mt19937_64& rng) {
               dir.c_str(), delay_ms);
   std::fflush(stdout);
   int fds[2];
-  if (pipe(fds) != 0) {
-    absl::PrintF("    FAILED: pipe: %s\n", std::strerror(errno));
-    return false;
-  }
+  if (pipe(fds) != 0) return Failed("pipe", std::strerror(errno));
   const pid_t pid = fork();
-  if (pid < 0) {
-    absl::PrintF("    FAILED: fork: %s\n", std::strerror(errno));
-    return false;
-  }
+  if (pid < 0) return Failed("fork", std::strerror(errno));
   if (pid == 0) {
     close(fds[0]);
     RunChild(dir, fds[1]);
@@ -255,10 +254,7 @@ bool PowerLoss(std::mt19937_64& rng) {
   std::string first_error;
   {
     absl::StatusOr<std::unique_ptr<db::DB>> store = db::DB::Open(dir, options);
-    if (!store.ok()) {
-      absl::PrintF("    FAILED: open: %s\n", std::string(store.status().message()).c_str());
-      return false;
-    }
+    if (!store.ok()) return Failed("open", store.status().message());
     for (uint64_t i = 0; i < total; ++i) {
       if (i == fail_at) fs.FailAfter(kMutations, fail_after, EIO, true);
       absl::Status s = WriteOne(**store, i);
@@ -274,11 +270,7 @@ bool PowerLoss(std::mt19937_64& rng) {
       acked = i + 1;
       if (i == checkpoint_at) {
         absl::StatusOr<db::CheckpointInfo> info = (*store)->Checkpoint();
-        if (!info.ok()) {
-          absl::PrintF("    FAILED: checkpoint: %s\n",
-                      std::string(info.status().message()).c_str());
-          return false;
-        }
+        if (!info.ok()) return Failed("checkpoint", info.status().message());
         absl::PrintF("    checkpoint %s: %u keys, WAL below offset %u dropped\n",
                     info->path.c_str(), static_cast<unsigned>(info->keys),
                     static_cast<unsigned>(info->wal_offset));
@@ -296,10 +288,7 @@ bool PowerLoss(std::mt19937_64& rng) {
   fs.ClearFailures();
   absl::Status s = fs.TearUnsyncedData(keep);
   if (s.ok()) s = fs.DeleteFilesCreatedAfterLastDirSync();
-  if (!s.ok()) {
-    absl::PrintF("    FAILED: simulating the crash: %s\n", std::string(s.message()).c_str());
-    return false;
-  }
+  if (!s.ok()) return Failed("simulating the crash", s.message());
   fs.ResetState();
   absl::PrintF("    power lost: unsynced data torn (%.0f%% of it kept, cut at "
               "512-byte sectors)\n",
@@ -334,10 +323,9 @@ int Main(int argc, char** argv) {
       root = std::string(arg);
     }
   }
-  if (const absl::Status s = ClaimDemoDirectory(root); !s.ok()) {
-    std::fprintf(stderr, "blockwal_kv_demo: %s\n",
-                 std::string(s.message()).c_str());
-    return s.code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
+  if (std::optional<int> exit_status =
+          ClaimDemoDirectoryOrExit("blockwal_kv_demo", root)) {
+    return *exit_status;
   }
   // The demo's own store from an earlier run (the directory is the demo's).
   std::error_code ec;

@@ -1,0 +1,120 @@
+// The commands of kv and their help (kv_commands.h).
+#include "tools/kv_commands.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/cli.h"
+#include "tools/kv_shell.h"
+
+namespace blockwal::tools::kv {
+namespace {
+
+constexpr Command kCommands[] = {
+    {"get", {"KEY"}, 1, 1, true, false,
+     "print the value (NOT_FOUND and exit 1 when absent)",
+     "Prints the value of KEY and a newline. An absent key prints NOT_FOUND\n"
+     "and exits 1. Opens the store read-only: changes nothing, takes no lock.\n"},
+    {"put", {"KEY", "VALUE"}, 2, 2, false, false,
+     "store a value; prints OK once it is durable",
+     "Stores VALUE under KEY and prints OK once the write is durable (with\n"
+     "--no-sync: once it is in the WAL file). A KEY or VALUE that starts with\n"
+     "\"--\" goes after \"--\": kv put -- --key value.\n"},
+    {"del", {"KEY"}, 1, 1, false, false, "delete a key; prints OK",
+     "Deletes KEY (also when absent) and prints OK once durable.\n"},
+    {"scan", {"[PREFIX]"}, 0, 1, true, false,
+     "print key<TAB>value for every key (with PREFIX)",
+     "Prints key<TAB>value for every key, or every key starting with PREFIX,\n"
+     "in key order. Opens the store read-only.\n"},
+    {"checkpoint", {}, 0, 0, false, false,
+     "write a checkpoint and drop the WAL it covers",
+     "Writes every key to a new checkpoint file, drops the WAL it covers and\n"
+     "prints OK PATH (covers WAL offsets below N, K keys, B bytes).\n"},
+    {"stats", {}, 0, 0, true, false,
+     "print key count, WAL offsets and checkpoint",
+     "Prints the key count, the memtable, the WAL's offsets as [FIRST, NEXT)\n"
+     "and its segments, and the newest checkpoint. Opens the store read-only.\n"},
+    {"recover", {}, 0, 0, false, false,
+     "open the store and print the recovery report",
+     "Opens the store as a writer does (cutting what the recovery mode cuts,\n"
+     "each cut printed on stderr) and prints the recovery report.\n"},
+    {"repair", {}, 0, 0, false, true,
+     "back the store up, rebuild it, print exactly what was lost",
+     "Backs the store up beside DIR (DIR.repair-backup-<UTC time>), rebuilds\n"
+     "it from what is readable and prints exactly what was lost. Without\n"
+     "--force, damage that point-in-time recovery refuses (synced writes\n"
+     "after it) is refused: exit 3, nothing changed but the backup.\n"
+     "\n"
+     "  --force          skip damaged WAL records instead (and report each)\n"},
+    {"shell", {}, 0, 0, false, false,
+     "read commands from stdin, one per line (kv shell --help)",
+     kShellHelp},
+};
+
+constexpr absl::string_view kOptionsHelp =
+    R"(flags (before or after the command; "--" ends them):
+  --dir DIR        the store's directory (default ./blockwal-kv; put, del,
+                   checkpoint, recover and shell create it when missing, in
+                   an existing parent directory)
+  --no-sync        do not fdatasync each write (a power loss may lose the
+                   latest writes; a process crash cannot)
+  --hex            keys and values are hex, in arguments and output
+  --recovery-mode MODE
+                   how opening treats damage: point-in-time (default),
+                   tolerate-corrupted-tail-records, absolute-consistency or
+                   skip-any-corrupted-records (docs/recovery.md)
+  --help, -h       this text; 'kv COMMAND --help' or 'kv help COMMAND' for
+                   one command
+After the command, an argument starting with "--" is a flag, never a key
+or value: put such a key or value after "--" (kv put -- --k v).
+)";
+
+// The command as its usage line shows it: "put KEY VALUE",
+// "repair [--force]".
+std::string CommandCall(const Command& c) {
+  std::string call(c.name);
+  if (c.takes_force) absl::StrAppend(&call, " [--force]");
+  for (absl::string_view arg : c.args) {
+    if (!arg.empty()) absl::StrAppend(&call, " ", arg);
+  }
+  return call;
+}
+
+std::string CommandUsage(const Command& c) {
+  return absl::StrCat("usage: kv [FLAGS] ", CommandCall(c), "\n");
+}
+
+}  // namespace
+
+const Command* FindCommand(absl::string_view name) {
+  for (const Command& c : kCommands) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string TopLevelHelp() {
+  std::string help =
+      "usage: kv [FLAGS] COMMAND [ARGS]\n"
+      "\n"
+      "A key-value store on a blockwal write-ahead log (DIR, default "
+      "./blockwal-kv).\n"
+      "get, scan and stats open the store read-only: they change nothing and\n"
+      "work while another process has the store open.\n"
+      "\n"
+      "commands:\n";
+  for (const Command& c : kCommands) {
+    absl::StrAppend(&help,
+                    absl::StrFormat("  %-16s %s\n", CommandCall(c), c.summary));
+  }
+  absl::StrAppend(&help, "\n", kOptionsHelp, "\n", kExitStatusHelp);
+  return help;
+}
+
+std::string CommandHelp(const Command& c) {
+  return absl::StrCat(CommandUsage(c), "\n", c.help, "\n", kOptionsHelp, "\n",
+                      kExitStatusHelp);
+}
+
+}  // namespace blockwal::tools::kv
