@@ -210,7 +210,7 @@ TEST_F(WalctlLogTest, DumpOfDamagedDirectoryReportsProblemsOnStderr) {
   EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_THAT(r.out, AllOf(HasSubstr("\"offset\":1,"), Not(HasSubstr("\"offset\":2,"))));
   EXPECT_EQ(r.err, absl::StrCat("{\"file\":\"", Store(),
-                                "\",\"position\":53,\"problem\":\"checksum "
+                                "\",\"position\":53,\"kind\":\"ChecksumMismatch\",\"problem\":\"checksum "
                                 "mismatch (27 bytes dropped)\"}\n"));
   r = Walctl({"dump", dir_});
   EXPECT_EQ(r.exit_code, kExitDamaged);
@@ -242,7 +242,7 @@ TEST_F(WalctlLogTest, VerifyCorruptedLogExitsThreeAndNamesFileAndPosition) {
   r = Walctl({"verify", "--json", dir_});
   EXPECT_EQ(r.exit_code, kExitDamaged);
   EXPECT_EQ(r.out, absl::StrCat("{\"file\":\"", Store(),
-                                "\",\"position\":29,\"problem\":\"checksum "
+                                "\",\"position\":29,\"kind\":\"ChecksumMismatch\",\"problem\":\"checksum "
                                 "mismatch (51 bytes dropped)\"}\n"
                                 "{\"segments\":1,\"records\":1,\"problems\":1}\n"));
 }

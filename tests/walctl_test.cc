@@ -140,7 +140,7 @@ TEST_F(WalctlTest, JsonDumpReportsChecksumMismatchAndKeepsReading) {
   const CommandResult r = Walctl({"dump", "--json", path});
   EXPECT_EQ(r.exit_code, tools::kExitDamaged);
   EXPECT_EQ(r.err,
-            "{\"position\":12,\"dropped_bytes\":32756,\"reason\":\"checksum "
+            "{\"position\":12,\"dropped_bytes\":32756,\"kind\":\"ChecksumMismatch\",\"reason\":\"checksum "
             "mismatch\"}\n");
   // Index counts the records printed, so the record after the damage is 1.
   EXPECT_EQ(r.out,

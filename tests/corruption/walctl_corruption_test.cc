@@ -2,7 +2,7 @@
 // CMakeLists.txt), on the real file system: the same seeded damage as
 // log_corruption_test.cc (damaged_log.h, all five targets), then `walctl
 // verify`, `walctl read`, `walctl repair` and `walctl repair --force` as
-// tools/walctl.cc's help text documents them.
+// tools/walctl/main.cc's help text documents them.
 //
 // Contract checked per damaged log:
 //   - verify: exit 0 and "S segments, R records, 0 problems" on the

@@ -44,11 +44,11 @@ class DumpPrinter : public wal::BlockReader::Reporter {
     totals_.payload_bytes += payload.size();
   }
 
-  void Corruption(uint64_t position, uint64_t bytes,
-                  absl::string_view reason) final {
+  void Damage(uint64_t position, uint64_t bytes, wal::ProblemKind kind,
+              absl::string_view reason) final {
     ++totals_.corruptions;
     totals_.dropped_bytes += bytes;
-    PrintCorruption(position, bytes, reason);
+    PrintCorruption(position, bytes, kind, reason);
   }
 
   virtual void Begin() {}
@@ -59,6 +59,7 @@ class DumpPrinter : public wal::BlockReader::Reporter {
   virtual void PrintRecord(uint64_t index, uint64_t position,
                            absl::string_view payload) = 0;
   virtual void PrintCorruption(uint64_t position, uint64_t bytes,
+                               wal::ProblemKind kind,
                                absl::string_view reason) = 0;
 
  private:
@@ -78,10 +79,12 @@ class JsonDumpPrinter final : public DumpPrinter {
                        absl::BytesToHexString(payload), "\"}\n"));
   }
   void PrintCorruption(uint64_t position, uint64_t bytes,
+                       wal::ProblemKind kind,
                        absl::string_view reason) override {
     Write(stderr,
           absl::StrCat("{\"position\":", position, ",\"dropped_bytes\":", bytes,
-                       ",\"reason\":", JsonQuote(reason), "}\n"));
+                       ",\"kind\":\"", wal::ProblemKindName(kind),
+                       "\",\"reason\":", JsonQuote(reason), "}\n"));
   }
 };
 
@@ -111,6 +114,7 @@ class TableDumpPrinter final : public DumpPrinter {
                                   payload.size(), PayloadPreview(payload)));
   }
   void PrintCorruption(uint64_t position, uint64_t bytes,
+                       wal::ProblemKind /*kind*/,
                        absl::string_view reason) override {
     // stdout is flushed first so that on a terminal the report appears
     // between the records around the damage, not before the whole table.

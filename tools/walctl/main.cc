@@ -59,7 +59,7 @@ reader skips.
   layout, payload length, payload preview) and a summary line on stdout;
   damage as "corruption at position P: N bytes dropped (REASON)" on stderr.
   --json: stdout {"index":N,"position":P,"length":L,"payload_hex":"..."}
-          stderr {"position":P,"dropped_bytes":N,"reason":"..."}
+          stderr {"position":P,"dropped_bytes":N,"kind":"K","reason":"..."}
 
 DIR: reads every segment of a blockwal log directory in offset order, without
 locking or changing it, and prints every record (offset, append time, segment
@@ -68,8 +68,9 @@ stdout; then every problem 'walctl verify' would report on stderr, as
 "FILE at position P: PROBLEM".
   --json: stdout {"offset":O,"timestamp_us":T,"segment":"<base>.store",
                   "position":P,"length":L,"payload_hex":"..."}
-          stderr {"file":"...","position":P,"problem":"..."}
-  (LENGTH and payload_hex are the record's value, without its envelope.)
+          stderr {"file":"...","position":P,"kind":"K","problem":"..."}
+  (LENGTH and payload_hex are the record's value, without its envelope;
+  K names the kind of problem, e.g. ChecksumMismatch, TornTail.)
 
   --json   one JSON object per line, as above
   --help   print this help
@@ -92,8 +93,10 @@ tail or an index behind its store: Log::Open (or 'walctl repair') fixes them.
 Run it on a closed log: with a writer active, its unflushed records can
 look like problems.
 
-  --json   one line per problem, {"file":"...","position":P,"problem":"..."},
-           then {"segments":N,"records":R,"problems":P}
+  --json   one line per problem,
+           {"file":"...","position":P,"kind":"K","problem":"..."} (K names
+           the kind: ChecksumMismatch, TornTail, IndexBehind, ...), then
+           {"segments":N,"records":R,"problems":P}
   --help   print this help
 
 Problems found exit 3; a DIR that cannot be opened, or a read that fails,

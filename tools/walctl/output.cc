@@ -63,8 +63,8 @@ std::string RecordJson(const wal::RecordLocation& loc, const wal::Record& r) {
 
 std::string ProblemJson(const wal::LogProblem& p) {
   return absl::StrCat("{\"file\":", JsonQuote(p.file),
-                      ",\"position\":", p.position,
-                      ",\"problem\":", JsonQuote(p.description), "}\n");
+                      ",\"position\":", p.position, ",\"kind\":\"",
+                      wal::ProblemKindName(p.kind), "\",\"problem\":", JsonQuote(p.description), "}\n");
 }
 
 std::string ProblemText(const wal::LogProblem& p) {
