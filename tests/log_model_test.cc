@@ -357,7 +357,7 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
       const uint64_t kept_end = Uniform(model_.lowest, model_.next);
       // Emptying a log that starts at 0 needs last_kept = 2^64 - 1; see
       // BatchCutByCrashAfterTruncateSuffixEmptiedLogIsRemovedWhole in
-      // log_recovery_test.cc for why the model does not do it.
+      // log_recovery_batch_test.cc for why the model does not do it.
       if (kept_end == 0) return;
       if (model_.lowest >= 2 && Uniform(0, 9) == 0) {
         ASSERT_THAT(log_->TruncateSuffix(model_.lowest - 2),
@@ -439,7 +439,8 @@ TEST_P(LogModelTest, RandomOperationsMatchModel) {
 // seeds take about 30 s, 5 minutes under ASan). Seeds 378 and 2873 of the
 // first 3000 fail: a TruncateSuffix interrupted after its intent, then a
 // torn power loss, leaves part of a batch (see
-// UnsyncedBatchTruncatedThenTornKeepsNoPartOfIt in log_recovery_test.cc).
+// UnsyncedBatchTruncatedThenTornKeepsNoPartOfIt in
+// log_recovery_truncation_test.cc).
 INSTANTIATE_TEST_SUITE_P(Seeds, LogModelTest, ::testing::Range(1u, 13u));
 
 }  // namespace
