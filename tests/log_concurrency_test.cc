@@ -245,6 +245,19 @@ struct StressParam {
 
 void PrintTo(const StressParam& p, std::ostream* os) { *os << p.name; }
 
+// The stress tests run on each of these.
+const StressParam kStressParams[] = {
+    {.name = "mem_every_append",
+     .on_disk = false,
+     .sync_policy = SyncPolicy::kEveryAppend},
+    {.name = "disk_none", .on_disk = true, .sync_policy = SyncPolicy::kNone},
+};
+
+std::string StressParamName(
+    const ::testing::TestParamInfo<StressParam>& info) {
+  return info.param.name;
+}
+
 class LogStressTest : public ::testing::TestWithParam<StressParam> {
  protected:
   void SetUp() override {
@@ -536,12 +549,7 @@ TEST_P(LogStressTest, AppendsReadsIteratorsAndPrefixTruncations) {
 
 INSTANTIATE_TEST_SUITE_P(
     FileSystems, LogStressTest,
-    ::testing::Values(StressParam{"mem_every_append", false,
-                                  SyncPolicy::kEveryAppend},
-                      StressParam{"disk_none", true, SyncPolicy::kNone}),
-    [](const ::testing::TestParamInfo<StressParam>& info) {
-      return std::string(info.param.name);
-    });
+    ::testing::ValuesIn(kStressParams), StressParamName);
 
 // ------------------------------------------- suffix truncation under readers
 
@@ -734,12 +742,7 @@ TEST_P(LogSuffixStressTest, RollbacksWhileReading) { RunRollbackStress(); }
 
 INSTANTIATE_TEST_SUITE_P(
     FileSystems, LogSuffixStressTest,
-    ::testing::Values(StressParam{"mem_every_append", false,
-                                  SyncPolicy::kEveryAppend},
-                      StressParam{"disk_none", true, SyncPolicy::kNone}),
-    [](const ::testing::TestParamInfo<StressParam>& info) {
-      return std::string(info.param.name);
-    });
+    ::testing::ValuesIn(kStressParams), StressParamName);
 
 // ------------------------------------------------------------- follow mode
 

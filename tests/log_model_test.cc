@@ -104,10 +104,14 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
         rng_(GetParam()),
         model_((GetParam() / 4) % 2 == 0 ? 0 : (uint64_t{1} << 33) + 7) {
     static const Config kConfigs[] = {
-        {512, 8, 40},        // many small segments
-        {4096, 64, 300},     // segments rolled by the store limit
-        {1 << 20, 6, 200},   // segments rolled by the index limit
-        {200000, 256, 9000}, // records spanning blocks
+        // many small segments
+        {.max_store_bytes = 512, .max_index_entries = 8, .max_value = 40},
+        // segments rolled by the store limit
+        {.max_store_bytes = 4096, .max_index_entries = 64, .max_value = 300},
+        // segments rolled by the index limit
+        {.max_store_bytes = 1 << 20, .max_index_entries = 6, .max_value = 200},
+        // records spanning blocks
+        {.max_store_bytes = 200000, .max_index_entries = 256, .max_value = 9000},
     };
     config_ = kConfigs[GetParam() % 4];
     options_.fs = fault_;

@@ -68,7 +68,7 @@ std::string DamageName(Damage d) {
 struct ModeCase {
   Damage damage;
   RecoveryMode mode;
-  bool opens;
+  bool opens = false;
   // When !opens: the store named in the kDataLoss message and a substring.
   uint64_t bad_store = 0;
   const char* error = "";
@@ -94,89 +94,94 @@ constexpr RecoveryMode kAbsolute = RecoveryMode::kAbsoluteConsistency;
 constexpr RecoveryMode kPit = RecoveryMode::kPointInTime;
 constexpr RecoveryMode kSkip = RecoveryMode::kSkipAnyCorruptedRecords;
 
-ModeCase Fails(Damage d, RecoveryMode m, uint64_t store, const char* error) {
-  ModeCase c{d, m, false};
-  c.bad_store = store;
-  c.error = error;
-  return c;
-}
-ModeCase Opens(Damage d, RecoveryMode m, uint64_t next, uint64_t torn,
-               uint64_t skipped = 0, uint64_t lost_from = 0,
-               uint64_t lost_to = 0, uint64_t damage_position = ModeCase::kNone) {
-  ModeCase c{d, m, true};
-  c.next_offset = next;
-  c.torn_bytes_cut = torn;
-  c.records_skipped = skipped;
-  c.lost_from = lost_from;
-  c.lost_to = lost_to;
-  c.damage_position = damage_position;
-  return c;
-}
-ModeCase BatchOpens(RecoveryMode m) {
-  ModeCase c = Opens(Damage::kBatchCut, m, 5, 2 * kBigRecord);
-  c.batches_cut = 1;
-  return c;
-}
-
-// The table of docs/recovery.md.
+// The table of docs/recovery.md. A row that opens names the next offset and
+// the torn bytes cut, and whatever else the report or the reads show; a row
+// that fails names the store in the kDataLoss message and a substring of it.
 const ModeCase kModeCases[] = {
     // (a) torn tail: 500 bytes of record 39 at 39936.
-    Opens(Damage::kTornTail, kTolerate, 39, 500),
-    Fails(Damage::kTornTail, kAbsolute, 0,
-          "incomplete record at position 39936 (500 bytes before the end); "
-          "any damage fails this mode"),
-    Opens(Damage::kTornTail, kPit, 39, 500),
-    Opens(Damage::kTornTail, kSkip, 39, 500),
+    {.damage = Damage::kTornTail, .mode = kTolerate, .opens = true,
+     .next_offset = 39, .torn_bytes_cut = 500},
+    {.damage = Damage::kTornTail, .mode = kAbsolute, .opens = false,
+     .bad_store = 0,
+     .error = "incomplete record at position 39936 (500 bytes before the "
+              "end); any damage fails this mode"},
+    {.damage = Damage::kTornTail, .mode = kPit, .opens = true,
+     .next_offset = 39, .torn_bytes_cut = 500},
+    {.damage = Damage::kTornTail, .mode = kSkip, .opens = true,
+     .next_offset = 39, .torn_bytes_cut = 500},
     // (b) damage at 10240, the rest of block 0 dropped, unsynced valid
     // records in block 1.
-    Fails(Damage::kDamageThenUnsynced, kTolerate, 0,
-          "checksum mismatch at position 10240 (22528 bytes); valid records "
-          "follow the damage"),
-    Fails(Damage::kDamageThenUnsynced, kAbsolute, 0,
-          "checksum mismatch at position 10240 (22528 bytes); any damage "
-          "fails this mode"),
-    Opens(Damage::kDamageThenUnsynced, kPit, 10, 40 * kBigRecord - 10240, 0,
-          0, 0, 10240),
-    Opens(Damage::kDamageThenUnsynced, kSkip, 40, 0, 22, 10, 32, 10240),
+    {.damage = Damage::kDamageThenUnsynced, .mode = kTolerate, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 10240 (22528 bytes); valid "
+              "records follow the damage"},
+    {.damage = Damage::kDamageThenUnsynced, .mode = kAbsolute, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 10240 (22528 bytes); any damage "
+              "fails this mode"},
+    {.damage = Damage::kDamageThenUnsynced, .mode = kPit, .opens = true,
+     .next_offset = 10, .torn_bytes_cut = 40 * kBigRecord - 10240,
+     .damage_position = 10240},
+    {.damage = Damage::kDamageThenUnsynced, .mode = kSkip, .opens = true,
+     .next_offset = 40, .torn_bytes_cut = 0, .records_skipped = 22,
+     .lost_from = 10, .lost_to = 32, .damage_position = 10240},
     // (c) as (b) with a synced record after the damage.
-    Fails(Damage::kDamageThenSynced, kTolerate, 0,
-          "checksum mismatch at position 10240 (22528 bytes); valid records "
-          "follow the damage"),
-    Fails(Damage::kDamageThenSynced, kAbsolute, 0,
-          "checksum mismatch at position 10240 (22528 bytes); any damage "
-          "fails this mode"),
-    Fails(Damage::kDamageThenSynced, kPit, 0,
-          "checksum mismatch at position 10240 (22528 bytes); records synced "
-          "before the crash follow the damage"),
-    Opens(Damage::kDamageThenSynced, kSkip, 40, 0, 22, 10, 32, 10240),
+    {.damage = Damage::kDamageThenSynced, .mode = kTolerate, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 10240 (22528 bytes); valid "
+              "records follow the damage"},
+    {.damage = Damage::kDamageThenSynced, .mode = kAbsolute, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 10240 (22528 bytes); any damage "
+              "fails this mode"},
+    {.damage = Damage::kDamageThenSynced, .mode = kPit, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 10240 (22528 bytes); records "
+              "synced before the crash follow the damage"},
+    {.damage = Damage::kDamageThenSynced, .mode = kSkip, .opens = true,
+     .next_offset = 40, .torn_bytes_cut = 0, .records_skipped = 22,
+     .lost_from = 10, .lost_to = 32, .damage_position = 10240},
     // (d) damage inside a sealed segment: found by the cheap check only in
     // absolute mode (which reads everything); otherwise at Read.
-    Opens(Damage::kSealedMiddle, kTolerate, 24, 0, 0, 3, 4),
-    Fails(Damage::kSealedMiddle, kAbsolute, 0,
-          "checksum mismatch at position 3072 (5120 bytes); any damage fails "
-          "this mode"),
-    Opens(Damage::kSealedMiddle, kPit, 24, 0, 0, 3, 4),
-    Opens(Damage::kSealedMiddle, kSkip, 24, 0, 0, 3, 4),
+    {.damage = Damage::kSealedMiddle, .mode = kTolerate, .opens = true,
+     .next_offset = 24, .torn_bytes_cut = 0, .lost_from = 3, .lost_to = 4},
+    {.damage = Damage::kSealedMiddle, .mode = kAbsolute, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 3072 (5120 bytes); any damage "
+              "fails this mode"},
+    {.damage = Damage::kSealedMiddle, .mode = kPit, .opens = true,
+     .next_offset = 24, .torn_bytes_cut = 0, .lost_from = 3, .lost_to = 4},
+    {.damage = Damage::kSealedMiddle, .mode = kSkip, .opens = true,
+     .next_offset = 24, .torn_bytes_cut = 0, .lost_from = 3, .lost_to = 4},
     // (d') damage in the last record of a sealed segment.
-    Fails(Damage::kSealedLast, kTolerate, 0,
-          "checksum mismatch at position 7168 (1024 bytes); a sealed segment "
-          "holds only synced data"),
-    Fails(Damage::kSealedLast, kAbsolute, 0,
-          "checksum mismatch at position 7168 (1024 bytes); any damage fails "
-          "this mode"),
-    Fails(Damage::kSealedLast, kPit, 0,
-          "checksum mismatch at position 7168 (1024 bytes); a sealed segment "
-          "holds only synced data"),
+    {.damage = Damage::kSealedLast, .mode = kTolerate, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 7168 (1024 bytes); a sealed "
+              "segment holds only synced data"},
+    {.damage = Damage::kSealedLast, .mode = kAbsolute, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 7168 (1024 bytes); any damage "
+              "fails this mode"},
+    {.damage = Damage::kSealedLast, .mode = kPit, .opens = false,
+     .bad_store = 0,
+     .error = "checksum mismatch at position 7168 (1024 bytes); a sealed "
+              "segment holds only synced data"},
     // Skip mode never cuts a sealed store: offset 7 stays taken (reads
     // kDataLoss) up to the next segment's base.
-    Opens(Damage::kSealedLast, kSkip, 24, 0, 1, 7, 8, 7168),
+    {.damage = Damage::kSealedLast, .mode = kSkip, .opens = true,
+     .next_offset = 24, .torn_bytes_cut = 0, .records_skipped = 1,
+     .lost_from = 7, .lost_to = 8, .damage_position = 7168},
     // A batch cut off by the crash: removed in every mode but absolute.
-    BatchOpens(kTolerate),
-    Fails(Damage::kBatchCut, kAbsolute, 0,
-          "incomplete record at position 5120 (2048 bytes before the end); "
-          "any damage fails this mode"),
-    BatchOpens(kPit),
-    BatchOpens(kSkip),
+    {.damage = Damage::kBatchCut, .mode = kTolerate, .opens = true,
+     .next_offset = 5, .torn_bytes_cut = 2 * kBigRecord, .batches_cut = 1},
+    {.damage = Damage::kBatchCut, .mode = kAbsolute, .opens = false,
+     .bad_store = 0,
+     .error = "incomplete record at position 5120 (2048 bytes before the "
+              "end); any damage fails this mode"},
+    {.damage = Damage::kBatchCut, .mode = kPit, .opens = true,
+     .next_offset = 5, .torn_bytes_cut = 2 * kBigRecord, .batches_cut = 1},
+    {.damage = Damage::kBatchCut, .mode = kSkip, .opens = true,
+     .next_offset = 5, .torn_bytes_cut = 2 * kBigRecord, .batches_cut = 1},
 };
 
 class LogRecoveryModeTest
@@ -204,7 +209,7 @@ class LogRecoveryModeTest
       case Damage::kDamageThenUnsynced:
       case Damage::kDamageThenSynced: {
         std::vector<CraftedRecord> records;
-        for (uint64_t i = 0; i < 40; ++i) records.push_back({BigValue(i), 0});
+        for (uint64_t i = 0; i < 40; ++i) records.push_back({.value = BigValue(i)});
         if (damage == Damage::kDamageThenSynced) {
           records[35].flags = kSyncMarker;
         }
@@ -231,7 +236,7 @@ class LogRecoveryModeTest
       }
       case Damage::kBatchCut: {
         std::vector<CraftedRecord> records;
-        for (uint64_t i = 0; i < 7; ++i) records.push_back({BigValue(i), 0});
+        for (uint64_t i = 0; i < 7; ++i) records.push_back({.value = BigValue(i)});
         records[5].flags = kBatchContinues;
         records[6].flags = kBatchContinues;
         CraftSegment(env_.fs(), dir, 0, records, /*indexed=*/7);
@@ -360,7 +365,7 @@ TEST(LogRecoveryModeExtraTest, SyncMarkerBeforeDamageDoesNotBlockTheCut) {
   RecoveryEnv env(FsKind::kMem);
   const std::string dir = env.Dir("log");
   std::vector<CraftedRecord> records;
-  for (uint64_t i = 0; i < 40; ++i) records.push_back({BigValue(i), 0});
+  for (uint64_t i = 0; i < 40; ++i) records.push_back({.value = BigValue(i)});
   records[9].flags = kSyncMarker;
   CraftSegment(env.fs(), dir, 0, records, /*indexed=*/10);
   env.Overwrite(RecoveryEnv::StorePath(dir, 0), 10240 + 100, "\xee\xee\xee");
@@ -439,7 +444,7 @@ TEST(LogRecoveryModeExtraTest, SkippedOffsetsStayTakenAcrossTruncateSuffix) {
   RecoveryEnv env(FsKind::kMem);
   const std::string dir = env.Dir("log");
   std::vector<CraftedRecord> records;
-  for (uint64_t i = 0; i < 40; ++i) records.push_back({BigValue(i), 0});
+  for (uint64_t i = 0; i < 40; ++i) records.push_back({.value = BigValue(i)});
   CraftSegment(env.fs(), dir, 0, records, /*indexed=*/10);
   env.Overwrite(RecoveryEnv::StorePath(dir, 0), 10240 + 100, "\xee");
   LogOptions options;

@@ -339,12 +339,16 @@ inline PristineLog BuildLog(FileSystem* fs, const std::string& dir,
     uint64_t max_store_bytes;
   };
   constexpr uint64_t kLarge = 1 << 20;
-  const Session sessions[] = {{wal::SyncPolicy::kNone, 36, m.options.max_store_bytes},
-                              {wal::SyncPolicy::kNone, 6, kLarge},
-                              {wal::SyncPolicy::kEveryAppend, 3, kLarge},
-                              {wal::SyncPolicy::kNone, 8, kLarge},
-                              {wal::SyncPolicy::kEveryAppend, 2, kLarge},
-                              {wal::SyncPolicy::kNone, 8, kLarge}};
+  const Session sessions[] = {
+      {.policy = wal::SyncPolicy::kNone,
+       .appends = 36,
+       .max_store_bytes = m.options.max_store_bytes},
+      {.policy = wal::SyncPolicy::kNone, .appends = 6, .max_store_bytes = kLarge},
+      {.policy = wal::SyncPolicy::kEveryAppend, .appends = 3, .max_store_bytes = kLarge},
+      {.policy = wal::SyncPolicy::kNone, .appends = 8, .max_store_bytes = kLarge},
+      {.policy = wal::SyncPolicy::kEveryAppend, .appends = 2, .max_store_bytes = kLarge},
+      {.policy = wal::SyncPolicy::kNone, .appends = 8, .max_store_bytes = kLarge},
+  };
   int crafts_pending = 0;
   int crafts_done = 0;
   int op = 0;
@@ -750,7 +754,9 @@ inline std::vector<ScanItem> ReferenceScan(const std::string& file) {
   using wal::kBlockSize;
   using wal::kHeaderSize;
   std::vector<ScanItem> items;
-  auto report = [&](uint64_t at) { items.push_back({true, at, 0, ""}); };
+  auto report = [&](uint64_t at) {
+    items.push_back({.damage = true, .position = at, .payload = ""});
+  };
   bool in_record = false;  // a FIRST was read, its LAST not yet
   uint64_t record_start = 0;
   std::string assembled;
@@ -795,7 +801,7 @@ inline std::vector<ScanItem> ReferenceScan(const std::string& file) {
           if (in_record && !assembled.empty()) report(record_start);
           in_record = false;
           assembled.clear();
-          items.push_back({false, at, p, fragment});
+          items.push_back({.position = at, .end = p, .payload = fragment});
           break;
         case wal::kFirstType:
           if (in_record && !assembled.empty()) report(record_start);
@@ -811,7 +817,8 @@ inline std::vector<ScanItem> ReferenceScan(const std::string& file) {
           }
           assembled += fragment;
           if (type == wal::kLastType) {
-            items.push_back({false, record_start, p, assembled});
+            items.push_back(
+                {.position = record_start, .end = p, .payload = assembled});
             in_record = false;
             assembled.clear();
           }
@@ -844,10 +851,10 @@ inline Expectation PredictFullScan(const PristineLog& m, const Files& damaged,
   e.damage_may_be_reported = true;
   e.lost_at_own_position = false;
   struct Entry {
-    uint64_t position;
-    uint64_t end;
-    uint8_t flags;
-    bool lost;  // skip mode: an offset kept for a record not found
+    uint64_t position = 0;
+    uint64_t end = 0;
+    uint8_t flags = 0;
+    bool lost = false;  // skip mode: an offset kept for a record not found
   };
   std::vector<Entry> entries;  // offsets s.base, s.base + 1, ...
   uint64_t good_end = 0;       // end of the last record kept
@@ -864,7 +871,7 @@ inline Expectation PredictFullScan(const PristineLog& m, const Files& damaged,
     const uint8_t flags = static_cast<uint8_t>(item.payload[16]);
     const uint64_t expected = s.base + entries.size();
     if (offset == expected && !damage) {
-      entries.push_back({item.position, item.end, flags, false});
+      entries.push_back({.position = item.position, .end = item.end, .flags = flags});
       good_end = prefix_end = item.end;
       continue;
     }
@@ -885,8 +892,8 @@ inline Expectation PredictFullScan(const PristineLog& m, const Files& damaged,
     valid_after = true;
     synced_after |= (flags & wal::kSyncMarker) != 0;
     if (mode == RecoveryMode::kSkipAnyCorruptedRecords) {
-      while (s.base + entries.size() < offset) entries.push_back({0, 0, 0, true});
-      entries.push_back({item.position, item.end, flags, false});
+      while (s.base + entries.size() < offset) entries.push_back({.lost = true});
+      entries.push_back({.position = item.position, .end = item.end, .flags = flags});
       good_end = item.end;
     }
   }

@@ -327,9 +327,10 @@ TEST_P(LogCorruptionRegressionTest,
     wal::SyncPolicy policy;
     uint64_t from, to;
   };
-  for (const Session& s : {Session{wal::SyncPolicy::kNone, 0, 32},
-                           Session{wal::SyncPolicy::kEveryAppend, 32, 33},
-                           Session{wal::SyncPolicy::kNone, 33, 40}}) {
+  for (const Session& s :
+       {Session{.policy = wal::SyncPolicy::kNone, .from = 0, .to = 32},
+        Session{.policy = wal::SyncPolicy::kEveryAppend, .from = 32, .to = 33},
+        Session{.policy = wal::SyncPolicy::kNone, .from = 33, .to = 40}}) {
     wal::LogOptions options;
     options.fs = scratch_.fs();
     options.sync_policy = s.policy;
