@@ -40,7 +40,10 @@
 #include "tests/corruption/damaged_log.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/coding.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/index.h"
 #include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::corruption {
 namespace {
