@@ -60,6 +60,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gated_file_system.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/util/mem_file_system.h"
@@ -262,10 +263,8 @@ class LogStressTest : public ::testing::TestWithParam<StressParam> {
  protected:
   void SetUp() override {
     if (GetParam().on_disk) {
-      std::string tmpl =
-          JoinPath(::testing::TempDir(), "log_concurrency_test.XXXXXX");
-      ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-      root_ = tmpl;
+      scratch_.emplace("log_concurrency_test");
+      root_ = scratch_->str();
       options_.fs = FileSystem::Default();
     } else {
       mem_fs_ = NewMemFileSystem();
@@ -278,13 +277,6 @@ class LogStressTest : public ::testing::TestWithParam<StressParam> {
     options_.max_index_bytes = kIndexEntries * kIndexEntrySize;
     options_.initial_offset = 1000;
   }
-  void TearDown() override {
-    if (GetParam().on_disk) {
-      std::error_code ignored;  // a leftover temp dir is harmless
-      std::filesystem::remove_all(root_, ignored);
-    }
-  }
-
   // Records a failure from any thread and asks every thread to stop.
   void Fail(const std::string& what) {
     ADD_FAILURE() << what;
@@ -464,6 +456,7 @@ class LogStressTest : public ::testing::TestWithParam<StressParam> {
   }
 
   std::unique_ptr<FileSystem> mem_fs_;
+  std::optional<::blockwal::testing::ScratchDir> scratch_;  // when on_disk
   std::string root_;
   std::string dir_;
   LogOptions options_;

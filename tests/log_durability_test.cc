@@ -39,6 +39,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gated_file_system.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/file_system.h"
@@ -695,16 +696,13 @@ std::string Observed(const LogStats& stats) {
 }
 
 TEST(LogGroupCommitTest, ConcurrentAppendsOnRealFilesGetDistinctContiguousOffsets) {
-  std::string root = JoinPath(::testing::TempDir(), "log_durability_XXXXXX");
-  ASSERT_NE(::mkdtemp(root.data()), nullptr) << std::strerror(errno);
-  const LogStats stats =
-      ConcurrentAppends(FileSystem::Default(), JoinPath(root, "log"), 4, 50);
+  const ::blockwal::testing::ScratchDir scratch("log_durability");
+  const LogStats stats = ConcurrentAppends(FileSystem::Default(),
+                                           JoinPath(scratch.str(), "log"), 4, 50);
   // Whether appends grouped depends on how long fdatasync takes here (on
   // tmpfs it is nearly free), so it is reported, not asserted.
   std::cout << "[ observed ] real files: " << Observed(stats) << "\n";
   ::testing::Test::RecordProperty("real_fs_grouping", Observed(stats));
-  std::error_code ec;
-  std::filesystem::remove_all(root, ec);
 }
 
 TEST(LogGroupCommitTest, ConcurrentAppendsOnMemFsGetDistinctContiguousOffsets) {

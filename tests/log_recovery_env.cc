@@ -2,12 +2,8 @@
 // states, crafted segments and directory snapshots.
 #include "tests/log_recovery_env.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <map>
 
 #include "blockwal/util/coding.h"
@@ -31,7 +27,7 @@ std::string FsKindParamName(const ::testing::TestParamInfo<FsKind>& info) {
   return FsKindName(info.param);
 }
 
-RecoveryEnv::RecoveryEnv(FsKind kind) : kind_(kind) {
+RecoveryEnv::RecoveryEnv(FsKind kind) {
   switch (kind) {
     case FsKind::kMem:
       owned_fs_ = NewMemFileSystem();
@@ -42,25 +38,14 @@ RecoveryEnv::RecoveryEnv(FsKind kind) : kind_(kind) {
       owned_fs_.reset(fault_);
       root_ = "/t";
       break;
-    case FsKind::kPosix: {
-      std::string tmpl = JoinPath(::testing::TempDir(), "log_recovery_XXXXXX");
-      if (::mkdtemp(tmpl.data()) == nullptr) {
-        ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-      }
-      root_ = tmpl;
+    case FsKind::kPosix:
+      scratch_.emplace("log_recovery");
+      root_ = scratch_->str();
       break;
-    }
   }
   fs_ = owned_fs_ != nullptr ? owned_fs_.get() : FileSystem::Default();
   if (kind != FsKind::kPosix) {
     EXPECT_OK(fs_->CreateDir(root_));
-  }
-}
-
-RecoveryEnv::~RecoveryEnv() {
-  if (kind_ == FsKind::kPosix) {
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
   }
 }
 

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -34,6 +35,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/file_system.h"
@@ -82,7 +84,6 @@ std::string FsKindParamName(const ::testing::TestParamInfo<FsKind>& info);
 class RecoveryEnv {
  public:
   explicit RecoveryEnv(FsKind kind);
-  ~RecoveryEnv();
 
   FileSystem* fs() const { return fs_; }
   FaultInjectionFileSystem* fault() const { return fault_; }
@@ -124,10 +125,10 @@ class RecoveryEnv {
   void PowerLoss(std::unique_ptr<Log> log) const;
 
  private:
-  const FsKind kind_;
   std::unique_ptr<FileSystem> owned_fs_;
   FaultInjectionFileSystem* fault_ = nullptr;  // owned by owned_fs_
   FileSystem* fs_ = nullptr;
+  std::optional<::blockwal::testing::ScratchDir> scratch_;  // kPosix's root
   std::string root_;
 };
 

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <regex>
 
@@ -120,18 +118,8 @@ Scratch::Scratch(FsKind kind) : kind_(kind) {
     root_ = "/corruption";
     EXPECT_OK(owned_->CreateDir(root_));
   } else {
-    std::string tmpl = JoinPath(::testing::TempDir(), "corruption_XXXXXX");
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    }
-    root_ = tmpl;
-  }
-}
-
-Scratch::~Scratch() {
-  if (kind_ == FsKind::kPosix) {
-    std::error_code ignored;  // best effort
-    std::filesystem::remove_all(root_, ignored);
+    scratch_.emplace("corruption");
+    root_ = scratch_->str();
   }
 }
 

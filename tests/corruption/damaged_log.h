@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "tests/scratch_dir.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/log.h"
 
@@ -102,12 +103,11 @@ enum class FsKind { kMem, kPosix };
 std::string FsKindName(FsKind kind);
 inline void PrintTo(FsKind kind, std::ostream* os) { *os << FsKindName(kind); }
 
-// A file system and a scratch directory on it (a temp dir on the real file
-// system, removed at the end).
+// A file system and a scratch directory on it (a ScratchDir on the real file
+// system).
 class Scratch {
  public:
   explicit Scratch(FsKind kind);
-  ~Scratch();
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
 
@@ -121,6 +121,7 @@ class Scratch {
  private:
   const FsKind kind_;
   std::unique_ptr<FileSystem> owned_;
+  std::optional<::blockwal::testing::ScratchDir> scratch_;  // kPosix's root
   std::string root_;
 };
 
