@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/file_system.h"
@@ -82,20 +84,14 @@ class BackupTest : public ::testing::TestWithParam<FsKind> {
       root_ = "/root";
       ASSERT_OK(owned_->CreateDir(root_));
     } else {
-      std::string tmpl = JoinPath(::testing::TempDir(), "backup_test_XXXXXX");
-      ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-      root_ = tmpl;
-    }
-  }
-  void TearDown() override {
-    if (GetParam() == FsKind::kPosix) {
-      std::error_code ignored;
-      std::filesystem::remove_all(root_, ignored);
+      scratch_.emplace("backup_test");
+      root_ = scratch_->str();
     }
   }
   FileSystem* fs() { return owned_ ? owned_.get() : FileSystem::Default(); }
 
   std::unique_ptr<FileSystem> owned_;
+  std::optional<::blockwal::testing::ScratchDir> scratch_;  // kPosix's root
   std::string root_;
 };
 

@@ -1001,27 +1001,27 @@ TEST_F(BlockFormatInitialOffsetTest, FirstRecordReadForEachOffset) {
     int first;
   };
   const Case cases[] = {
-      {0, 0},
-      {1, 1},
-      {kOffsets[1] - 1, 1},
-      {kOffsets[1], 1},
-      {kOffsets[1] + 1, 2},
-      {kOffsets[2], 2},
-      {kOffsets[2] + 1, 3},        // inside record 2's FIRST
-      {kB - kH, 3},                // last header position of block 0
-      {kB - 4, 3},                 // block 0's tail (record 2's payload)
-      {kB, 3},                     // record 2's MIDDLE
-      {kB + 1, 3},
-      {2 * kB, 3},                 // record 2's LAST
-      {2 * kB + 1, 3},
-      {kOffsets[3], 3},
-      {kOffsets[3] + 1, 4},
-      {kOffsets[4], 4},
-      {kOffsets[4] + 1, 5},
-      {3 * kB - kH, 5},            // last header position of block 2
-      {3 * kB - 2, 5},             // in the 2-byte trailer
-      {3 * kB - 1, 5},
-      {3 * kB, 5},
+      {.initial_offset = 0, .first = 0},
+      {.initial_offset = 1, .first = 1},
+      {.initial_offset = kOffsets[1] - 1, .first = 1},
+      {.initial_offset = kOffsets[1], .first = 1},
+      {.initial_offset = kOffsets[1] + 1, .first = 2},
+      {.initial_offset = kOffsets[2], .first = 2},
+      {.initial_offset = kOffsets[2] + 1, .first = 3},  // inside record 2's FIRST
+      {.initial_offset = kB - kH, .first = 3},  // last header position of block 0
+      {.initial_offset = kB - 4, .first = 3},  // block 0's tail (record 2's payload)
+      {.initial_offset = kB, .first = 3},  // record 2's MIDDLE
+      {.initial_offset = kB + 1, .first = 3},
+      {.initial_offset = 2 * kB, .first = 3},  // record 2's LAST
+      {.initial_offset = 2 * kB + 1, .first = 3},
+      {.initial_offset = kOffsets[3], .first = 3},
+      {.initial_offset = kOffsets[3] + 1, .first = 4},
+      {.initial_offset = kOffsets[4], .first = 4},
+      {.initial_offset = kOffsets[4] + 1, .first = 5},
+      {.initial_offset = 3 * kB - kH, .first = 5},  // last header position of block 2
+      {.initial_offset = 3 * kB - 2, .first = 5},  // in the 2-byte trailer
+      {.initial_offset = 3 * kB - 1, .first = 5},
+      {.initial_offset = 3 * kB, .first = 5},
   };
   for (const Case& c : cases) CheckFirstRecord(c.initial_offset, c.first);
 }

@@ -121,12 +121,18 @@ TEST_F(FaultInjectionTest, TearUnsyncedDataKeepsSectorAlignedPrefix) {
     size_t expected_size;
   };
   const Case kCases[] = {
-      {0.0, 100},    // 100 -> 0 -> never below the synced 100
-      {0.2, 100},    // 100 + 400 = 500 -> 0 -> the synced 100
-      {0.25, 512},   // 100 + 500 = 600 -> 512
-      {0.5, 1024},   // 100 + 1000 = 1100 -> 1024
-      {0.9, 1536},   // 100 + 1800 = 1900 -> 1536
-      {1.0, 2048},   // 2100 -> 2048
+      // 100 -> 0 -> never below the synced 100
+      {.keep_fraction = 0.0, .expected_size = 100},
+      // 100 + 400 = 500 -> 0 -> the synced 100
+      {.keep_fraction = 0.2, .expected_size = 100},
+      // 100 + 500 = 600 -> 512
+      {.keep_fraction = 0.25, .expected_size = 512},
+      // 100 + 1000 = 1100 -> 1024
+      {.keep_fraction = 0.5, .expected_size = 1024},
+      // 100 + 1800 = 1900 -> 1536
+      {.keep_fraction = 0.9, .expected_size = 1536},
+      // 2100 -> 2048
+      {.keep_fraction = 1.0, .expected_size = 2048},
   };
   for (const Case& c : kCases) {
     SCOPED_TRACE(c.keep_fraction);

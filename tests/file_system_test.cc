@@ -14,12 +14,14 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
@@ -29,6 +31,7 @@ namespace blockwal {
 namespace {
 
 using ::blockwal::testing::IsOkAndHolds;
+using ::blockwal::testing::ScratchDir;
 using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -58,9 +61,8 @@ class FileSystemTest : public ::testing::TestWithParam<FsKind> {
     switch (GetParam()) {
       case FsKind::kPosix: {
         fs_ = NewPosixFileSystem();
-        std::string tmpl = JoinPath(::testing::TempDir(), "blockwal_fs_XXXXXX");
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << tmpl;
-        root_ = tmpl;
+        scratch_.emplace("blockwal_fs");
+        root_ = scratch_->str();
         break;
       }
       case FsKind::kMem:
@@ -73,13 +75,6 @@ class FileSystemTest : public ::testing::TestWithParam<FsKind> {
         root_ = "/fs_test";
         ASSERT_OK(fs_->CreateDir(root_));
         break;
-    }
-  }
-
-  void TearDown() override {
-    if (GetParam() == FsKind::kPosix && !root_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(root_, ec);
     }
   }
 
@@ -98,6 +93,7 @@ class FileSystemTest : public ::testing::TestWithParam<FsKind> {
   FileSystem* fs() { return fs_.get(); }
 
   std::unique_ptr<FileSystem> fs_;
+  std::optional<ScratchDir> scratch_;  // kPosix's root
   std::string root_;
 };
 
@@ -617,8 +613,8 @@ TEST(MemFileSystemTest, SpaceIsFreedByShrinkingAndByTheLastReference) {
 // The POSIX file system reserves the blocks of a mapping (posix_fallocate),
 // so a store through it never meets a hole the disk has no block for.
 TEST(PosixFileSystemTest, MapFileReservesEveryBlockOfTheMappedRange) {
-  std::string dir = JoinPath(::testing::TempDir(), "blockwal_map_XXXXXX");
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const ScratchDir scratch("blockwal_map");
+  const std::string dir = scratch.str();
   std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
   const std::string fresh = JoinPath(dir, "fresh.index");
   const std::string sparse = JoinPath(dir, "sparse.index");
@@ -636,8 +632,6 @@ TEST(PosixFileSystemTest, MapFileReservesEveryBlockOfTheMappedRange) {
   }
   ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(fs.get(), sparse));
   EXPECT_EQ(bytes.substr(0, 6), std::string("entry") + '\0');
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 // flock excludes other processes: a lock held by a child makes the parent's
@@ -646,8 +640,8 @@ TEST(PosixFileSystemTest, MapFileReservesEveryBlockOfTheMappedRange) {
 // instead of answering false. A symlink loop (ELOOP) stands for EACCES and
 // EIO, which a test running as root cannot provoke.
 TEST(PosixFileSystemTest, FileExistsReportsWhatItCannotTell) {
-  std::string dir = JoinPath(::testing::TempDir(), "blockwal_exists_XXXXXX");
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const ScratchDir scratch("blockwal_exists");
+  const std::string dir = scratch.str();
   const std::string loop = JoinPath(dir, "loop");
   ASSERT_EQ(::symlink("loop", loop.c_str()), 0) << std::strerror(errno);
   std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
@@ -657,13 +651,11 @@ TEST(PosixFileSystemTest, FileExistsReportsWhatItCannotTell) {
                                         HasSubstr(std::strerror(ELOOP)))));
   EXPECT_THAT(fs->FileExists(JoinPath(loop, "index")),
               StatusIs(absl::ErrnoToStatusCode(ELOOP)));
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 TEST(PosixFileSystemTest, LockHeldByAnotherProcessIsUnavailable) {
-  std::string dir = JoinPath(::testing::TempDir(), "blockwal_lock_XXXXXX");
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const ScratchDir scratch("blockwal_lock");
+  const std::string dir = scratch.str();
   const std::string path = JoinPath(dir, "LOCK");
   std::unique_ptr<FileSystem> fs = NewPosixFileSystem();
 
@@ -696,8 +688,6 @@ TEST(PosixFileSystemTest, LockHeldByAnotherProcessIsUnavailable) {
   // The child's exit released the lock.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileLock> lock, fs->LockFile(path));
   lock.reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "tests/full_disk_util.h"
 #include "tests/run_command.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "tools/cli.h"
 #include "blockwal/util/file_system.h"
@@ -39,6 +41,7 @@ using ::blockwal::testing::CommandResult;
 using ::blockwal::testing::FillDisk;
 using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::RunCommand;
+using ::blockwal::testing::ScratchDir;
 using ::blockwal::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -50,13 +53,13 @@ std::string Value(uint64_t i) {
   return absl::StrCat("value-", i, "-", std::string(1000, 'v'));
 }
 
-// Mounts a tmpfs of `size` ("8m") on a fresh mkdtemp directory for each test.
+// Mounts a tmpfs of `size` ("8m") on a fresh ScratchDir for each test.
 class TmpfsFullDiskTest : public ::testing::Test {
  protected:
   void Mount(const char* size) {
-    std::string dir = JoinPath(::testing::TempDir(), "blockwal_tmpfs_XXXXXX");
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr) << std::strerror(errno);
-    root_ = dir;
+    mount_point_.emplace("blockwal_tmpfs");
+    root_ = mount_point_->str();
+    ASSERT_FALSE(root_.empty());
     if (::mount("tmpfs", root_.c_str(), "tmpfs", 0,
                 absl::StrCat("size=", size).c_str()) != 0) {
       const int err = errno;
@@ -72,7 +75,6 @@ class TmpfsFullDiskTest : public ::testing::Test {
       ADD_FAILURE() << "umount " << root_ << ": " << std::strerror(errno);
       ::umount2(root_.c_str(), MNT_DETACH);
     }
-    if (!root_.empty()) ::rmdir(root_.c_str());
   }
   std::string Path(absl::string_view name) const { return JoinPath(root_, name); }
   // A file of kFillerBytes alongside the store, to free space later.
@@ -81,6 +83,8 @@ class TmpfsFullDiskTest : public ::testing::Test {
   }
 
   FileSystem* const fs_ = FileSystem::Default();
+  // Removed when the fixture is destroyed, after TearDown unmounted it.
+  std::optional<ScratchDir> mount_point_;
   std::string root_;
   bool mounted_ = false;
 };

@@ -1,20 +1,16 @@
-// Helpers shared by the LevelDB and RocksDB interop tests: scratch
-// directories, reading and writing whole logs with blockwal's block reader and
-// writer, and the scenario of writes both databases are checked against.
+// Helpers shared by the LevelDB and RocksDB interop tests: reading and
+// writing whole logs with blockwal's block reader and writer, and the scenario
+// of writes both databases are checked against. (Their scratch directories
+// are ScratchDirs, tests/scratch_dir.h.)
 #ifndef BLOCKWAL_TESTS_INTEROP_TEST_UTIL_H_
 #define BLOCKWAL_TESTS_INTEROP_TEST_UTIL_H_
 
-#include <stdlib.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -36,24 +32,6 @@
 #include "blockwal/wal/format.h"
 
 namespace blockwal::testing {
-
-// A fresh, empty directory under the test temp dir.
-inline absl::StatusOr<std::string> MakeScratchDir() {
-  std::string path = JoinPath(::testing::TempDir(), "blockwal_interop_XXXXXX");
-  if (mkdtemp(path.data()) == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", path));
-  }
-  return path;
-}
-
-inline absl::Status RemoveTree(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) {
-    return absl::InternalError(absl::StrCat("remove ", path, ": ", ec.message()));
-  }
-  return absl::OkStatus();
-}
 
 // Path of the highest-numbered NNNNNN.log in dir: both databases name their
 // WAL files so, and the newest is the one in use when the DB was closed.

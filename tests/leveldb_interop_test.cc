@@ -19,6 +19,7 @@
 #include "leveldb/status.h"
 #include "leveldb/write_batch.h"
 #include "tests/interop_test_util.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "tests/write_batch_codec.h"
 #include "blockwal/util/file_system.h"
@@ -89,16 +90,6 @@ absl::Status ApplyToLevelDb(leveldb::DB* db,
 
 class LevelDbInteropTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(dir_, MakeScratchDir());
-    db_dir_ = JoinPath(dir_, "db");
-  }
-  void TearDown() override {
-    if (!dir_.empty()) {
-      EXPECT_OK(RemoveTree(dir_));
-    }
-  }
-
   // Builds the scenario, logging it with blockwal to expected_log_path(), and
   // applies it to a new LevelDB in db_dir_, which is closed on return with
   // everything still in its log: the default 4 MiB write buffer is far above
@@ -124,8 +115,9 @@ class LevelDbInteropTest : public ::testing::Test {
     return JoinPath(dir_, "expected.log");
   }
 
-  std::string dir_;
-  std::string db_dir_;
+  const ScratchDir scratch_{"blockwal_interop"};
+  const std::string dir_ = scratch_.str();
+  const std::string db_dir_ = JoinPath(dir_, "db");
   std::vector<std::vector<BatchOp>> writes_;
   std::vector<WriteBatchContents> expected_batches_;
   std::string leveldb_log_path_;

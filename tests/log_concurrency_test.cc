@@ -60,6 +60,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gated_file_system.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/util/mem_file_system.h"
@@ -245,14 +246,25 @@ struct StressParam {
 
 void PrintTo(const StressParam& p, std::ostream* os) { *os << p.name; }
 
+// The stress tests run on each of these.
+const StressParam kStressParams[] = {
+    {.name = "mem_every_append",
+     .on_disk = false,
+     .sync_policy = SyncPolicy::kEveryAppend},
+    {.name = "disk_none", .on_disk = true, .sync_policy = SyncPolicy::kNone},
+};
+
+std::string StressParamName(
+    const ::testing::TestParamInfo<StressParam>& info) {
+  return info.param.name;
+}
+
 class LogStressTest : public ::testing::TestWithParam<StressParam> {
  protected:
   void SetUp() override {
     if (GetParam().on_disk) {
-      std::string tmpl =
-          JoinPath(::testing::TempDir(), "log_concurrency_test.XXXXXX");
-      ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-      root_ = tmpl;
+      scratch_.emplace("log_concurrency_test");
+      root_ = scratch_->str();
       options_.fs = FileSystem::Default();
     } else {
       mem_fs_ = NewMemFileSystem();
@@ -265,13 +277,6 @@ class LogStressTest : public ::testing::TestWithParam<StressParam> {
     options_.max_index_bytes = kIndexEntries * kIndexEntrySize;
     options_.initial_offset = 1000;
   }
-  void TearDown() override {
-    if (GetParam().on_disk) {
-      std::error_code ignored;  // a leftover temp dir is harmless
-      std::filesystem::remove_all(root_, ignored);
-    }
-  }
-
   // Records a failure from any thread and asks every thread to stop.
   void Fail(const std::string& what) {
     ADD_FAILURE() << what;
@@ -451,6 +456,7 @@ class LogStressTest : public ::testing::TestWithParam<StressParam> {
   }
 
   std::unique_ptr<FileSystem> mem_fs_;
+  std::optional<::blockwal::testing::ScratchDir> scratch_;  // when on_disk
   std::string root_;
   std::string dir_;
   LogOptions options_;
@@ -536,12 +542,7 @@ TEST_P(LogStressTest, AppendsReadsIteratorsAndPrefixTruncations) {
 
 INSTANTIATE_TEST_SUITE_P(
     FileSystems, LogStressTest,
-    ::testing::Values(StressParam{"mem_every_append", false,
-                                  SyncPolicy::kEveryAppend},
-                      StressParam{"disk_none", true, SyncPolicy::kNone}),
-    [](const ::testing::TestParamInfo<StressParam>& info) {
-      return std::string(info.param.name);
-    });
+    ::testing::ValuesIn(kStressParams), StressParamName);
 
 // ------------------------------------------- suffix truncation under readers
 
@@ -734,12 +735,7 @@ TEST_P(LogSuffixStressTest, RollbacksWhileReading) { RunRollbackStress(); }
 
 INSTANTIATE_TEST_SUITE_P(
     FileSystems, LogSuffixStressTest,
-    ::testing::Values(StressParam{"mem_every_append", false,
-                                  SyncPolicy::kEveryAppend},
-                      StressParam{"disk_none", true, SyncPolicy::kNone}),
-    [](const ::testing::TestParamInfo<StressParam>& info) {
-      return std::string(info.param.name);
-    });
+    ::testing::ValuesIn(kStressParams), StressParamName);
 
 // ------------------------------------------------------------- follow mode
 

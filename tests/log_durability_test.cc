@@ -39,6 +39,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gated_file_system.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/file_system.h"
@@ -695,16 +696,13 @@ std::string Observed(const LogStats& stats) {
 }
 
 TEST(LogGroupCommitTest, ConcurrentAppendsOnRealFilesGetDistinctContiguousOffsets) {
-  std::string root = JoinPath(::testing::TempDir(), "log_durability_XXXXXX");
-  ASSERT_NE(::mkdtemp(root.data()), nullptr) << std::strerror(errno);
-  const LogStats stats =
-      ConcurrentAppends(FileSystem::Default(), JoinPath(root, "log"), 4, 50);
+  const ::blockwal::testing::ScratchDir scratch("log_durability");
+  const LogStats stats = ConcurrentAppends(FileSystem::Default(),
+                                           JoinPath(scratch.str(), "log"), 4, 50);
   // Whether appends grouped depends on how long fdatasync takes here (on
   // tmpfs it is nearly free), so it is reported, not asserted.
   std::cout << "[ observed ] real files: " << Observed(stats) << "\n";
   ::testing::Test::RecordProperty("real_fs_grouping", Observed(stats));
-  std::error_code ec;
-  std::filesystem::remove_all(root, ec);
 }
 
 TEST(LogGroupCommitTest, ConcurrentAppendsOnMemFsGetDistinctContiguousOffsets) {
@@ -937,48 +935,64 @@ struct FailureCase {
 // Segments of 4 records. Before the action the log holds records 0-5 (0-7
 // for kRollingAppend), all synced.
 const FailureCase kFailureCases[] = {
-    {"StoreAppend", SyncPolicy::kEveryAppend, Action::kAppend, kOpAppend,
-     "4.store"},
-    {"StoreAppendNoSync", SyncPolicy::kNone, Action::kAppend, kOpAppend,
-     "4.store"},
+    {.name = "StoreAppend", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kAppend, .op = kOpAppend, .path_suffix = "4.store"},
+    {.name = "StoreAppendNoSync", .policy = SyncPolicy::kNone,
+     .action = Action::kAppend, .op = kOpAppend, .path_suffix = "4.store"},
     // The batch does not fit segment 4's index, so it rolls to segment 6
     // first. The 4th append there is the header of its second record (a
     // record is written as header, envelope, value): the first is whole.
-    {"StoreAppendMidBatch", SyncPolicy::kEveryAppend, Action::kAppendBatch,
-     kOpAppend, "6.store", 3},
-    {"StoreSyncOfAppend", SyncPolicy::kEveryAppend, Action::kAppend, kOpSync,
-     "4.store"},
-    {"StoreSyncOfSync", SyncPolicy::kNone, Action::kSync, kOpSync, "4.store"},
-    {"RollSealStoreSync", SyncPolicy::kNone, Action::kRollingAppend, kOpSync,
-     "4.store"},
-    {"RollSealIndexTruncate", SyncPolicy::kNone, Action::kRollingAppend,
-     kOpTruncate, "4.index"},
-    {"RollCreateIndex", SyncPolicy::kEveryAppend, Action::kRollingAppend,
-     kOpCreate, "8.index"},
-    {"RollCreateStore", SyncPolicy::kEveryAppend, Action::kRollingAppend,
-     kOpCreate, "8.store"},
-    {"RollSyncDir", SyncPolicy::kEveryAppend, Action::kRollingAppend,
-     kOpSyncDir, "/t/log"},
-    {"PrefixIntentCreate", SyncPolicy::kEveryAppend, Action::kTruncatePrefix,
-     kOpCreate, "TRUNCATE_PREFIX.tmp"},
-    {"PrefixIntentWrite", SyncPolicy::kEveryAppend, Action::kTruncatePrefix,
-     kOpAppend, "TRUNCATE_PREFIX.tmp"},
-    {"PrefixIntentSync", SyncPolicy::kEveryAppend, Action::kTruncatePrefix,
-     kOpSync, "TRUNCATE_PREFIX.tmp"},
-    {"PrefixIntentRename", SyncPolicy::kEveryAppend, Action::kTruncatePrefix,
-     kOpRename, "TRUNCATE_PREFIX.tmp"},
-    {"PrefixIntentSyncDir", SyncPolicy::kEveryAppend, Action::kTruncatePrefix,
-     kOpSyncDir, "/t/log"},
-    {"SuffixIntentCreate", SyncPolicy::kEveryAppend, Action::kTruncateSuffix,
-     kOpCreate, "TRUNCATE_SUFFIX.tmp"},
-    {"SuffixIntentWrite", SyncPolicy::kEveryAppend, Action::kTruncateSuffix,
-     kOpAppend, "TRUNCATE_SUFFIX.tmp"},
-    {"SuffixIntentSync", SyncPolicy::kEveryAppend, Action::kTruncateSuffix,
-     kOpSync, "TRUNCATE_SUFFIX.tmp"},
-    {"SuffixIntentRename", SyncPolicy::kEveryAppend, Action::kTruncateSuffix,
-     kOpRename, "TRUNCATE_SUFFIX.tmp"},
-    {"SuffixIntentSyncDir", SyncPolicy::kEveryAppend, Action::kTruncateSuffix,
-     kOpSyncDir, "/t/log"},
+    {.name = "StoreAppendMidBatch", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kAppendBatch, .op = kOpAppend, .path_suffix = "6.store",
+     .nth = 3},
+    {.name = "StoreSyncOfAppend", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kAppend, .op = kOpSync, .path_suffix = "4.store"},
+    {.name = "StoreSyncOfSync", .policy = SyncPolicy::kNone,
+     .action = Action::kSync, .op = kOpSync, .path_suffix = "4.store"},
+    {.name = "RollSealStoreSync", .policy = SyncPolicy::kNone,
+     .action = Action::kRollingAppend, .op = kOpSync, .path_suffix = "4.store"},
+    {.name = "RollSealIndexTruncate", .policy = SyncPolicy::kNone,
+     .action = Action::kRollingAppend, .op = kOpTruncate,
+     .path_suffix = "4.index"},
+    {.name = "RollCreateIndex", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kRollingAppend, .op = kOpCreate,
+     .path_suffix = "8.index"},
+    {.name = "RollCreateStore", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kRollingAppend, .op = kOpCreate,
+     .path_suffix = "8.store"},
+    {.name = "RollSyncDir", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kRollingAppend, .op = kOpSyncDir,
+     .path_suffix = "/t/log"},
+    {.name = "PrefixIntentCreate", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncatePrefix, .op = kOpCreate,
+     .path_suffix = "TRUNCATE_PREFIX.tmp"},
+    {.name = "PrefixIntentWrite", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncatePrefix, .op = kOpAppend,
+     .path_suffix = "TRUNCATE_PREFIX.tmp"},
+    {.name = "PrefixIntentSync", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncatePrefix, .op = kOpSync,
+     .path_suffix = "TRUNCATE_PREFIX.tmp"},
+    {.name = "PrefixIntentRename", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncatePrefix, .op = kOpRename,
+     .path_suffix = "TRUNCATE_PREFIX.tmp"},
+    {.name = "PrefixIntentSyncDir", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncatePrefix, .op = kOpSyncDir,
+     .path_suffix = "/t/log"},
+    {.name = "SuffixIntentCreate", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncateSuffix, .op = kOpCreate,
+     .path_suffix = "TRUNCATE_SUFFIX.tmp"},
+    {.name = "SuffixIntentWrite", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncateSuffix, .op = kOpAppend,
+     .path_suffix = "TRUNCATE_SUFFIX.tmp"},
+    {.name = "SuffixIntentSync", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncateSuffix, .op = kOpSync,
+     .path_suffix = "TRUNCATE_SUFFIX.tmp"},
+    {.name = "SuffixIntentRename", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncateSuffix, .op = kOpRename,
+     .path_suffix = "TRUNCATE_SUFFIX.tmp"},
+    {.name = "SuffixIntentSyncDir", .policy = SyncPolicy::kEveryAppend,
+     .action = Action::kTruncateSuffix, .op = kOpSyncDir,
+     .path_suffix = "/t/log"},
 };
 
 enum class Crash { kKill, kPowerLoss };

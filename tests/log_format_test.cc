@@ -110,11 +110,21 @@ TEST_F(IndexTest, OpenGrowsTheFileAndCountsWellFormedEntries) {
 }
 
 TEST_F(IndexTest, NonIncreasingPositionEndsTheValidEntries) {
+  struct Entry {
+    uint32_t relative_offset;
+    uint64_t position;
+  };
+  const Entry entries[] = {
+      {.relative_offset = 0, .position = 0},
+      {.relative_offset = 1, .position = 50},
+      {.relative_offset = 2, .position = 40},  // below entry 1's position
+      {.relative_offset = 3, .position = 90},
+  };
   std::string bytes;
-  for (auto [rel, pos] : {std::pair<uint32_t, uint64_t>{0, 0}, {1, 50}, {2, 40}, {3, 90}}) {
+  for (const Entry& entry : entries) {
     char e[kIndexEntrySize];
-    EncodeFixed32(e, rel);
-    EncodeFixed64(e + 4, pos);
+    EncodeFixed32(e, entry.relative_offset);
+    EncodeFixed64(e + 4, entry.position);
     bytes.append(e, sizeof(e));
   }
   ASSERT_OK(WriteStringToFile(fs_.get(), bytes, path_, false));

@@ -104,10 +104,14 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
         rng_(GetParam()),
         model_((GetParam() / 4) % 2 == 0 ? 0 : (uint64_t{1} << 33) + 7) {
     static const Config kConfigs[] = {
-        {512, 8, 40},        // many small segments
-        {4096, 64, 300},     // segments rolled by the store limit
-        {1 << 20, 6, 200},   // segments rolled by the index limit
-        {200000, 256, 9000}, // records spanning blocks
+        // many small segments
+        {.max_store_bytes = 512, .max_index_entries = 8, .max_value = 40},
+        // segments rolled by the store limit
+        {.max_store_bytes = 4096, .max_index_entries = 64, .max_value = 300},
+        // segments rolled by the index limit
+        {.max_store_bytes = 1 << 20, .max_index_entries = 6, .max_value = 200},
+        // records spanning blocks
+        {.max_store_bytes = 200000, .max_index_entries = 256, .max_value = 9000},
     };
     config_ = kConfigs[GetParam() % 4];
     options_.fs = fault_;
@@ -357,7 +361,7 @@ class LogModelTest : public ::testing::TestWithParam<uint32_t> {
       const uint64_t kept_end = Uniform(model_.lowest, model_.next);
       // Emptying a log that starts at 0 needs last_kept = 2^64 - 1; see
       // BatchCutByCrashAfterTruncateSuffixEmptiedLogIsRemovedWhole in
-      // log_recovery_test.cc for why the model does not do it.
+      // log_recovery_batch_test.cc for why the model does not do it.
       if (kept_end == 0) return;
       if (model_.lowest >= 2 && Uniform(0, 9) == 0) {
         ASSERT_THAT(log_->TruncateSuffix(model_.lowest - 2),
@@ -439,7 +443,8 @@ TEST_P(LogModelTest, RandomOperationsMatchModel) {
 // seeds take about 30 s, 5 minutes under ASan). Seeds 378 and 2873 of the
 // first 3000 fail: a TruncateSuffix interrupted after its intent, then a
 // torn power loss, leaves part of a batch (see
-// UnsyncedBatchTruncatedThenTornKeepsNoPartOfIt in log_recovery_test.cc).
+// UnsyncedBatchTruncatedThenTornKeepsNoPartOfIt in
+// log_recovery_truncation_test.cc).
 INSTANTIATE_TEST_SUITE_P(Seeds, LogModelTest, ::testing::Range(1u, 13u));
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/coding.h"
 #include "blockwal/util/mem_file_system.h"
@@ -245,16 +246,9 @@ TEST_F(LogTest, StrayFilesAreIgnoredWithAWarning) {
 class LogOnDiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = JoinPath(::testing::TempDir(), "log_test.XXXXXX");
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    dir_ = JoinPath(tmpl, "log");
     options_.fs = FileSystem::Default();
     options_.clock_us = [this] { return ++now_us_; };
     options_.max_store_bytes = 200;  // several records per segment, 4+ segments
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(DirName(dir_), ignored);
   }
 
   // 20 records "record-<i>", closed cleanly; returns the offset segment 1
@@ -284,7 +278,8 @@ class LogOnDiskTest : public ::testing::Test {
     ASSERT_OK(WriteStringToFile(options_.fs, index, path, /*sync=*/true));
   }
 
-  std::string dir_;
+  const ::blockwal::testing::ScratchDir scratch_{"log_test"};
+  const std::string dir_ = JoinPath(scratch_.str(), "log");
   LogOptions options_;
   uint64_t now_us_ = 1000;
 };

@@ -19,6 +19,7 @@
 #include "rocksdb/status.h"
 #include "rocksdb/write_batch.h"
 #include "tests/interop_test_util.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "tests/write_batch_codec.h"
 #include "blockwal/util/file_system.h"
@@ -93,16 +94,6 @@ absl::Status ApplyToRocksDb(rocksdb::DB* db,
 
 class RocksDbInteropTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(dir_, MakeScratchDir());
-    db_dir_ = JoinPath(dir_, "db");
-  }
-  void TearDown() override {
-    if (!dir_.empty()) {
-      EXPECT_OK(RemoveTree(dir_));
-    }
-  }
-
   // Builds the scenario, logging it with blockwal to expected_log_path(), and
   // applies it to a new RocksDB in db_dir_, closed on return. Closing does not
   // flush the memtable when the WAL holds everything (RocksDB flushes at
@@ -129,8 +120,9 @@ class RocksDbInteropTest : public ::testing::Test {
     return JoinPath(dir_, "expected.log");
   }
 
-  std::string dir_;
-  std::string db_dir_;
+  const ScratchDir scratch_{"blockwal_interop"};
+  const std::string dir_ = scratch_.str();
+  const std::string db_dir_ = JoinPath(dir_, "db");
   std::vector<std::vector<BatchOp>> writes_;
   std::string rocksdb_log_path_;
 };

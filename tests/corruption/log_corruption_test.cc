@@ -40,7 +40,10 @@
 #include "tests/corruption/damaged_log.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/coding.h"
+#include "blockwal/wal/format.h"
+#include "blockwal/wal/index.h"
 #include "blockwal/wal/log.h"
+#include "blockwal/wal/segment.h"
 
 namespace blockwal::corruption {
 namespace {
@@ -327,9 +330,10 @@ TEST_P(LogCorruptionRegressionTest,
     wal::SyncPolicy policy;
     uint64_t from, to;
   };
-  for (const Session& s : {Session{wal::SyncPolicy::kNone, 0, 32},
-                           Session{wal::SyncPolicy::kEveryAppend, 32, 33},
-                           Session{wal::SyncPolicy::kNone, 33, 40}}) {
+  for (const Session& s :
+       {Session{.policy = wal::SyncPolicy::kNone, .from = 0, .to = 32},
+        Session{.policy = wal::SyncPolicy::kEveryAppend, .from = 32, .to = 33},
+        Session{.policy = wal::SyncPolicy::kNone, .from = 33, .to = 40}}) {
     wal::LogOptions options;
     options.fs = scratch_.fs();
     options.sync_policy = s.policy;

@@ -59,8 +59,10 @@
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
 #include "blockwal/util/coding.h"
+#include "blockwal/wal/index.h"
 #include "blockwal/wal/log.h"
 #include "blockwal/wal/log_inspector.h"
+#include "blockwal/wal/segment.h"
 #include "tools/cli.h"
 
 #ifndef WALCTL_PATH

@@ -78,6 +78,7 @@
 #include "absl/time/time.h"
 #include "blockwal/db/db.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "tests/torture/torture_workload.h"
 #include "blockwal/wal/log.h"
@@ -89,6 +90,7 @@ extern char** environ;
 namespace blockwal::torture {
 namespace {
 
+using ::blockwal::testing::ScratchDir;
 using ::blockwal::testing::StatusIs;
 
 // ---------------------------------------------------------------- settings
@@ -109,32 +111,6 @@ Settings GetSettings() {
   }
   return s;
 }
-
-// A fresh directory under the test temp dir; removed unless the test failed.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& name) {
-    std::string tmpl = (std::filesystem::path(::testing::TempDir()) /
-                        ("blockwal_torture_" + name + ".XXXXXX"))
-                           .string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp " << tmpl << ": " << std::strerror(errno);
-    }
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    if (::testing::Test::HasFailure()) {
-      std::printf("kept %s for inspection\n", path_.c_str());
-      return;
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Copies the crashed directory `dir` for an in-process recovery that leaves
 // the original alone. On tmpfs when there is one: the KV store's index is
@@ -573,8 +549,9 @@ TEST(torture, Log) {
               "%d kills\n",
               static_cast<unsigned long long>(settings.seed),
               static_cast<unsigned long long>(settings.seed), settings.kills);
-  ScratchDir scratch("log");
-  const std::string dir = scratch.path() + "/log";
+  // Kept for inspection if the test fails.
+  const ScratchDir scratch("blockwal_torture_log", ScratchDir::OnFailure::kKeep);
+  const std::string dir = scratch.str() + "/log";
   std::mt19937_64 rng(Hash(settings.seed, 1));
   LogModel model;
   LogCounts counts;
@@ -592,7 +569,7 @@ TEST(torture, Log) {
     ASSERT_NO_FATAL_FAILURE(
         ReplayLogReports(child.lines(), settings.seed, &model, &in_flight, &counts));
     ASSERT_NO_FATAL_FAILURE(CheckOnCopyOrInPlace(
-        dir, scratch.path(), kill, &rng, &on_copy, [&](const std::string& d) {
+        dir, scratch.str(), kill, &rng, &on_copy, [&](const std::string& d) {
           CheckRecoveredLog(d, settings.seed, in_flight, round_start, &model,
                             &counts);
         }));
@@ -807,8 +784,9 @@ TEST(torture, KvStore) {
               "%d kills\n",
               static_cast<unsigned long long>(settings.seed),
               static_cast<unsigned long long>(settings.seed), settings.kills);
-  ScratchDir scratch("kv");
-  const std::string dir = scratch.path() + "/kv";
+  // Kept for inspection if the test fails.
+  const ScratchDir scratch("blockwal_torture_kv", ScratchDir::OnFailure::kKeep);
+  const std::string dir = scratch.str() + "/kv";
   std::mt19937_64 rng(Hash(settings.seed, 2));
   KvModel model;
   KvCounts counts;
@@ -827,7 +805,7 @@ TEST(torture, KvStore) {
     ASSERT_NO_FATAL_FAILURE(
         ReplayKvReports(child.lines(), settings.seed, &model, &opened, &counts));
     ASSERT_NO_FATAL_FAILURE(CheckOnCopyOrInPlace(
-        dir, scratch.path(), kill, &rng, &on_copy, [&](const std::string& d) {
+        dir, scratch.str(), kill, &rng, &on_copy, [&](const std::string& d) {
           CheckRecoveredKv(d, settings.seed, opened, &model, &counts);
         }));
     ASSERT_FALSE(::testing::Test::HasFailure());
