@@ -250,11 +250,14 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
                      what, " at position ", at));
   };
 
-  // The first read takes a small record whole in one call.
+  // The first read takes a small record whole in one call, into a buffer on
+  // the stack: reading a small record allocates nothing but the copy the
+  // caller gets in *scratch.
   constexpr size_t kFirstRead = 4096;
+  char first_buf[kFirstRead];
   uint64_t pos = position;
   bool first = true;
-  std::string buf;  // holds each fragment's bytes when the file copies
+  std::string buf;  // holds larger fragments' bytes when the file copies
   while (true) {
     const uint64_t in_block = pos % kBlockSize;
     if (in_block > static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
@@ -271,8 +274,12 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
     }
     const size_t block_left = static_cast<size_t>(kBlockSize - in_block);
     const size_t want = first ? std::min(block_left, kFirstRead) : block_left;
-    if (buf.size() < want) buf.resize(want);  // grow only: no clearing again
-    absl::StatusOr<absl::string_view> read = file.Read(pos, want, buf.data());
+    char* dst = first_buf;
+    if (!first) {
+      if (buf.size() < want) buf.resize(want);  // grow only: no clearing again
+      dst = buf.data();
+    }
+    absl::StatusOr<absl::string_view> read = file.Read(pos, want, dst);
     if (!read.ok()) return read.status();
     absl::string_view got = *read;
     if (first && got.empty()) {
@@ -291,8 +298,9 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
       if (got.size() == want) {
         // The first read was short of a large fragment: fetch the rest.
         const size_t need = kHeaderSize + length;
-        buf.resize(need);
-        read = file.Read(pos, need, buf.data());
+        if (buf.size() < need) buf.resize(need);
+        dst = buf.data();
+        read = file.Read(pos, need, dst);
         if (!read.ok()) return read.status();
         got = *read;
       }
@@ -310,8 +318,8 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
     if (expect_start) {
       if (type == kFullType) {
         if (end_position != nullptr) *end_position = pos + kHeaderSize + length;
-        if (payload.data() == buf.data() + kHeaderSize) {
-          // The bytes live in our local buffer: hand them over via scratch.
+        if (got.data() == dst) {
+          // The bytes live in a local buffer: hand them over via scratch.
           scratch->assign(payload.data(), payload.size());
           return absl::string_view(*scratch);
         }
