@@ -63,73 +63,94 @@ absl::Status DB::Write(const WriteBatch& batch) {
       // that fails) so do this writer and those queued behind it.
       const absl::Status s = error_resumable_ ? ResumeWritesLocked() : error_;
       if (!s.ok()) {
-        for (PendingWrite* pw : writers_) {
-          pw->status = s;
-          pw->done = true;
-        }
-        writers_.clear();
+        FailQueuedLocked(s);
         return s;
       }
     }
-    absl::InlinedVector<absl::string_view, 16> group;
-    size_t group_bytes = 0;
-    for (PendingWrite* pw : writers_) {
-      const size_t bytes = pw->batch->Contents().size();
-      if (!group.empty() && (group.size() == max_group_batches_ ||
-                             group_bytes + bytes > max_group_bytes_)) {
-        break;
-      }
-      group.push_back(pw->batch->Contents());
-      group_bytes += bytes;
-    }
-    // Outside mu_: readers and the next writers queue meanwhile.
-    mu_.Unlock();
-    absl::StatusOr<uint64_t> offset;
-    wal::WriteFailure failure = wal::WriteFailure::kNone;
-    {
-      absl::ReaderMutexLock log_lock(&log_mu_);
-      offset = log_->AppendBatch(group);
-      if (!offset.ok()) failure = log_->write_failure();
-    }
-    mu_.Lock();
-    if (!offset.ok()) {
-      // A log closed under the write (failure kNone) is sticky as well.
-      SetWriteErrorLocked(offset.status(), failure == wal::WriteFailure::kNoSpace
-                                               ? failure
-                                               : wal::WriteFailure::kOther);
-    }
-    for (size_t i = 0; i < group.size(); ++i) {
-      PendingWrite* pw = writers_.front();
-      writers_.pop_front();
-      if (offset.ok()) {
-        ApplyLocked(*pw->batch);
-      } else {
-        pw->status = offset.status();
-      }
-      pw->done = true;
-    }
-    if (!writers_.empty()) writers_.front()->front = true;
-    if (options_.auto_checkpoint_bytes > 0 &&
-        bytes_since_checkpoint_ >= options_.auto_checkpoint_bytes &&
-        !auto_checkpoint_running_) {
-      auto_checkpoint_running_ = true;
-      checkpoint = true;
-    }
+    CommitGroupLocked();
+    checkpoint = StartAutoCheckpointLocked();
     if (!w.status.ok()) return w.status;
   }
-  if (checkpoint) {
-    // The write itself is done and durable; a failed automatic checkpoint
-    // does not undo it, so its error goes to Stats instead.
-    absl::StatusOr<CheckpointInfo> info = Checkpoint();
-    absl::MutexLock l(&mu_);
-    auto_checkpoint_running_ = false;
-    auto_checkpoint_status_ = info.status();
-    if (!info.ok() && options_.warning_sink) {
-      options_.warning_sink(
-          absl::StrCat("automatic checkpoint failed: ", info.status().message()));
-    }
-  }
+  if (checkpoint) RunAutoCheckpoint();
   return absl::OkStatus();
+}
+
+void DB::FailQueuedLocked(const absl::Status& s) {
+  for (PendingWrite* pw : writers_) {
+    pw->status = s;
+    pw->done = true;
+  }
+  writers_.clear();
+}
+
+void DB::CommitGroupLocked() {
+  absl::InlinedVector<absl::string_view, 16> group;
+  size_t group_bytes = 0;
+  for (PendingWrite* pw : writers_) {
+    const size_t bytes = pw->batch->Contents().size();
+    if (!group.empty() && (group.size() == max_group_batches_ ||
+                           group_bytes + bytes > max_group_bytes_)) {
+      break;
+    }
+    group.push_back(pw->batch->Contents());
+    group_bytes += bytes;
+  }
+  const absl::StatusOr<uint64_t> offset = AppendGroupLocked(group);
+  for (size_t i = 0; i < group.size(); ++i) {
+    PendingWrite* pw = writers_.front();
+    writers_.pop_front();
+    if (offset.ok()) {
+      ApplyLocked(*pw->batch);
+    } else {
+      pw->status = offset.status();
+    }
+    pw->done = true;
+  }
+  if (!writers_.empty()) writers_.front()->front = true;
+}
+
+absl::StatusOr<uint64_t> DB::AppendGroupLocked(
+    absl::Span<const absl::string_view> group) {
+  // Outside mu_: readers and the next writers queue meanwhile.
+  mu_.Unlock();
+  absl::StatusOr<uint64_t> offset;
+  wal::WriteFailure failure = wal::WriteFailure::kNone;
+  {
+    absl::ReaderMutexLock log_lock(&log_mu_);
+    offset = log_->AppendBatch(group);
+    if (!offset.ok()) failure = log_->write_failure();
+  }
+  mu_.Lock();
+  if (!offset.ok()) {
+    // A log closed under the write (failure kNone) is sticky as well.
+    SetWriteErrorLocked(offset.status(), failure == wal::WriteFailure::kNoSpace
+                                             ? failure
+                                             : wal::WriteFailure::kOther);
+  }
+  return offset;
+}
+
+bool DB::StartAutoCheckpointLocked() {
+  if (options_.auto_checkpoint_bytes > 0 &&
+      bytes_since_checkpoint_ >= options_.auto_checkpoint_bytes &&
+      !auto_checkpoint_running_) {
+    auto_checkpoint_running_ = true;
+    return true;
+  }
+  return false;
+}
+
+void DB::RunAutoCheckpoint() {
+  // The write itself is done and durable; a failed automatic checkpoint
+  // does not undo it, so its error goes to Stats instead.
+  absl::StatusOr<CheckpointInfo> info = Checkpoint();
+  absl::MutexLock l(&mu_);
+  auto_checkpoint_running_ = false;
+  auto_checkpoint_status_ = info.status();
+  if (!info.ok() && options_.warning_sink) {
+    options_.warning_sink(
+        absl::StrCat("automatic checkpoint failed: ", info.status().message()));
+  }
 }
 
 void DB::SetWriteErrorLocked(const absl::Status& s, wal::WriteFailure failure) {

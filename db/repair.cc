@@ -47,115 +47,164 @@ class KeyCollector : public WriteBatch::Handler {
 
 // Salvage: every chunk of the checkpoint at `path` that reads and decodes
 // goes into *table; damaged stretches become LostCheckpointRanges.
-absl::Status SalvageCheckpoint(FileSystem* fs, const std::string& path,
-                               MemTable* table, RepairReport* report) {
-  report->checkpoint_read = path;
-  BW_ASSIGN_OR_RETURN(const uint64_t size, fs->GetFileSize(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
-                      fs->NewSequentialFile(path));
-  RegionCollector damage;
-  wal::BlockReader reader(file.get(), &damage);
+class CheckpointSalvage {
+ public:
+  CheckpointSalvage(FileSystem* fs, const std::string& path, MemTable* table,
+                    RepairReport* report)
+      : fs_(fs), path_(path), table_(table), report_(report) {}
+
+  absl::Status Run() {
+    report_->checkpoint_read = path_;
+    BW_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path_));
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
+                        fs_->NewSequentialFile(path_));
+    RegionCollector damage;
+    wal::BlockReader reader(file.get(), &damage);
+    bool trailer = false;
+    size_t regions_seen = 0;
+    auto note_regions = [&] {
+      for (; regions_seen < damage.regions.size(); ++regions_seen) {
+        Damaged(damage.regions[regions_seen]);
+      }
+    };
+    absl::string_view payload;
+    std::string scratch;
+    while (reader.ReadRecord(&payload, &scratch)) {
+      note_regions();
+      if (payload.empty()) continue;
+      if (NoteCounts(payload)) trailer = true;
+      if (static_cast<uint8_t>(payload[0]) != kCheckpointChunk) continue;
+      SalvageChunk(payload.substr(1), reader.last_record_offset(),
+                   reader.last_record_end() - reader.last_record_offset());
+    }
+    note_regions();
+    BW_RETURN_IF_ERROR(reader.status());
+    // A bad fragment drops the rest of its block, the trailer with it; but
+    // the trailer is always the file's last fragment, so read it there.
+    if (!trailer && size >= kTrailerRecordBytes) {
+      BW_ASSIGN_OR_RETURN(trailer, ReadTrailerAtEnd(size));
+    }
+    const bool damage_to_end =
+        !pending_.empty() && pending_.back().region.position +
+                                     pending_.back().region.bytes >= size;
+    if (!trailer && !damage_to_end) {
+      const uint64_t end = reader.last_record_end();
+      Damaged({path_, end, size - end,
+               "the checkpoint ends without its trailer (cut short)"});
+    }
+    PlaceRemainingDamage();
+    return absl::OkStatus();
+  }
+
+ private:
   // A damaged region lies after the last pair kept before it.
   struct Pending {
     wal::DamagedRegion region;
     std::string after_key;
   };
-  std::vector<Pending> pending;
-  std::string last_key;
-  bool trailer = false;
-  size_t regions_seen = 0;
-  auto note_regions = [&] {
-    for (; regions_seen < damage.regions.size(); ++regions_seen) {
-      pending.push_back({damage.regions[regions_seen], last_key});
-    }
-  };
-  auto close_pending = [&](absl::string_view before_key) {
-    for (Pending& p : pending) {
-      report->checkpoint_damage.push_back(
-          {path, p.region.position, p.region.bytes, p.region.reason,
+
+  // A damaged region after the pairs kept so far.
+  void Damaged(wal::DamagedRegion region) {
+    pending_.push_back({std::move(region), last_key_});
+  }
+
+  // The damage noted since the last pair kept lies before before_key (empty:
+  // the file's end): it becomes LostCheckpointRanges.
+  void ClosePending(absl::string_view before_key) {
+    for (Pending& p : pending_) {
+      report_->checkpoint_damage.push_back(
+          {path_, p.region.position, p.region.bytes, p.region.reason,
            p.after_key, std::string(before_key)});
     }
-    pending.clear();
-  };
-  absl::string_view payload;
-  std::string scratch;
-  ChunkPairs pairs;
-  constexpr size_t kMagic = sizeof(kCheckpointMagic) - 1;
-  while (reader.ReadRecord(&payload, &scratch)) {
-    note_regions();
-    if (payload.empty()) continue;
+    pending_.clear();
+  }
+
+  // The pair count a format 1 header or either format's trailer records
+  // goes into the report. True for a trailer.
+  bool NoteCounts(absl::string_view payload) {
+    constexpr size_t kMagic = sizeof(kCheckpointMagic) - 1;
     const uint8_t kind = static_cast<uint8_t>(payload[0]);
     if (kind == kCheckpointHeader && payload.size() >= 1 + kMagic + 4 + 8 + 8 &&
         DecodeFixed32(payload.data() + 1 + kMagic) == kCheckpointVersion1) {
       // Format 1 counts its pairs in the header.
-      report->checkpoint_pairs_expected =
+      report_->checkpoint_pairs_expected =
           DecodeFixed64(payload.data() + 1 + kMagic + 12);
     }
-    if (kind == kCheckpointTrailer) {
-      trailer = true;  // either format's
-      if (payload.size() == kTrailerPayloadBytes) {
-        report->checkpoint_pairs_expected =
-            DecodeFixed64(payload.data() + 1 + 8 + 4);
-      }
+    if (kind != kCheckpointTrailer) return false;
+    if (payload.size() == kTrailerPayloadBytes) {
+      report_->checkpoint_pairs_expected = TrailerPairCount(payload);
     }
-    if (kind != kCheckpointChunk) continue;
-    std::string error = DecodeChunkPairs(payload.substr(1), &pairs);
-    if (error.empty() && !pairs.empty() && !last_key.empty() &&
-        pairs.front().first <= last_key) {
+    return true;  // either format's
+  }
+
+  // The pairs of a chunk (its payload after the kind byte, the record at
+  // [position, position + bytes) of the file) are kept when it decodes and
+  // they follow the pairs kept so far; otherwise the chunk is damage.
+  void SalvageChunk(absl::string_view chunk, uint64_t position,
+                    uint64_t bytes) {
+    ChunkPairs pairs;
+    std::string error = DecodeChunkPairs(chunk, &pairs);
+    if (error.empty() && !pairs.empty() && !last_key_.empty() &&
+        pairs.front().first <= last_key_) {
       error = "keys out of order with the chunk before";
     }
     if (!error.empty()) {
-      pending.push_back({{path, reader.last_record_offset(),
-                          reader.last_record_end() - reader.last_record_offset(),
-                          absl::StrCat("chunk does not decode: ", error)},
-                         last_key});
-      continue;
+      Damaged({path_, position, bytes,
+               absl::StrCat("chunk does not decode: ", error)});
+      return;
     }
-    if (pairs.empty()) continue;
-    close_pending(pairs.front().first);
-    for (const auto& [key, value] : pairs) table->Put(key, value);
-    report->checkpoint_pairs_kept += pairs.size();
-    last_key = std::string(pairs.back().first);
+    if (pairs.empty()) return;
+    ClosePending(pairs.front().first);
+    for (const auto& [key, value] : pairs) table_->Put(key, value);
+    report_->checkpoint_pairs_kept += pairs.size();
+    last_key_ = std::string(pairs.back().first);
   }
-  note_regions();
-  BW_RETURN_IF_ERROR(reader.status());
-  // A bad fragment drops the rest of its block, the trailer with it; but the
-  // trailer is always the file's last fragment, so read it there.
-  if (!trailer && size >= kTrailerRecordBytes) {
+
+  // Whether the file's last kTrailerRecordBytes hold a trailer; its pair
+  // count goes into the report.
+  absl::StatusOr<bool> ReadTrailerAtEnd(uint64_t size) {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> random,
-                        fs->NewRandomAccessFile(path));
+                        fs_->NewRandomAccessFile(path_));
     std::string tail_scratch;
     absl::StatusOr<absl::string_view> last = wal::ReadRecordAt(
         *random, size - kTrailerRecordBytes, &tail_scratch);
-    if (last.ok() && last->size() == kTrailerPayloadBytes &&
-        static_cast<uint8_t>((*last)[0]) == kCheckpointTrailer) {
-      trailer = true;
-      report->checkpoint_pairs_expected =
-          DecodeFixed64(last->data() + 1 + 8 + 4);
+    if (!last.ok() || last->size() != kTrailerPayloadBytes ||
+        static_cast<uint8_t>((*last)[0]) != kCheckpointTrailer) {
+      return false;
     }
+    report_->checkpoint_pairs_expected = TrailerPairCount(*last);
+    return true;
   }
-  const bool damage_to_end =
-      !pending.empty() && pending.back().region.position +
-                                  pending.back().region.bytes >= size;
-  if (!trailer && !damage_to_end) {
-    const uint64_t end = reader.last_record_end();
-    pending.push_back({{path, end, size - end,
-                        "the checkpoint ends without its trailer (cut short)"},
-                       last_key});
-  }
-  // Damage after the last pair when every pair the checkpoint counts was
-  // kept hit its index, trailer or padding: nothing was lost there.
-  if (report->checkpoint_pairs_expected > 0 &&
-      report->checkpoint_pairs_kept == report->checkpoint_pairs_expected) {
-    for (Pending& p : pending) {
-      p.region.reason += " (no pair lost: every pair the checkpoint counts was kept)";
-      report->checkpoint_other_damage.push_back(p.region);
+
+  // The damage after the last pair kept. When every pair the checkpoint
+  // counts was kept it hit the index, trailer or padding: nothing was lost
+  // there. Otherwise its keys lay after the last pair kept.
+  void PlaceRemainingDamage() {
+    if (report_->checkpoint_pairs_expected > 0 &&
+        report_->checkpoint_pairs_kept == report_->checkpoint_pairs_expected) {
+      for (Pending& p : pending_) {
+        p.region.reason +=
+            " (no pair lost: every pair the checkpoint counts was kept)";
+        report_->checkpoint_other_damage.push_back(p.region);
+      }
+      pending_.clear();
     }
-    pending.clear();
+    ClosePending("");
   }
-  close_pending("");
-  return absl::OkStatus();
-}
+
+  // A format 2 trailer's pair count (after the kind, the index's position
+  // and its size).
+  static uint64_t TrailerPairCount(absl::string_view trailer) {
+    return DecodeFixed64(trailer.data() + 1 + 8 + 4);
+  }
+
+  FileSystem* const fs_;
+  const std::string& path_;
+  MemTable* const table_;
+  RepairReport* const report_;
+  std::vector<Pending> pending_;
+  std::string last_key_;  // of the last pair kept
+};
 
 // The WAL as repair reads it. Normally through a read-only wal::Log in the
 // repair's recovery mode. When even skip mode cannot open it (segments
@@ -235,89 +284,115 @@ absl::StatusOr<WalSource> OpenWal(FileSystem* fs, const std::string& dir,
   return wal;
 }
 
-// Step 3: replays the WAL from `from` onto *table in memory.
-absl::Status ReplayWal(const std::string& dir, uint64_t from, bool force,
-                       WalSource& wal, MemTable* table, RepairReport* report) {
-  report->wal_damage = wal.damage;
-  report->wal_tail_bytes_dropped = wal.tail_bytes_dropped;
-  report->next_offset = std::max(from, wal.next);
-  if (!wal.exists) return absl::OkStatus();  // the checkpoint is everything
-  auto lose = [&](uint64_t offset, std::string reason) {
+// Step 3: replays the WAL from a checkpoint's offset onto *table in memory.
+class WalReplay {
+ public:
+  WalReplay(const std::string& dir, bool force, WalSource& wal,
+            MemTable* table, RepairReport* report)
+      : dir_(dir), force_(force), wal_(wal), table_(table), report_(report) {}
+
+  absl::Status Run(uint64_t from) {
+    report_->wal_damage = wal_.damage;
+    report_->wal_tail_bytes_dropped = wal_.tail_bytes_dropped;
+    report_->next_offset = std::max(from, wal_.next);
+    if (!wal_.exists) return absl::OkStatus();  // the checkpoint is everything
+    const uint64_t lowest = wal_.lowest.value_or(wal_.next);
+    if (lowest > from) {
+      if (!force_) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: WAL records %u..%u are missing (the WAL starts at offset %u, "
+            "the checkpoint covers offsets below %u)",
+            dir_, from, lowest - 1, lowest, from));
+      }
+      report_->records_lost.push_back(
+          {from, lowest - 1, false, {}, "missing from the WAL"});
+    }
+    if (wal_.log == nullptr) return ReplaySalvaged(std::max(from, lowest));
+    BW_RETURN_IF_ERROR(ReplayLog(std::max(from, lowest)));
+    NoteLostAfterEnd();
+    return absl::OkStatus();
+  }
+
+ private:
+  // The record at `offset` is lost; its keys are known when a store held it
+  // readable.
+  void Lose(uint64_t offset, std::string reason) {
     LostRecord lost{offset, offset, false, {}, std::move(reason)};
-    if (auto it = wal.keys.find(offset); it != wal.keys.end()) {
+    if (auto it = wal_.keys.find(offset); it != wal_.keys.end()) {
       lost.keys_known = true;
       lost.keys = it->second;
     }
-    report->records_lost.push_back(std::move(lost));
-  };
-  auto apply = [&](uint64_t offset, absl::string_view value) -> absl::Status {
-    if (absl::Status s = DecodeWriteBatch(value, table); !s.ok()) {
-      if (!force) {
-        return absl::DataLossError(absl::StrCat(
-            dir, ": WAL record at offset ", offset,
-            " is not a valid write batch: ", s.message()));
-      }
-      lose(offset, absl::StrCat("not a write batch: ", s.message()));
-      return absl::OkStatus();
-    }
-    ++report->records_replayed;
-    return absl::OkStatus();
-  };
-  const uint64_t lowest = wal.lowest.value_or(wal.next);
-  if (lowest > from) {
-    if (!force) {
-      return absl::DataLossError(absl::StrFormat(
-          "%s: WAL records %u..%u are missing (the WAL starts at offset %u, "
-          "the checkpoint covers offsets below %u)",
-          dir, from, lowest - 1, lowest, from));
-    }
-    report->records_lost.push_back(
-        {from, lowest - 1, false, {}, "missing from the WAL"});
+    report_->records_lost.push_back(std::move(lost));
   }
 
-  if (wal.log == nullptr) {
-    // Salvaged: every record that reads, in offset order; the offsets none
-    // of them holds are lost.
-    uint64_t expected = std::max(from, lowest);
-    for (auto it = wal.salvaged.lower_bound(expected); it != wal.salvaged.end();
-         ++it) {
-      if (it->first > expected) {
-        report->records_lost.push_back({expected, it->first - 1, false, {},
-                                        "missing or damaged in the WAL"});
+  // A record that is not a write batch fails the repair, or with --force is
+  // lost.
+  absl::Status Apply(uint64_t offset, absl::string_view value) {
+    if (absl::Status s = DecodeWriteBatch(value, table_); !s.ok()) {
+      if (!force_) {
+        return absl::DataLossError(absl::StrCat(
+            dir_, ": WAL record at offset ", offset,
+            " is not a valid write batch: ", s.message()));
       }
-      BW_RETURN_IF_ERROR(apply(it->first, it->second));
+      Lose(offset, absl::StrCat("not a write batch: ", s.message()));
+      return absl::OkStatus();
+    }
+    ++report_->records_replayed;
+    return absl::OkStatus();
+  }
+
+  // Salvaged: every record that reads, in offset order from `expected`; the
+  // offsets none of them holds are lost.
+  absl::Status ReplaySalvaged(uint64_t expected) {
+    for (auto it = wal_.salvaged.lower_bound(expected);
+         it != wal_.salvaged.end(); ++it) {
+      if (it->first > expected) {
+        report_->records_lost.push_back({expected, it->first - 1, false, {},
+                                         "missing or damaged in the WAL"});
+      }
+      BW_RETURN_IF_ERROR(Apply(it->first, it->second));
       expected = it->first + 1;
     }
     return absl::OkStatus();
   }
 
-  std::unique_ptr<wal::LogIterator> it =
-      wal.log->NewIterator(std::max(from, lowest));
-  while (true) {
-    wal::Record record;
-    while (it->Next(&record)) {
-      BW_RETURN_IF_ERROR(apply(record.offset, record.value));
+  // The WAL read through its log from `from`.
+  absl::Status ReplayLog(uint64_t from) {
+    std::unique_ptr<wal::LogIterator> it = wal_.log->NewIterator(from);
+    while (true) {
+      wal::Record record;
+      while (it->Next(&record)) {
+        BW_RETURN_IF_ERROR(Apply(record.offset, record.value));
+      }
+      if (it->status().ok()) return absl::OkStatus();
+      if (!absl::IsDataLoss(it->status()) || !force_) return it->status();
+      // Skip mode keeps a damaged record's offset; it reads as data loss.
+      Lose(it->next_offset(), std::string(it->status().message()));
+      it = wal_.log->NewIterator(it->next_offset() + 1);
     }
-    if (it->status().ok()) break;
-    if (!absl::IsDataLoss(it->status()) || !force) return it->status();
-    // Skip mode keeps a damaged record's offset; it reads as data loss.
-    lose(it->next_offset(), std::string(it->status().message()));
-    it = wal.log->NewIterator(it->next_offset() + 1);
   }
+
   // A damaged tail was left out: the records it held from `next` on are
   // lost (how many, no reader can tell), and some of them may still be
   // readable past the damage.
-  if (wal.tail_bytes_dropped > 0) {
-    report->records_lost.push_back(
-        {wal.next, kOpenEnded, false, {},
-         absl::StrCat("in the ", wal.tail_bytes_dropped,
-                      " bytes of the damaged tail left out")});
+  void NoteLostAfterEnd() {
+    if (wal_.tail_bytes_dropped > 0) {
+      report_->records_lost.push_back(
+          {wal_.next, kOpenEnded, false, {},
+           absl::StrCat("in the ", wal_.tail_bytes_dropped,
+                        " bytes of the damaged tail left out")});
+    }
+    for (auto k = wal_.keys.lower_bound(wal_.next); k != wal_.keys.end(); ++k) {
+      Lose(k->first, "after damage at the end of the WAL (cut)");
+    }
   }
-  for (auto k = wal.keys.lower_bound(wal.next); k != wal.keys.end(); ++k) {
-    lose(k->first, "after damage at the end of the WAL (cut)");
-  }
-  return absl::OkStatus();
-}
+
+  const std::string& dir_;
+  const bool force_;
+  WalSource& wal_;
+  MemTable* const table_;
+  RepairReport* const report_;
+};
 
 // Step 2: the checkpoint to start from, loaded into *table; returns the
 // offset the WAL replay starts at. In order of preference: the newest
@@ -382,7 +457,8 @@ absl::StatusOr<uint64_t> ChooseBase(FileSystem* fs, const std::string& dir,
     }
   }
   note_passed_over(salvage);
-  BW_RETURN_IF_ERROR(SalvageCheckpoint(fs, path_of(salvage), table, report));
+  BW_RETURN_IF_ERROR(
+      CheckpointSalvage(fs, path_of(salvage), table, report).Run());
   return salvage;
 }
 
@@ -521,7 +597,7 @@ absl::StatusOr<RepairReport> RepairStore(const std::string& dir,
   absl::StatusOr<uint64_t> from = ChooseBase(fs, dir, *wal, &table, &report);
   if (!from.ok()) return unchanged(from.status());
   if (absl::Status s =
-          ReplayWal(dir, *from, options.force, *wal, &table, &report);
+          WalReplay(dir, options.force, *wal, &table, &report).Run(*from);
       !s.ok()) {
     return unchanged(s);
   }
