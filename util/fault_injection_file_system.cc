@@ -48,6 +48,15 @@ absl::StatusOr<std::string> ReadFrom(const RandomAccessFile& file,
   return out;
 }
 
+// The base's file handle wrapped in a Wrapper that fails its reads on
+// demand, or the base's error.
+template <typename Wrapper, typename File>
+absl::StatusOr<std::unique_ptr<File>> WrapReader(
+    FaultInjectionFileSystem* fs, absl::StatusOr<std::unique_ptr<File>> file) {
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<File>(new Wrapper(fs, *std::move(file)));
+}
+
 }  // namespace
 
 FsOpRecord MakeOpRecord(FsOp op, std::string path, std::string target,
@@ -242,19 +251,14 @@ FaultInjectionFileSystem::NewAppendableFile(const std::string& path) {
 absl::StatusOr<std::unique_ptr<RandomAccessFile>>
 FaultInjectionFileSystem::NewRandomAccessFile(const std::string& path) {
   NoteDir(DirName(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file,
-                      base_->NewRandomAccessFile(path));
-  return std::unique_ptr<RandomAccessFile>(
-      new FaultRandomAccessFile(this, std::move(file)));
+  return WrapReader<FaultRandomAccessFile>(this,
+                                           base_->NewRandomAccessFile(path));
 }
 
 absl::StatusOr<std::unique_ptr<SequentialFile>>
 FaultInjectionFileSystem::NewSequentialFile(const std::string& path) {
   NoteDir(DirName(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
-                      base_->NewSequentialFile(path));
-  return std::unique_ptr<SequentialFile>(
-      new FaultSequentialFile(this, std::move(file)));
+  return WrapReader<FaultSequentialFile>(this, base_->NewSequentialFile(path));
 }
 
 absl::StatusOr<std::unique_ptr<MappedRegion>> FaultInjectionFileSystem::MapFile(

@@ -182,6 +182,8 @@ class FaultInjectionFileSystem : public FileSystem {
   void NoteSynced(const std::string& path);
 
  private:
+  template <typename File>
+  friend class FaultWriteFile;
   friend class FaultWritableFile;
   friend class FaultMappedRegion;
 

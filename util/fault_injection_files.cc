@@ -10,18 +10,6 @@
 
 namespace blockwal {
 
-absl::StatusOr<absl::string_view> FaultRandomAccessFile::Read(
-    uint64_t offset, size_t n, char* scratch) const {
-  BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpRead, path()));
-  return base_->Read(offset, n, scratch);
-}
-
-absl::StatusOr<absl::string_view> FaultSequentialFile::Read(size_t n,
-                                                            char* scratch) {
-  BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpRead, path()));
-  return base_->Read(n, scratch);
-}
-
 absl::Status FaultWritableFile::Append(absl::string_view data) {
   BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpAppend, path()));
   uint64_t offset = base_->Size();

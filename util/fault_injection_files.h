@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal {
 
@@ -21,48 +23,64 @@ namespace blockwal {
 FsOpRecord MakeOpRecord(FsOp op, std::string path, std::string target = "",
                         uint64_t offset = 0, std::string data = "");
 
-class FaultRandomAccessFile final : public RandomAccessFile {
+// What every handle here holds: the file system, which fails and records
+// operations, and the base file system's handle it forwards to.
+template <typename File>
+class FaultFile : public File {
  public:
-  FaultRandomAccessFile(FaultInjectionFileSystem* fs,
-                        std::unique_ptr<RandomAccessFile> base)
+  FaultFile(FaultInjectionFileSystem* fs, std::unique_ptr<File> base)
       : fs_(fs), base_(std::move(base)) {}
 
-  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
-                                         char* scratch) const override;
-  absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
   const std::string& path() const override { return base_->path(); }
 
- private:
+ protected:
   FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<RandomAccessFile> base_;
+  const std::unique_ptr<File> base_;
 };
 
-class FaultSequentialFile final : public SequentialFile {
+class FaultRandomAccessFile final : public FaultFile<RandomAccessFile> {
  public:
-  FaultSequentialFile(FaultInjectionFileSystem* fs,
-                      std::unique_ptr<SequentialFile> base)
-      : fs_(fs), base_(std::move(base)) {}
+  using FaultFile::FaultFile;
 
-  absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override;
+  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
+                                         char* scratch) const override {
+    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpRead, path()));
+    return base_->Read(offset, n, scratch);
+  }
+  absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
+};
+
+class FaultSequentialFile final : public FaultFile<SequentialFile> {
+ public:
+  using FaultFile::FaultFile;
+
+  absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
+    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpRead, path()));
+    return base_->Read(n, scratch);
+  }
   absl::Status Skip(uint64_t n) override { return base_->Skip(n); }
-  const std::string& path() const override { return base_->path(); }
+};
 
- private:
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<SequentialFile> base_;
+// A handle that writes a tracked file (a writable file or a mapping): also
+// the node its syncs bring up to date.
+template <typename File>
+class FaultWriteFile : public FaultFile<File> {
+ public:
+  FaultWriteFile(FaultInjectionFileSystem* fs, std::unique_ptr<File> base,
+                 FaultInjectionFileSystem::WriteTarget target)
+      : FaultFile<File>(fs, std::move(base)), target_(std::move(target)) {}
+
+ protected:
+  const FaultInjectionFileSystem::WriteTarget target_;
 };
 
 // Appends go straight to the base file; the synced contents of the file's
 // node are brought up to date at Sync by reading back only what changed
 // since this writer's previous sync (a full read-back per sync would make a
 // long log quadratic).
-class FaultWritableFile final : public WritableFile {
+class FaultWritableFile final : public FaultWriteFile<WritableFile> {
  public:
-  using WriteTarget = FaultInjectionFileSystem::WriteTarget;
-
-  FaultWritableFile(FaultInjectionFileSystem* fs,
-                    std::unique_ptr<WritableFile> base, WriteTarget target)
-      : fs_(fs), base_(std::move(base)), target_(std::move(target)) {}
+  using FaultWriteFile::FaultWriteFile;
 
   absl::Status Append(absl::string_view data) override;
   absl::Status Flush() override;
@@ -70,37 +88,23 @@ class FaultWritableFile final : public WritableFile {
   absl::Status Truncate(uint64_t size) override;
   uint64_t Size() const override { return base_->Size(); }
   absl::Status Close() override { return base_->Close(); }
-  const std::string& path() const override { return base_->path(); }
 
  private:
   static constexpr uint64_t kClean = ~uint64_t{0};
 
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<WritableFile> base_;
-  const WriteTarget target_;
   // Lowest file offset written since the last sync by this writer; 0 at first
   // so the first sync reads the whole file.
   uint64_t dirty_from_ = 0;
   uint64_t known_version_ = 0;
 };
 
-class FaultMappedRegion final : public MappedRegion {
+class FaultMappedRegion final : public FaultWriteFile<MappedRegion> {
  public:
-  using WriteTarget = FaultInjectionFileSystem::WriteTarget;
-
-  FaultMappedRegion(FaultInjectionFileSystem* fs,
-                    std::unique_ptr<MappedRegion> base, WriteTarget target)
-      : fs_(fs), base_(std::move(base)), target_(std::move(target)) {}
+  using FaultWriteFile::FaultWriteFile;
 
   char* data() override { return base_->data(); }
   size_t size() const override { return base_->size(); }
   absl::Status Sync() override;
-  const std::string& path() const override { return base_->path(); }
-
- private:
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<MappedRegion> base_;
-  const WriteTarget target_;
 };
 
 }  // namespace blockwal
