@@ -40,6 +40,61 @@ class FirstError : public wal::BlockReader::Reporter {
   std::string message_;
 };
 
+// Checks a format 1 header and reads its WAL offset and key count into
+// *info: what is wrong with it, or "".
+std::string ParseHeaderV1(absl::string_view payload, CheckpointInfo* info) {
+  if (static_cast<uint8_t>(payload[0]) != kCheckpointHeader ||
+      payload.size() != kHeaderSizeV1 ||
+      payload.substr(1, kMagicSize) !=
+          absl::string_view(kCheckpointMagic, kMagicSize)) {
+    return "no checkpoint header (bad magic)";
+  }
+  const uint32_t version = DecodeFixed32(payload.data() + 1 + kMagicSize);
+  if (version != kCheckpointVersion1) {
+    return absl::StrCat("unsupported format version ", version);
+  }
+  info->wal_offset = DecodeFixed64(payload.data() + 1 + kMagicSize + 4);
+  info->keys = DecodeFixed64(payload.data() + 1 + kMagicSize + 12);
+  return "";
+}
+
+// Adds the pairs of the chunk that is record number `record` (its payload
+// after the kind byte) to *loaded, after its last key *last_key: what is
+// wrong with it, or "".
+std::string LoadChunkV1(absl::string_view chunk, uint32_t record,
+                        MemTable* loaded, std::string* last_key) {
+  ChunkPairs pairs;
+  if (std::string error = DecodeChunkPairs(chunk, &pairs); !error.empty()) {
+    return absl::StrCat("chunk ", record, ": ", error);
+  }
+  if (!pairs.empty() && loaded->size() > 0 &&
+      pairs.front().first <= *last_key) {
+    return absl::StrCat("chunk ", record, ": keys out of order");
+  }
+  for (const auto& [key, value] : pairs) loaded->Put(key, value);
+  if (!pairs.empty()) *last_key = std::string(pairs.back().first);
+  return "";
+}
+
+// Checks the trailer against the records before it (`records` of them,
+// checksum `crc`): what is wrong with it, or "".
+std::string CheckTrailerV1(absl::string_view payload, uint32_t records,
+                           uint32_t crc) {
+  if (payload.size() != kTrailerSizeV1) return "bad trailer size";
+  const uint32_t want_records = DecodeFixed32(payload.data() + 1);
+  const uint32_t want_crc = crc32c::Unmask(DecodeFixed32(payload.data() + 5));
+  if (want_records != records) {
+    return absl::StrCat("trailer counts ", want_records,
+                        " records, the file has ", records);
+  }
+  if (want_crc != crc) {
+    return absl::StrFormat(
+        "checksum mismatch: trailer says %08x, contents give %08x", want_crc,
+        crc);
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<CheckpointInfo> ReadCheckpointV1(FileSystem* fs,
@@ -67,49 +122,19 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointV1(FileSystem* fs,
     if (trailer_seen) return corrupt("records after the trailer");
     if (payload.empty()) return corrupt("empty record");
     const uint8_t kind = static_cast<uint8_t>(payload[0]);
+    std::string error;
     if (records == 0) {
-      if (kind != kCheckpointHeader || payload.size() != kHeaderSizeV1 ||
-          payload.substr(1, kMagicSize) !=
-              absl::string_view(kCheckpointMagic, kMagicSize)) {
-        return corrupt("no checkpoint header (bad magic)");
-      }
-      const uint32_t version = DecodeFixed32(payload.data() + 1 + kMagicSize);
-      if (version != kCheckpointVersion1) {
-        return corrupt(absl::StrCat("unsupported format version ", version));
-      }
-      info.wal_offset = DecodeFixed64(payload.data() + 1 + kMagicSize + 4);
-      info.keys = DecodeFixed64(payload.data() + 1 + kMagicSize + 12);
+      error = ParseHeaderV1(payload, &info);
     } else if (kind == kCheckpointChunk) {
-      ChunkPairs pairs;
-      if (std::string error = DecodeChunkPairs(payload.substr(1), &pairs);
-          !error.empty()) {
-        return corrupt(absl::StrCat("chunk ", records, ": ", error));
-      }
-      if (!pairs.empty() && loaded.size() > 0 &&
-          pairs.front().first <= last_key) {
-        return corrupt(absl::StrCat("chunk ", records, ": keys out of order"));
-      }
-      for (const auto& [key, value] : pairs) loaded.Put(key, value);
-      if (!pairs.empty()) last_key = std::string(pairs.back().first);
+      error = LoadChunkV1(payload.substr(1), records, &loaded, &last_key);
     } else if (kind == kCheckpointTrailer) {
-      if (payload.size() != kTrailerSizeV1) return corrupt("bad trailer size");
-      const uint32_t want_records = DecodeFixed32(payload.data() + 1);
-      const uint32_t want_crc = crc32c::Unmask(DecodeFixed32(payload.data() + 5));
-      if (want_records != records) {
-        return corrupt(absl::StrCat("trailer counts ", want_records,
-                                    " records, the file has ", records));
-      }
-      if (want_crc != crc) {
-        return corrupt(absl::StrFormat(
-            "checksum mismatch: trailer says %08x, contents give %08x",
-            want_crc, crc));
-      }
-      trailer_seen = true;
-      continue;  // the trailer is not part of its own checksum
+      error = CheckTrailerV1(payload, records, crc);
+      trailer_seen = error.empty();
     } else {
-      return corrupt(absl::StrCat("record ", records, " has unknown kind ",
-                                  kind));
+      error = absl::StrCat("record ", records, " has unknown kind ", kind);
     }
+    if (!error.empty()) return corrupt(error);
+    if (trailer_seen) continue;  // the trailer is not part of its own checksum
     crc = crc32c::Extend(crc, payload.data(), payload.size());
     ++records;
   }

@@ -73,6 +73,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "blockwal/db/checkpoint_info.h"
 #include "blockwal/db/write_batch.h"
 #include "blockwal/util/file_system.h"
@@ -284,6 +285,26 @@ class DB {
   void UnfreezeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies one batch to the memtable; it is the one at next_apply_.
   void ApplyLocked(const WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Write's steps, taken by the writer at the front of writers_. Fails every
+  // queued writer with s.
+  void FailQueuedLocked(const absl::Status& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends the batches of the writers at the front of writers_ (a group
+  // within max_group_batches_ and max_group_bytes_) as one AppendBatch,
+  // applies them or hands each writer the error, and makes the next writer
+  // the front. Releases mu_ meanwhile.
+  void CommitGroupLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The group's AppendBatch, without mu_ (released meanwhile): its offset, or
+  // the error, which becomes the sticky write error.
+  absl::StatusOr<uint64_t> AppendGroupLocked(
+      absl::Span<const absl::string_view> group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True when the WAL holds auto_checkpoint_bytes since the last checkpoint
+  // and no automatic checkpoint runs: one is then marked running, for
+  // RunAutoCheckpoint.
+  bool StartAutoCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The automatic checkpoint; its error goes to Stats and the warning sink.
+  void RunAutoCheckpoint() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string dir_;
   const Options options_;

@@ -1,3 +1,5 @@
+// MemTable (db/memtable.h): the ordered in-memory map of the writes since
+// the last checkpoint.
 #include "blockwal/db/memtable.h"
 
 #include <utility>

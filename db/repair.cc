@@ -1,27 +1,27 @@
+// Repair of a damaged store (db/repair.h): choosing the checkpoint to start
+// from (salvaged chunk by chunk when none verifies), rewriting the store, and
+// the report. Reading and replaying the WAL is in db/repair_wal.cc.
 #include "blockwal/db/repair.h"
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "blockwal/db/checkpoint.h"
 #include "blockwal/db/db.h"
 #include "blockwal/db/memtable.h"
+#include "blockwal/db/repair_wal.h"
 #include "blockwal/db/write_batch.h"
 #include "blockwal/util/backup.h"
 #include "blockwal/util/coding.h"
 #include "blockwal/util/status_macros.h"
 #include "blockwal/wal/block_reader.h"
 #include "blockwal/wal/log.h"
-#include "blockwal/wal/log_inspector.h"
-#include "blockwal/wal/segment.h"
 
 namespace blockwal::db {
 namespace {
@@ -35,289 +35,166 @@ class RegionCollector : public wal::BlockReader::Reporter {
   std::vector<wal::DamagedRegion> regions;
 };
 
-// Collects the keys a batch touches.
-class KeyCollector : public WriteBatch::Handler {
- public:
-  void Put(absl::string_view key, absl::string_view) override {
-    keys.emplace_back(key);
-  }
-  void Delete(absl::string_view key) override { keys.emplace_back(key); }
-  std::vector<std::string> keys;
-};
-
 // Salvage: every chunk of the checkpoint at `path` that reads and decodes
 // goes into *table; damaged stretches become LostCheckpointRanges.
-absl::Status SalvageCheckpoint(FileSystem* fs, const std::string& path,
-                               MemTable* table, RepairReport* report) {
-  report->checkpoint_read = path;
-  BW_ASSIGN_OR_RETURN(const uint64_t size, fs->GetFileSize(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
-                      fs->NewSequentialFile(path));
-  RegionCollector damage;
-  wal::BlockReader reader(file.get(), &damage);
+class CheckpointSalvage {
+ public:
+  CheckpointSalvage(FileSystem* fs, const std::string& path, MemTable* table,
+                    RepairReport* report)
+      : fs_(fs), path_(path), table_(table), report_(report) {}
+
+  absl::Status Run() {
+    report_->checkpoint_read = path_;
+    BW_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path_));
+    BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
+                        fs_->NewSequentialFile(path_));
+    RegionCollector damage;
+    wal::BlockReader reader(file.get(), &damage);
+    bool trailer = false;
+    size_t regions_seen = 0;
+    auto note_regions = [&] {
+      for (; regions_seen < damage.regions.size(); ++regions_seen) {
+        Damaged(damage.regions[regions_seen]);
+      }
+    };
+    absl::string_view payload;
+    std::string scratch;
+    while (reader.ReadRecord(&payload, &scratch)) {
+      note_regions();
+      if (payload.empty()) continue;
+      if (NoteCounts(payload)) trailer = true;
+      if (static_cast<uint8_t>(payload[0]) != kCheckpointChunk) continue;
+      SalvageChunk(payload.substr(1), reader.last_record_offset(),
+                   reader.last_record_end() - reader.last_record_offset());
+    }
+    note_regions();
+    BW_RETURN_IF_ERROR(reader.status());
+    // A bad fragment drops the rest of its block, the trailer with it; but
+    // the trailer is always the file's last fragment, so read it there.
+    if (!trailer && size >= kTrailerRecordBytes) {
+      BW_ASSIGN_OR_RETURN(trailer, ReadTrailerAtEnd(size));
+    }
+    const bool damage_to_end =
+        !pending_.empty() && pending_.back().region.position +
+                                     pending_.back().region.bytes >= size;
+    if (!trailer && !damage_to_end) {
+      const uint64_t end = reader.last_record_end();
+      Damaged({path_, end, size - end,
+               "the checkpoint ends without its trailer (cut short)"});
+    }
+    PlaceRemainingDamage();
+    return absl::OkStatus();
+  }
+
+ private:
   // A damaged region lies after the last pair kept before it.
   struct Pending {
     wal::DamagedRegion region;
     std::string after_key;
   };
-  std::vector<Pending> pending;
-  std::string last_key;
-  bool trailer = false;
-  size_t regions_seen = 0;
-  auto note_regions = [&] {
-    for (; regions_seen < damage.regions.size(); ++regions_seen) {
-      pending.push_back({damage.regions[regions_seen], last_key});
-    }
-  };
-  auto close_pending = [&](absl::string_view before_key) {
-    for (Pending& p : pending) {
-      report->checkpoint_damage.push_back(
-          {path, p.region.position, p.region.bytes, p.region.reason,
+
+  // A damaged region after the pairs kept so far.
+  void Damaged(wal::DamagedRegion region) {
+    pending_.push_back({std::move(region), last_key_});
+  }
+
+  // The damage noted since the last pair kept lies before before_key (empty:
+  // the file's end): it becomes LostCheckpointRanges.
+  void ClosePending(absl::string_view before_key) {
+    for (Pending& p : pending_) {
+      report_->checkpoint_damage.push_back(
+          {path_, p.region.position, p.region.bytes, p.region.reason,
            p.after_key, std::string(before_key)});
     }
-    pending.clear();
-  };
-  absl::string_view payload;
-  std::string scratch;
-  ChunkPairs pairs;
-  constexpr size_t kMagic = sizeof(kCheckpointMagic) - 1;
-  while (reader.ReadRecord(&payload, &scratch)) {
-    note_regions();
-    if (payload.empty()) continue;
+    pending_.clear();
+  }
+
+  // The pair count a format 1 header or either format's trailer records
+  // goes into the report. True for a trailer.
+  bool NoteCounts(absl::string_view payload) {
+    constexpr size_t kMagic = sizeof(kCheckpointMagic) - 1;
     const uint8_t kind = static_cast<uint8_t>(payload[0]);
     if (kind == kCheckpointHeader && payload.size() >= 1 + kMagic + 4 + 8 + 8 &&
         DecodeFixed32(payload.data() + 1 + kMagic) == kCheckpointVersion1) {
       // Format 1 counts its pairs in the header.
-      report->checkpoint_pairs_expected =
+      report_->checkpoint_pairs_expected =
           DecodeFixed64(payload.data() + 1 + kMagic + 12);
     }
-    if (kind == kCheckpointTrailer) {
-      trailer = true;  // either format's
-      if (payload.size() == kTrailerPayloadBytes) {
-        report->checkpoint_pairs_expected =
-            DecodeFixed64(payload.data() + 1 + 8 + 4);
-      }
+    if (kind != kCheckpointTrailer) return false;
+    if (payload.size() == kTrailerPayloadBytes) {
+      report_->checkpoint_pairs_expected = TrailerPairCount(payload);
     }
-    if (kind != kCheckpointChunk) continue;
-    std::string error = DecodeChunkPairs(payload.substr(1), &pairs);
-    if (error.empty() && !pairs.empty() && !last_key.empty() &&
-        pairs.front().first <= last_key) {
+    return true;  // either format's
+  }
+
+  // The pairs of a chunk (its payload after the kind byte, the record at
+  // [position, position + bytes) of the file) are kept when it decodes and
+  // they follow the pairs kept so far; otherwise the chunk is damage.
+  void SalvageChunk(absl::string_view chunk, uint64_t position,
+                    uint64_t bytes) {
+    ChunkPairs pairs;
+    std::string error = DecodeChunkPairs(chunk, &pairs);
+    if (error.empty() && !pairs.empty() && !last_key_.empty() &&
+        pairs.front().first <= last_key_) {
       error = "keys out of order with the chunk before";
     }
     if (!error.empty()) {
-      pending.push_back({{path, reader.last_record_offset(),
-                          reader.last_record_end() - reader.last_record_offset(),
-                          absl::StrCat("chunk does not decode: ", error)},
-                         last_key});
-      continue;
+      Damaged({path_, position, bytes,
+               absl::StrCat("chunk does not decode: ", error)});
+      return;
     }
-    if (pairs.empty()) continue;
-    close_pending(pairs.front().first);
-    for (const auto& [key, value] : pairs) table->Put(key, value);
-    report->checkpoint_pairs_kept += pairs.size();
-    last_key = std::string(pairs.back().first);
+    if (pairs.empty()) return;
+    ClosePending(pairs.front().first);
+    for (const auto& [key, value] : pairs) table_->Put(key, value);
+    report_->checkpoint_pairs_kept += pairs.size();
+    last_key_ = std::string(pairs.back().first);
   }
-  note_regions();
-  BW_RETURN_IF_ERROR(reader.status());
-  // A bad fragment drops the rest of its block, the trailer with it; but the
-  // trailer is always the file's last fragment, so read it there.
-  if (!trailer && size >= kTrailerRecordBytes) {
+
+  // Whether the file's last kTrailerRecordBytes hold a trailer; its pair
+  // count goes into the report.
+  absl::StatusOr<bool> ReadTrailerAtEnd(uint64_t size) {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> random,
-                        fs->NewRandomAccessFile(path));
+                        fs_->NewRandomAccessFile(path_));
     std::string tail_scratch;
     absl::StatusOr<absl::string_view> last = wal::ReadRecordAt(
         *random, size - kTrailerRecordBytes, &tail_scratch);
-    if (last.ok() && last->size() == kTrailerPayloadBytes &&
-        static_cast<uint8_t>((*last)[0]) == kCheckpointTrailer) {
-      trailer = true;
-      report->checkpoint_pairs_expected =
-          DecodeFixed64(last->data() + 1 + 8 + 4);
+    if (!last.ok() || last->size() != kTrailerPayloadBytes ||
+        static_cast<uint8_t>((*last)[0]) != kCheckpointTrailer) {
+      return false;
     }
+    report_->checkpoint_pairs_expected = TrailerPairCount(*last);
+    return true;
   }
-  const bool damage_to_end =
-      !pending.empty() && pending.back().region.position +
-                                  pending.back().region.bytes >= size;
-  if (!trailer && !damage_to_end) {
-    const uint64_t end = reader.last_record_end();
-    pending.push_back({{path, end, size - end,
-                        "the checkpoint ends without its trailer (cut short)"},
-                       last_key});
-  }
-  // Damage after the last pair when every pair the checkpoint counts was
-  // kept hit its index, trailer or padding: nothing was lost there.
-  if (report->checkpoint_pairs_expected > 0 &&
-      report->checkpoint_pairs_kept == report->checkpoint_pairs_expected) {
-    for (Pending& p : pending) {
-      p.region.reason += " (no pair lost: every pair the checkpoint counts was kept)";
-      report->checkpoint_other_damage.push_back(p.region);
-    }
-    pending.clear();
-  }
-  close_pending("");
-  return absl::OkStatus();
-}
 
-// The WAL as repair reads it. Normally through a read-only wal::Log in the
-// repair's recovery mode. When even skip mode cannot open it (segments
-// missing: offsets do not chain up), --force salvages it from the
-// inspector's read of every store instead: every record that reads, in
-// offset order.
-struct WalSource {
-  bool exists = false;
-  std::unique_ptr<wal::Log> log;  // null: no WAL, or salvaged
-  // Salvaged: every record that reads, by offset (the first copy found).
-  std::map<uint64_t, std::string> salvaged;
-  // Keys of every record that reads anywhere in the stores, by offset.
-  std::map<uint64_t, std::vector<std::string>> keys;
-  std::vector<wal::DamagedRegion> damage;
-  uint64_t tail_bytes_dropped = 0;
-  std::optional<uint64_t> lowest;  // none: an empty WAL or none at all
-  uint64_t next = 0;
+  // The damage after the last pair kept. When every pair the checkpoint
+  // counts was kept it hit the index, trailer or padding: nothing was lost
+  // there. Otherwise its keys lay after the last pair kept.
+  void PlaceRemainingDamage() {
+    if (report_->checkpoint_pairs_expected > 0 &&
+        report_->checkpoint_pairs_kept == report_->checkpoint_pairs_expected) {
+      for (Pending& p : pending_) {
+        p.region.reason +=
+            " (no pair lost: every pair the checkpoint counts was kept)";
+        report_->checkpoint_other_damage.push_back(p.region);
+      }
+      pending_.clear();
+    }
+    ClosePending("");
+  }
+
+  // A format 2 trailer's pair count (after the kind, the index's position
+  // and its size).
+  static uint64_t TrailerPairCount(absl::string_view trailer) {
+    return DecodeFixed64(trailer.data() + 1 + 8 + 4);
+  }
+
+  FileSystem* const fs_;
+  const std::string& path_;
+  MemTable* const table_;
+  RepairReport* const report_;
+  std::vector<Pending> pending_;
+  std::string last_key_;  // of the last pair kept
 };
-
-// Reads every store with the inspector: keys (and, when salvaging, values)
-// of every record that reads, and every damaged place.
-absl::Status InspectWal(FileSystem* fs, const std::string& wal_dir,
-                        bool salvage, WalSource* wal) {
-  // An interrupted suffix truncation was removing offsets from here on.
-  std::optional<uint64_t> removed_from;
-  if (absl::StatusOr<uint64_t> t = wal::ReadTruncationFile(
-          fs, JoinPath(wal_dir, wal::kSuffixIntentFileName));
-      t.ok()) {
-    removed_from = *t;
-  }
-  wal::InspectOptions options;
-  options.on_record = [&](const wal::RecordLocation&, const wal::Record& r) {
-    if (removed_from.has_value() && r.offset >= *removed_from) return;
-    KeyCollector collector;
-    if (DecodeWriteBatch(r.value, &collector).ok()) {
-      wal->keys.emplace(r.offset, std::move(collector.keys));
-    }
-    if (salvage) wal->salvaged.emplace(r.offset, std::string(r.value));
-  };
-  BW_ASSIGN_OR_RETURN(wal::LogInspection inspection,
-                      wal::InspectLog(fs, wal_dir, options));
-  for (const wal::LogProblem& p : inspection.problems) {
-    if (absl::EndsWith(p.file, wal::kStoreSuffix)) {
-      wal->damage.push_back({p.file, p.position, 0, p.description});
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<WalSource> OpenWal(FileSystem* fs, const std::string& dir,
-                                  bool force) {
-  const std::string wal_dir = JoinPath(dir, kWalDirName);
-  WalSource wal;
-  wal::LogOptions options;
-  options.fs = fs;
-  options.read_only = true;
-  options.recovery_mode = force ? wal::RecoveryMode::kSkipAnyCorruptedRecords
-                                : wal::RecoveryMode::kPointInTime;
-  absl::StatusOr<std::unique_ptr<wal::Log>> opened =
-      wal::Log::Open(wal_dir, options);
-  if (absl::IsNotFound(opened.status())) return wal;  // no WAL
-  wal.exists = true;
-  if (opened.ok()) {
-    wal.log = *std::move(opened);
-    wal.tail_bytes_dropped = wal.log->recovery_report().torn_bytes_cut;
-    wal.next = wal.log->NextOffset();
-    if (wal.log->LowestOffset() < wal.next) wal.lowest = wal.log->LowestOffset();
-    BW_RETURN_IF_ERROR(InspectWal(fs, wal_dir, /*salvage=*/false, &wal));
-    return wal;
-  }
-  if (!force || !absl::IsDataLoss(opened.status())) return opened.status();
-  BW_RETURN_IF_ERROR(InspectWal(fs, wal_dir, /*salvage=*/true, &wal));
-  if (!wal.salvaged.empty()) {
-    wal.lowest = wal.salvaged.begin()->first;
-    wal.next = wal.salvaged.rbegin()->first + 1;
-  }
-  return wal;
-}
-
-// Step 3: replays the WAL from `from` onto *table in memory.
-absl::Status ReplayWal(const std::string& dir, uint64_t from, bool force,
-                       WalSource& wal, MemTable* table, RepairReport* report) {
-  report->wal_damage = wal.damage;
-  report->wal_tail_bytes_dropped = wal.tail_bytes_dropped;
-  report->next_offset = std::max(from, wal.next);
-  if (!wal.exists) return absl::OkStatus();  // the checkpoint is everything
-  auto lose = [&](uint64_t offset, std::string reason) {
-    LostRecord lost{offset, offset, false, {}, std::move(reason)};
-    if (auto it = wal.keys.find(offset); it != wal.keys.end()) {
-      lost.keys_known = true;
-      lost.keys = it->second;
-    }
-    report->records_lost.push_back(std::move(lost));
-  };
-  auto apply = [&](uint64_t offset, absl::string_view value) -> absl::Status {
-    if (absl::Status s = DecodeWriteBatch(value, table); !s.ok()) {
-      if (!force) {
-        return absl::DataLossError(absl::StrCat(
-            dir, ": WAL record at offset ", offset,
-            " is not a valid write batch: ", s.message()));
-      }
-      lose(offset, absl::StrCat("not a write batch: ", s.message()));
-      return absl::OkStatus();
-    }
-    ++report->records_replayed;
-    return absl::OkStatus();
-  };
-  const uint64_t lowest = wal.lowest.value_or(wal.next);
-  if (lowest > from) {
-    if (!force) {
-      return absl::DataLossError(absl::StrFormat(
-          "%s: WAL records %u..%u are missing (the WAL starts at offset %u, "
-          "the checkpoint covers offsets below %u)",
-          dir, from, lowest - 1, lowest, from));
-    }
-    report->records_lost.push_back(
-        {from, lowest - 1, false, {}, "missing from the WAL"});
-  }
-
-  if (wal.log == nullptr) {
-    // Salvaged: every record that reads, in offset order; the offsets none
-    // of them holds are lost.
-    uint64_t expected = std::max(from, lowest);
-    for (auto it = wal.salvaged.lower_bound(expected); it != wal.salvaged.end();
-         ++it) {
-      if (it->first > expected) {
-        report->records_lost.push_back({expected, it->first - 1, false, {},
-                                        "missing or damaged in the WAL"});
-      }
-      BW_RETURN_IF_ERROR(apply(it->first, it->second));
-      expected = it->first + 1;
-    }
-    return absl::OkStatus();
-  }
-
-  std::unique_ptr<wal::LogIterator> it =
-      wal.log->NewIterator(std::max(from, lowest));
-  while (true) {
-    wal::Record record;
-    while (it->Next(&record)) {
-      BW_RETURN_IF_ERROR(apply(record.offset, record.value));
-    }
-    if (it->status().ok()) break;
-    if (!absl::IsDataLoss(it->status()) || !force) return it->status();
-    // Skip mode keeps a damaged record's offset; it reads as data loss.
-    lose(it->next_offset(), std::string(it->status().message()));
-    it = wal.log->NewIterator(it->next_offset() + 1);
-  }
-  // A damaged tail was left out: the records it held from `next` on are
-  // lost (how many, no reader can tell), and some of them may still be
-  // readable past the damage.
-  if (wal.tail_bytes_dropped > 0) {
-    report->records_lost.push_back(
-        {wal.next, kOpenEnded, false, {},
-         absl::StrCat("in the ", wal.tail_bytes_dropped,
-                      " bytes of the damaged tail left out")});
-  }
-  for (auto k = wal.keys.lower_bound(wal.next); k != wal.keys.end(); ++k) {
-    lose(k->first, "after damage at the end of the WAL (cut)");
-  }
-  return absl::OkStatus();
-}
 
 // Step 2: the checkpoint to start from, loaded into *table; returns the
 // offset the WAL replay starts at. In order of preference: the newest
@@ -382,7 +259,8 @@ absl::StatusOr<uint64_t> ChooseBase(FileSystem* fs, const std::string& dir,
     }
   }
   note_passed_over(salvage);
-  BW_RETURN_IF_ERROR(SalvageCheckpoint(fs, path_of(salvage), table, report));
+  BW_RETURN_IF_ERROR(
+      CheckpointSalvage(fs, path_of(salvage), table, report).Run());
   return salvage;
 }
 

@@ -1,5 +1,8 @@
+// WriteBatch (db/write_batch.h): building a batch's encoding, and walking
+// its ops (DecodeWriteBatch checks every byte before it applies any op).
 #include "blockwal/db/write_batch.h"
 
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +10,23 @@
 
 namespace blockwal::db {
 namespace {
+
+// Reads an op's key or value (`what`), a varint length and that many bytes,
+// from the front of *input into *field: what is wrong with it, or "".
+std::string GetField(absl::string_view* input, absl::string_view what,
+                     absl::string_view* field) {
+  uint32_t length;
+  if (!GetVarint32(input, &length)) {
+    return absl::StrCat("bad ", what, " length varint");
+  }
+  if (length > input->size()) {
+    return absl::StrCat(what, " length ", length, " runs past the end (",
+                        input->size(), " bytes left)");
+  }
+  *field = input->substr(0, length);
+  input->remove_prefix(length);
+  return "";
+}
 
 // Walks the ops of `contents`; calls handler for each when it is not null.
 // Returns kDataLoss at the first malformed byte.
@@ -34,32 +54,19 @@ absl::Status WalkOps(absl::string_view contents, WriteBatch::Handler* handler) {
         tag != static_cast<uint8_t>(BatchOpType::kDelete)) {
       return error(absl::StrCat("unknown tag ", tag));
     }
-    uint32_t key_length;
-    if (!GetVarint32(&input, &key_length)) {
-      return error("bad key length varint");
+    absl::string_view key;
+    if (std::string e = GetField(&input, "key", &key); !e.empty()) {
+      return error(e);
     }
-    if (key_length > input.size()) {
-      return error(absl::StrCat("key length ", key_length,
-                                " runs past the end (", input.size(),
-                                " bytes left)"));
-    }
-    const absl::string_view key = input.substr(0, key_length);
-    input.remove_prefix(key_length);
     if (tag == static_cast<uint8_t>(BatchOpType::kDelete)) {
       if (handler != nullptr) handler->Delete(key);
       continue;
     }
-    uint32_t value_length;
-    if (!GetVarint32(&input, &value_length)) {
-      return error("bad value length varint");
+    absl::string_view value;
+    if (std::string e = GetField(&input, "value", &value); !e.empty()) {
+      return error(e);
     }
-    if (value_length > input.size()) {
-      return error(absl::StrCat("value length ", value_length,
-                                " runs past the end (", input.size(),
-                                " bytes left)"));
-    }
-    if (handler != nullptr) handler->Put(key, input.substr(0, value_length));
-    input.remove_prefix(value_length);
+    if (handler != nullptr) handler->Put(key, value);
   }
   if (!input.empty()) {
     return absl::DataLossError(

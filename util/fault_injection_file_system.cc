@@ -1,3 +1,7 @@
+// FaultInjectionFileSystem (util/fault_injection_file_system.h): failure
+// injection, the record of operations, the tracking of what each file and
+// name holds durably, and the FileSystem methods. Its file handles are in
+// fault_injection_files.cc, crash simulation in fault_injection_crash.cc.
 #include "blockwal/util/fault_injection_file_system.h"
 
 #include <algorithm>
@@ -8,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "blockwal/util/fault_injection_files.h"
 #include "blockwal/util/status_macros.h"
 
 namespace blockwal {
@@ -30,18 +35,6 @@ const char* OpName(FsOp op) {
   }
 }
 
-FsOpRecord Rec(FsOp op, std::string path, std::string target = "",
-               uint64_t offset = 0, std::string data = "") {
-  FsOpRecord r;
-  r.op = op;
-  r.path = std::move(path);
-  r.target = std::move(target);
-  r.offset = offset;
-  r.data = std::move(data);
-  return r;
-}
-
-
 // Reads [offset, end of file) through `file`.
 absl::StatusOr<std::string> ReadFrom(const RandomAccessFile& file,
                                      uint64_t offset) {
@@ -55,167 +48,27 @@ absl::StatusOr<std::string> ReadFrom(const RandomAccessFile& file,
   return out;
 }
 
-class FaultRandomAccessFile final : public RandomAccessFile {
- public:
-  FaultRandomAccessFile(FaultInjectionFileSystem* fs,
-                        std::unique_ptr<RandomAccessFile> base)
-      : fs_(fs), base_(std::move(base)) {}
-
-  absl::StatusOr<absl::string_view> Read(uint64_t offset, size_t n,
-                                         char* scratch) const override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpRead, path()));
-    return base_->Read(offset, n, scratch);
-  }
-  absl::StatusOr<uint64_t> Size() const override { return base_->Size(); }
-  const std::string& path() const override { return base_->path(); }
-
- private:
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<RandomAccessFile> base_;
-};
-
-class FaultSequentialFile final : public SequentialFile {
- public:
-  FaultSequentialFile(FaultInjectionFileSystem* fs,
-                      std::unique_ptr<SequentialFile> base)
-      : fs_(fs), base_(std::move(base)) {}
-
-  absl::StatusOr<absl::string_view> Read(size_t n, char* scratch) override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpRead, path()));
-    return base_->Read(n, scratch);
-  }
-  absl::Status Skip(uint64_t n) override { return base_->Skip(n); }
-  const std::string& path() const override { return base_->path(); }
-
- private:
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<SequentialFile> base_;
-};
+// The base's file handle wrapped in a Wrapper that fails its reads on
+// demand, or the base's error.
+template <typename Wrapper, typename File>
+absl::StatusOr<std::unique_ptr<File>> WrapReader(
+    FaultInjectionFileSystem* fs, absl::StatusOr<std::unique_ptr<File>> file) {
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<File>(new Wrapper(fs, *std::move(file)));
+}
 
 }  // namespace
 
-// Appends go straight to the base file; the synced contents of the file's
-// node are brought up to date at Sync by reading back only what changed
-// since this writer's previous sync (a full read-back per sync would make a
-// long log quadratic).
-class FaultWritableFile final : public WritableFile {
- public:
-  using Node = FaultInjectionFileSystem::Node;
-
-  FaultWritableFile(FaultInjectionFileSystem* fs,
-                    std::unique_ptr<WritableFile> base,
-                    std::unique_ptr<RandomAccessFile> reader,
-                    std::shared_ptr<Node> node)
-      : fs_(fs),
-        base_(std::move(base)),
-        reader_(std::move(reader)),
-        node_(std::move(node)) {}
-
-  absl::Status Append(absl::string_view data) override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpAppend, path()));
-    uint64_t offset = base_->Size();
-    // A failed append may still have written a prefix (a full disk): the
-    // file is dirty from `offset` either way.
-    dirty_from_ = std::min(dirty_from_, offset);
-    BW_RETURN_IF_ERROR(base_->Append(data));
-    absl::MutexLock l(&fs_->mu_);
-    node_->write_ends.push_back(offset + data.size());
-    fs_->RecordLocked(Rec(kOpAppend, path(), "", offset, std::string(data)));
-    return absl::OkStatus();
-  }
-
-  absl::Status Flush() override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpFlush, path()));
-    return base_->Flush();
-  }
-
-  absl::Status Sync() override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpSync, path()));
-    BW_RETURN_IF_ERROR(base_->Sync());
-    absl::MutexLock l(&fs_->mu_);
-    // node_->synced equals the file up to dirty_from_ only if nobody else
-    // changed the node since this writer last synced it.
-    if (node_->version != known_version_) dirty_from_ = 0;
-    uint64_t keep = std::min<uint64_t>(dirty_from_, node_->synced.size());
-    BW_ASSIGN_OR_RETURN(std::string tail, ReadFrom(*reader_, keep));
-    node_->synced.resize(keep);
-    node_->synced += tail;
-    node_->write_ends.clear();
-    known_version_ = ++node_->version;
-    dirty_from_ = kClean;
-    ++fs_->sync_count_;
-    fs_->RecordLocked(Rec(kOpSync, path()));
-    return absl::OkStatus();
-  }
-
-  absl::Status Truncate(uint64_t size) override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpTruncate, path()));
-    uint64_t before = base_->Size();
-    BW_RETURN_IF_ERROR(base_->Truncate(size));
-    // Shrinking changes nothing below `size`; growing zero-fills from the
-    // old end.
-    dirty_from_ = std::min({dirty_from_, size, before});
-    fs_->Record(Rec(kOpTruncate, path(), "", size));
-    return absl::OkStatus();
-  }
-
-  uint64_t Size() const override { return base_->Size(); }
-  absl::Status Close() override { return base_->Close(); }
-  const std::string& path() const override { return base_->path(); }
-
- private:
-  static constexpr uint64_t kClean = ~uint64_t{0};
-
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<WritableFile> base_;
-  // An independent handle on the same base file, to read back what a sync
-  // made durable.
-  const std::unique_ptr<RandomAccessFile> reader_;
-  const std::shared_ptr<Node> node_;
-  // Lowest file offset written since the last sync by this writer; 0 at first
-  // so the first sync reads the whole file.
-  uint64_t dirty_from_ = 0;
-  uint64_t known_version_ = 0;
-};
-
-class FaultMappedRegion final : public MappedRegion {
- public:
-  using Node = FaultInjectionFileSystem::Node;
-
-  FaultMappedRegion(FaultInjectionFileSystem* fs,
-                    std::unique_ptr<MappedRegion> base,
-                    std::unique_ptr<RandomAccessFile> reader,
-                    std::shared_ptr<Node> node)
-      : fs_(fs),
-        base_(std::move(base)),
-        reader_(std::move(reader)),
-        node_(std::move(node)) {}
-
-  char* data() override { return base_->data(); }
-  size_t size() const override { return base_->size(); }
-
-  // msync makes the whole file durable as it is now (the mapping covers the
-  // bytes written through it; the rest of the file is whatever it holds).
-  absl::Status Sync() override {
-    BW_RETURN_IF_ERROR(fs_->MaybeFail(kOpMapSync, path()));
-    BW_RETURN_IF_ERROR(base_->Sync());
-    absl::MutexLock l(&fs_->mu_);
-    BW_ASSIGN_OR_RETURN(node_->synced, ReadFrom(*reader_, 0));
-    node_->write_ends.clear();
-    ++node_->version;
-    ++fs_->sync_count_;
-    fs_->RecordLocked(Rec(kOpMapSync, path()));
-    return absl::OkStatus();
-  }
-
-  const std::string& path() const override { return base_->path(); }
-
- private:
-  FaultInjectionFileSystem* const fs_;
-  const std::unique_ptr<MappedRegion> base_;
-  const std::unique_ptr<RandomAccessFile> reader_;
-  const std::shared_ptr<Node> node_;
-};
+FsOpRecord MakeOpRecord(FsOp op, std::string path, std::string target,
+                        uint64_t offset, std::string data) {
+  FsOpRecord r;
+  r.op = op;
+  r.path = std::move(path);
+  r.target = std::move(target);
+  r.offset = offset;
+  r.data = std::move(data);
+  return r;
+}
 
 FaultInjectionFileSystem::FaultInjectionFileSystem(
     std::unique_ptr<FileSystem> base)
@@ -275,64 +128,6 @@ void FaultInjectionFileSystem::RecordLocked(FsOpRecord rec) {
   if (crash_observer_) crash_observer_(SnapshotLocked());
 }
 
-void FaultInjectionFileSystem::SetCrashObserver(
-    std::function<void(const CrashSnapshot&)> observer) {
-  absl::MutexLock l(&mu_);
-  crash_observer_ = std::move(observer);
-}
-
-CrashSnapshot FaultInjectionFileSystem::Snapshot() {
-  absl::MutexLock l(&mu_);
-  return SnapshotLocked();
-}
-
-CrashSnapshot FaultInjectionFileSystem::SnapshotLocked() {
-  CrashSnapshot snap;
-  absl::flat_hash_map<const Node*, size_t> index;
-  // A node's current contents are its live file's; a node with no live name
-  // (removed, or renamed away and replaced) keeps its synced contents.
-  auto file_of = [&](const std::shared_ptr<Node>& node,
-                     const std::string* live_path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto [it, inserted] = index.try_emplace(node.get(), snap.files.size());
-    if (inserted) {
-      CrashSnapshot::File f;
-      f.synced = node->synced;
-      f.current = node->synced;
-      f.write_ends = node->write_ends;
-      snap.files.push_back(std::move(f));
-    }
-    if (live_path != nullptr) {
-      absl::StatusOr<std::string> now = ReadFileToString(base_.get(), *live_path);
-      if (now.ok()) snap.files[it->second].current = *std::move(now);
-    }
-    return it->second;
-  };
-  for (const auto& [path, node] : live_) {
-    snap.live[path] = file_of(node, &path);
-  }
-  for (const auto& [path, node] : durable_) {
-    if (node != nullptr) snap.durable[path] = file_of(node, nullptr);
-  }
-  // Live names whose creation is not durable are absent from durable_ (see
-  // TrackLocked); untouched files are in neither.
-  for (const std::string& dir : known_dirs_) {
-    absl::StatusOr<std::vector<std::string>> children = base_->GetChildren(dir);
-    if (!children.ok()) continue;
-    for (const std::string& name : *children) {
-      std::string path = JoinPath(dir, name);
-      if (live_.contains(path) || durable_.contains(path)) continue;
-      absl::StatusOr<std::string> contents = ReadFileToString(base_.get(), path);
-      if (!contents.ok()) continue;  // a subdirectory
-      CrashSnapshot::File f;
-      f.synced = *contents;
-      f.current = *std::move(contents);
-      snap.live[path] = snap.durable[path] = snap.files.size();
-      snap.files.push_back(std::move(f));
-    }
-  }
-  return snap;
-}
-
 std::vector<FsOpRecord> FaultInjectionFileSystem::ops() const {
   absl::MutexLock l(&mu_);
   return ops_;
@@ -387,32 +182,58 @@ FaultInjectionFileSystem::TrackLocked(const std::string& path, bool create) {
   return node;
 }
 
-absl::StatusOr<std::unique_ptr<WritableFile>>
-FaultInjectionFileSystem::OpenWritable(const std::string& path, bool truncate) {
-  absl::MutexLock l(&mu_);
+absl::StatusOr<FaultInjectionFileSystem::WriteTarget>
+FaultInjectionFileSystem::OpenTrackedLocked(
+    const std::string& path, absl::FunctionRef<absl::Status()> open_base) {
   BW_RETURN_IF_ERROR(MaybeFailLocked(kOpCreate, path));
   bool was_tracked = live_.contains(path);
-  std::shared_ptr<Node> node = TrackLocked(path, /*create=*/true);
-  absl::StatusOr<std::unique_ptr<WritableFile>> file =
-      truncate ? base_->NewWritableFile(path) : base_->NewAppendableFile(path);
-  if (!file.ok()) {
+  WriteTarget target;
+  target.node = TrackLocked(path, /*create=*/true);
+  if (absl::Status s = open_base(); !s.ok()) {
     if (!was_tracked) live_.erase(path);
-    return file.status();
+    return s;
   }
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> reader,
-                      base_->NewRandomAccessFile(path));
-  if (node == nullptr) {
+  BW_ASSIGN_OR_RETURN(target.reader, base_->NewRandomAccessFile(path));
+  if (target.node == nullptr) {
     // Not trackable before the open (unreadable); track what exists now.
-    node = TrackLocked(path, /*create=*/true);
-    if (node == nullptr) {
+    target.node = TrackLocked(path, /*create=*/true);
+    if (target.node == nullptr) {
       return absl::InternalError(absl::StrCat(path, ": cannot track file"));
     }
   }
-  ++node->version;  // other writers of this file must re-read at their sync
-  if (truncate) node->write_ends.clear();
-  RecordLocked(Rec(kOpCreate, path));
-  return std::unique_ptr<WritableFile>(new FaultWritableFile(
-      this, *std::move(file), std::move(reader), std::move(node)));
+  return target;
+}
+
+absl::StatusOr<std::unique_ptr<WritableFile>>
+FaultInjectionFileSystem::OpenWritable(const std::string& path, bool truncate) {
+  absl::MutexLock l(&mu_);
+  std::unique_ptr<WritableFile> file;
+  BW_ASSIGN_OR_RETURN(
+      WriteTarget target, OpenTrackedLocked(path, [&]() -> absl::Status {
+        BW_ASSIGN_OR_RETURN(file, truncate ? base_->NewWritableFile(path)
+                                           : base_->NewAppendableFile(path));
+        return absl::OkStatus();
+      }));
+  // Other writers of this file must re-read it at their sync.
+  ++target.node->version;
+  if (truncate) target.node->write_ends.clear();
+  RecordLocked(MakeOpRecord(kOpCreate, path));
+  return std::unique_ptr<WritableFile>(
+      new FaultWritableFile(this, std::move(file), std::move(target)));
+}
+
+absl::Status FaultInjectionFileSystem::NoteSyncLocked(const WriteTarget& target,
+                                                      uint64_t keep, FsOp op,
+                                                      const std::string& path) {
+  Node& node = *target.node;
+  BW_ASSIGN_OR_RETURN(std::string tail, ReadFrom(*target.reader, keep));
+  node.synced.resize(keep);
+  node.synced += tail;
+  node.write_ends.clear();
+  ++node.version;
+  ++sync_count_;
+  RecordLocked(MakeOpRecord(op, path));
+  return absl::OkStatus();
 }
 
 // ---- FileSystem ----
@@ -430,44 +251,29 @@ FaultInjectionFileSystem::NewAppendableFile(const std::string& path) {
 absl::StatusOr<std::unique_ptr<RandomAccessFile>>
 FaultInjectionFileSystem::NewRandomAccessFile(const std::string& path) {
   NoteDir(DirName(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> file,
-                      base_->NewRandomAccessFile(path));
-  return std::unique_ptr<RandomAccessFile>(
-      new FaultRandomAccessFile(this, std::move(file)));
+  return WrapReader<FaultRandomAccessFile>(this,
+                                           base_->NewRandomAccessFile(path));
 }
 
 absl::StatusOr<std::unique_ptr<SequentialFile>>
 FaultInjectionFileSystem::NewSequentialFile(const std::string& path) {
   NoteDir(DirName(path));
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
-                      base_->NewSequentialFile(path));
-  return std::unique_ptr<SequentialFile>(
-      new FaultSequentialFile(this, std::move(file)));
+  return WrapReader<FaultSequentialFile>(this, base_->NewSequentialFile(path));
 }
 
 absl::StatusOr<std::unique_ptr<MappedRegion>> FaultInjectionFileSystem::MapFile(
     const std::string& path, size_t size) {
   absl::MutexLock l(&mu_);
-  BW_RETURN_IF_ERROR(MaybeFailLocked(kOpCreate, path));
-  bool was_tracked = live_.contains(path);
-  std::shared_ptr<Node> node = TrackLocked(path, /*create=*/true);
-  absl::StatusOr<std::unique_ptr<MappedRegion>> region = base_->MapFile(path, size);
-  if (!region.ok()) {
-    if (!was_tracked) live_.erase(path);
-    return region.status();
-  }
-  BW_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> reader,
-                      base_->NewRandomAccessFile(path));
-  if (node == nullptr) {
-    node = TrackLocked(path, /*create=*/true);
-    if (node == nullptr) {
-      return absl::InternalError(absl::StrCat(path, ": cannot track file"));
-    }
-  }
-  ++node->version;  // mapping may have grown the file
-  RecordLocked(Rec(kOpCreate, path));
-  return std::unique_ptr<MappedRegion>(new FaultMappedRegion(
-      this, *std::move(region), std::move(reader), std::move(node)));
+  std::unique_ptr<MappedRegion> region;
+  BW_ASSIGN_OR_RETURN(
+      WriteTarget target, OpenTrackedLocked(path, [&]() -> absl::Status {
+        BW_ASSIGN_OR_RETURN(region, base_->MapFile(path, size));
+        return absl::OkStatus();
+      }));
+  ++target.node->version;  // mapping may have grown the file
+  RecordLocked(MakeOpRecord(kOpCreate, path));
+  return std::unique_ptr<MappedRegion>(
+      new FaultMappedRegion(this, std::move(region), std::move(target)));
 }
 
 absl::StatusOr<bool> FaultInjectionFileSystem::FileExists(
@@ -500,7 +306,7 @@ absl::Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
   TrackLocked(path, /*create=*/false);
   BW_RETURN_IF_ERROR(base_->RemoveFile(path));
   live_.erase(path);
-  RecordLocked(Rec(kOpRemove, path));
+  RecordLocked(MakeOpRecord(kOpRemove, path));
   return absl::OkStatus();
 }
 
@@ -508,7 +314,7 @@ absl::Status FaultInjectionFileSystem::RemoveDir(const std::string& dir) {
   absl::MutexLock l(&mu_);
   BW_RETURN_IF_ERROR(MaybeFailLocked(kOpRemove, dir));
   BW_RETURN_IF_ERROR(base_->RemoveDir(dir));
-  RecordLocked(Rec(kOpRemove, dir));
+  RecordLocked(MakeOpRecord(kOpRemove, dir));
   return absl::OkStatus();
 }
 
@@ -528,7 +334,7 @@ absl::Status FaultInjectionFileSystem::RenameFile(const std::string& from,
       live_[to] = std::move(node);
     }
   }
-  RecordLocked(Rec(kOpRename, from, to));
+  RecordLocked(MakeOpRecord(kOpRename, from, to));
   return absl::OkStatus();
 }
 
@@ -539,7 +345,7 @@ absl::Status FaultInjectionFileSystem::TruncateFile(const std::string& path,
   std::shared_ptr<Node> node = TrackLocked(path, /*create=*/false);
   BW_RETURN_IF_ERROR(base_->TruncateFile(path, size));
   if (node != nullptr) ++node->version;
-  RecordLocked(Rec(kOpTruncate, path, "", size));
+  RecordLocked(MakeOpRecord(kOpTruncate, path, "", size));
   return absl::OkStatus();
 }
 
@@ -561,7 +367,7 @@ absl::Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
       durable_.erase(path);  // removed for good: nothing left to track
     }
   }
-  RecordLocked(Rec(kOpSyncDir, dir));
+  RecordLocked(MakeOpRecord(kOpSyncDir, dir));
   return absl::OkStatus();
 }
 
@@ -569,83 +375,6 @@ absl::StatusOr<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(
     const std::string& path) {
   NoteDir(DirName(path));
   return base_->LockFile(path);
-}
-
-// ---- crash simulation ----
-
-template <typename KeepFn>
-absl::Status FaultInjectionFileSystem::RewriteTrackedFiles(KeepFn keep) {
-  absl::MutexLock l(&mu_);
-  for (const auto& [path, node] : live_) {
-    absl::StatusOr<std::string> current = ReadFileToString(base_.get(), path);
-    if (absl::IsNotFound(current.status())) continue;  // removed behind our back
-    BW_RETURN_IF_ERROR(current.status());
-    std::string kept = keep(*current, node->synced);
-    if (kept != *current) {
-      BW_RETURN_IF_ERROR(WriteStringToFile(base_.get(), kept, path, /*sync=*/false));
-    }
-    node->write_ends.clear();
-    ++node->version;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status FaultInjectionFileSystem::DropUnsyncedData() {
-  return RewriteTrackedFiles(
-      [](const std::string& current, const std::string& synced) { return synced; });
-}
-
-absl::Status FaultInjectionFileSystem::TearUnsyncedData(double keep_fraction) {
-  keep_fraction = std::clamp(keep_fraction, 0.0, 1.0);
-  return RewriteTrackedFiles([keep_fraction](const std::string& current,
-                                             const std::string& synced) {
-    // Only a file that grew past its synced contents has a torn tail; any
-    // other unsynced change (rewrite, truncation) is simply lost.
-    if (current.size() <= synced.size() ||
-        current.compare(0, synced.size(), synced) != 0) {
-      return synced;
-    }
-    uint64_t unsynced = current.size() - synced.size();
-    uint64_t end = synced.size() + static_cast<uint64_t>(keep_fraction * unsynced);
-    end -= end % kSectorSize;
-    end = std::max<uint64_t>(end, synced.size());  // synced bytes never go
-    return current.substr(0, end);
-  });
-}
-
-absl::Status FaultInjectionFileSystem::DeleteFilesCreatedAfterLastDirSync() {
-  absl::MutexLock l(&mu_);
-  auto durable_node = [this](const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = durable_.find(path);
-    return it == durable_.end() ? nullptr : it->second;
-  };
-  // Live names that a crash would not keep: created, or renamed into place,
-  // since the last SyncDir of their directory.
-  std::vector<std::string> doomed;
-  for (const auto& [path, node] : live_) {
-    if (durable_node(path) != node) doomed.push_back(path);
-  }
-  for (const std::string& path : doomed) {
-    absl::Status s = base_->RemoveFile(path);
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
-    live_.erase(path);
-  }
-  // Durable names a crash would bring back (removed, renamed away or
-  // replaced since the last SyncDir), with their synced contents.
-  for (const auto& [path, node] : durable_) {
-    if (node == nullptr || live_.contains(path)) continue;
-    BW_RETURN_IF_ERROR(
-        WriteStringToFile(base_.get(), node->synced, path, /*sync=*/false));
-    live_[path] = node;
-    ++node->version;
-  }
-  return absl::OkStatus();
-}
-
-void FaultInjectionFileSystem::ResetState() {
-  absl::MutexLock l(&mu_);
-  live_.clear();
-  durable_.clear();
 }
 
 }  // namespace blockwal

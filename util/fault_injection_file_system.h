@@ -41,6 +41,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "blockwal/util/file_system.h"
 
@@ -173,13 +174,16 @@ class FaultInjectionFileSystem : public FileSystem {
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
       const std::string& path) override;
 
-  // Used by the file wrappers; not for callers. NoteSynced marks the file's
-  // current base contents as synced (without counting a sync).
+  // Used by the file wrappers (util/fault_injection_files.h); not for
+  // callers. NoteSynced marks the file's current base contents as synced
+  // (without counting a sync).
   absl::Status MaybeFail(FsOp op, const std::string& path);
   void Record(FsOpRecord rec);
   void NoteSynced(const std::string& path);
 
  private:
+  template <typename File>
+  friend class FaultWriteFile;
   friend class FaultWritableFile;
   friend class FaultMappedRegion;
 
@@ -201,6 +205,13 @@ class FaultInjectionFileSystem : public FileSystem {
     std::vector<uint64_t> write_ends;
   };
 
+  // A file opened for writing or mapped: its node, and an independent handle
+  // on the same base file to read back what a sync made durable.
+  struct WriteTarget {
+    std::shared_ptr<Node> node;
+    std::unique_ptr<RandomAccessFile> reader;
+  };
+
   // Starts tracking `path` if it is not tracked yet: an existing file's
   // current contents count as synced and its name as durable; a missing file
   // (when `create`) gets an empty node and a name that is not durable yet.
@@ -217,6 +228,19 @@ class FaultInjectionFileSystem : public FileSystem {
   // Opens a writable file through the base and starts tracking it.
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenWritable(
       const std::string& path, bool truncate);
+  // What opening a file for writing and mapping it share (a kOpCreate,
+  // failed on demand): starts tracking `path`, calls `open_base` to open it
+  // on the base (a failure forgets a path tracked only for it) and returns
+  // what the file wrapper needs.
+  absl::StatusOr<WriteTarget> OpenTrackedLocked(
+      const std::string& path, absl::FunctionRef<absl::Status()> open_base)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a successful sync through a file wrapper: the node's synced
+  // contents become their first `keep` bytes followed by the file from
+  // there, and the sync is counted and recorded as `op`.
+  absl::Status NoteSyncLocked(const WriteTarget& target, uint64_t keep,
+                              FsOp op, const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<FileSystem> base_;
   mutable absl::Mutex mu_;
