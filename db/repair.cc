@@ -26,15 +26,6 @@
 namespace blockwal::db {
 namespace {
 
-class RegionCollector : public wal::BlockReader::Reporter {
- public:
-  void Corruption(uint64_t position, uint64_t bytes,
-                  absl::string_view reason) override {
-    regions.push_back({"", position, bytes, std::string(reason)});
-  }
-  std::vector<wal::DamagedRegion> regions;
-};
-
 // Salvage: every chunk of the checkpoint at `path` that reads and decodes
 // goes into *table; damaged stretches become LostCheckpointRanges.
 class CheckpointSalvage {
@@ -48,7 +39,7 @@ class CheckpointSalvage {
     BW_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path_));
     BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
                         fs_->NewSequentialFile(path_));
-    RegionCollector damage;
+    wal::DamageCollector damage;
     wal::BlockReader reader(file.get(), &damage);
     bool trailer = false;
     size_t regions_seen = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -137,6 +138,17 @@ class BlockReader {
   // offset.
   bool resyncing_;
   absl::Status status_;
+};
+
+// A Reporter that keeps every report, in order, as a DamagedRegion (its
+// `file` left empty for the caller to fill in).
+class DamageCollector : public BlockReader::Reporter {
+ public:
+  void Damage(uint64_t position, uint64_t bytes, ProblemKind kind,
+              absl::string_view reason) override {
+    regions.push_back({"", position, bytes, std::string(reason), kind});
+  }
+  std::vector<DamagedRegion> regions;
 };
 
 // Reads the one logical record whose first fragment starts at `position` of

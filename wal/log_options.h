@@ -103,15 +103,6 @@ struct LogOptions {
   std::function<void(const std::string&)> warning_sink;
 };
 
-// One damaged region found at open.
-struct DamagedRegion {
-  std::string file;  // the store file's path
-  uint64_t position = 0;
-  uint64_t bytes = 0;
-  std::string reason;
-  ProblemKind kind = ProblemKind::kChecksumMismatch;
-};
-
 // What Log::Open found and did.
 struct RecoveryReport {
   uint64_t segments = 0;           // segments opened

@@ -5,6 +5,9 @@
 #ifndef BLOCKWAL_WAL_PROBLEM_H_
 #define BLOCKWAL_WAL_PROBLEM_H_
 
+#include <cstdint>
+#include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace blockwal::wal {
@@ -42,6 +45,16 @@ enum class ProblemKind {
 
 // The enumerator's name without the leading 'k' ("ChecksumMismatch").
 absl::string_view ProblemKindName(ProblemKind kind);
+
+// A stretch of a file that did not read as records (RecoveryReport::damage,
+// repair reports).
+struct DamagedRegion {
+  std::string file;  // the file's path
+  uint64_t position = 0;
+  uint64_t bytes = 0;
+  std::string reason;
+  ProblemKind kind = ProblemKind::kChecksumMismatch;
+};
 
 }  // namespace blockwal::wal
 

@@ -39,16 +39,6 @@ class SequentialView : public SequentialFile {
   uint64_t position_ = 0;
 };
 
-// Collects what a BlockReader reports while a store is scanned.
-class DamageCollector : public BlockReader::Reporter {
- public:
-  void Damage(uint64_t position, uint64_t bytes, ProblemKind kind,
-              absl::string_view reason) override {
-    regions.push_back({"", position, bytes, std::string(reason), kind});
-  }
-  std::vector<DamagedRegion> regions;
-};
-
 // Runs the scan's steps over one segment, filling in its findings.
 class SegmentScanner {
  public:
