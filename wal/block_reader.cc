@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "blockwal/util/coding.h"
 #include "blockwal/util/crc32c.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::wal {
 
@@ -49,6 +50,10 @@ bool BlockReader::SkipToInitialBlock() {
   return true;
 }
 
+// Longer than this project's functions usually are, on purpose: it is one
+// switch over the fragment types, case for case the state machine of
+// LevelDB's log::Reader::ReadRecord, so the two can be checked against each
+// other (byte compatibility, the table at the top of block_reader.h).
 bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
   if (!skipped_to_initial_block_) {
     skipped_to_initial_block_ = true;
@@ -238,110 +243,122 @@ unsigned BlockReader::ReadPhysicalRecord(absl::string_view* fragment) {
 
 namespace {
 
+// One fragment of a record ReadFragments reads: its type and payload, and
+// whether the payload lives in the reader's own buffers (the file copied it)
+// rather than in memory owned by the file.
+struct Fragment {
+  unsigned type = 0;
+  absl::string_view payload;
+  bool in_buffer = false;
+};
+
+// Reads and checks the fragment at `pos` of the record at `position`.
+class FragmentReader {
+ public:
+  FragmentReader(const RandomAccessFile& file, uint64_t position)
+      : file_(file), position_(position) {}
+
+  absl::Status DataLoss(uint64_t at, absl::string_view what) const {
+    return absl::DataLossError(
+        absl::StrCat(file_.path(), ": record at position ", position_, ": ",
+                     what, " at position ", at));
+  }
+
+  absl::StatusOr<Fragment> Read(uint64_t pos, bool first) {
+    const uint64_t in_block = pos % kBlockSize;
+    if (in_block > static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
+      if (first) {
+        BW_ASSIGN_OR_RETURN(const uint64_t size, file_.Size());
+        if (position_ >= size) return PastEnd();
+      }
+      return DataLoss(pos, "position in a block trailer");
+    }
+    const size_t block_left = static_cast<size_t>(kBlockSize - in_block);
+    // The first read takes a small record whole in one call, into a buffer
+    // on the stack: reading a small record allocates nothing but the copy
+    // the caller gets.
+    const size_t want = first ? std::min(block_left, kFirstRead) : block_left;
+    char* dst = first ? first_buf_ : Grow(want);
+    BW_ASSIGN_OR_RETURN(absl::string_view got, file_.Read(pos, want, dst));
+    if (first && got.empty()) return PastEnd();
+    if (got.size() < static_cast<size_t>(kHeaderSize)) {
+      return DataLoss(pos, "header cut off by the end of the file");
+    }
+    const uint32_t length = DecodeFixed16(got.data() + 4);
+    const unsigned type = static_cast<unsigned char>(got[6]);
+    if (kHeaderSize + length > block_left) {
+      return DataLoss(pos, "bad record length");
+    }
+    if (kHeaderSize + length > got.size() && got.size() == want) {
+      // The first read was short of a large fragment: fetch the rest.
+      const size_t need = kHeaderSize + length;
+      dst = Grow(need);
+      BW_ASSIGN_OR_RETURN(got, file_.Read(pos, need, dst));
+    }
+    if (kHeaderSize + length > got.size()) {
+      return DataLoss(pos, "payload cut off by the end of the file");
+    }
+    const uint32_t expected = crc32c::Unmask(DecodeFixed32(got.data()));
+    if (crc32c::Value(got.data() + 6, 1 + length) != expected) {
+      return DataLoss(pos, "checksum mismatch");
+    }
+    return Fragment{type, got.substr(kHeaderSize, length), got.data() == dst};
+  }
+
+ private:
+  static constexpr size_t kFirstRead = 4096;
+
+  absl::Status PastEnd() const {
+    return absl::OutOfRangeError(
+        absl::StrCat(file_.path(), ": position ", position_,
+                     " is at or past the end of the file"));
+  }
+  // The heap buffer, at least n bytes (grown only: no clearing again).
+  char* Grow(size_t n) {
+    if (buf_.size() < n) buf_.resize(n);
+    return buf_.data();
+  }
+
+  const RandomAccessFile& file_;
+  const uint64_t position_;
+  char first_buf_[kFirstRead];
+  std::string buf_;  // larger fragments, when the file copies
+};
+
 // ReadRecordAt for any record: reads fragment by fragment.
 absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
                                                 uint64_t position,
                                                 std::string* scratch,
                                                 uint64_t* end_position) {
   scratch->clear();
-  auto data_loss = [&](uint64_t at, absl::string_view what) {
-    return absl::DataLossError(
-        absl::StrCat(file.path(), ": record at position ", position, ": ",
-                     what, " at position ", at));
-  };
-
-  // The first read takes a small record whole in one call, into a buffer on
-  // the stack: reading a small record allocates nothing but the copy the
-  // caller gets in *scratch.
-  constexpr size_t kFirstRead = 4096;
-  char first_buf[kFirstRead];
+  FragmentReader reader(file, position);
   uint64_t pos = position;
-  bool first = true;
-  std::string buf;  // holds larger fragments' bytes when the file copies
-  while (true) {
-    const uint64_t in_block = pos % kBlockSize;
-    if (in_block > static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
-      if (first) {
-        absl::StatusOr<uint64_t> size = file.Size();
-        if (!size.ok()) return size.status();
-        if (position >= *size) {
-          return absl::OutOfRangeError(absl::StrCat(
-              file.path(), ": position ", position,
-              " is at or past the end of the file"));
-        }
-      }
-      return data_loss(pos, "position in a block trailer");
+  for (bool first = true;; first = false) {
+    BW_ASSIGN_OR_RETURN(const Fragment f, reader.Read(pos, first));
+    const uint64_t end = pos + kHeaderSize + f.payload.size();
+    if (first && f.type == kFullType) {
+      if (end_position != nullptr) *end_position = end;
+      if (!f.in_buffer) return f.payload;  // memory owned by the file
+      // The bytes live in a local buffer: hand them over via scratch.
+      scratch->assign(f.payload.data(), f.payload.size());
+      return absl::string_view(*scratch);
     }
-    const size_t block_left = static_cast<size_t>(kBlockSize - in_block);
-    const size_t want = first ? std::min(block_left, kFirstRead) : block_left;
-    char* dst = first_buf;
-    if (!first) {
-      if (buf.size() < want) buf.resize(want);  // grow only: no clearing again
-      dst = buf.data();
+    if (first && f.type != kFirstType) {
+      return reader.DataLoss(pos, absl::StrCat("fragment of type ", f.type,
+                                               " where a record should start"));
     }
-    absl::StatusOr<absl::string_view> read = file.Read(pos, want, dst);
-    if (!read.ok()) return read.status();
-    absl::string_view got = *read;
-    if (first && got.empty()) {
-      return absl::OutOfRangeError(absl::StrCat(
-          file.path(), ": position ", position, " is at or past the end of the file"));
+    if (!first && f.type != kMiddleType && f.type != kLastType) {
+      return reader.DataLoss(pos, absl::StrCat("fragment of type ", f.type,
+                                               " inside a fragmented record"));
     }
-    if (got.size() < static_cast<size_t>(kHeaderSize)) {
-      return data_loss(pos, "header cut off by the end of the file");
-    }
-    const uint32_t length = DecodeFixed16(got.data() + 4);
-    const unsigned type = static_cast<unsigned char>(got[6]);
-    if (kHeaderSize + length > block_left) {
-      return data_loss(pos, "bad record length");
-    }
-    if (kHeaderSize + length > got.size()) {
-      if (got.size() == want) {
-        // The first read was short of a large fragment: fetch the rest.
-        const size_t need = kHeaderSize + length;
-        if (buf.size() < need) buf.resize(need);
-        dst = buf.data();
-        read = file.Read(pos, need, dst);
-        if (!read.ok()) return read.status();
-        got = *read;
-      }
-      if (kHeaderSize + length > got.size()) {
-        return data_loss(pos, "payload cut off by the end of the file");
-      }
-    }
-    const uint32_t expected = crc32c::Unmask(DecodeFixed32(got.data()));
-    if (crc32c::Value(got.data() + 6, 1 + length) != expected) {
-      return data_loss(pos, "checksum mismatch");
-    }
-    const absl::string_view payload = got.substr(kHeaderSize, length);
-    const bool expect_start = first;
-    first = false;
-    if (expect_start) {
-      if (type == kFullType) {
-        if (end_position != nullptr) *end_position = pos + kHeaderSize + length;
-        if (got.data() == dst) {
-          // The bytes live in a local buffer: hand them over via scratch.
-          scratch->assign(payload.data(), payload.size());
-          return absl::string_view(*scratch);
-        }
-        return payload;  // memory owned by the file (e.g. a mapping)
-      }
-      if (type != kFirstType) {
-        return data_loss(pos, absl::StrCat("fragment of type ", type,
-                                           " where a record should start"));
-      }
-    } else if (type != kMiddleType && type != kLastType) {
-      return data_loss(pos, absl::StrCat("fragment of type ", type,
-                                         " inside a fragmented record"));
-    }
-    scratch->append(payload.data(), payload.size());
-    pos += kHeaderSize + length;
-    if (type == kLastType) {
-      if (end_position != nullptr) *end_position = pos;
+    scratch->append(f.payload.data(), f.payload.size());
+    if (f.type == kLastType) {
+      if (end_position != nullptr) *end_position = end;
       return absl::string_view(*scratch);
     }
     // The next fragment starts the next block (a FIRST/MIDDLE fills its block
     // up to a trailer the writer zero-filled).
-    pos = NextFragmentStart(pos);
+    pos = NextFragmentStart(end);
   }
 }
 

@@ -140,77 +140,16 @@ class SegmentInspector : public BlockReader::Reporter {
   absl::Status CheckStore() {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
                         fs_->NewSequentialFile(seg_.store_path));
-    uint64_t expected = seg_.base_offset;
-    // The trailing run of records that say more of their batch follows.
-    uint64_t batch_run = 0;
-    uint64_t batch_position = 0;
-    uint64_t batch_offset = 0;
+    expected_ = seg_.base_offset;
     BW_RETURN_IF_ERROR(ScanStore(
         file.get(), 0, this,
         [&](uint64_t position, uint64_t end, absl::string_view payload) {
           ReportProgress(end, /*force=*/false);
-          absl::StatusOr<Record> r = DecodeRecord(payload);
-          if (!r.ok()) {
-            AddProblem(seg_.store_path, position, ProblemKind::kBadEnvelope,
-                       std::string(r.status().message()));
-            covered_end_ = std::max(covered_end_, end);
-            reported_.push_back({position, end});
-            damage_since_record_ = true;
-            return true;
-          }
-          // Offsets skipped right after reported damage were lost in it;
-          // any other jump, and any step back, is a problem of its own.
-          const bool in_sequence =
-              r->offset == expected ||
-              (r->offset > expected && damage_since_record_);
-          if (!in_sequence) {
-            AddProblem(seg_.store_path, position, ProblemKind::kWrongOffset,
-                       absl::StrCat("record carries offset ", r->offset,
-                                    ", expected ", expected));
-          }
-          damage_since_record_ = false;
-          expected = std::max(expected, r->offset + 1);
-          if (r->timestamp_us < *previous_timestamp_us_) {
-            AddProblem(seg_.store_path, position,
-                       ProblemKind::kTimestampBackwards,
-                       absl::StrCat("record ", r->offset, " has timestamp ",
-                                    r->timestamp_us,
-                                    ", earlier than the previous record's ",
-                                    *previous_timestamp_us_));
-          }
-          *previous_timestamp_us_ =
-              std::max(*previous_timestamp_us_, r->timestamp_us);
-          if (seg_.records == 0) {
-            seg_.first_offset = r->offset;
-            seg_.first_timestamp_us = r->timestamp_us;
-          }
-          ++seg_.records;
-          seg_.last_offset = r->offset;
-          seg_.last_timestamp_us = r->timestamp_us;
-          seg_.valid_end = end;
-          seen_.push_back({position, r->offset, in_sequence});
-          if (InIncompleteBatch(r->offset, r->flags, complete_below_)) {
-            if (batch_run == 0) {
-              batch_position = position;
-              batch_offset = r->offset;
-            }
-            ++batch_run;
-          } else {
-            batch_run = 0;
-          }
-          if (options_.on_record) {
-            RecordLocation loc;
-            loc.base_offset = seg_.base_offset;
-            loc.store_name = store_name_;
-            loc.store_path = seg_.store_path;
-            loc.position = position;
-            loc.length = r->value.size();
-            options_.on_record(loc, *r);
-          }
+          CheckRecord(position, end, payload);
           return true;
         }));
     ReportProgress(seg_.store_bytes, /*force=*/true);
-    seg_.next_offset = expected;
+    seg_.next_offset = expected_;
 
     const uint64_t tail = std::max(seg_.valid_end, covered_end_);
     if (tail < seg_.store_bytes) {
@@ -220,17 +159,77 @@ class SegmentInspector : public BlockReader::Reporter {
                               " bytes after the last valid record (a write "
                               "cut off by a crash; Log::Open cuts it)"));
     }
-    if (batch_run > 0) {
-      AddProblem(seg_.store_path, batch_position, ProblemKind::kIncompleteBatch,
-                 absl::StrCat("incomplete batch: the last ", batch_run,
-                              batch_run == 1 ? " record" : " records",
-                              " (from offset ", batch_offset,
+    if (batch_run_ > 0) {
+      AddProblem(seg_.store_path, batch_position_,
+                 ProblemKind::kIncompleteBatch,
+                 absl::StrCat("incomplete batch: the last ", batch_run_,
+                              batch_run_ == 1 ? " record" : " records",
+                              " (from offset ", batch_offset_,
                               ") say more of their batch follows, but nothing "
                               "ends the batch",
                               last_ ? " (a crash cut it; Log::Open removes it)"
                                     : ""));
     }
     return absl::OkStatus();
+  }
+
+  // Checks one record the scan returned at [position, end).
+  void CheckRecord(uint64_t position, uint64_t end, absl::string_view payload) {
+    absl::StatusOr<Record> r = DecodeRecord(payload);
+    if (!r.ok()) {
+      AddProblem(seg_.store_path, position, ProblemKind::kBadEnvelope,
+                 std::string(r.status().message()));
+      covered_end_ = std::max(covered_end_, end);
+      reported_.push_back({position, end});
+      damage_since_record_ = true;
+      return;
+    }
+    // Offsets skipped right after reported damage were lost in it; any other
+    // jump, and any step back, is a problem of its own.
+    const bool in_sequence = r->offset == expected_ ||
+                             (r->offset > expected_ && damage_since_record_);
+    if (!in_sequence) {
+      AddProblem(seg_.store_path, position, ProblemKind::kWrongOffset,
+                 absl::StrCat("record carries offset ", r->offset,
+                              ", expected ", expected_));
+    }
+    damage_since_record_ = false;
+    expected_ = std::max(expected_, r->offset + 1);
+    if (r->timestamp_us < *previous_timestamp_us_) {
+      AddProblem(seg_.store_path, position, ProblemKind::kTimestampBackwards,
+                 absl::StrCat("record ", r->offset, " has timestamp ",
+                              r->timestamp_us,
+                              ", earlier than the previous record's ",
+                              *previous_timestamp_us_));
+    }
+    *previous_timestamp_us_ = std::max(*previous_timestamp_us_, r->timestamp_us);
+    if (seg_.records == 0) {
+      seg_.first_offset = r->offset;
+      seg_.first_timestamp_us = r->timestamp_us;
+    }
+    ++seg_.records;
+    seg_.last_offset = r->offset;
+    seg_.last_timestamp_us = r->timestamp_us;
+    seg_.valid_end = end;
+    seen_.push_back({position, r->offset, in_sequence});
+    if (InIncompleteBatch(r->offset, r->flags, complete_below_)) {
+      if (batch_run_ == 0) {
+        batch_position_ = position;
+        batch_offset_ = r->offset;
+      }
+      ++batch_run_;
+    } else {
+      batch_run_ = 0;
+    }
+    if (options_.on_record) {
+      RecordLocation loc;
+      loc.base_offset = seg_.base_offset;
+      loc.store_name = store_name_;
+      loc.store_path = seg_.store_path;
+      loc.position = position;
+      loc.length = r->value.size();
+      options_.on_record(loc, *r);
+    }
   }
 
   enum class EntryCheck {
@@ -372,6 +371,11 @@ class SegmentInspector : public BlockReader::Reporter {
   uint64_t covered_end_ = 0;
   // Damage was reported after the last record that decoded.
   bool damage_since_record_ = false;
+  uint64_t expected_ = 0;  // the offset the next record should carry
+  // The trailing run of records that say more of their batch follows.
+  uint64_t batch_run_ = 0;
+  uint64_t batch_position_ = 0;
+  uint64_t batch_offset_ = 0;
   uint64_t* previous_timestamp_us_ = nullptr;
   uint64_t progress_base_ = 0;
   uint64_t progress_total_ = 0;
