@@ -522,6 +522,9 @@ absl::StatusOr<OffsetRange> FindOffsetRange(FileSystem* fs,
   in.store = store.get();
   BW_ASSIGN_OR_RETURN(in.store_size, store->Size());
   in.index = index.get();
+  // Scanned as an older segment with nothing after it: an incomplete batch
+  // at the end still counts.
+  in.next_base = ~uint64_t{0};
   BW_ASSIGN_OR_RETURN(const SegmentFindings findings, ScanSegment(in));
   return OffsetRange{listing.stores.front(), base + findings.count()};
 }

@@ -559,7 +559,9 @@ absl::Status Segment::TruncateFiles(FileSystem* fs, const std::string& dir,
     const std::string tmp = path + kSegmentTempSuffix;
     BW_ASSIGN_OR_RETURN(auto in, fs->NewRandomAccessFile(path));
     BW_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(tmp));
-    std::string buf(1 << 20, '\0');
+    // Copied in pieces of at most 1 MiB (no bigger than the copy).
+    std::string buf(static_cast<size_t>(std::min<uint64_t>(size, 1 << 20)),
+                    '\0');
     for (uint64_t pos = 0; pos < size;) {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - pos));
       BW_ASSIGN_OR_RETURN(absl::string_view got, in->Read(pos, want, buf.data()));

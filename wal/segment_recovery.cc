@@ -127,6 +127,16 @@ class SegmentScanner {
   // What a record the scan returned at [position, end) means.
   void Judge(uint64_t position, uint64_t end, absl::StatusOr<Record> r) {
     TakeReaderReports();
+    if (r.ok() && !in_.last && r->offset >= in_.next_base) {
+      // Not a record of this sealed segment: its offsets end where the next
+      // segment's begin (a stale record, or damage that decodes).
+      AddDamage(position, end - position, ProblemKind::kWrongOffset,
+                absl::StrCat("record carries offset ", r->offset,
+                             ", but the next segment starts at offset ",
+                             in_.next_base));
+      if (damage_start_ == kNoDamage) damage_start_ = position;
+      return;
+    }
     if (r.ok()) {
       f_.max_timestamp_us = std::max(f_.max_timestamp_us, r->timestamp_us);
     }

@@ -256,6 +256,20 @@ def seeds():
     seg = Segment(0).add(b"first", SYNC).add(bytes(range(256)) * 130, SYNC)
     out["big_record_small_segments"] = directory(
         STORE_200 | INDEX_36 | BIG_VALUE, seg.files())
+    # Found by the fuzzer: a sealed segment whose store held no record the
+    # scan could reach from 0 got skip-mode fillers at positions 0 and 1; a
+    # real record (offset 1) sat at position 1, so the reopen trusted both
+    # entries and took a stale record carrying offset 2, the next segment's
+    # base, as the segment's third: the reopen failed the chain check.
+    out["bug_skip_mode_sealed_record_past_next_base"] = bytes.fromhex(
+        "00800040f6ba19451900010000000000000000e803000000000000007265636f72642d30"
+        "ec2907ca1900010100000000000000e903000000000000017265636f72642d3101001800"
+        "000000000000000000000001000000200000000000000080024000c0f3be190001026563"
+        "6f72642d3101001800000000000000000000000001000000200000000000000080024000"
+        "c0f3be1900010200000000000000ea03000000000000007261e887755812000101000000"
+        "00000000e90300000000000000623f1cc5651800010200000000000000ea030000000000"
+        "000262617463682d31a01c1c5718000103000000000000830c020000000000000078270b"
+        "ff")
     return out
 
 
