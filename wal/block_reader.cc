@@ -255,10 +255,12 @@ struct Fragment {
 // Reads and checks the fragment at `pos` of the record at `position`.
 class FragmentReader {
  public:
-  FragmentReader(const RandomAccessFile& file, uint64_t position)
-      : file_(file), position_(position) {}
+  // `quiet`: errors carry no message (ProbeRecordAt).
+  FragmentReader(const RandomAccessFile& file, uint64_t position, bool quiet)
+      : file_(file), position_(position), quiet_(quiet) {}
 
   absl::Status DataLoss(uint64_t at, absl::string_view what) const {
+    if (quiet_) return absl::DataLossError("");
     return absl::DataLossError(
         absl::StrCat(file_.path(), ": record at position ", position_, ": ",
                      what, " at position ", at));
@@ -309,6 +311,7 @@ class FragmentReader {
   static constexpr size_t kFirstRead = 4096;
 
   absl::Status PastEnd() const {
+    if (quiet_) return absl::OutOfRangeError("");
     return absl::OutOfRangeError(
         absl::StrCat(file_.path(), ": position ", position_,
                      " is at or past the end of the file"));
@@ -321,6 +324,7 @@ class FragmentReader {
 
   const RandomAccessFile& file_;
   const uint64_t position_;
+  const bool quiet_;
   char first_buf_[kFirstRead];
   std::string buf_;  // larger fragments, when the file copies
 };
@@ -329,9 +333,10 @@ class FragmentReader {
 absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
                                                 uint64_t position,
                                                 std::string* scratch,
-                                                uint64_t* end_position) {
+                                                uint64_t* end_position,
+                                                bool quiet) {
   scratch->clear();
-  FragmentReader reader(file, position);
+  FragmentReader reader(file, position, quiet);
   uint64_t pos = position;
   for (bool first = true;; first = false) {
     BW_ASSIGN_OR_RETURN(const Fragment f, reader.Read(pos, first));
@@ -344,12 +349,14 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
       return absl::string_view(*scratch);
     }
     if (first && f.type != kFirstType) {
-      return reader.DataLoss(pos, absl::StrCat("fragment of type ", f.type,
-                                               " where a record should start"));
+      return reader.DataLoss(
+          pos, quiet ? "" : absl::StrCat("fragment of type ", f.type,
+                                         " where a record should start"));
     }
     if (!first && f.type != kMiddleType && f.type != kLastType) {
-      return reader.DataLoss(pos, absl::StrCat("fragment of type ", f.type,
-                                               " inside a fragmented record"));
+      return reader.DataLoss(
+          pos, quiet ? "" : absl::StrCat("fragment of type ", f.type,
+                                         " inside a fragmented record"));
     }
     scratch->append(f.payload.data(), f.payload.size());
     if (f.type == kLastType) {
@@ -368,7 +375,8 @@ namespace {
 
 absl::StatusOr<absl::string_view> ReadRecordAtImpl(
     const RandomAccessFile& file, uint64_t position, std::string* scratch,
-    uint64_t* end_position, uint64_t length_hint, bool view_file_memory) {
+    uint64_t* end_position, uint64_t length_hint, bool view_file_memory,
+    bool quiet = false) {
   // The common case in one read, straight into *scratch: a FULL record whose
   // extent the caller knows (the index gives where the next record starts).
   const uint64_t in_block = position % kBlockSize;
@@ -403,7 +411,7 @@ absl::StatusOr<absl::string_view> ReadRecordAtImpl(
     // Anything else (fragments, damage, a wrong hint) takes the general path,
     // which reports exactly what is wrong.
   }
-  return ReadFragments(file, position, scratch, end_position);
+  return ReadFragments(file, position, scratch, end_position, quiet);
 }
 
 }  // namespace
@@ -422,6 +430,15 @@ absl::StatusOr<absl::string_view> ReadRecordViewAt(
     uint64_t* end_position, uint64_t length_hint) {
   return ReadRecordAtImpl(file, position, scratch, end_position, length_hint,
                           /*view_file_memory=*/true);
+}
+
+absl::StatusOr<absl::string_view> ProbeRecordAt(const RandomAccessFile& file,
+                                                uint64_t position,
+                                                std::string* scratch,
+                                                uint64_t* end_position) {
+  return ReadRecordAtImpl(file, position, scratch, end_position,
+                          /*length_hint=*/0, /*view_file_memory=*/false,
+                          /*quiet=*/true);
 }
 
 }  // namespace blockwal::wal

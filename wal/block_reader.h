@@ -179,6 +179,14 @@ absl::StatusOr<absl::string_view> ReadRecordViewAt(
     const RandomAccessFile& file, uint64_t position, std::string* scratch,
     uint64_t* end_position = nullptr, uint64_t length_hint = 0);
 
+// As ReadRecordAt, for callers that only ask whether a valid record starts at
+// `position` (recovery's checks of index entries): the same outcomes, but
+// errors carry no message, so a miss allocates nothing.
+absl::StatusOr<absl::string_view> ProbeRecordAt(const RandomAccessFile& file,
+                                                uint64_t position,
+                                                std::string* scratch,
+                                                uint64_t* end_position);
+
 }  // namespace blockwal::wal
 
 #endif  // BLOCKWAL_WAL_BLOCK_READER_H_

@@ -330,7 +330,7 @@ std::optional<VerifiedRecord> VerifyRecordAt(const RandomAccessFile& store,
   std::string scratch;
   VerifiedRecord v;
   absl::StatusOr<absl::string_view> payload =
-      ReadRecordAt(store, position, &scratch, &v.end);
+      ProbeRecordAt(store, position, &scratch, &v.end);
   if (!payload.ok()) return std::nullopt;
   absl::StatusOr<Record> r = DecodeRecord(*payload);
   if (!r.ok() || r->offset != offset) return std::nullopt;
