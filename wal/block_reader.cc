@@ -89,7 +89,8 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
       case kFullType:
         if (in_fragmented_record && !scratch->empty()) {
           ReportCorruption(prospective_record_offset, scratch->size(),
-                           ProblemKind::kPartialRecord, "partial record without end");
+                           ProblemKind::kPartialRecord,
+                           "partial record without end");
         }
         // An empty FIRST followed by a FULL drops nothing, so it is not
         // reported (older LevelDB writers could produce that).
@@ -102,7 +103,8 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
       case kFirstType:
         if (in_fragmented_record && !scratch->empty()) {
           ReportCorruption(prospective_record_offset, scratch->size(),
-                           ProblemKind::kPartialRecord, "partial record without end");
+                           ProblemKind::kPartialRecord,
+                           "partial record without end");
         }
         prospective_record_offset = physical_record_offset;
         scratch->assign(fragment.data(), fragment.size());
@@ -110,22 +112,16 @@ bool BlockReader::ReadRecord(absl::string_view* record, std::string* scratch) {
         break;
 
       case kMiddleType:
-        if (!in_fragmented_record) {
-          ReportCorruption(physical_record_offset,
-                           kHeaderSize + fragment.size(),
-                           ProblemKind::kMissingStart, "missing start of fragmented record");
-        } else {
-          scratch->append(fragment.data(), fragment.size());
-        }
-        break;
-
       case kLastType:
         if (!in_fragmented_record) {
           ReportCorruption(physical_record_offset,
                            kHeaderSize + fragment.size(),
-                           ProblemKind::kMissingStart, "missing start of fragmented record");
-        } else {
-          scratch->append(fragment.data(), fragment.size());
+                           ProblemKind::kMissingStart,
+                           "missing start of fragmented record");
+          break;
+        }
+        scratch->append(fragment.data(), fragment.size());
+        if (record_type == kLastType) {
           *record = *scratch;
           last_record_offset_ = prospective_record_offset;
           last_record_end_ = BufferPosition();
