@@ -72,15 +72,8 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::PlanOpen(
   return seg;
 }
 
-bool Segment::EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
-                            uint8_t* flags) const {
-  std::optional<VerifiedRecord> v =
-      VerifyRecordAt(*store_file(), index_->Position(i), base_offset_ + i);
-  if (!v.has_value()) return false;
-  *end = v->end;
-  *timestamp_us = v->timestamp_us;
-  if (flags != nullptr) *flags = v->flags;
-  return true;
+std::optional<VerifiedRecord> Segment::VerifyEntry(uint64_t i) const {
+  return VerifyIndexEntry(*store_file(), *index_, base_offset_, i);
 }
 
 absl::Status Segment::PlanRecovery(const OpenContext& ctx,
@@ -106,14 +99,14 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
   // A sealed segment that was closed cleanly needs one read: its last entry
   // verifies, ends where the store ends, and ends the index file.
   if (!ctx.last && options_.recovery_mode != RecoveryMode::kAbsoluteConsistency) {
-    uint64_t end = 0, ts = 0;
+    std::optional<VerifiedRecord> last;
     if (n > 0 && index_file_size == n * kIndexEntrySize &&
-        EntryVerifies(n - 1, &end, &ts) && end == store_size) {
+        (last = VerifyEntry(n - 1)).has_value() && last->end == store_size) {
       plan_ = std::make_unique<SegmentPlan>();
       plan_->clean_sealed = true;
       plan_->n = plan_->final_count = n;
       plan_->store_size = plan_->good_end = store_size;
-      plan_->max_ts = ts;
+      plan_->max_ts = last->timestamp_us;
       return absl::OkStatus();
     }
   }
@@ -178,8 +171,9 @@ absl::Status Segment::ApplyPlan(RecoveryReport* report) {
       plan.cut_store ? plan.good_end : std::max(plan.store_size, plan.good_end);
   uint64_t max_ts = plan.max_ts;
   if (final_count > 0) {
-    uint64_t end, ts;
-    if (EntryVerifies(final_count - 1, &end, &ts)) max_ts = std::max(max_ts, ts);
+    if (std::optional<VerifiedRecord> v = VerifyEntry(final_count - 1)) {
+      max_ts = std::max(max_ts, v->timestamp_us);
+    }
   }
   store_size_.store(final_store, std::memory_order_release);
   flushed_size_.store(final_store, std::memory_order_release);
@@ -439,10 +433,9 @@ absl::StatusOr<Record> Segment::ReadByWalking(uint64_t i,
   uint64_t j = 0, position = 0;  // the record of entry j starts at position
   bool found = i < kMaxWalk;     // else the walk from the start is too long
   for (uint64_t k = i; k > 0 && i - k < kMaxWalk; --k) {
-    uint64_t end, ts;
-    if (EntryVerifies(k - 1, &end, &ts)) {
+    if (std::optional<VerifiedRecord> v = VerifyEntry(k - 1)) {
       j = k;
-      position = end;
+      position = v->end;
       found = true;
       break;
     }
@@ -532,8 +525,10 @@ void Segment::Hide(uint64_t keep_records) {
 uint64_t Segment::StoreEndBefore(uint64_t offset) const {
   const uint64_t i = offset - base_offset_;
   const uint64_t position = index_->Position(i);
-  uint64_t end = 0, ts = 0;
-  if (i > 0 && EntryVerifies(i - 1, &end, &ts) && end <= position) return end;
+  if (i > 0) {
+    std::optional<VerifiedRecord> v = VerifyEntry(i - 1);
+    if (v.has_value() && v->end <= position) return v->end;
+  }
   return position;
 }
 

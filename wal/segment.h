@@ -36,6 +36,7 @@
 namespace blockwal::wal {
 
 struct SegmentPlan;  // wal/segment_recovery.h
+struct VerifiedRecord;  // wal/segment_recovery.h
 
 class Segment {
  public:
@@ -186,9 +187,8 @@ class Segment {
   absl::Status ApplyPlanOnDisk(const SegmentPlan& plan, bool rewrite);
   void ApplyPlanInMemory(const SegmentPlan& plan, bool rewrite);
   // Whether index entry i points at a record that verifies and carries its
-  // offset; *end receives the position just past that record.
-  bool EntryVerifies(uint64_t i, uint64_t* end, uint64_t* timestamp_us,
-                     uint8_t* flags = nullptr) const;
+  // offset (VerifyIndexEntry on this segment's files).
+  std::optional<VerifiedRecord> VerifyEntry(uint64_t i) const;
   // Ensures the bytes of the store up to `end` have left the user-space
   // buffer, so a positional read sees them.
   absl::Status FlushUpTo(uint64_t end) const;

@@ -59,7 +59,7 @@ class SegmentScanner {
 
  private:
   std::optional<VerifiedRecord> EntryVerifies(uint64_t i) const {
-    return VerifyRecordAt(*in_.store, index_.Position(i), in_.base_offset + i);
+    return VerifyIndexEntry(*in_.store, index_, in_.base_offset, i);
   }
 
   // 1. Which index entries to take as they are.
@@ -339,13 +339,20 @@ std::optional<VerifiedRecord> VerifyRecordAt(const RandomAccessFile& store,
   return v;
 }
 
+std::optional<VerifiedRecord> VerifyIndexEntry(const RandomAccessFile& store,
+                                               const Index& index,
+                                               uint64_t base_offset,
+                                               uint64_t i) {
+  return VerifyRecordAt(store, index.Position(i), base_offset + i);
+}
+
 TrustedPrefix FindTrustedPrefix(const RandomAccessFile& store,
                                 const Index& index, uint64_t base_offset,
                                 RecoveryMode mode) {
   const uint64_t n = index.size();
   if (mode == RecoveryMode::kAbsoluteConsistency || n == 0) return {};
   auto verifies = [&](uint64_t i) {
-    return VerifyRecordAt(store, index.Position(i), base_offset + i);
+    return VerifyIndexEntry(store, index, base_offset, i);
   };
   if (std::optional<VerifiedRecord> v = verifies(n - 1)) {
     return {n, v->end, v->timestamp_us};

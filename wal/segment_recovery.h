@@ -61,6 +61,13 @@ std::optional<VerifiedRecord> VerifyRecordAt(const RandomAccessFile& store,
                                              uint64_t position,
                                              uint64_t offset);
 
+// Whether index entry i (offset base_offset + i) points at a valid record
+// carrying that offset.
+std::optional<VerifiedRecord> VerifyIndexEntry(const RandomAccessFile& store,
+                                               const Index& index,
+                                               uint64_t base_offset,
+                                               uint64_t i);
+
 // How many leading index entries to take as they are, and where the last of
 // them ends: the longest prefix whose last entry verifies against the store
 // (a store only grows at its end, so if entry i's record survived, so did
