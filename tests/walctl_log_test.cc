@@ -3,14 +3,12 @@
 // checks the exact output and exit status of its log subcommands: dump DIR,
 // verify, stat, repair, append, read, tail.
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +20,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/run_command.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
+#include "tests/walctl_test_util.h"
 #include "tools/cli.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/block_writer.h"
@@ -31,15 +31,13 @@
 #include "blockwal/wal/record.h"
 #include "blockwal/wal/segment.h"
 
-#ifndef WALCTL_PATH
-#error "WALCTL_PATH must name the walctl binary"
-#endif
-
 namespace blockwal {
 namespace {
 
 using ::blockwal::testing::CommandResult;
-using ::blockwal::testing::RunCommand;
+using ::blockwal::testing::FlipByte;
+using ::blockwal::testing::ScratchDir;
+using ::blockwal::testing::Walctl;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::EndsWith;
@@ -51,12 +49,6 @@ using tools::kExitFailed;
 using tools::kExitNotFound;
 using tools::kExitUsage;
 
-CommandResult Walctl(std::vector<std::string> args,
-                     const std::string& stdin_data = "") {
-  args.insert(args.begin(), WALCTL_PATH);
-  return RunCommand(args, "", stdin_data);
-}
-
 // 2023-11-14T22:13:20Z in microseconds.
 constexpr uint64_t kEpochUs = 1700000000000000;
 
@@ -66,18 +58,14 @@ constexpr uint64_t kPos1 = 29;
 constexpr uint64_t kPos2 = 53;
 constexpr uint64_t kStoreEnd = 80;
 
+// The log is dir_, which does not exist yet, in root_, a fresh ScratchDir
+// (which also takes the backups `walctl repair` makes beside the log).
 class WalctlLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = JoinPath(::testing::TempDir(), "walctl_log_test.XXXXXX");
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    root_ = tmpl;
-    dir_ = JoinPath(root_, "log");
+    // Without a directory (ScratchDir has failed the test) nothing is run.
+    ASSERT_FALSE(root_.empty());
     options_.clock_us = [this] { return kEpochUs + ++ticks_; };
-  }
-  void TearDown() override {
-    std::error_code ignored;  // best effort: a leftover temp dir is harmless
-    std::filesystem::remove_all(root_, ignored);
   }
 
   // Appends `values` through a Log in dir_ and closes it cleanly.
@@ -104,12 +92,6 @@ class WalctlLogTest : public ::testing::Test {
     absl::StatusOr<std::string> data = ReadFileToString(FileSystem::Default(), path);
     EXPECT_OK(data);
     return data.ok() ? *data : "";
-  }
-  static void FlipByte(const std::string& path, uint64_t position) {
-    std::string data = Contents(path);
-    ASSERT_LT(position, data.size());
-    data[position] = static_cast<char>(data[position] ^ 0xff);
-    ASSERT_OK(WriteStringToFile(FileSystem::Default(), data, path, false));
   }
 
   // The log.repair-backup-* directories beside dir_ (none may be inside).
@@ -151,8 +133,12 @@ class WalctlLogTest : public ::testing::Test {
     const struct {
       uint8_t flags;
       std::string value;
-      uint64_t position;
-    } records[] = {{0, "a", 0}, {0, filler, 25}, {wal::kSyncMarker, "synced", 32768}};
+      uint64_t position;  // where the writer must put it
+    } records[] = {
+        {.flags = 0, .value = "a", .position = 0},
+        {.flags = 0, .value = filler, .position = 25},
+        {.flags = wal::kSyncMarker, .value = "synced", .position = 32768},
+    };
     uint64_t offset = 0;
     for (const auto& r : records) {
       std::string payload;
@@ -166,8 +152,9 @@ class WalctlLogTest : public ::testing::Test {
     FlipByte(Store(), 25 + wal::kHeaderSize + 100);
   }
 
-  std::string root_;
-  std::string dir_;
+  const ScratchDir scratch_{"walctl_log_test"};
+  const std::string root_ = scratch_.str();
+  const std::string dir_ = JoinPath(root_, "log");
   wal::LogOptions options_;
   uint64_t ticks_ = 0;
 };
@@ -671,12 +658,19 @@ TEST_F(WalctlLogTest, TailFromTimeAcrossSegmentsAndEqualTimestamps) {
     ASSERT_OK(log->Append(absl::StrCat("v", delta)));
   }
   ASSERT_OK(log->Close());
+  // --from-time kEpochUs + delta starts at first_line.
   const struct {
     uint64_t delta;
     std::string first_line;
-  } cases[] = {{0, "0\tv0\n"},  {1, "1\tv10\n"}, {10, "1\tv10\n"},
-               {11, "6\tv20\n"}, {25, "7\tv30\n"}, {30, "7\tv30\n"},
-               {40, "9\tv40\n"}};
+  } cases[] = {
+      {.delta = 0, .first_line = "0\tv0\n"},
+      {.delta = 1, .first_line = "1\tv10\n"},
+      {.delta = 10, .first_line = "1\tv10\n"},
+      {.delta = 11, .first_line = "6\tv20\n"},
+      {.delta = 25, .first_line = "7\tv30\n"},
+      {.delta = 30, .first_line = "7\tv30\n"},
+      {.delta = 40, .first_line = "9\tv40\n"},
+  };
   for (const auto& c : cases) {
     const CommandResult r =
         Walctl({"tail", "--from-time", absl::StrCat(kEpochUs + c.delta), dir_});

@@ -2,12 +2,7 @@
 // compile definitions set in tests/CMakeLists.txt) on logs written with
 // BlockWriter, and checks their exact output and exit status. Also unit-tests
 // the small display and JSON helpers the tools share.
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +14,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/run_command.h"
+#include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
+#include "tests/walctl_test_util.h"
 #include "tools/cli.h"
 #include "tools/display.h"
 #include "tools/json_util.h"
@@ -27,9 +24,6 @@
 #include "blockwal/wal/block_writer.h"
 #include "blockwal/wal/format.h"
 
-#ifndef WALCTL_PATH
-#error "WALCTL_PATH must name the walctl binary"
-#endif
 #ifndef BLOCK_DEMO_PATH
 #error "BLOCK_DEMO_PATH must name the blockwal_block_demo binary"
 #endif
@@ -38,8 +32,11 @@ namespace blockwal {
 namespace {
 
 using ::blockwal::testing::CommandResult;
+using ::blockwal::testing::FlipByte;
 using ::blockwal::testing::IsOkAndHolds;
 using ::blockwal::testing::RunCommand;
+using ::blockwal::testing::ScratchDir;
+using ::blockwal::testing::Walctl;
 using ::testing::AllOf;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -48,22 +45,11 @@ using ::testing::StartsWith;
 using wal::kBlockSize;
 using wal::kHeaderSize;
 
-CommandResult Walctl(std::vector<std::string> args) {
-  args.insert(args.begin(), WALCTL_PATH);
-  return RunCommand(args);
-}
-
+// Each test's files are in dir_, a fresh ScratchDir.
 class WalctlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = JoinPath(::testing::TempDir(), "walctl_test.XXXXXX");
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ignored;  // best effort: a leftover temp dir is harmless
-    std::filesystem::remove_all(dir_, ignored);
-  }
+  // Without a directory (ScratchDir has failed the test) nothing is run.
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
 
   std::string Path(absl::string_view name) const { return JoinPath(dir_, name); }
 
@@ -87,17 +73,6 @@ class WalctlTest : public ::testing::Test {
     return positions;
   }
 
-  // Flips every bit of the byte at `position`.
-  void FlipByte(const std::string& path, uint64_t position) {
-    absl::StatusOr<std::string> bytes =
-        ReadFileToString(FileSystem::Default(), path);
-    ASSERT_OK(bytes);
-    ASSERT_LT(position, bytes->size());
-    (*bytes)[position] = static_cast<char>((*bytes)[position] ^ 0xff);
-    ASSERT_OK(WriteStringToFile(FileSystem::Default(), *bytes, path,
-                                /*sync=*/false));
-  }
-
   // Three records where the middle one fills the rest of block 0, so damage
   // to it costs nothing else: "first" at 0, 32749 filler bytes at 12,
   // "after" at 32768. The filler's payload byte 10 is flipped.
@@ -110,7 +85,8 @@ class WalctlTest : public ::testing::Test {
     return path;
   }
 
-  std::string dir_;
+  const ScratchDir scratch_{"walctl_test"};
+  const std::string dir_ = scratch_.str();
 };
 
 TEST_F(WalctlTest, JsonDumpPrintsEveryRecordExactly) {
