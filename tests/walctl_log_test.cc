@@ -422,7 +422,7 @@ TEST_F(WalctlLogTest, RepairRefusesToCutDamageBeforeSyncedRecordAndForceSkipsIt)
                                          "1 segment, 2 records, 1 problem\n"));
 }
 
-// Issue 13: 4 bytes overwritten at position 200 of the active store of a
+// 4 bytes overwritten at position 200 of the active store of a
 // log whose appends were synced. Recovery trusts the index over the damage,
 // so its report skips nothing; the repair must still count the damaged
 // record and name it.

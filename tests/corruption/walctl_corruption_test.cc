@@ -58,6 +58,7 @@
 #include "tests/corruption/damaged_log.h"
 #include "tests/run_command.h"
 #include "tests/status_matchers.h"
+#include "tests/walctl_test_util.h"
 #include "blockwal/util/coding.h"
 #include "blockwal/wal/index.h"
 #include "blockwal/wal/log.h"
@@ -65,26 +66,17 @@
 #include "blockwal/wal/segment.h"
 #include "tools/cli.h"
 
-#ifndef WALCTL_PATH
-#error "WALCTL_PATH must name the walctl binary"
-#endif
-
 namespace blockwal::corruption {
 namespace {
 
 using ::blockwal::testing::CommandResult;
-using ::blockwal::testing::RunCommand;
+using ::blockwal::testing::Walctl;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // Damaged logs per test (one test per target); each runs walctl seven times
 // and both repairs fsync every file they back up.
 constexpr int kDefaultIterations = 8;
-
-CommandResult Walctl(std::vector<std::string> args) {
-  args.insert(args.begin(), WALCTL_PATH);
-  return RunCommand(args);
-}
 
 struct Problem {
   std::string file;
@@ -571,7 +563,7 @@ INSTANTIATE_TEST_SUITE_P(corruption, WalctlCorruptionTest,
                            return TargetName(info.param);
                          });
 
-// Issue 3 of damaged_log.h (fixed), minimal: a sealed segment whose middle
+// A damaged log case (fixed), minimal: a sealed segment whose middle
 // record is damaged. Point-in-time recovery checks only the last record of a
 // sealed segment, so it opens the log and leaves the damage; the repair used
 // to exit 0 there. It now verifies its result and exits 3 naming the damage.
