@@ -437,4 +437,19 @@ absl::StatusOr<absl::string_view> ProbeRecordAt(const RandomAccessFile& file,
                           /*quiet=*/true);
 }
 
+absl::Status ScanRecords(
+    SequentialFile* file, uint64_t start, BlockReader::Reporter* reporter,
+    absl::FunctionRef<bool(uint64_t, uint64_t, absl::string_view)> fn) {
+  BlockReader reader(file, reporter, /*verify_checksums=*/true, start,
+                     BlockReader::Start::kAtRecord);
+  absl::string_view payload;
+  std::string scratch;
+  while (reader.ReadRecord(&payload, &scratch)) {
+    if (!fn(reader.last_record_offset(), reader.last_record_end(), payload)) {
+      break;
+    }
+  }
+  return reader.status();
+}
+
 }  // namespace blockwal::wal

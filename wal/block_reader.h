@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "blockwal/util/file_system.h"
 #include "blockwal/wal/format.h"
@@ -186,6 +187,14 @@ absl::StatusOr<absl::string_view> ProbeRecordAt(const RandomAccessFile& file,
                                                 uint64_t position,
                                                 std::string* scratch,
                                                 uint64_t* end_position);
+
+// Reads the records of a store from `start` (a position where a record
+// starts, or 0) and calls fn(position, end, payload) for each, in order,
+// until it returns false. Damage goes to *reporter (may be null). Returns
+// the reader's I/O status.
+absl::Status ScanRecords(
+    SequentialFile* file, uint64_t start, BlockReader::Reporter* reporter,
+    absl::FunctionRef<bool(uint64_t, uint64_t, absl::string_view)> fn);
 
 }  // namespace blockwal::wal
 

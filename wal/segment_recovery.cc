@@ -86,18 +86,16 @@ class SegmentScanner {
     const uint64_t scan_from = f_.good_end;
     if (scan_from >= in_.store_size) return absl::OkStatus();
     SequentialView file(*in_.store);
-    BlockReader reader(&file, &damage_, /*verify_checksums=*/true, scan_from,
-                       BlockReader::Start::kAtRecord);
-    absl::string_view payload;
-    std::string scratch;
-    while (reader.ReadRecord(&payload, &scratch)) {
-      ++f_.records_scanned;
-      Judge(reader.last_record_offset(), reader.last_record_end(),
-            DecodeRecord(payload));
-    }
+    const absl::Status read = ScanRecords(
+        &file, scan_from, &damage_,
+        [&](uint64_t position, uint64_t end, absl::string_view payload) {
+          ++f_.records_scanned;
+          Judge(position, end, DecodeRecord(payload));
+          return true;
+        });
     if (!damage_.regions.empty()) f_.damaged = true;
     f_.bytes_scanned += in_.store_size - scan_from;
-    return reader.status();
+    return read;
   }
 
   // Notes damage the reader reported since the last record.
