@@ -331,6 +331,53 @@ TEST_F(LogInspectorTest, TornTailIsReportedOnce) {
   EXPECT_EQ(inspection.segments[0].valid_end, kPos2);
 }
 
+// The inspector's verdict on what Log::Open does comes from Open's own rules
+// (wal/segment_recovery.h): a torn tail of the newest segment is cut, the
+// same one in an older segment fails the open, and Open then does exactly
+// what the verdict said.
+TEST_F(LogInspectorTest, OpenVerdictAgreesWithLogOpen) {
+  WriteLog({"a", "bb", "ccc"});
+  Truncate(Store(0), kPos2 + 10);
+  const LogInspection newest = Inspect();
+  ASSERT_EQ(newest.segments.size(), 1u);
+  EXPECT_OK(newest.segments[0].open_verdict);
+  EXPECT_EQ(newest.segments[0].open_keeps, 2u);
+  EXPECT_EQ(newest.segments[0].open_cuts, 10u);
+  EXPECT_THAT(newest.problems[0].description,
+              HasSubstr("Log::Open cuts it"));
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Log> log, Log::Open(dir_, options_));
+    EXPECT_EQ(log->NextOffset(), 2u);
+    EXPECT_EQ(log->recovery_report().torn_bytes_cut, 10u);
+    ASSERT_OK(log->Close());
+  }
+
+  // The same tail in a segment that is no longer the newest.
+  const std::string torn = Contents(Store(0)) + std::string(10, 'x');
+  WriteSegment(2, {{2, 100, 0, "d"}});
+  SetContents(Store(0), torn);
+  const LogInspection older = Inspect();
+  ASSERT_EQ(older.segments.size(), 2u);
+  EXPECT_EQ(older.segments[0].open_verdict.code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(older.segments[0].open_verdict.message()),
+              HasSubstr(Store(0)));
+  EXPECT_OK(older.segments[1].open_verdict);
+  EXPECT_EQ(older.segments[1].open_keeps, 1u);
+  EXPECT_THAT(older.problems[0].description,
+              HasSubstr("Log::Open refuses the segment"));
+  absl::StatusOr<std::unique_ptr<Log>> refused = Log::Open(dir_, options_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(refused.status().message(), older.segments[0].open_verdict.message());
+
+  // Skip mode accepts it, cutting nothing from the older segment.
+  InspectOptions skip;
+  skip.recovery_mode = RecoveryMode::kSkipAnyCorruptedRecords;
+  const LogInspection skipped = Inspect(skip);
+  EXPECT_OK(skipped.segments[0].open_verdict);
+  EXPECT_EQ(skipped.segments[0].open_keeps, 2u);
+}
+
 TEST_F(LogInspectorTest, IncompleteBatchAtTheEnd) {
   const std::vector<uint64_t> pos = WriteSegment(
       0, {{0, 1, 0, "a"}, {1, 2, kBatchContinues, "b"}, {2, 2, kBatchContinues, "c"}});

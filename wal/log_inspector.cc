@@ -54,6 +54,8 @@ class SegmentInspector : public BlockReader::Reporter {
   void set_complete_below(std::optional<uint64_t> offset) {
     complete_below_ = offset;
   }
+  // For an older segment: the next segment's base, where its offsets end.
+  void set_next_base(uint64_t base) { next_base_ = base; }
 
   // Inspects the segment. `progress_base` is the store bytes of the
   // segments before this one, `progress_total` those of all.
@@ -64,8 +66,14 @@ class SegmentInspector : public BlockReader::Reporter {
     progress_base_ = progress_base;
     progress_total_ = progress_total;
     BW_ASSIGN_OR_RETURN(seg_.store_bytes, fs_->GetFileSize(seg_.store_path));
+    BW_ASSIGN_OR_RETURN(seg_.has_index, fs_->FileExists(seg_.index_path));
+    if (seg_.has_index) {
+      BW_ASSIGN_OR_RETURN(index_, ReadFileToString(fs_, seg_.index_path));
+    }
+    BW_ASSIGN_OR_RETURN(store_, fs_->NewRandomAccessFile(seg_.store_path));
+    BW_RETURN_IF_ERROR(DecideLikeOpen());
     BW_RETURN_IF_ERROR(CheckStore());
-    BW_RETURN_IF_ERROR(CheckIndex());
+    CheckIndex();
     return std::move(seg_);
   }
 
@@ -93,6 +101,47 @@ class SegmentInspector : public BlockReader::Reporter {
     options_.on_progress(progress_base_ + done_in_store, progress_total_);
   }
 
+  // What Log::Open would do with the segment as it is: the recovery rules
+  // (wal/segment_recovery.h) on the same bytes, in options_.recovery_mode.
+  absl::Status DecideLikeOpen() {
+    const std::unique_ptr<Index> index =
+        Index::FromBytes(fs_, seg_.index_path, index_);
+    SegmentScanInput in;
+    in.base_offset = seg_.base_offset;
+    in.store = store_.get();
+    in.store_size = seg_.store_bytes;
+    in.index = index.get();
+    in.mode = options_.recovery_mode;
+    in.last = last_;
+    in.complete_below = complete_below_;
+    in.next_base = next_base_;
+    // Only skip mode's filling of a sealed segment's gap depends on it (up to
+    // this many lost offsets are always filled): the default is assumed.
+    in.index_capacity = LogOptions().max_index_bytes / kIndexEntrySize;
+    if (CleanSealedEnd(in, index_.size()).has_value()) {
+      seg_.open_keeps = index->size();
+      return absl::OkStatus();
+    }
+    BW_ASSIGN_OR_RETURN(SegmentFindings findings, ScanSegment(in));
+    absl::StatusOr<SegmentPlan> plan =
+        DecideRecovery(in, std::move(findings), seg_.store_path);
+    if (!plan.ok()) {
+      seg_.open_verdict = plan.status();
+      return absl::OkStatus();
+    }
+    seg_.open_keeps = plan->final_count;
+    seg_.open_cuts = plan->cut_store && plan->store_size > plan->good_end
+                         ? plan->store_size - plan->good_end
+                         : 0;
+    return absl::OkStatus();
+  }
+
+  // What the torn tail and incomplete batch problems say Open does.
+  const char* OpenCutsIt() const {
+    return seg_.open_verdict.ok() ? "Log::Open cuts it"
+                                  : "Log::Open refuses the segment";
+  }
+
   absl::Status CheckStore() {
     BW_ASSIGN_OR_RETURN(std::unique_ptr<SequentialFile> file,
                         fs_->NewSequentialFile(seg_.store_path));
@@ -113,7 +162,8 @@ class SegmentInspector : public BlockReader::Reporter {
       AddProblem(seg_.store_path, tail, ProblemKind::kTornTail,
                  absl::StrCat("torn tail: ", seg_.store_bytes - tail,
                               " bytes after the last valid record (a write "
-                              "cut off by a crash; Log::Open cuts it)"));
+                              "cut off by a crash; ",
+                              OpenCutsIt(), ")"));
     }
     if (batch_run_ > 0) {
       AddProblem(seg_.store_path, batch_position_,
@@ -123,8 +173,11 @@ class SegmentInspector : public BlockReader::Reporter {
                               " (from offset ", batch_offset_,
                               ") say more of their batch follows, but nothing "
                               "ends the batch",
-                              last_ ? " (a crash cut it; Log::Open removes it)"
-                                    : ""));
+                              !last_ ? ""
+                              : seg_.open_verdict.ok()
+                                  ? " (a crash cut it; Log::Open removes it)"
+                                  : " (a crash cut it; Log::Open refuses the "
+                                    "segment)"));
     }
     return absl::OkStatus();
   }
@@ -215,15 +268,6 @@ class SegmentInspector : public BlockReader::Reporter {
     // The scan did not return a record there; one may still be intact
     // (dropped with the rest of a block whose damage started before it), so
     // read it directly.
-    if (store_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<RandomAccessFile>> store =
-          fs_->NewRandomAccessFile(seg_.store_path);
-      if (!store.ok()) {
-        *why = std::string(store.status().message());
-        return EntryCheck::kInvalid;
-      }
-      store_ = std::move(*store);
-    }
     std::string scratch;
     absl::StatusOr<absl::string_view> payload =
         ReadRecordAt(*store_, position, &scratch);
@@ -242,15 +286,13 @@ class SegmentInspector : public BlockReader::Reporter {
     return EntryCheck::kValid;
   }
 
-  absl::Status CheckIndex() {
-    BW_ASSIGN_OR_RETURN(seg_.has_index, fs_->FileExists(seg_.index_path));
+  void CheckIndex() {
     if (!seg_.has_index) {
       AddProblem(seg_.index_path, 0, ProblemKind::kIndexMissing,
                  "index file is missing (Log::Open rebuilds it from the store)");
-      return absl::OkStatus();
+      return;
     }
-    BW_ASSIGN_OR_RETURN(const std::string index,
-                        ReadFileToString(fs_, seg_.index_path));
+    const std::string& index = index_;
     seg_.index_bytes = index.size();
     const uint64_t slots = index.size() / kIndexEntrySize;
     uint64_t i = 0;
@@ -309,7 +351,6 @@ class SegmentInspector : public BlockReader::Reporter {
                               " bytes for ", i, " entries, but only the "
                               "newest segment may be unsealed"));
     }
-    return absl::OkStatus();
   }
 
   FileSystem* const fs_;
@@ -322,7 +363,9 @@ class SegmentInspector : public BlockReader::Reporter {
   // Regions and records already reported as store problems: index entries
   // pointing into them are not reported again.
   std::vector<Interval> reported_;
-  std::unique_ptr<RandomAccessFile> store_;  // opened when needed
+  std::unique_ptr<RandomAccessFile> store_;
+  std::string index_;  // the index file's bytes
+  uint64_t next_base_ = 0;
   // End of the furthest damage reported (bytes accounted for).
   uint64_t covered_end_ = 0;
   // Damage was reported after the last record that decoded.
@@ -431,6 +474,9 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
     SegmentInspector inspector(fs, dir, base, k + 1 == listing.stores.size(),
                                options, &result.problems);
     inspector.set_complete_below(complete_below);
+    if (k + 1 < listing.stores.size()) {
+      inspector.set_next_base(listing.stores[k + 1]);
+    }
     BW_ASSIGN_OR_RETURN(SegmentInspection seg,
                         inspector.Run(&previous_timestamp_us, done, total));
     done += seg.store_bytes;

@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "blockwal/util/file_system.h"
+#include "blockwal/wal/log_options.h"
 #include "blockwal/wal/problem.h"
 #include "blockwal/wal/record.h"
 
@@ -101,6 +102,15 @@ struct SegmentInspection {
   // The offset after the segment's records as read: base_offset + records
   // when they are contiguous. The next segment should start there.
   uint64_t next_offset = 0;
+  // What Log::Open in InspectOptions::recovery_mode would do with the
+  // segment as it is, decided by the rules Open itself uses
+  // (wal/segment_recovery.h) on the same bytes: OK, keeping open_keeps
+  // records and cutting open_cuts store bytes after them; or the kDataLoss
+  // Open fails with. (An interrupted truncation, which Open finishes first,
+  // is not applied here: the verdict is on the files as they are.)
+  absl::Status open_verdict;
+  uint64_t open_keeps = 0;
+  uint64_t open_cuts = 0;
 };
 
 struct LogInspection {
@@ -135,6 +145,9 @@ struct InspectOptions {
   // Called, when set, as stores are read: store bytes read so far and the
   // total of all stores. Called about once per block and once at the end.
   std::function<void(uint64_t done, uint64_t total)> on_progress;
+  // The mode SegmentInspection::open_verdict is decided in (Log::Open's
+  // default).
+  RecoveryMode recovery_mode = RecoveryMode::kPointInTime;
 };
 
 // Reads every file of the log in `dir` and returns what it found. Errors:

@@ -96,21 +96,6 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
   }
   const uint64_t n = index_->size();
 
-  // A sealed segment that was closed cleanly needs one read: its last entry
-  // verifies, ends where the store ends, and ends the index file.
-  if (!ctx.last && options_.recovery_mode != RecoveryMode::kAbsoluteConsistency) {
-    std::optional<VerifiedRecord> last;
-    if (n > 0 && index_file_size == n * kIndexEntrySize &&
-        (last = VerifyEntry(n - 1)).has_value() && last->end == store_size) {
-      plan_ = std::make_unique<SegmentPlan>();
-      plan_->clean_sealed = true;
-      plan_->n = plan_->final_count = n;
-      plan_->store_size = plan_->good_end = store_size;
-      plan_->max_ts = last->timestamp_us;
-      return absl::OkStatus();
-    }
-  }
-
   SegmentScanInput in;
   in.base_offset = base_offset_;
   in.store = reader_.get();
@@ -122,6 +107,15 @@ absl::Status Segment::PlanRecovery(const OpenContext& ctx,
   in.complete_below = ctx.complete_below;
   in.next_base = ctx.next_base;
   in.index_capacity = options_.max_index_bytes / kIndexEntrySize;
+  // A sealed segment that was closed cleanly needs one read.
+  if (std::optional<VerifiedRecord> last = CleanSealedEnd(in, index_file_size)) {
+    plan_ = std::make_unique<SegmentPlan>();
+    plan_->clean_sealed = true;
+    plan_->n = plan_->final_count = n;
+    plan_->store_size = plan_->good_end = store_size;
+    plan_->max_ts = last->timestamp_us;
+    return absl::OkStatus();
+  }
   BW_ASSIGN_OR_RETURN(SegmentFindings findings, ScanSegment(in));
   report->records_scanned += findings.records_scanned;
   report->bytes_scanned += findings.bytes_scanned;

@@ -344,6 +344,19 @@ std::optional<VerifiedRecord> VerifyIndexEntry(const RandomAccessFile& store,
   return VerifyRecordAt(store, index.Position(i), base_offset + i);
 }
 
+std::optional<VerifiedRecord> CleanSealedEnd(const SegmentScanInput& in,
+                                             uint64_t index_file_size) {
+  const uint64_t n = in.index->size();
+  if (in.last || in.mode == RecoveryMode::kAbsoluteConsistency || n == 0 ||
+      index_file_size != n * kIndexEntrySize) {
+    return std::nullopt;
+  }
+  std::optional<VerifiedRecord> v =
+      VerifyIndexEntry(*in.store, *in.index, in.base_offset, n - 1);
+  if (!v.has_value() || v->end != in.store_size) return std::nullopt;
+  return v;
+}
+
 TrustedPrefix FindTrustedPrefix(const RandomAccessFile& store,
                                 const Index& index, uint64_t base_offset,
                                 RecoveryMode mode) {

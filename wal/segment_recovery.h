@@ -114,6 +114,14 @@ struct SegmentFindings {
   }
 };
 
+// The cheap check for an older segment that was closed cleanly: the index
+// file is exactly its entries long, and the last entry verifies and ends
+// where the store ends. Then nothing needs scanning (except in
+// kAbsoluteConsistency, which reads every segment in full): the segment
+// holds all its entries' records. Returns that last record.
+std::optional<VerifiedRecord> CleanSealedEnd(const SegmentScanInput& in,
+                                             uint64_t index_file_size);
+
 // Reads the segment: trusts the index prefix, scans the store after it,
 // fills lost offsets (skip mode) and cuts an incomplete batch (the last
 // segment). Errors: the store's read errors only; damage is a finding.
