@@ -449,6 +449,23 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
          "a truncation was interrupted by a crash; the next Log::Open "
          "finishes it"});
   }
+  if (listing.reset_intent) {
+    // The offsets Open would start the log at; the segments are still
+    // inspected, as they are on disk.
+    const std::string path = JoinPath(dir, kResetIntentFileName);
+    absl::StatusOr<uint64_t> next = ReadTruncationFile(fs, path);
+    result.problems.push_back(
+        {path, 0, ProblemKind::kInterruptedTruncation,
+         absl::StrCat("a reset was interrupted by a crash; the next Log::Open "
+                      "finishes it: it drops every record",
+                      next.ok() ? absl::StrCat(" and the log continues at "
+                                               "offset ", *next)
+                                : "")});
+    if (!next.ok()) {
+      result.problems.push_back({path, 0, ProblemKind::kBadTruncationFile,
+                                 std::string(next.status().message())});
+    }
+  }
 
   // Where a suffix truncation ended the log (the one in progress, if any).
   std::optional<uint64_t> complete_below;
