@@ -19,15 +19,17 @@
 //   LAST_TRUNCATION              the offset the last TruncateSuffix kept
 // Anything else is ignored with a warning.
 //
-// Thread safety: all methods may be called concurrently. Appends, syncs and
-// truncations are totally ordered through one queue: the appender at its
-// front writes the queued appends as one group, with one write and (when any
-// of them needs it) one fdatasync, and wakes the others (group commit). Read,
+// Thread safety: all methods may be called concurrently. Appends, syncs,
+// truncations and Resets are totally ordered through one queue: the appender
+// at its front writes the queued appends as one group, with one write and
+// (when any of them needs it) one fdatasync, and wakes the others (group
+// commit). Read,
 // iterators and byte readers run alongside, also while a group syncs or rolls
 // to a new segment (neither holds them up), and see a record once its group
 // has written it, which can be before it is durable (under
 // SyncPolicy::kEveryAppend, before its Append has returned). Files of
-// segments removed by a truncation stay readable by readers that hold them.
+// segments removed by a truncation or a Reset stay readable by readers that
+// hold them.
 //
 // Errors: a failed write or sync is sticky: every later Append, AppendBatch,
 // Sync, truncation and Reset returns it (kFailedPrecondition naming the first error);
