@@ -13,10 +13,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "tests/log_recovery_env.h"
-#include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/log_recovery_env.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::wal {
 namespace {
@@ -30,12 +30,11 @@ using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
 class LogResetTest : public LogPowerLossTest {
-protected:
+ protected:
   // A log of 12 synced records in segments 0, 4 and 8.
-  std::unique_ptr<Log> OpenTwelve(const std::string &dir) {
+  std::unique_ptr<Log> OpenTwelve(const std::string& dir) {
     auto log = MustOpen(dir);
-    if (log == nullptr)
-      return nullptr;
+    if (log == nullptr) return nullptr;
     for (uint64_t i = 0; i < 12; ++i) {
       absl::StatusOr<uint64_t> offset = log->Append(SmallValue(i));
       EXPECT_THAT(offset, IsOkAndHolds(i));
@@ -44,14 +43,14 @@ protected:
     return log;
   }
 
-  std::vector<std::string> Files(const std::string &dir) {
+  std::vector<std::string> Files(const std::string& dir) {
     absl::StatusOr<std::vector<std::string>> names = fault_->GetChildren(dir);
     EXPECT_OK(names);
     return names.value_or(std::vector<std::string>{});
   }
 
   // Expects `log` to be empty at `next`.
-  static void ExpectEmptyAt(Log &log, uint64_t next) {
+  static void ExpectEmptyAt(Log& log, uint64_t next) {
     EXPECT_EQ(log.LowestOffset(), next);
     EXPECT_EQ(log.NextOffset(), next);
     EXPECT_EQ(log.HighestOffset(), std::nullopt);
@@ -62,18 +61,16 @@ protected:
   // checks that it holds the old log or the empty one at `target`, without
   // the intent, and takes an append that survives a reopen. Returns whether
   // it is the new one.
-  bool CheckRecovered(const std::string &dir, uint64_t target) {
+  bool CheckRecovered(const std::string& dir, uint64_t target) {
     auto log = MustOpen(dir);
-    if (log == nullptr)
-      return false;
+    if (log == nullptr) return false;
     const bool reset =
         log->NextOffset() == target && log->LowestOffset() == target;
     std::vector<std::string> expected;
     if (!reset) {
       EXPECT_EQ(log->LowestOffset(), 0u);
       EXPECT_EQ(log->NextOffset(), 12u);
-      for (uint64_t i = 0; i < 12; ++i)
-        expected.push_back(SmallValue(i));
+      for (uint64_t i = 0; i < 12; ++i) expected.push_back(SmallValue(i));
     }
     EXPECT_EQ(Contents(*log), expected);
     EXPECT_THAT(fault_->FileExists(JoinPath(dir, kResetIntentFileName)),
@@ -83,8 +80,7 @@ protected:
     EXPECT_OK(log->Close());
     log.reset();
     auto again = MustOpen(dir);
-    if (again == nullptr)
-      return reset;
+    if (again == nullptr) return reset;
     EXPECT_TRUE(again->recovery_report().clean_shutdown);
     expected.push_back("after");
     EXPECT_EQ(Contents(*again), expected);
@@ -159,10 +155,10 @@ TEST_F(LogResetTest, ResetRemovesLastTruncation) {
   ASSERT_OK(log->Reset(2));
   EXPECT_THAT(fault_->FileExists(JoinPath(dir_, kLastTruncationFileName)),
               IsOkAndHolds(false));
-  EXPECT_THAT(Files(dir_),
-              UnorderedElementsAre(SegmentFileName(2, kStoreSuffix),
-                                   SegmentFileName(2, kIndexSuffix),
-                                   kLockFileName));
+  EXPECT_THAT(
+      Files(dir_),
+      UnorderedElementsAre(SegmentFileName(2, kStoreSuffix),
+                           SegmentFileName(2, kIndexSuffix), kLockFileName));
 }
 
 // Readers of dropped records fail as after the truncations: Read and an
@@ -174,12 +170,12 @@ TEST_F(LogResetTest, IteratorsOnDroppedRecordsFail) {
   ASSERT_NE(log, nullptr);
   Record r;
   auto below = log->NewIterator(0);
-  ASSERT_TRUE(below->Next(&r)); // holds segment 0, next offset 1
+  ASSERT_TRUE(below->Next(&r));  // holds segment 0, next offset 1
   auto at = log->NewIterator(4);
   ASSERT_TRUE(at->Next(&r));
-  ASSERT_TRUE(at->Next(&r)); // next offset 6
+  ASSERT_TRUE(at->Next(&r));  // next offset 6
   auto above = log->NewIterator(9);
-  ASSERT_TRUE(above->Next(&r)); // next offset 10
+  ASSERT_TRUE(above->Next(&r));  // next offset 10
 
   ASSERT_OK(log->Reset(6));
   ASSERT_THAT(log->Append("new-6"), IsOkAndHolds(6u));
@@ -219,7 +215,7 @@ TEST_F(LogResetTest, ReadOnlyOpenAppliesInterruptedResetInMemoryOnly) {
   {
     auto log = OpenTwelve(dir_);
     ASSERT_NE(log, nullptr);
-    ASSERT_OK(log->TruncateSuffix(10)); // a LAST_TRUNCATION to drop too
+    ASSERT_OK(log->TruncateSuffix(10));  // a LAST_TRUNCATION to drop too
     ASSERT_OK(log->Close());
   }
   env_.SetBytes(JoinPath(dir_, kResetIntentFileName), EncodeTruncationFile(30));
@@ -247,10 +243,10 @@ TEST_F(LogResetTest, ReadOnlyOpenAppliesInterruptedResetInMemoryOnly) {
   EXPECT_THAT(log->recovery_report().warnings,
               ElementsAre(HasSubstr("finished a reset interrupted by a crash "
                                     "(the log continues at offset 30)")));
-  EXPECT_THAT(Files(dir_),
-              UnorderedElementsAre(SegmentFileName(30, kStoreSuffix),
-                                   SegmentFileName(30, kIndexSuffix),
-                                   kLockFileName));
+  EXPECT_THAT(
+      Files(dir_),
+      UnorderedElementsAre(SegmentFileName(30, kStoreSuffix),
+                           SegmentFileName(30, kIndexSuffix), kLockFileName));
   EXPECT_THAT(log->Append("after"), IsOkAndHolds(30u));
 }
 
@@ -334,8 +330,7 @@ TEST_F(LogResetTest, ConcurrentAppendsAreOrderedWithReset) {
   std::thread appender([&] {
     for (size_t i = 0; i < offsets.size(); ++i) {
       absl::StatusOr<uint64_t> o = log->Append(absl::StrCat("racing-", i));
-      if (o.ok())
-        offsets[i] = *o;
+      if (o.ok()) offsets[i] = *o;
     }
   });
   ASSERT_OK(log->Reset(1000));
@@ -382,21 +377,19 @@ TEST_F(LogResetTest, CrashAtEachStepLeavesOldOrNewLog) {
       fault_->ClearFailures();
       env_.KillCopy(powered_off, killed);
       env_.PowerLoss(std::move(log));
-      for (const std::string &dir : {killed, powered_off}) {
+      for (const std::string& dir : {killed, powered_off}) {
         SCOPED_TRACE(absl::StrCat("Reset(", target, "), failing operation ", n,
                                   ", ", dir, ", ", s.ToString()));
         const bool reset = CheckRecovered(dir, target);
-        if (s.ok())
-          EXPECT_TRUE(reset);
+        if (s.ok()) EXPECT_TRUE(reset);
         (reset ? new_states : old_states)++;
       }
-      if (s.ok())
-        break;
+      if (s.ok()) break;
     }
     EXPECT_GT(old_states, 0) << "Reset(" << target << ")";
     EXPECT_GT(new_states, 0) << "Reset(" << target << ")";
   }
 }
 
-} // namespace
-} // namespace blockwal::wal
+}  // namespace
+}  // namespace blockwal::wal

@@ -39,12 +39,12 @@ absl::Status Log::Reset(uint64_t next_offset) {
 }
 
 absl::Status Log::DoReset(uint64_t next_offset) {
-  FileSystem *fs = options_.fs;
+  FileSystem* fs = options_.fs;
   // The files go first, in any order (the intent makes Open finish the
   // job); the segments stay in segments_ until the new one exists, so
   // readers meanwhile see the old log, whose files they hold. The active
   // segment is sealed so that nothing writes to its store any more.
-  for (const std::shared_ptr<Segment> &seg : segments_) {
+  for (const std::shared_ptr<Segment>& seg : segments_) {
     BW_RETURN_IF_ERROR(seg->Seal());
     BW_RETURN_IF_ERROR(seg->RemoveFiles());
   }
@@ -53,8 +53,7 @@ absl::Status Log::DoReset(uint64_t next_offset) {
   const std::string last_truncation = JoinPath(dir_, kLastTruncationFileName);
   BW_ASSIGN_OR_RETURN(const bool has_last_truncation,
                       fs->FileExists(last_truncation));
-  if (has_last_truncation)
-    BW_RETURN_IF_ERROR(fs->RemoveFile(last_truncation));
+  if (has_last_truncation) BW_RETURN_IF_ERROR(fs->RemoveFile(last_truncation));
   BW_ASSIGN_OR_RETURN(std::unique_ptr<Segment> fresh,
                       Segment::Create(dir_, next_offset, options_));
   BW_RETURN_IF_ERROR(fs->SyncDir(dir_));
@@ -64,8 +63,7 @@ absl::Status Log::DoReset(uint64_t next_offset) {
   if (next_offset < segments_.back()->next_offset()) {
     NoteSuffixRemoved(next_offset);
   }
-  for (const std::shared_ptr<Segment> &seg : segments_)
-    seg->Retract(0);
+  for (const std::shared_ptr<Segment>& seg : segments_) seg->Retract(0);
   segments_.clear();
   segments_.push_back(std::move(fresh));
   complete_below_.reset();
@@ -74,8 +72,8 @@ absl::Status Log::DoReset(uint64_t next_offset) {
   return RemoveIntent(kResetIntentFileName);
 }
 
-absl::StatusOr<uint64_t> Log::FinishResetIntent(LogDirListing *listing) {
-  FileSystem *fs = options_.fs;
+absl::StatusOr<uint64_t> Log::FinishResetIntent(LogDirListing* listing) {
+  FileSystem* fs = options_.fs;
   const bool read_only = options_.read_only;
   BW_ASSIGN_OR_RETURN(
       const uint64_t next_offset,
@@ -86,14 +84,13 @@ absl::StatusOr<uint64_t> Log::FinishResetIntent(LogDirListing *listing) {
       doomed.push_back(StorePath(dir_, base));
     for (uint64_t base : listing->indexes)
       doomed.push_back(IndexPath(dir_, base));
-    for (const auto &[exists, name] :
+    for (const auto& [exists, name] :
          {std::pair{listing->prefix_intent, kPrefixIntentFileName},
           std::pair{listing->suffix_intent, kSuffixIntentFileName},
           std::pair{listing->last_truncation, kLastTruncationFileName}}) {
-      if (exists)
-        doomed.push_back(JoinPath(dir_, name));
+      if (exists) doomed.push_back(JoinPath(dir_, name));
     }
-    for (const std::string &path : doomed) {
+    for (const std::string& path : doomed) {
       BW_RETURN_IF_ERROR(fs->RemoveFile(path));
     }
   }
@@ -112,4 +109,4 @@ absl::StatusOr<uint64_t> Log::FinishResetIntent(LogDirListing *listing) {
   return next_offset;
 }
 
-} // namespace blockwal::wal
+}  // namespace blockwal::wal
