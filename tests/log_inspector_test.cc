@@ -494,6 +494,28 @@ TEST_F(LogInspectorTest, InterruptedTruncation) {
                    "truncation was interrupted");
 }
 
+// A Reset's intent is a file of the log, not a stray: an interrupted Reset,
+// with the offset the log continues at; damaged, it says so too.
+TEST_F(LogInspectorTest, InterruptedReset) {
+  WriteLog({"a"});
+  const std::string path = JoinPath(dir_, "RESET");
+  SetContents(path, TruncationFile(7));
+  LogInspection inspection = Inspect();
+  EXPECT_THAT(inspection.stray_files, IsEmpty());
+  EXPECT_EQ(inspection.records, 1u);
+  ExpectOneProblem(inspection, path, 0, wal::ProblemKind::kInterruptedTruncation,
+                   "a reset was interrupted by a crash; the next Log::Open "
+                   "finishes it: it drops every record and the log continues "
+                   "at offset 7");
+  SetContents(path, "garbage");
+  inspection = Inspect();
+  ASSERT_EQ(inspection.problems.size(), 2u);
+  EXPECT_EQ(inspection.problems[1].kind, wal::ProblemKind::kBadTruncationFile);
+  EXPECT_EQ(inspection.problems[1].file, path);
+  EXPECT_THAT(inspection.problems[1].description,
+              HasSubstr("truncation intent file is damaged (7 bytes)"));
+}
+
 TEST_F(LogInspectorTest, DamagedTruncationFile) {
   WriteLog({"a"});
   SetContents(JoinPath(dir_, "LAST_TRUNCATION"), std::string(12, '\0'));

@@ -28,6 +28,7 @@
 #include "blockwal/wal/block_writer.h"
 #include "blockwal/wal/format.h"
 #include "blockwal/wal/log.h"
+#include "blockwal/wal/log_dir.h"
 #include "blockwal/wal/record.h"
 #include "blockwal/wal/segment.h"
 
@@ -247,6 +248,24 @@ TEST_F(WalctlLogTest, VerifyUsageErrors) {
 
 // A directory that is missing or a file cannot be opened: exit 4 (not 2: the
 // command line was right), the same words from every subcommand.
+// An interrupted Reset's intent is shown as the other intents are, with the
+// offset the log continues at, and is not a stray file.
+TEST_F(WalctlLogTest, VerifyShowsInterruptedReset) {
+  WriteThreeRecords();
+  const std::string intent = JoinPath(dir_, wal::kResetIntentFileName);
+  ASSERT_OK(WriteStringToFile(FileSystem::Default(),
+                              wal::EncodeTruncationFile(9), intent, false));
+  const CommandResult r = Walctl({"verify", dir_});
+  EXPECT_EQ(r.exit_code, kExitDamaged);
+  EXPECT_EQ(r.out, absl::StrCat(intent, " at position 0: a reset was "
+                                        "interrupted by a crash; the next "
+                                        "Log::Open finishes it: it drops every "
+                                        "record and the log continues at "
+                                        "offset 9\n"
+                                        "1 segment, 3 records, 1 problem\n"));
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(WalctlLogTest, DirectoryThatCannotBeOpenedIsExitFour) {
   WriteThreeRecords();
   const std::string nothing = JoinPath(root_, "nothing");

@@ -14,21 +14,25 @@
 //   TRUNCATE_PREFIX, TRUNCATE_SUFFIX
 //                                intent of an interrupted truncation, finished
 //                                by the next Open
+//   RESET                        intent of an interrupted Reset (the next
+//                                offset), finished by the next Open
 //   LAST_TRUNCATION              the offset the last TruncateSuffix kept
 // Anything else is ignored with a warning.
 //
-// Thread safety: all methods may be called concurrently. Appends, syncs and
-// truncations are totally ordered through one queue: the appender at its
-// front writes the queued appends as one group, with one write and (when any
-// of them needs it) one fdatasync, and wakes the others (group commit). Read,
+// Thread safety: all methods may be called concurrently. Appends, syncs,
+// truncations and Resets are totally ordered through one queue: the appender
+// at its front writes the queued appends as one group, with one write and
+// (when any of them needs it) one fdatasync, and wakes the others (group
+// commit). Read,
 // iterators and byte readers run alongside, also while a group syncs or rolls
 // to a new segment (neither holds them up), and see a record once its group
 // has written it, which can be before it is durable (under
 // SyncPolicy::kEveryAppend, before its Append has returned). Files of
-// segments removed by a truncation stay readable by readers that hold them.
+// segments removed by a truncation or a Reset stay readable by readers that
+// hold them.
 //
 // Errors: a failed write or sync is sticky: every later Append, AppendBatch,
-// Sync and truncation returns it (kFailedPrecondition naming the first error);
+// Sync, truncation and Reset returns it (kFailedPrecondition naming the first error);
 // reads keep working. Reopen to recover the durable prefix. write_failure()
 // tells whether the error was a full disk met by a write, after which a
 // reopened log continues exactly the records written before it.
@@ -69,6 +73,8 @@ class RepairAccess;  // wal/repair.cc
 inline constexpr char kLockFileName[] = "LOCK";
 inline constexpr char kPrefixIntentFileName[] = "TRUNCATE_PREFIX";
 inline constexpr char kSuffixIntentFileName[] = "TRUNCATE_SUFFIX";
+// The intent of a Reset: the offset the emptied log continues at.
+inline constexpr char kResetIntentFileName[] = "RESET";
 // Where the last TruncateSuffix ended the log (the committed intent, holding
 // the first offset it removed): records below it are whole even if a batch was
 // cut there.
@@ -182,6 +188,25 @@ class Log {
   // gets last_kept + 1. Crash-safe as TruncatePrefix. kOutOfRange when
   // last_kept + 1 < LowestOffset().
   absl::Status TruncateSuffix(uint64_t last_kept);
+  // Drops every record of the log (all its segments) and makes the next
+  // Append get `next_offset`, which may be below, at or above NextOffset()
+  // (a Raft log store installing a leader's snapshot: its index + 1).
+  // Afterwards LowestOffset() == NextOffset() == next_offset, also after a
+  // reopen before anything is appended (the log is one empty segment based
+  // at next_offset). Ordered with appends and truncations as they are with
+  // each other: appends queued before it are dropped with the rest.
+  // Crash-safe: the intent (kResetIntentFileName) is durable before anything
+  // is removed, so after a crash Open finds either the old log unchanged or
+  // the empty log at next_offset, never a mixture; once the intent is in
+  // place no record survives. Readers: Read of a dropped offset is
+  // kOutOfRange; an iterator whose next offset is below next_offset fails
+  // with kOutOfRange (as after TruncatePrefix), one above it with kAborted
+  // (the offsets it read may be reused, as after TruncateSuffix), one at it
+  // reads the new records. kInvalidArgument for next_offset 0;
+  // kFailedPrecondition on a read-only, closed or failed log (the sticky
+  // error, as for the truncations). A failure once the intent is in place
+  // makes the log read-only (sticky error); the next Open finishes the reset.
+  absl::Status Reset(uint64_t next_offset);
 
   // An iterator from `from` (kOutOfRange from Next when `from` is below
   // LowestOffset()). The log must outlive it.
@@ -241,9 +266,16 @@ class Log {
   // leaves out what it would remove); updates *listing to match.
   absl::Status SortOutFiles(LogDirListing* listing);
   absl::Status FinishPrefixIntent(LogDirListing* listing);
+  // Reads the RESET intent and finishes the Reset a crash interrupted
+  // (wal/log_reset.cc): removes every segment file and the other truncation
+  // files (a read-only open only leaves them out), updating *listing to
+  // match. Returns the offset the empty log starts at.
+  absl::StatusOr<uint64_t> FinishResetIntent(LogDirListing* listing);
   // Plans every segment, checks that their offsets chain up, then applies
-  // the plans (or creates the first segment of an empty log).
-  absl::Status OpenSegments(const std::vector<uint64_t>& stores)
+  // the plans (or creates the first segment of an empty log, at
+  // `empty_base`).
+  absl::Status OpenSegments(const std::vector<uint64_t>& stores,
+                            uint64_t empty_base)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   // Finishes the suffix truncation a crash interrupted (a read-only open
   // hides the offsets instead).
@@ -287,6 +319,14 @@ class Log {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
   absl::Status DoTruncateSuffix(uint64_t first_removed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
+  // Reset's work once its intent is in place: removes every segment, starts
+  // the empty one at next_offset and removes the intent.
+  absl::Status DoReset(uint64_t next_offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, leader_);
+  // Tells iterators that offsets from first_removed on may now hold other
+  // records (see CheckTruncationsSince).
+  void NoteSuffixRemoved(uint64_t first_removed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // kAborted if a TruncateSuffix after *epoch removed offsets below `next`;
   // otherwise brings *epoch up to date.
   absl::Status CheckTruncationsSince(uint64_t* epoch, uint64_t next) const;
@@ -364,8 +404,8 @@ class Log {
   // The first offset the last TruncateSuffix removed (see
   // kLastTruncationFileName): records below it are whole.
   std::optional<uint64_t> complete_below_ ABSL_GUARDED_BY(mu_);
-  // Suffix truncations, for iterators (LogIterator::Next): a counter and the
-  // last kSuffixHistory truncations.
+  // Suffix truncations (and Resets below the next offset), for iterators
+  // (LogIterator::Next): a counter and the last kSuffixHistory of them.
   struct SuffixTruncation {
     uint64_t epoch;
     uint64_t first_removed;

@@ -27,7 +27,8 @@ bool IsSegmentTempFile(absl::string_view name) {
 
 bool IsIntentTempFile(absl::string_view name) {
   return absl::ConsumeSuffix(&name, kTempFileSuffix) &&
-         (name == kPrefixIntentFileName || name == kSuffixIntentFileName);
+         (name == kPrefixIntentFileName || name == kSuffixIntentFileName ||
+          name == kResetIntentFileName);
 }
 
 }  // namespace
@@ -67,6 +68,7 @@ LogFileKind ClassifyLogFile(absl::string_view name, uint64_t* base) {
   if (ParseSegmentFileName(name, kIndexSuffix, base)) return LogFileKind::kIndex;
   if (name == kPrefixIntentFileName) return LogFileKind::kPrefixIntent;
   if (name == kSuffixIntentFileName) return LogFileKind::kSuffixIntent;
+  if (name == kResetIntentFileName) return LogFileKind::kResetIntent;
   if (name == kLastTruncationFileName) return LogFileKind::kLastTruncation;
   if (name == kLockFileName) return LogFileKind::kLock;
   if (IsIntentTempFile(name) || IsSegmentTempFile(name)) {
@@ -117,6 +119,9 @@ absl::StatusOr<LogDirListing> ListLogDir(FileSystem* fs,
         break;
       case LogFileKind::kSuffixIntent:
         listing.suffix_intent = true;
+        break;
+      case LogFileKind::kResetIntent:
+        listing.reset_intent = true;
         break;
       case LogFileKind::kLastTruncation:
         listing.last_truncation = true;

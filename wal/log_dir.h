@@ -10,6 +10,8 @@
 //                                removal, and Open removes it
 //   TRUNCATE_PREFIX              a prefix truncation in progress (an intent)
 //   TRUNCATE_SUFFIX              a suffix truncation in progress (an intent)
+//   RESET                        a Reset in progress (an intent): Open drops
+//                                every segment and the other truncation files
 //   LAST_TRUNCATION              where the last suffix truncation ended the log
 //   LOCK                         the writer's lock
 //   <intent>.tmp, <segment file>.tmp
@@ -51,6 +53,7 @@ enum class LogFileKind {
   kIndex,
   kPrefixIntent,
   kSuffixIntent,
+  kResetIntent,
   kLastTruncation,
   kLock,
   kVoid,   // an uncommitted temp file: Open removes it
@@ -66,6 +69,7 @@ struct LogDirListing {
   std::vector<uint64_t> indexes;  // base offsets, ascending
   bool prefix_intent = false;     // TRUNCATE_PREFIX exists
   bool suffix_intent = false;     // TRUNCATE_SUFFIX exists
+  bool reset_intent = false;      // RESET exists
   bool last_truncation = false;   // LAST_TRUNCATION exists
   std::vector<std::string> void_files;  // names, sorted
   std::vector<std::string> strays;      // names, sorted

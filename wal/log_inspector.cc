@@ -405,6 +405,59 @@ uint64_t LogInspection::last_timestamp_us() const {
   return 0;
 }
 
+namespace {
+
+// Reports the intents of interrupted truncations and Resets and damaged
+// truncation files; returns where a suffix truncation ended the log (the one
+// in progress, if any).
+absl::StatusOr<std::optional<uint64_t>> InspectTruncationFiles(
+    FileSystem* fs, const std::string& dir, const LogDirListing& listing,
+    std::vector<LogProblem>* problems) {
+  for (const auto& [exists, name] :
+       {std::pair{listing.prefix_intent, kPrefixIntentFileName},
+        std::pair{listing.suffix_intent, kSuffixIntentFileName}}) {
+    if (!exists) continue;
+    problems->push_back(
+        {JoinPath(dir, name), 0, ProblemKind::kInterruptedTruncation,
+         "a truncation was interrupted by a crash; the next Log::Open "
+         "finishes it"});
+  }
+  if (listing.reset_intent) {
+    // With the offset Open continues the log at; the segments are still
+    // inspected as they are on disk.
+    const std::string path = JoinPath(dir, kResetIntentFileName);
+    absl::StatusOr<uint64_t> next = ReadTruncationFile(fs, path);
+    problems->push_back(
+        {path, 0, ProblemKind::kInterruptedTruncation,
+         absl::StrCat("a reset was interrupted by a crash; the next Log::Open "
+                      "finishes it: it drops every record",
+                      next.ok() ? absl::StrCat(" and the log continues at "
+                                               "offset ", *next)
+                                : "")});
+    if (!next.ok()) {
+      problems->push_back({path, 0, ProblemKind::kBadTruncationFile,
+                           std::string(next.status().message())});
+    }
+  }
+
+  std::optional<uint64_t> complete_below;
+  for (const char* name : {kLastTruncationFileName, kSuffixIntentFileName}) {
+    const std::string path = JoinPath(dir, name);
+    BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(path));
+    if (!exists) continue;
+    absl::StatusOr<uint64_t> v = ReadTruncationFile(fs, path);
+    if (v.ok()) {
+      complete_below = *v;
+    } else {
+      problems->push_back({path, 0, ProblemKind::kBadTruncationFile,
+                           std::string(v.status().message())});
+    }
+  }
+  return complete_below;
+}
+
+}  // namespace
+
 absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
                                          const InspectOptions& options) {
   BW_ASSIGN_OR_RETURN(LogDirListing listing, ListLogDir(fs, dir));
@@ -418,30 +471,9 @@ absl::StatusOr<LogInspection> InspectLog(FileSystem* fs, const std::string& dir,
                                ProblemKind::kOrphanIndex,
                                "index without a store (Log::Open removes it)"});
   }
-  for (const auto& [exists, name] :
-       {std::pair{listing.prefix_intent, kPrefixIntentFileName},
-        std::pair{listing.suffix_intent, kSuffixIntentFileName}}) {
-    if (!exists) continue;
-    result.problems.push_back(
-        {JoinPath(dir, name), 0, ProblemKind::kInterruptedTruncation,
-         "a truncation was interrupted by a crash; the next Log::Open "
-         "finishes it"});
-  }
-
-  // Where a suffix truncation ended the log (the one in progress, if any).
-  std::optional<uint64_t> complete_below;
-  for (const char* name : {kLastTruncationFileName, kSuffixIntentFileName}) {
-    const std::string path = JoinPath(dir, name);
-    BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(path));
-    if (!exists) continue;
-    absl::StatusOr<uint64_t> v = ReadTruncationFile(fs, path);
-    if (v.ok()) {
-      complete_below = *v;
-    } else {
-      result.problems.push_back({path, 0, ProblemKind::kBadTruncationFile,
-                                  std::string(v.status().message())});
-    }
-  }
+  BW_ASSIGN_OR_RETURN(
+      const std::optional<uint64_t> complete_below,
+      InspectTruncationFiles(fs, dir, listing, &result.problems));
 
   uint64_t total = 0;
   for (uint64_t base : listing.stores) {

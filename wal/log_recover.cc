@@ -1,7 +1,8 @@
 // Log::Open's recovery: list the directory (wal/log_dir.h), finish what a
-// crash interrupted (void temp files, an interrupted truncation, indexes
-// without a store), then plan every segment (wal/segment.h) and apply the
-// plans only once all of them are acceptable and their offsets chain up.
+// crash interrupted (void temp files, an interrupted truncation or Reset
+// (wal/log_reset.cc), indexes without a store), then plan every segment
+// (wal/segment.h) and apply the plans only once all of them are acceptable
+// and their offsets chain up.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -20,6 +21,11 @@ namespace blockwal::wal {
 absl::Status Log::Recover() {
   report_.read_only = options_.read_only;
   BW_ASSIGN_OR_RETURN(LogDirListing listing, LockAndList());
+  // A Reset in progress overrides everything else in the directory.
+  std::optional<uint64_t> reset_to;
+  if (listing.reset_intent) {
+    BW_ASSIGN_OR_RETURN(reset_to, FinishResetIntent(&listing));
+  }
   BW_RETURN_IF_ERROR(SortOutFiles(&listing));
 
   // Nobody else can use the log yet: Recover holds mu_ and leads.
@@ -37,12 +43,18 @@ absl::Status Log::Recover() {
     BW_ASSIGN_OR_RETURN(complete_below_,
                         ReadTruncationFile(fs, JoinPath(dir_, kLastTruncationFileName)));
   }
-  BW_RETURN_IF_ERROR(OpenSegments(listing.stores));
+  BW_RETURN_IF_ERROR(OpenSegments(
+      listing.stores, reset_to.value_or(options_.initial_offset)));
   if (suffix_target.has_value()) {
     BW_RETURN_IF_ERROR(FinishSuffixIntent(*suffix_target));
   }
   if (listing.prefix_intent && !options_.read_only) {
     BW_RETURN_IF_ERROR(RemoveIntent(kPrefixIntentFileName));
+  }
+  // Last: the empty segment at the reset's offset is durable (OpenSegments
+  // created it), so the log knows where it continues without the intent.
+  if (reset_to.has_value() && !options_.read_only) {
+    BW_RETURN_IF_ERROR(RemoveIntent(kResetIntentFileName));
   }
   return absl::OkStatus();
 }
@@ -139,7 +151,8 @@ absl::Status Log::FinishPrefixIntent(LogDirListing* listing) {
   return absl::OkStatus();
 }
 
-absl::Status Log::OpenSegments(const std::vector<uint64_t>& stores) {
+absl::Status Log::OpenSegments(const std::vector<uint64_t>& stores,
+                               uint64_t empty_base) {
   // Plan every segment and check that their offsets chain up before any file
   // changes: an Open that fails leaves the segments as it found them.
   report_.clean_shutdown = true;
@@ -168,12 +181,11 @@ absl::Status Log::OpenSegments(const std::vector<uint64_t>& stores) {
   }
   if (segments_.empty() && options_.read_only) {
     // An empty log, as a writable open would create it, but only in memory.
-    segments_.push_back(Segment::CreateEmpty(dir_, options_.initial_offset,
-                                             options_));
+    segments_.push_back(Segment::CreateEmpty(dir_, empty_base, options_));
   } else if (segments_.empty()) {
     BW_ASSIGN_OR_RETURN(
         std::unique_ptr<Segment> seg,
-        Segment::Create(dir_, options_.initial_offset, options_));
+        Segment::Create(dir_, empty_base, options_));
     segments_.push_back(std::move(seg));
     BW_RETURN_IF_ERROR(options_.fs->SyncDir(dir_));
   }

@@ -44,6 +44,13 @@ absl::Status Log::CheckTruncationsSince(uint64_t* epoch, uint64_t next) const {
   return absl::OkStatus();
 }
 
+void Log::NoteSuffixRemoved(uint64_t first_removed) {
+  suffix_truncations_.push_back({++suffix_epoch_, first_removed});
+  if (suffix_truncations_.size() > kSuffixHistory) {
+    suffix_truncations_.pop_front();
+  }
+}
+
 absl::Status Log::WriteIntent(const std::string& name, uint64_t value) {
   FileSystem* fs = options_.fs;
   const std::string path = JoinPath(dir_, name);
@@ -152,10 +159,7 @@ absl::Status Log::DoTruncateSuffix(uint64_t first_removed) {
   FileSystem* fs = options_.fs;
   if (first_removed < segments_.back()->next_offset()) {
     // Iterators past the cut must not go on as if nothing happened.
-    suffix_truncations_.push_back({++suffix_epoch_, first_removed});
-    if (suffix_truncations_.size() > kSuffixHistory) {
-      suffix_truncations_.pop_front();
-    }
+    NoteSuffixRemoved(first_removed);
     // Newest first, so a crash leaves the log a prefix of itself; the intent
     // makes the next Open finish the job.
     while (segments_.size() > 1 &&

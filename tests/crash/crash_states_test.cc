@@ -71,7 +71,7 @@ std::string MakeValue(std::mt19937_64& rng, uint64_t n) {
 // ---------------------------------------------------------------- the log --
 
 // What the log may hold after a crash. One timeline normally; two (before and
-// after) while a TruncateSuffix is in progress.
+// after) while a TruncateSuffix or a Reset is in progress.
 struct Timeline {
   std::vector<std::string> values;  // offset -> value (offsets start at 0)
   uint64_t durable_next = 0;        // offsets below are acknowledged durable
@@ -117,6 +117,17 @@ class LogModel {
     timelines_.push_back(std::move(after));
   }
   void EndTruncateSuffix() { timelines_.erase(timelines_.begin()); }
+  // The log after Reset(next_offset): empty, starting at next_offset.
+  void BeginReset(uint64_t next_offset) {
+    Timeline after = timelines_.back();
+    // Offsets below next_offset are never read back: the log starts there.
+    after.values.resize(next_offset);
+    after.durable_next = next_offset;
+    after.lowest_before = after.lowest_after = next_offset;
+    after.batches.clear();
+    timelines_.push_back(std::move(after));
+  }
+  void EndReset() { timelines_.erase(timelines_.begin()); }
   uint64_t next() const { return timelines_.back().values.size(); }
   size_t timelines() const { return timelines_.size(); }
   uint64_t lowest_before() const { return timelines_.back().lowest_before; }
@@ -203,8 +214,8 @@ struct Counts {
   uint64_t indexes_rebuilt = 0;   // recovery repaired an index
   uint64_t prefix_before = 0;     // during a TruncatePrefix: the old lowest
   uint64_t prefix_after = 0;      //   ... the new lowest
-  uint64_t suffix_before = 0;     // during a TruncateSuffix: the old log
-  uint64_t suffix_after = 0;      //   ... the new one
+  uint64_t suffix_before = 0;     // during a TruncateSuffix or a Reset: the
+  uint64_t suffix_after = 0;      //   old log ... the new one
   uint64_t write_kept = 0;        // KV: the write in flight survived
   uint64_t write_lost = 0;        //   ... or not
 
@@ -451,6 +462,34 @@ TEST(CrashStatesTest, LogTruncateSuffix) {
 TEST(CrashStatesTest, LogTruncateSuffixUnsynced) {
   Counts c = RunTruncateSuffix("log TruncateSuffix unsynced",
                                wal::SyncPolicy::kNone, 14, 12, 3);
+  EXPECT_GE(c.states, 2000u);
+  EXPECT_GT(c.suffix_before, 0u);
+  EXPECT_GT(c.suffix_after, 0u);
+}
+
+// Reset after each round of appends, to an offset above, below or at the
+// next one (never 0): every crash state is the old log or the empty one at
+// the Reset's offset, and appends after it continue there.
+TEST(CrashStatesTest, LogReset) {
+  LogModel model;
+  std::mt19937_64 rng(5);
+  Counts c = RunLogWorkload(
+      "log Reset", wal::SyncPolicy::kEveryAppend, &model, [&](wal::Log* log) {
+        for (int round = 0; round < 6 * Scale(); ++round) {
+          AppendSome(log, &model, rng, round % 2 == 1 ? 20 : 6, true);
+          if (::testing::Test::HasFatalFailure()) return;
+          const uint64_t next = log->NextOffset();
+          uint64_t target = next;  // equal
+          if (round % 3 == 0) target = next + 1 + rng() % 50;  // higher
+          if (round % 3 == 1) target = 1 + rng() % next;  // lower or equal
+          model.BeginReset(target);
+          ASSERT_TRUE(log->Reset(target).ok());
+          model.EndReset();
+          ASSERT_EQ(log->LowestOffset(), target);
+          ASSERT_EQ(log->NextOffset(), target);
+        }
+        AppendSome(log, &model, rng, 4, true);
+      });
   EXPECT_GE(c.states, 2000u);
   EXPECT_GT(c.suffix_before, 0u);
   EXPECT_GT(c.suffix_after, 0u);

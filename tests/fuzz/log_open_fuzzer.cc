@@ -10,16 +10,17 @@
 //   input = options:u8  file*
 //   file  = kind:u8  [base:varint64]  length:varint32  bytes[length]
 //
-// (kind & 0x7f) % 12 picks the file's name; kinds marked (base) are followed
+// (kind & 0x7f) % 14 picks the file's name; kinds marked (base) are followed
 // by the segment base offset that goes into the name, zero-padded to 20
 // digits:
 //
-//    0 <base>.store (base)        6 TRUNCATE_PREFIX.tmp
-//    1 <base>.index (base)        7 TRUNCATE_SUFFIX.tmp
-//    2 LOCK                       8 <base>.store.tmp (base)
-//    3 TRUNCATE_PREFIX            9 <base>.index.tmp (base)
-//    4 TRUNCATE_SUFFIX           10 notes.txt (a stray file)
-//    5 LAST_TRUNCATION           11 <base>.store.bak (base; a near miss)
+//    0 <base>.store (base)        7 TRUNCATE_SUFFIX.tmp
+//    1 <base>.index (base)        8 <base>.store.tmp (base)
+//    2 LOCK                       9 <base>.index.tmp (base)
+//    3 TRUNCATE_PREFIX           10 notes.txt (a stray file)
+//    4 TRUNCATE_SUFFIX           11 <base>.store.bak (base; a near miss)
+//    5 LAST_TRUNCATION           12 RESET
+//    6 TRUNCATE_PREFIX.tmp       13 RESET.tmp
 //
 // Bit 7 of kind asks the fuzzer to fix the file's checksums before writing it,
 // so that mutated record contents reach recovery instead of failing the CRC
@@ -131,6 +132,8 @@ enum NameKind : uint8_t {
   kIndexTmp,
   kStray,
   kStoreBak,
+  kResetIntent,
+  kResetIntentTmp,
   kNumNameKinds,
 };
 
@@ -157,6 +160,10 @@ std::string NameOf(uint8_t kind, uint64_t base) {
       return absl::StrCat(kPrefixIntentFileName, kTempFileSuffix);
     case kSuffixIntentTmp:
       return absl::StrCat(kSuffixIntentFileName, kTempFileSuffix);
+    case kResetIntent:
+      return kResetIntentFileName;
+    case kResetIntentTmp:
+      return absl::StrCat(kResetIntentFileName, kTempFileSuffix);
     case kStoreTmp:
       return SegmentFileName(base, kStoreSuffix) + kSegmentTempSuffix;
     case kIndexTmp:
@@ -200,7 +207,7 @@ Input ParseInput(absl::string_view data) {
     if (fix_checksums) {
       if (kind == kStoreFile || kind == kStoreTmp) FixBlockChecksums(&file);
       if (kind == kPrefixIntent || kind == kSuffixIntent ||
-          kind == kLastTruncation) {
+          kind == kLastTruncation || kind == kResetIntent) {
         FixTruncationChecksum(&file);
       }
     }

@@ -23,6 +23,7 @@ from make_block_reader_corpus import (BLOCK_SIZE, FULL, HEADER_SIZE, Log, crc32c
 # File kinds of the container (log_open_fuzzer.cc).
 STORE, INDEX, LOCK, PREFIX, SUFFIX, LAST_TRUNCATION = 0, 1, 2, 3, 4, 5
 PREFIX_TMP, SUFFIX_TMP, STORE_TMP, INDEX_TMP, STRAY, STORE_BAK = 6, 7, 8, 9, 10, 11
+RESET, RESET_TMP = 12, 13
 WITH_BASE = {STORE, INDEX, STORE_TMP, INDEX_TMP, STORE_BAK}
 # Added to a kind: the fuzzer fixes the file's checksums (stores, truncation
 # files), so its mutations of record contents are not all CRC failures.
@@ -169,6 +170,26 @@ def seeds():
         (STORE_TMP, 0, seg.store()[:10]), (INDEX_TMP, 0, seg.index()[:12]),
         (STRAY, None, b"notes"), (STORE_BAK, 0, seg.store()),
         (INDEX, 9, records(9, 1).index()), (LOCK, None, b"pid 1")])
+
+    # Reset(3) died after its intent, below the old log's end: every segment,
+    # the prefix intent and LAST_TRUNCATION must go, and the log continues
+    # empty at offset 3 (Open creates its segment).
+    out["reset_intent_lower"] = directory(
+        0, records(0, 4).files() + records(4, 3).files(index_size=INDEX_BYTES)
+        + [(RESET | FIX, None, intent(3)), (LAST_TRUNCATION | FIX, None, intent(6)),
+           (PREFIX | FIX, None, intent(4))])
+
+    # Reset(100) died after removing the old segment and creating the empty
+    # one at 100 (still full-size index), before removing its intent; a
+    # leftover RESET.tmp is void.
+    out["reset_intent_higher"] = directory(
+        EVERY_APPEND, records(0, 2).files()
+        + [(STORE | FIX, 100, b""), (INDEX, 100, b"\0" * INDEX_BYTES),
+           (RESET | FIX, None, intent(100)), (RESET_TMP, None, intent(7))])
+
+    # A damaged RESET: Open fails with kDataLoss and changes nothing.
+    out["reset_intent_damaged"] = directory(
+        0, records(0, 2).files() + [(RESET, None, corrupt(intent(1), 3))])
 
     out["damaged_intent"] = directory(
         0, records(0, 2).files() + [(SUFFIX, None, corrupt(intent(1), 3))])
