@@ -5,9 +5,9 @@
 // C++ notes for these headers: `raft_apply` is both a struct and a function,
 // so C++ code names the request type `struct raft_apply`. Inside namespace
 // blockwal::raft the name `raft` is that namespace: libraft's instance type is
-// written `struct raft` (or ::raft) there. Memory that raft
-// frees (loaded entries, snapshots, configuration buffers) is allocated with
-// raft_malloc, never with new or malloc.
+// written `struct raft` (or ::raft) there. Memory that raft frees (loaded
+// entries, snapshots, configuration buffers) is allocated with raft_malloc,
+// never with new or malloc.
 #ifndef BLOCKWAL_RAFT_RAFT_C_H_
 #define BLOCKWAL_RAFT_RAFT_C_H_
 
