@@ -13,11 +13,14 @@
 set -euo pipefail
 
 # What a configure with the tests and benchmarks off finds (CMakeLists.txt:
-# absl, PkgConfig, libisal) and the tools to build with.
+# absl, PkgConfig, libisal, and for the raft/ layer, on by default, libraft
+# and libuv) and the tools to build with.
 demo_packages=(
   cmake make g++ pkg-config
   libabsl-dev        # Abseil 20220623: Status, strings, Mutex, btree, flags
   libisal-dev        # ISA-L: CRC32C (crc32_iscsi)
+  libraft-dev        # libraft 0.15.x: raft/ (BLOCKWAL_BUILD_RAFT)
+  libuv1-dev         # libuv, libraft's event loop
 )
 # The rest of what scripts/test.sh and scripts/bench-report.sh need.
 more_packages=(
