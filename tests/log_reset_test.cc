@@ -276,14 +276,25 @@ TEST_F(LogResetTest, DamagedIntentFailsOpenAndTempIntentIsVoid) {
   EXPECT_THAT(fault_->FileExists(tmp), IsOkAndHolds(false));
 }
 
-TEST_F(LogResetTest, ZeroIsInvalidArgument) {
-  auto log = OpenTwelve(dir_);
+// 0 is a next offset like any other (a log may start there).
+TEST_F(LogResetTest, ResetToZero) {
+  {
+    auto log = OpenTwelve(dir_);
+    ASSERT_NE(log, nullptr);
+    ASSERT_OK(log->Reset(0));
+    EXPECT_EQ(log->LowestOffset(), 0u);
+    EXPECT_EQ(log->NextOffset(), 0u);
+    EXPECT_EQ(log->HighestOffset(), std::nullopt);
+    EXPECT_THAT(log->Append("first again"), IsOkAndHolds(0u));
+    ASSERT_OK(log->Close());
+  }
+  auto log = MustOpen(dir_);
   ASSERT_NE(log, nullptr);
-  EXPECT_THAT(log->Reset(0), StatusIs(absl::StatusCode::kInvalidArgument,
-                                      HasSubstr("above 0")));
   EXPECT_EQ(log->LowestOffset(), 0u);
-  EXPECT_EQ(log->NextOffset(), 12u);
-  EXPECT_OK(log->Append("still writable"));
+  EXPECT_EQ(log->NextOffset(), 1u);
+  std::string scratch;
+  ASSERT_OK_AND_ASSIGN(Record r, log->Read(0, &scratch));
+  EXPECT_EQ(r.value, "first again");
 }
 
 // A log with a sticky error refuses Reset with that error and keeps its

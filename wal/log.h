@@ -202,8 +202,8 @@ class Log {
   // kOutOfRange; an iterator whose next offset is below next_offset fails
   // with kOutOfRange (as after TruncatePrefix), one above it with kAborted
   // (the offsets it read may be reused, as after TruncateSuffix), one at it
-  // reads the new records. kInvalidArgument for next_offset 0;
-  // kFailedPrecondition on a read-only, closed or failed log (the sticky
+  // reads the new records. Any next_offset is valid, 0 included (as for
+  // LogOptions::initial_offset). kFailedPrecondition on a read-only, closed or failed log (the sticky
   // error, as for the truncations). A failure once the intent is in place
   // makes the log read-only (sticky error); the next Open finishes the reset.
   absl::Status Reset(uint64_t next_offset);

@@ -17,10 +17,6 @@
 namespace blockwal::wal {
 
 absl::Status Log::Reset(uint64_t next_offset) {
-  if (next_offset == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(dir_, ": Reset needs a next offset above 0"));
-  }
   return RunExclusive([&]() -> absl::Status {
     mu_.AssertHeld();
     leader_.AssertHeld();
