@@ -189,7 +189,9 @@ TEST(DbReadOnlyConcurrencyTest, EveryOpenSeesAPrefixOfTheWrites) {
   std::thread puts([&] {
     for (int i = 0; i < kPuts; ++i) {
       ASSERT_OK(writer->Put(absl::StrFormat("k%05d", i), absl::StrCat("v", i)));
-      if (i % 250 == 249) ASSERT_OK(writer->Checkpoint().status());
+      if (i % 250 == 249) {
+        ASSERT_OK(writer->Checkpoint().status());
+      }
     }
     done.store(true);
   });

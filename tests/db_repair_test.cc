@@ -402,8 +402,11 @@ TEST_F(DbRepairTest, SeededDamageSweep) {
     ASSERT_OK(report);
     ++repaired;
     const bool in_checkpoint = target == checkpoint_;
-    if (in_checkpoint) EXPECT_TRUE(report->records_lost.empty());
-    if (!in_checkpoint) EXPECT_TRUE(report->checkpoint_damage.empty());
+    if (in_checkpoint) {
+      EXPECT_TRUE(report->records_lost.empty());
+    } else {
+      EXPECT_TRUE(report->checkpoint_damage.empty());
+    }
     ExpectExactOrReported(*report);
   }
   std::printf("kv repair sweep: %d damaged stores repaired, %d needed --force\n",

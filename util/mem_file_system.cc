@@ -17,19 +17,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "blockwal/util/file_errors.h"
 
 namespace blockwal {
 namespace {
-
-// Errors are made exactly as the POSIX file system makes them, so tests can
-// assert the same codes and messages on both.
-absl::Status MemError(int err, absl::string_view path, absl::string_view what) {
-  return absl::ErrnoToStatus(err, absl::StrCat(path, ": ", what));
-}
-
-absl::Status ClosedError(const std::string& path) {
-  return absl::FailedPreconditionError(absl::StrCat(path, ": file is closed"));
-}
 
 
 // A file's bytes. They live in a std::string until the file is first mapped;
@@ -81,7 +72,7 @@ class FileBytes {
     }
     void* p = ::mmap(nullptr, kMaxMappedFileSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return MemError(errno, path, "reserve mapping");
+    if (p == MAP_FAILED) return FileError(errno, path, "reserve mapping");
     pinned_ = static_cast<char*>(p);
     std::memcpy(pinned_, str_.data(), str_.size());
     pinned_size_ = str_.size();
@@ -153,7 +144,7 @@ struct MemFile {
       if (granted < size - old) {
         if (reached == nullptr || granted == 0) {
           budget->Give(granted);
-          return MemError(ENOSPC, path, what);
+          return FileError(ENOSPC, path, what);
         }
         absl::Status s = data.Resize(path, static_cast<size_t>(old + granted));
         if (!s.ok()) {
@@ -161,7 +152,7 @@ struct MemFile {
           return s;
         }
         *reached = old + granted;
-        return MemError(ENOSPC, path, what);
+        return FileError(ENOSPC, path, what);
       }
     }
     absl::Status s = data.Resize(path, static_cast<size_t>(size));
@@ -186,7 +177,7 @@ class MemWritableFile final : public WritableFile {
   // fails, as a write(2) that runs out of space leaves a prefix; the
   // handle's position stays, so a later append writes over them.
   absl::Status Append(absl::string_view data) override {
-    if (closed_) return ClosedError(path_);
+    if (closed_) return ClosedFileError(path_);
     absl::MutexLock l(&file_->mu);
     uint64_t end = size_ + data.size();
     absl::Status s;
@@ -203,15 +194,15 @@ class MemWritableFile final : public WritableFile {
   }
 
   absl::Status Flush() override {
-    return closed_ ? ClosedError(path_) : absl::OkStatus();
+    return closed_ ? ClosedFileError(path_) : absl::OkStatus();
   }
 
   absl::Status Sync() override {
-    return closed_ ? ClosedError(path_) : absl::OkStatus();
+    return closed_ ? ClosedFileError(path_) : absl::OkStatus();
   }
 
   absl::Status Truncate(uint64_t size) override {
-    if (closed_) return ClosedError(path_);
+    if (closed_) return ClosedFileError(path_);
     absl::MutexLock l(&file_->mu);
     absl::Status s = file_->Resize(path_, size, absl::StrCat("truncate to ", size));
     if (!s.ok()) return s;
@@ -222,7 +213,7 @@ class MemWritableFile final : public WritableFile {
   uint64_t Size() const override { return size_; }
 
   absl::Status Close() override {
-    if (closed_) return ClosedError(path_);
+    if (closed_) return ClosedFileError(path_);
     closed_ = true;
     return absl::OkStatus();
   }
@@ -420,7 +411,7 @@ class MemFileSystem final : public FileSystem {
     absl::MutexLock l(&mu_);
     std::string d = NormalizeDir(dir);
     if (!DirExists(d)) {
-      return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "opendir");
+      return FileError(files_.count(d) ? ENOTDIR : ENOENT, dir, "opendir");
     }
     std::vector<std::string> names;
     auto add = [&](const std::string& p) {
@@ -438,8 +429,8 @@ class MemFileSystem final : public FileSystem {
     absl::MutexLock l(&mu_);
     std::string d = NormalizeDir(dir);
     if (DirExists(d)) return absl::OkStatus();
-    if (files_.count(d)) return MemError(EEXIST, dir, "mkdir");
-    if (!DirExists(DirName(d))) return MemError(ENOENT, dir, "mkdir");
+    if (files_.count(d)) return FileError(EEXIST, dir, "mkdir");
+    if (!DirExists(DirName(d))) return FileError(ENOENT, dir, "mkdir");
     dirs_.insert(d);
     return absl::OkStatus();
   }
@@ -447,7 +438,7 @@ class MemFileSystem final : public FileSystem {
   absl::Status RemoveFile(const std::string& path) override {
     absl::MutexLock l(&mu_);
     if (files_.erase(path) == 0) {
-      return MemError(dirs_.count(NormalizeDir(path)) ? EISDIR : ENOENT, path, "unlink");
+      return FileError(dirs_.count(NormalizeDir(path)) ? EISDIR : ENOENT, path, "unlink");
     }
     return absl::OkStatus();
   }
@@ -456,13 +447,13 @@ class MemFileSystem final : public FileSystem {
     absl::MutexLock l(&mu_);
     std::string d = NormalizeDir(dir);
     if (dirs_.count(d) == 0) {
-      return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "rmdir");
+      return FileError(files_.count(d) ? ENOTDIR : ENOENT, dir, "rmdir");
     }
     for (const auto& [p, f] : files_) {
-      if (DirName(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
+      if (DirName(p) == d) return FileError(ENOTEMPTY, dir, "rmdir");
     }
     for (const std::string& p : dirs_) {
-      if (p != d && DirName(p) == d) return MemError(ENOTEMPTY, dir, "rmdir");
+      if (p != d && DirName(p) == d) return FileError(ENOTEMPTY, dir, "rmdir");
     }
     dirs_.erase(d);
     return absl::OkStatus();
@@ -474,10 +465,10 @@ class MemFileSystem final : public FileSystem {
     auto it = files_.find(from);
     if (it == files_.end()) {
       // Directories cannot be renamed here (blockwal never does).
-      return MemError(dirs_.count(NormalizeDir(from)) ? EISDIR : ENOENT, from, what);
+      return FileError(dirs_.count(NormalizeDir(from)) ? EISDIR : ENOENT, from, what);
     }
-    if (dirs_.count(NormalizeDir(to))) return MemError(EISDIR, from, what);
-    if (!DirExists(DirName(to))) return MemError(ENOENT, from, what);
+    if (dirs_.count(NormalizeDir(to))) return FileError(EISDIR, from, what);
+    if (!DirExists(DirName(to))) return FileError(ENOENT, from, what);
     if (from == to) return absl::OkStatus();
     std::shared_ptr<MemFile> file = it->second;
     files_.erase(it);
@@ -498,7 +489,7 @@ class MemFileSystem final : public FileSystem {
     absl::MutexLock l(&mu_);
     std::string d = NormalizeDir(dir);
     if (!DirExists(d)) {
-      return MemError(files_.count(d) ? ENOTDIR : ENOENT, dir, "open directory");
+      return FileError(files_.count(d) ? ENOTDIR : ENOENT, dir, "open directory");
     }
     return absl::OkStatus();
   }
@@ -531,7 +522,7 @@ class MemFileSystem final : public FileSystem {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = files_.find(path);
     if (it == files_.end()) {
-      return MemError(DirExists(NormalizeDir(path)) ? EISDIR : ENOENT, path, what);
+      return FileError(DirExists(NormalizeDir(path)) ? EISDIR : ENOENT, path, what);
     }
     *file = it->second;
     return absl::OkStatus();
@@ -546,8 +537,8 @@ class MemFileSystem final : public FileSystem {
       *file = it->second;
       return absl::OkStatus();
     }
-    if (DirExists(NormalizeDir(path))) return MemError(EISDIR, path, what);
-    if (!DirExists(DirName(path))) return MemError(ENOENT, path, what);
+    if (DirExists(NormalizeDir(path))) return FileError(EISDIR, path, what);
+    if (!DirExists(DirName(path))) return FileError(ENOENT, path, what);
     *file = std::make_shared<MemFile>(budget_);
     files_[path] = *file;
     return absl::OkStatus();

@@ -22,19 +22,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "blockwal/util/file_errors.h"
 
 namespace blockwal {
 namespace {
-
-// Every system error becomes ErrnoToStatus(errno, "<path>: <what>"), so a
-// message always names the file the caller has to look at.
-absl::Status PosixError(int err, absl::string_view path, absl::string_view what) {
-  return absl::ErrnoToStatus(err, absl::StrCat(path, ": ", what));
-}
-
-absl::Status ClosedError(const std::string& path) {
-  return absl::FailedPreconditionError(absl::StrCat(path, ": file is closed"));
-}
 
 // Writes all of [data, data + n) at `offset`, retrying on EINTR and short
 // writes (a signal or a full pipe may stop write(2) early).
@@ -44,7 +35,7 @@ absl::Status PwriteAll(int fd, const std::string& path, const char* data,
     ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
     if (w < 0) {
       if (errno == EINTR) continue;
-      return PosixError(errno, path, absl::StrCat("write at offset ", offset));
+      return FileError(errno, path, absl::StrCat("write at offset ", offset));
     }
     data += w;
     n -= static_cast<size_t>(w);
@@ -72,7 +63,7 @@ class PosixWritableFile final : public WritableFile {
   }
 
   absl::Status Append(absl::string_view data) override {
-    if (fd_ < 0) return ClosedError(path_);
+    if (fd_ < 0) return ClosedFileError(path_);
     size_t copy = std::min(data.size(), kWritableFileBufferSize - buffered_);
     std::memcpy(buffer_.get() + buffered_, data.data(), copy);
     buffered_ += copy;
@@ -94,24 +85,24 @@ class PosixWritableFile final : public WritableFile {
   }
 
   absl::Status Flush() override {
-    if (fd_ < 0) return ClosedError(path_);
+    if (fd_ < 0) return ClosedFileError(path_);
     return FlushBuffer();
   }
 
   absl::Status Sync() override {
-    if (fd_ < 0) return ClosedError(path_);
+    if (fd_ < 0) return ClosedFileError(path_);
     absl::Status s = FlushBuffer();
     if (!s.ok()) return s;
-    if (::fdatasync(fd_) != 0) return PosixError(errno, path_, "fdatasync");
+    if (::fdatasync(fd_) != 0) return FileError(errno, path_, "fdatasync");
     return absl::OkStatus();
   }
 
   absl::Status Truncate(uint64_t size) override {
-    if (fd_ < 0) return ClosedError(path_);
+    if (fd_ < 0) return ClosedFileError(path_);
     absl::Status s = FlushBuffer();
     if (!s.ok()) return s;
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
-      return PosixError(errno, path_, absl::StrCat("truncate to ", size));
+      return FileError(errno, path_, absl::StrCat("truncate to ", size));
     }
     offset_ = size;
     return absl::OkStatus();
@@ -120,11 +111,11 @@ class PosixWritableFile final : public WritableFile {
   uint64_t Size() const override { return offset_ + buffered_; }
 
   absl::Status Close() override {
-    if (fd_ < 0) return ClosedError(path_);
+    if (fd_ < 0) return ClosedFileError(path_);
     absl::Status s = FlushBuffer();
     // The descriptor is released even when the flush failed: the caller gets
     // the flush error and the file is closed either way.
-    if (::close(fd_) != 0 && s.ok()) s = PosixError(errno, path_, "close");
+    if (::close(fd_) != 0 && s.ok()) s = FileError(errno, path_, "close");
     fd_ = -1;
     return s;
   }
@@ -162,7 +153,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
                           static_cast<off_t>(offset + got));
       if (r < 0) {
         if (errno == EINTR) continue;
-        return PosixError(errno, path_, absl::StrCat("read at offset ", offset + got));
+        return FileError(errno, path_, absl::StrCat("read at offset ", offset + got));
       }
       if (r == 0) break;  // end of file
       got += static_cast<size_t>(r);
@@ -172,7 +163,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
   absl::StatusOr<uint64_t> Size() const override {
     struct stat st;
-    if (::fstat(fd_, &st) != 0) return PosixError(errno, path_, "fstat");
+    if (::fstat(fd_, &st) != 0) return FileError(errno, path_, "fstat");
     return static_cast<uint64_t>(st.st_size);
   }
 
@@ -253,7 +244,7 @@ class PosixSequentialFile final : public SequentialFile {
       ssize_t r = ::read(fd_, scratch + got, n - got);
       if (r < 0) {
         if (errno == EINTR) continue;
-        return PosixError(errno, path_, "read");
+        return FileError(errno, path_, "read");
       }
       if (r == 0) break;
       got += static_cast<size_t>(r);
@@ -263,7 +254,7 @@ class PosixSequentialFile final : public SequentialFile {
 
   absl::Status Skip(uint64_t n) override {
     if (::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) == static_cast<off_t>(-1)) {
-      return PosixError(errno, path_, absl::StrCat("skip ", n, " bytes"));
+      return FileError(errno, path_, absl::StrCat("skip ", n, " bytes"));
     }
     return absl::OkStatus();
   }
@@ -288,7 +279,7 @@ class PosixMappedRegion final : public MappedRegion {
 
   absl::Status Sync() override {
     if (data_ == nullptr) return absl::OkStatus();  // empty mapping
-    if (::msync(data_, size_, MS_SYNC) != 0) return PosixError(errno, path_, "msync");
+    if (::msync(data_, size_, MS_SYNC) != 0) return FileError(errno, path_, "msync");
     return absl::OkStatus();
   }
 
@@ -333,17 +324,17 @@ class PosixFileSystem final : public FileSystem {
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return PosixError(errno, path, "open for writing");
+    if (fd < 0) return FileError(errno, path, "open for writing");
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, 0));
   }
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
       const std::string& path) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return PosixError(errno, path, "open for appending");
+    if (fd < 0) return FileError(errno, path, "open for appending");
     struct stat st;
     if (::fstat(fd, &st) != 0) {
-      absl::Status s = PosixError(errno, path, "fstat");
+      absl::Status s = FileError(errno, path, "fstat");
       ::close(fd);
       return s;
     }
@@ -354,17 +345,17 @@ class PosixFileSystem final : public FileSystem {
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError(errno, path, "open for reading");
+    if (fd < 0) return FileError(errno, path, "open for reading");
     return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
   }
 
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewReadOnlyMappedFile(
       const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError(errno, path, "open for reading");
+    if (fd < 0) return FileError(errno, path, "open for reading");
     struct stat st;
     if (::fstat(fd, &st) != 0) {
-      absl::Status s = PosixError(errno, path, "fstat");
+      absl::Status s = FileError(errno, path, "fstat");
       ::close(fd);
       return s;
     }
@@ -376,7 +367,7 @@ class PosixFileSystem final : public FileSystem {
     void* base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
     const int err = errno;
     ::close(fd);  // the mapping keeps the file
-    if (base == MAP_FAILED) return PosixError(err, path, "mmap for reading");
+    if (base == MAP_FAILED) return FileError(err, path, "mmap for reading");
     return std::unique_ptr<RandomAccessFile>(new PosixMappedReadOnlyFile(
         path, static_cast<const char*>(base), size));
   }
@@ -384,7 +375,7 @@ class PosixFileSystem final : public FileSystem {
   absl::StatusOr<std::unique_ptr<AppendingReadFile>> NewAppendingReadFile(
       const std::string& path, uint64_t reserve_bytes) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError(errno, path, "open for reading");
+    if (fd < 0) return FileError(errno, path, "open for reading");
     const size_t reserve = static_cast<size_t>(reserve_bytes);
     void* base = reserve > 0 ? ::mmap(nullptr, reserve, PROT_READ, MAP_SHARED, fd, 0)
                              : MAP_FAILED;
@@ -397,14 +388,14 @@ class PosixFileSystem final : public FileSystem {
   absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(
       const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError(errno, path, "open for reading");
+    if (fd < 0) return FileError(errno, path, "open for reading");
     return std::unique_ptr<SequentialFile>(new PosixSequentialFile(path, fd));
   }
 
   absl::StatusOr<std::unique_ptr<MappedRegion>> MapFile(const std::string& path,
                                                         size_t size) override {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return PosixError(errno, path, "open for mapping");
+    if (fd < 0) return FileError(errno, path, "open for mapping");
     // The mapping keeps the file referenced; the descriptor is not needed
     // once mmap has succeeded.
     struct FdCloser {
@@ -415,7 +406,7 @@ class PosixFileSystem final : public FileSystem {
       return std::unique_ptr<MappedRegion>(new PosixMappedRegion(path, nullptr, 0));
     }
     struct stat st;
-    if (::fstat(fd, &st) != 0) return PosixError(errno, path, "fstat");
+    if (::fstat(fd, &st) != 0) return FileError(errno, path, "fstat");
     // Every block of the mapped range is reserved before the mapping exists:
     // a store through a shared mapping into a hole that the file system has
     // no block for is a SIGBUS, which would kill the process, where a full
@@ -431,10 +422,10 @@ class PosixFileSystem final : public FileSystem {
       if (st.st_size < static_cast<off_t>(size)) {
         (void)::ftruncate(fd, st.st_size);
       }
-      return PosixError(err, path, absl::StrCat("reserve ", size, " bytes for mapping"));
+      return FileError(err, path, absl::StrCat("reserve ", size, " bytes for mapping"));
     }
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) return PosixError(errno, path, "mmap");
+    if (p == MAP_FAILED) return FileError(errno, path, "mmap");
     return std::unique_ptr<MappedRegion>(
         new PosixMappedRegion(path, static_cast<char*>(p), size));
   }
@@ -444,26 +435,26 @@ class PosixFileSystem final : public FileSystem {
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) return true;
     if (errno == ENOENT || errno == ENOTDIR) return false;
-    return PosixError(errno, path, "stat");
+    return FileError(errno, path, "stat");
   }
 
   absl::StatusOr<uint64_t> GetFileSize(const std::string& path) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return PosixError(errno, path, "stat");
+    if (::stat(path.c_str(), &st) != 0) return FileError(errno, path, "stat");
     return static_cast<uint64_t>(st.st_size);
   }
 
   absl::StatusOr<std::vector<std::string>> GetChildren(
       const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return PosixError(errno, dir, "opendir");
+    if (d == nullptr) return FileError(errno, dir, "opendir");
     std::vector<std::string> names;
     while (true) {
       errno = 0;
       struct dirent* e = ::readdir(d);
       if (e == nullptr) {
         if (errno != 0) {
-          absl::Status s = PosixError(errno, dir, "readdir");
+          absl::Status s = FileError(errno, dir, "readdir");
           ::closedir(d);
           return s;
         }
@@ -486,38 +477,38 @@ class PosixFileSystem final : public FileSystem {
     if (err == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       return absl::OkStatus();
     }
-    return PosixError(err, dir, "mkdir");
+    return FileError(err, dir, "mkdir");
   }
 
   absl::Status RemoveFile(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0) return PosixError(errno, path, "unlink");
+    if (::unlink(path.c_str()) != 0) return FileError(errno, path, "unlink");
     return absl::OkStatus();
   }
 
   absl::Status RemoveDir(const std::string& dir) override {
-    if (::rmdir(dir.c_str()) != 0) return PosixError(errno, dir, "rmdir");
+    if (::rmdir(dir.c_str()) != 0) return FileError(errno, dir, "rmdir");
     return absl::OkStatus();
   }
 
   absl::Status RenameFile(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
-      return PosixError(errno, from, absl::StrCat("rename to ", to));
+      return FileError(errno, from, absl::StrCat("rename to ", to));
     }
     return absl::OkStatus();
   }
 
   absl::Status TruncateFile(const std::string& path, uint64_t size) override {
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
-      return PosixError(errno, path, absl::StrCat("truncate to ", size));
+      return FileError(errno, path, absl::StrCat("truncate to ", size));
     }
     return absl::OkStatus();
   }
 
   absl::Status SyncDir(const std::string& dir) override {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return PosixError(errno, dir, "open directory");
+    if (fd < 0) return FileError(errno, dir, "open directory");
     absl::Status s;
-    if (::fsync(fd) != 0) s = PosixError(errno, dir, "fsync directory");
+    if (::fsync(fd) != 0) s = FileError(errno, dir, "fsync directory");
     ::close(fd);
     return s;
   }
@@ -537,7 +528,7 @@ class PosixFileSystem final : public FileSystem {
     };
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      absl::Status s = PosixError(errno, path, "open lock file");
+      absl::Status s = FileError(errno, path, "open lock file");
       release();
       return s;
     }
@@ -549,7 +540,7 @@ class PosixFileSystem final : public FileSystem {
         return absl::UnavailableError(
             absl::StrCat(path, ": locked by another process"));
       }
-      return PosixError(err, path, "flock");
+      return FileError(err, path, "flock");
     }
     return std::unique_ptr<FileLock>(new PosixFileLock(path, fd));
   }
