@@ -262,6 +262,13 @@ class FragmentReader {
                      what, " at position ", at));
   }
 
+  // A fragment of type `type` at `pos` where it cannot be.
+  absl::Status WrongType(uint64_t pos, unsigned type,
+                         absl::string_view where) const {
+    if (quiet_) return absl::DataLossError("");
+    return DataLoss(pos, absl::StrCat("fragment of type ", type, " ", where));
+  }
+
   absl::StatusOr<Fragment> Read(uint64_t pos, bool first) {
     const uint64_t in_block = pos % kBlockSize;
     if (in_block > static_cast<uint64_t>(kBlockSize - kHeaderSize)) {
@@ -345,14 +352,10 @@ absl::StatusOr<absl::string_view> ReadFragments(const RandomAccessFile& file,
       return absl::string_view(*scratch);
     }
     if (first && f.type != kFirstType) {
-      return reader.DataLoss(
-          pos, quiet ? "" : absl::StrCat("fragment of type ", f.type,
-                                         " where a record should start"));
+      return reader.WrongType(pos, f.type, "where a record should start");
     }
     if (!first && f.type != kMiddleType && f.type != kLastType) {
-      return reader.DataLoss(
-          pos, quiet ? "" : absl::StrCat("fragment of type ", f.type,
-                                         " inside a fragmented record"));
+      return reader.WrongType(pos, f.type, "inside a fragmented record");
     }
     scratch->append(f.payload.data(), f.payload.size());
     if (f.type == kLastType) {

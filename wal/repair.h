@@ -35,6 +35,11 @@
 //      read as data loss, then closes it cleanly (the next open is clean).
 //   6. Verifies the result (InspectLog again): every problem left is in
 //      `remaining`, with the reason it stayed.
+// So a repair is list -> scan -> decide -> apply, after the backup: steps
+// 2 and 6 list and scan through the inspector (wal/log_dir.h, with each
+// segment's verdict from wal/segment_recovery.h), and step 4 decides and
+// applies through Log::Open itself, so a store is only ever changed by the
+// recovery rules. Repair's own rule is step 3's choice of indexes to drop.
 // A step after the backup that fails with an I/O error ends the repair
 // there: RepairResult::status says which, and `remaining` is what a last
 // inspection finds (when it can read the directory).

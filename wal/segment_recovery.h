@@ -9,8 +9,10 @@
 //                   the store and position (docs/recovery.md's table)
 //
 // Segment::Open scans, decides and applies (on disk, or in memory for a
-// read-only open); FindOffsetRange (wal/log_inspector.h) scans the last
-// segment; InspectLog shares the incomplete-batch rule (InIncompleteBatch).
+// read-only open); InspectLog scans and decides each segment to report
+// what Open would do (SegmentInspection::open_verdict), and shares the
+// incomplete-batch rule (InIncompleteBatch) with its own per-record checks;
+// FindOffsetRange (wal/log_inspector.h) scans the last segment.
 // Nothing here writes: the inputs are read, the plan is data.
 #ifndef BLOCKWAL_WAL_SEGMENT_RECOVERY_H_
 #define BLOCKWAL_WAL_SEGMENT_RECOVERY_H_
