@@ -1,0 +1,93 @@
+// UvNetwork (raft/uv_network.h): libraft's stock libuv io, used for its
+// network methods only, with trampolines that hand raft its own io back.
+#include "blockwal/raft/uv_network.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
+
+namespace blockwal::raft {
+
+absl::StatusOr<std::unique_ptr<UvNetwork>> UvNetwork::Create(
+    uv_loop_t* loop, const std::string& scratch_dir) {
+  FileSystem* fs = FileSystem::Default();
+  BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(scratch_dir));
+  if (!exists) BW_RETURN_IF_ERROR(fs->CreateDir(scratch_dir));
+  std::unique_ptr<UvNetwork> net(new UvNetwork());
+  int rv = raft_uv_tcp_init(&net->transport_, loop);
+  if (rv != 0) {
+    return absl::InternalError(absl::StrCat(
+        scratch_dir, ": raft_uv_tcp_init failed: ", raft_strerror(rv)));
+  }
+  net->transport_ready_ = true;
+  rv = raft_uv_init(&net->inner_, loop, scratch_dir.c_str(), &net->transport_);
+  if (rv != 0) {
+    return absl::InternalError(absl::StrCat(scratch_dir,
+                                            ": raft_uv_init failed: ",
+                                            raft_strerror(rv), " (",
+                                            net->inner_.errmsg, ")"));
+  }
+  net->inner_ready_ = true;
+  net->inner_.data = net.get();  // raft_uv_init keeps `data`; the stock io never reads it
+  return net;
+}
+
+UvNetwork::~UvNetwork() {
+  // raft_uv_close frees the stock io's memory; it must be closed (or never
+  // initialized) first, as must the transport.
+  if (inner_ready_) raft_uv_close(&inner_);
+  if (transport_ready_) raft_uv_tcp_close(&transport_);
+}
+
+int UvNetwork::Init(raft_id id, const char* address) {
+  return inner_.init(&inner_, id, address);
+}
+
+int UvNetwork::Start(struct raft_io* outer, unsigned msecs,
+                     raft_io_tick_cb tick, raft_io_recv_cb recv) {
+  outer_ = outer;
+  tick_ = tick;
+  recv_ = recv;
+  return inner_.start(&inner_, msecs, &TickTrampoline, &RecvTrampoline);
+}
+
+int UvNetwork::Send(struct raft_io_send* req,
+                    const struct raft_message* message, raft_io_send_cb cb) {
+  return inner_.send(&inner_, req, message, cb);
+}
+
+raft_time UvNetwork::Time() { return inner_.time(&inner_); }
+
+int UvNetwork::Random(int min, int max) {
+  return inner_.random(&inner_, min, max);
+}
+
+void UvNetwork::Close(std::function<void()> done) {
+  on_closed_ = std::move(done);
+  inner_.close(&inner_, &ClosedTrampoline);
+}
+
+void UvNetwork::TickTrampoline(struct raft_io* inner) {
+  UvNetwork* net = static_cast<UvNetwork*>(inner->data);
+  if (net->tick_ != nullptr) net->tick_(net->outer_);
+}
+
+void UvNetwork::RecvTrampoline(struct raft_io* inner,
+                               struct raft_message* message) {
+  UvNetwork* net = static_cast<UvNetwork*>(inner->data);
+  if (net->recv_ != nullptr) net->recv_(net->outer_, message);
+}
+
+void UvNetwork::ClosedTrampoline(struct raft_io* inner) {
+  UvNetwork* net = static_cast<UvNetwork*>(inner->data);
+  if (net->on_closed_) {
+    // The callback may destroy the UvNetwork: move it out first.
+    std::function<void()> done = std::move(net->on_closed_);
+    done();
+  }
+}
+
+}  // namespace blockwal::raft
