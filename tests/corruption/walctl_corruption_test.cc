@@ -413,13 +413,14 @@ void CheckRepair(const PristineLog& m, const Damage& d, const Files& damaged,
   // last store's when its damage hides no synced record.
   const std::vector<uint64_t> hit = HitRecords(m, d, damaged);
   const ModelSegment& s = m.segments[d.segment];
-  // (The last store is not clean when the cut leaves it ending inside a
-  // batch: verify reports the incomplete batch in it.)
+  // (A store is not clean when the cut leaves it ending inside a batch:
+  // verify reports the incomplete batch in it, in a sealed segment too,
+  // which only ever holds whole batches.)
   const bool store_clean =
       !hit.empty() && d.kind == Kind::kTruncate &&
       damaged.at(d.file).size() ==
           (hit.front() > s.base ? m.records[hit.front() - 1].end : 0) &&
-      (m.sealed(d.segment) || hit.front() == s.base ||
+      (hit.front() == s.base ||
        !(m.records[hit.front() - 1].flags & wal::kBatchContinues));
   bool rescanned = false;  // the damaged last store read in full
   if (!IsStoreTarget(d.target)) {
