@@ -1,0 +1,363 @@
+// The raft server's durable state (raft/log_store.h): load of a new
+// directory, bootstrap, append/truncate/reload, both forms of snapshot put,
+// reconciling the log with the snapshot at load, sticky failures (fault
+// injection), and the crash states of a sequence of operations.
+#include "blockwal/raft/log_store.h"
+
+#include <map>
+#include <ostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "blockwal/raft/entry_codec.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "tests/crash/crash_states.h"
+#include "tests/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace blockwal::raft {
+namespace {
+
+using ::blockwal::testing::IsOkAndHolds;
+using ::blockwal::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kDir[] = "/r";
+
+} // namespace
+
+void PrintTo(const StoredEntry &e, std::ostream *os) {
+  *os << "{term " << e.term << ", type " << int{e.type} << ", payload \""
+      << absl::CEscape(e.payload) << "\"}";
+}
+
+namespace {
+
+SnapshotMeta Meta(uint64_t index, uint64_t term) {
+  return {index, term, {{1, "127.0.0.1:9001", RAFT_VOTER}}, 1};
+}
+std::string SnapData(uint64_t index) { return absl::StrCat("snap-", index); }
+std::string Payload(uint64_t index, uint64_t term) {
+  return absl::StrCat("entry ", index, " term ", term);
+}
+
+// Removes the store's log (a closed one).
+void RemoveLog(FileSystem *fs) {
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> names,
+                       fs->GetChildren("/r/log"));
+  for (const std::string &name : names)
+    ASSERT_OK(fs->RemoveFile(JoinPath("/r/log", name)));
+}
+
+LogStoreOptions SmallSegments(FileSystem *fs) {
+  LogStoreOptions o;
+  o.fs = fs;
+  o.max_store_bytes = 512; // a few entries per segment
+  o.max_index_bytes = 12 * 64;
+  return o;
+}
+
+class LogStoreTest : public ::testing::Test {
+protected:
+  std::unique_ptr<LogStore> Open() {
+    absl::StatusOr<std::unique_ptr<LogStore>> s =
+        LogStore::Open(kDir, SmallSegments(&fs_));
+    EXPECT_OK(s);
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+  LoadedState Reload() {
+    store_.reset();
+    store_ = Open();
+    absl::StatusOr<LoadedState> state = store_->Load();
+    EXPECT_OK(state);
+    return state.ok() ? *std::move(state) : LoadedState();
+  }
+  // Appends entries first..last with `term` (payloads from Payload).
+  void AppendRange(uint64_t first, uint64_t last, uint64_t term) {
+    std::vector<std::string> payloads;
+    std::vector<EntryRef> refs;
+    for (uint64_t i = first; i <= last; ++i)
+      payloads.push_back(Payload(i, term));
+    for (const std::string &p : payloads)
+      refs.push_back({term, RAFT_COMMAND, p});
+    ASSERT_THAT(store_->Append(refs), IsOkAndHolds(first));
+  }
+  absl::Status PutSnap(unsigned trailing, uint64_t index, uint64_t term) {
+    const std::string data = SnapData(index);
+    const absl::string_view bufs[] = {data};
+    return store_->SnapshotPut(trailing, Meta(index, term), bufs);
+  }
+  // Entries first..last of s are (term, Payload); s ends at or after last.
+  void ExpectEntries(const LoadedState &s, uint64_t first, uint64_t last,
+                     uint64_t term) {
+    ASSERT_LE(s.start_index, first);
+    ASSERT_GE(s.start_index + s.entries.size(), last + 1);
+    for (uint64_t i = first; i <= last; ++i) {
+      EXPECT_EQ(s.entries[i - s.start_index],
+                (StoredEntry{term, RAFT_COMMAND, Payload(i, term)}))
+          << "index " << i;
+    }
+  }
+
+  FaultInjectionFileSystem fs_{NewMemFileSystem()};
+  std::unique_ptr<LogStore> store_ = Open();
+};
+
+TEST_F(LogStoreTest, EmptyDirectoryLoadsNothing) {
+  ASSERT_OK_AND_ASSIGN(LoadedState s, store_->Load());
+  EXPECT_EQ(s.term_vote, (TermVote{0, 0}));
+  EXPECT_FALSE(s.snapshot.has_value());
+  EXPECT_EQ(s.start_index, 1u);
+  EXPECT_THAT(s.entries, IsEmpty());
+  EXPECT_EQ(s.reconciled, "");
+  EXPECT_EQ(store_->next_index(), 1u);
+}
+
+struct RaftConf {
+  RaftConf() {
+    raft_configuration_init(&conf);
+    EXPECT_EQ(raft_configuration_add(&conf, 1, "127.0.0.1:9001", RAFT_VOTER), 0);
+    EXPECT_EQ(raft_configuration_add(&conf, 2, "127.0.0.1:9002", RAFT_SPARE), 0);
+  }
+  ~RaftConf() { raft_configuration_close(&conf); }
+  std::string Encoded() const {
+    struct raft_buffer buf;
+    EXPECT_EQ(raft_configuration_encode(&conf, &buf), 0);
+    std::string s(static_cast<char *>(buf.base), buf.len);
+    raft_free(buf.base);
+    return s;
+  }
+  struct raft_configuration conf;
+};
+
+TEST_F(LogStoreTest, BootstrapWritesTheConfigurationEntryAndTermOne) {
+  RaftConf conf;
+  ASSERT_OK(store_->Bootstrap(conf.conf));
+  EXPECT_EQ(store_->next_index(), 2u);
+  LoadedState s = Reload();
+  EXPECT_EQ(s.term_vote, (TermVote{1, 0}));
+  EXPECT_FALSE(s.snapshot.has_value());
+  ASSERT_EQ(s.start_index, 1u);
+  ASSERT_EQ(s.entries.size(), 1u);
+  // libraft's encoding, its padding (from byte 57) zeroed.
+  std::string encoded = conf.Encoded();
+  ASSERT_EQ(encoded.size(), 64u);
+  encoded.replace(57, 7, 7, '\0');
+  EXPECT_EQ(s.entries[0], (StoredEntry{1, RAFT_CHANGE, encoded}));
+  EXPECT_EQ(s.entries[0].payload.size() % 8, 0u);
+}
+
+TEST_F(LogStoreTest, BootstrapRefusedWhenAnyStateExists) {
+  RaftConf conf;
+  ASSERT_OK(store_->Bootstrap(conf.conf));
+  EXPECT_THAT(store_->Bootstrap(conf.conf),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("term 1 log entries 1..1")));
+  // A term alone.
+  store_.reset();
+  ASSERT_OK(fs_.RemoveFile("/r/term_vote.0"));
+  RemoveLog(&fs_);
+  store_ = Open();
+  ASSERT_OK(store_->SetTerm(3));
+  EXPECT_THAT(store_->Bootstrap(conf.conf),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(": term 3")));
+  // A snapshot alone.
+  store_.reset();
+  ASSERT_OK(fs_.RemoveFile("/r/term_vote.0"));
+  store_ = Open();
+  ASSERT_OK(PutSnap(0, 5, 2));
+  EXPECT_THAT(store_->Bootstrap(conf.conf),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(SnapshotFileName(5, 2))));
+}
+
+TEST_F(LogStoreTest, AppendTruncateReload) {
+  AppendRange(1, 10, 1);
+  EXPECT_EQ(store_->next_index(), 11u);
+  ASSERT_OK(store_->Truncate(7));
+  EXPECT_EQ(store_->next_index(), 7u);
+  AppendRange(7, 8, 2);
+  ASSERT_OK(store_->Truncate(20)); // beyond the end: nothing
+  ASSERT_OK(store_->SetTerm(2));
+  ASSERT_OK(store_->SetVote(3));
+  LoadedState s = Reload();
+  EXPECT_EQ(s.term_vote, (TermVote{2, 3}));
+  ASSERT_EQ(s.start_index, 1u);
+  ExpectEntries(s, 1, 6, 1);
+  ASSERT_EQ(s.entries.size(), 8u);
+  EXPECT_EQ(s.entries[6], (StoredEntry{2, RAFT_COMMAND, Payload(7, 2)}));
+  EXPECT_EQ(store_->next_index(), 9u);
+  AppendRange(9, 9, 2);
+  ASSERT_OK(store_->SetTerm(4));
+  EXPECT_EQ(store_->term_vote(), (TermVote{4, 0}));
+}
+
+TEST_F(LogStoreTest, SnapshotPutWithTrailingKeepsTheTrailingEntries) {
+  for (uint64_t i = 1; i <= 60; i += 5)
+    AppendRange(i, i + 4, 1); // a batch never spans segments
+  ASSERT_OK(PutSnap(10, 50, 1));
+  LoadedState s = Reload();
+  ASSERT_TRUE(s.snapshot.has_value());
+  EXPECT_EQ(s.snapshot->meta, Meta(50, 1));
+  EXPECT_EQ(s.snapshot->data, SnapData(50));
+  // Whole segments below 41 went; 41..60 stayed.
+  EXPECT_GT(s.start_index, 1u);
+  ExpectEntries(s, 41, 60, 1);
+  EXPECT_EQ(s.reconciled, "");
+  ASSERT_OK_AND_ASSIGN(std::optional<LoadedSnapshot> got,
+                       store_->SnapshotGet());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->meta, Meta(50, 1));
+}
+
+TEST_F(LogStoreTest, InstalledSnapshotDropsTheLog) {
+  AppendRange(1, 5, 1);
+  ASSERT_OK(PutSnap(0, 20, 3));
+  EXPECT_EQ(store_->next_index(), 21u);
+  AppendRange(21, 22, 3);
+  LoadedState s = Reload();
+  EXPECT_EQ(s.snapshot->meta, Meta(20, 3));
+  EXPECT_EQ(s.start_index, 21u);
+  ExpectEntries(s, 21, 22, 3);
+}
+
+TEST_F(LogStoreTest, ReconcileResetsALogEndingBeforeTheSnapshot) {
+  AppendRange(1, 3, 1);
+  const std::string data = SnapData(9);
+  const absl::string_view bufs[] = {data};
+  ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(9, 2), bufs).status()); // no reset
+  LoadedState s = Reload();
+  EXPECT_EQ(s.reconciled, "log ended at 3, before snapshot index 9: reset to 10");
+  EXPECT_EQ(s.start_index, 10u);
+  EXPECT_THAT(s.entries, IsEmpty());
+  EXPECT_EQ(store_->next_index(), 10u);
+  EXPECT_EQ(Reload().reconciled, ""); // durable
+}
+
+TEST_F(LogStoreTest, ReconcileResetsALogWithAnotherTermAtTheSnapshotIndex) {
+  AppendRange(1, 6, 1);
+  const std::string data = SnapData(4);
+  const absl::string_view bufs[] = {data};
+  ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(4, 2), bufs).status());
+  LoadedState s = Reload();
+  EXPECT_EQ(s.reconciled,
+            "log has term 1 at snapshot index 4, snapshot term 2: reset to 5");
+  EXPECT_EQ(s.start_index, 5u);
+  EXPECT_THAT(s.entries, IsEmpty());
+}
+
+TEST_F(LogStoreTest, ReconcileKeepsALogAgreeingWithTheSnapshot) {
+  AppendRange(1, 6, 1);
+  const std::string data = SnapData(4);
+  const absl::string_view bufs[] = {data};
+  ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(4, 1), bufs).status());
+  LoadedState s = Reload();
+  EXPECT_EQ(s.reconciled, "");
+  ExpectEntries(s, 1, 6, 1);
+}
+
+// A log made directly, starting at `first` (the old one removed).
+void WriteLogAt(FileSystem *fs, uint64_t first, uint64_t n) {
+  RemoveLog(fs);
+  wal::LogOptions o;
+  o.fs = fs;
+  o.initial_offset = first;
+  ASSERT_OK_AND_ASSIGN(auto log, wal::Log::Open("/r/log", o));
+  for (uint64_t i = 0; i < n; ++i)
+    ASSERT_OK(log->Append(EncodeEntry(1, RAFT_COMMAND, "x")).status());
+  ASSERT_OK(log->Close());
+}
+
+TEST_F(LogStoreTest, GapAfterTheSnapshotIsDataLossNamingBoth) {
+  store_.reset();
+  WriteLogAt(&fs_, 20, 3);
+  const std::string data = SnapData(9);
+  const absl::string_view bufs[] = {data};
+  ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(9, 1), bufs).status());
+  store_ = Open();
+  EXPECT_THAT(store_->Load(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("raft log /r/log starts at index 20 (next "
+                                 "23), after snapshot /r/" +
+                                 SnapshotFileName(9, 1) +
+                                 " at index 9: entries 10..19 are missing")));
+}
+
+TEST_F(LogStoreTest, LogNotStartingAtOneWithoutSnapshotIsDataLoss) {
+  store_.reset();
+  WriteLogAt(&fs_, 0, 2); // offsets 0 and 1: not raft indexes
+  store_ = Open();
+  EXPECT_THAT(store_->Load(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("raft log /r/log starts at index 0 (next 2) "
+                                 "but /r holds no snapshot")));
+}
+
+TEST_F(LogStoreTest, DamagedEntryIsDataLossNamingTheOffset) {
+  store_.reset();
+  RemoveLog(&fs_);
+  {
+    wal::LogOptions o;
+    o.fs = &fs_;
+    o.initial_offset = 1;
+    ASSERT_OK_AND_ASSIGN(auto log, wal::Log::Open("/r/log", o));
+    ASSERT_OK(log->Append(EncodeEntry(1, RAFT_COMMAND, "x")).status());
+    ASSERT_OK(log->Append("short").status());
+    ASSERT_OK(log->Close());
+  }
+  store_ = Open();
+  EXPECT_THAT(store_->Load(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("raft log /r/log offset 2: raft entry of 5 "
+                                 "bytes is shorter")));
+}
+
+TEST_F(LogStoreTest, FailedSyncFailsTheAppendAndEveryLaterWrite) {
+  AppendRange(1, 2, 1);
+  fs_.FailAfter(kOpSync, 0, EIO);
+  const EntryRef e{1, RAFT_COMMAND, "x"};
+  EXPECT_THAT(store_->Append({&e, 1}), StatusIs(absl::StatusCode::kUnknown,
+                                                HasSubstr("injected")));
+  EXPECT_THAT(store_->Append({&e, 1}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("injected")));
+  EXPECT_THAT(store_->SetTerm(2),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store_->Truncate(2),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(PutSnap(0, 5, 1),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(store_->next_index(), 3u);
+}
+
+TEST_F(LogStoreTest, FailedTermWriteFailsLaterAppends) {
+  fs_.FailAfter(kOpSync, 0, EIO);
+  EXPECT_THAT(store_->SetTerm(2), StatusIs(absl::StatusCode::kUnknown));
+  const EntryRef e{1, RAFT_COMMAND, "x"};
+  EXPECT_THAT(store_->Append({&e, 1}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("injected sync failure")));
+  EXPECT_THAT(store_->status(), StatusIs(absl::StatusCode::kUnknown));
+}
+
+TEST_F(LogStoreTest, FailedSnapshotPutFailsLaterWrites) {
+  AppendRange(1, 3, 1);
+  fs_.FailAfter(kOpRename, 0, EIO);
+  EXPECT_THAT(PutSnap(0, 5, 1), StatusIs(absl::StatusCode::kUnknown));
+  EXPECT_THAT(store_->SetVote(1),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  LoadedState s = Reload();
+  EXPECT_FALSE(s.snapshot.has_value());
+  ExpectEntries(s, 1, 3, 1);
+}
+
+} // namespace
+} // namespace blockwal::raft
