@@ -4,11 +4,13 @@
 // injection), and the crash states of a sequence of operations.
 #include "blockwal/raft/log_store.h"
 
+#include <functional>
 #include <map>
 #include <ostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -357,6 +359,190 @@ TEST_F(LogStoreTest, FailedSnapshotPutFailsLaterWrites) {
   LoadedState s = Reload();
   EXPECT_FALSE(s.snapshot.has_value());
   ExpectEntries(s, 1, 3, 1);
+}
+
+// ---- crash states ----
+// A sequence of operations runs on a fault-injecting file system that takes
+// a snapshot of what a crash could leave after every mutating call; after
+// each acknowledged operation the harshest state (power loss) is taken too.
+// Every state must load, and load as the model after the operations
+// acknowledged so far or after the one in progress as well.
+
+// What the store must hold: every entry neither truncated nor reset away
+// (entries a trailing snapshot covers stay: the log may keep them).
+struct Model {
+  TermVote term_vote;
+  std::optional<std::pair<uint64_t, uint64_t>> snapshot; // index, term
+  std::map<uint64_t, StoredEntry> entries;
+  uint64_t next = 1;
+};
+
+// "" when `s` is what `m` says, else the first difference.
+std::string Mismatch(const LoadedState &s, const Model &m) {
+  if (!(s.term_vote == m.term_vote)) {
+    return absl::StrCat("term/vote ", s.term_vote.term, "/", s.term_vote.vote);
+  }
+  std::optional<std::pair<uint64_t, uint64_t>> snap;
+  if (s.snapshot)
+    snap = {s.snapshot->meta.index, s.snapshot->meta.term};
+  if (snap != m.snapshot)
+    return absl::StrCat("snapshot ", snap ? snap->first : 0);
+  if (s.snapshot && s.snapshot->data != SnapData(snap->first))
+    return "snapshot data";
+  if (s.start_index + s.entries.size() != m.next)
+    return absl::StrCat("next index ", s.start_index + s.entries.size());
+  for (size_t i = 0; i < s.entries.size(); ++i) {
+    auto it = m.entries.find(s.start_index + i);
+    if (it == m.entries.end() || !(it->second == s.entries[i]))
+      return absl::StrCat("entry ", s.start_index + i);
+  }
+  return "";
+}
+
+using Op = std::function<absl::Status(LogStore *, Model *)>;
+
+Op AppendOp(uint64_t first, uint64_t last, uint64_t term) {
+  return [=](LogStore *store, Model *m) -> absl::Status {
+    std::vector<std::string> payloads;
+    std::vector<EntryRef> refs;
+    for (uint64_t i = first; i <= last; ++i)
+      payloads.push_back(Payload(i, term));
+    for (const std::string &p : payloads)
+      refs.push_back({term, RAFT_COMMAND, p});
+    absl::StatusOr<uint64_t> got = store->Append(refs);
+    if (!got.ok() || *got != first)
+      return absl::InternalError(absl::StrCat("append at ", first));
+    for (uint64_t i = first; i <= last; ++i)
+      m->entries[i] = {term, RAFT_COMMAND, Payload(i, term)};
+    m->next = last + 1;
+    return absl::OkStatus();
+  };
+}
+
+Op SnapshotOp(unsigned trailing, uint64_t index, uint64_t term) {
+  return [=](LogStore *store, Model *m) {
+    const std::string data = SnapData(index);
+    const absl::string_view bufs[] = {data};
+    m->snapshot = {{index, term}};
+    if (trailing == 0) {
+      m->entries.clear();
+      m->next = index + 1;
+    }
+    return store->SnapshotPut(trailing, Meta(index, term), bufs);
+  };
+}
+
+std::vector<Op> CrashSequence() {
+  return {
+      [](LogStore *s, Model *m) {
+        m->term_vote = {2, 0};
+        return s->SetTerm(2);
+      },
+      [](LogStore *s, Model *m) {
+        m->term_vote.vote = 1;
+        return s->SetVote(1);
+      },
+      AppendOp(2, 4, 2),
+      AppendOp(5, 9, 2),
+      [](LogStore *s, Model *m) {
+        m->entries.erase(m->entries.find(7), m->entries.end());
+        m->next = 7;
+        return s->Truncate(7);
+      },
+      [](LogStore *s, Model *m) {
+        m->term_vote = {3, 0};
+        return s->SetTerm(3);
+      },
+      AppendOp(7, 9, 3),
+      AppendOp(10, 14, 3),
+      SnapshotOp(2, 12, 3), // compaction: entries up to 10 may go
+      AppendOp(15, 16, 3),
+      SnapshotOp(0, 30, 4), // installed, beyond the log's end
+      [](LogStore *s, Model *m) {
+        m->term_vote = {5, 0};
+        return s->SetTerm(5);
+      },
+      AppendOp(31, 33, 4),
+      SnapshotOp(0, 32, 5), // installed, another term at its index
+      AppendOp(33, 34, 5),
+  };
+}
+
+struct ObservedCrash {
+  size_t acknowledged; // operations acknowledged when it was taken
+  bool after_ack;      // taken right after an acknowledgement
+  CrashSnapshot snapshot;
+};
+
+// Loads `state` on a fresh file system; "" when it matches one of `allowed`.
+std::string CheckState(const crash::CrashState &state,
+                       const std::vector<const Model *> &allowed) {
+  absl::StatusOr<std::unique_ptr<FileSystem>> fs =
+      crash::Materialize(state, {kDir, JoinPath(kDir, kRaftLogDirName)});
+  if (!fs.ok())
+    return fs.status().ToString();
+  LogStoreOptions options = SmallSegments(fs->get());
+  absl::StatusOr<std::unique_ptr<LogStore>> store =
+      LogStore::Open(kDir, options);
+  if (!store.ok())
+    return store.status().ToString();
+  absl::StatusOr<LoadedState> loaded = (*store)->Load();
+  if (!loaded.ok())
+    return loaded.status().ToString();
+  std::string why;
+  for (const Model *m : allowed) {
+    const std::string w = Mismatch(*loaded, *m);
+    if (w.empty())
+      return "";
+    absl::StrAppend(&why, why.empty() ? "" : "; ", w);
+  }
+  return why;
+}
+
+TEST(LogStoreCrashTest, EveryCrashStateLoadsTheAcknowledgedState) {
+  FaultInjectionFileSystem fs(NewMemFileSystem());
+  ASSERT_OK_AND_ASSIGN(auto store, LogStore::Open(kDir, SmallSegments(&fs)));
+  RaftConf conf;
+  ASSERT_OK(store->Bootstrap(conf.conf));
+  std::vector<Model> models(1);
+  models[0].term_vote = {1, 0};
+  ASSERT_OK_AND_ASSIGN(LoadedState first, store->Load());
+  ASSERT_EQ(first.entries.size(), 1u);
+  models[0].entries[1] = first.entries[0]; // the configuration entry
+  models[0].next = 2;
+  std::vector<ObservedCrash> crashes;
+  size_t acknowledged = 0;
+  fs.SetCrashObserver([&](const CrashSnapshot &snap) {
+    crashes.push_back({acknowledged, false, snap});
+  });
+  for (const Op &op : CrashSequence()) {
+    models.push_back(models.back());
+    ASSERT_OK(op(store.get(), &models.back()));
+    ++acknowledged;
+    fs.SetCrashObserver(nullptr);
+    crashes.push_back({acknowledged, true, fs.Snapshot()});
+    fs.SetCrashObserver([&](const CrashSnapshot &snap) {
+      crashes.push_back({acknowledged, false, snap});
+    });
+  }
+  fs.SetCrashObserver(nullptr);
+  size_t states = 0;
+  for (const ObservedCrash &c : crashes) {
+    std::vector<const Model *> allowed = {&models[c.acknowledged]};
+    if (!c.after_ack && c.acknowledged + 1 < models.size())
+      allowed.push_back(&models[c.acknowledged + 1]);
+    std::vector<crash::CrashState> all =
+        c.after_ack ? std::vector<crash::CrashState>{crash::PowerLossState(
+                          c.snapshot)}
+                    : crash::EnumerateCrashStates(c.snapshot, {4});
+    for (const crash::CrashState &state : all) {
+      ++states;
+      EXPECT_EQ(CheckState(state, allowed), "")
+          << "after " << c.acknowledged << " operations: "
+          << state.description;
+    }
+  }
+  EXPECT_GT(states, crashes.size());
 }
 
 } // namespace
