@@ -185,19 +185,25 @@ absl::Status LogStore::Bootstrap(const struct raft_configuration &conf) {
         absl::StrCat("cannot bootstrap raft store ", dir_, ": it has state:",
                      state));
   }
+  BW_RETURN_IF_ERROR(AppendConfiguration(1, conf).status());
+  return SetTerm(1);
+}
+
+absl::StatusOr<uint64_t>
+LogStore::AppendConfiguration(uint64_t term,
+                              const struct raft_configuration &conf) {
   struct raft_buffer buf = {nullptr, 0};
   if (raft_configuration_encode(&conf, &buf) != 0) {
     return absl::ResourceExhaustedError(
         absl::StrCat("raft store ", dir_, ": encoding the configuration"));
   }
   ZeroConfigurationPadding(conf, &buf);
-  const EntryRef entry{1, RAFT_CHANGE,
+  const EntryRef entry{term, RAFT_CHANGE,
                        absl::string_view(static_cast<char *>(buf.base),
                                          buf.len)};
   absl::StatusOr<uint64_t> index = Append({&entry, 1});
   raft_free(buf.base);
-  BW_RETURN_IF_ERROR(index.status());
-  return SetTerm(1);
+  return index;
 }
 
 absl::Status LogStore::SetTerm(uint64_t term) {

@@ -114,6 +114,12 @@ public:
   // entry.
   absl::Status Bootstrap(const struct raft_configuration &conf);
 
+  // Appends {term, RAFT_CHANGE, raft_configuration_encode(conf)} (its
+  // padding zeroed) as Append does; returns its index. For bootstrap and
+  // raft_recover.
+  absl::StatusOr<uint64_t>
+  AppendConfiguration(uint64_t term, const struct raft_configuration &conf);
+
   // Durable before returning. SetTerm clears the vote.
   absl::Status SetTerm(uint64_t term);
   absl::Status SetVote(uint64_t vote);
