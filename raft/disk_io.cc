@@ -30,7 +30,10 @@ void FreeRaftSnapshot(struct raft_snapshot *s) {
 } // namespace
 
 struct DiskIo::Request {
-  enum Kind { kAppend, kTruncate, kSnapshotPut, kSnapshotGet } kind;
+  enum Kind { kAppend, kTruncate, kSnapshotPut, kSnapshotGet };
+  explicit Request(Kind k) : kind(k) {}
+
+  const Kind kind;
   int status = 0;
   // kAppend
   struct raft_io_append *append = nullptr;
@@ -236,8 +239,7 @@ int DiskIo::Bootstrap(struct raft_io *io,
 
 // raft_recover: a new configuration entry after the last entry, with a term
 // no lower than any the log or the snapshot holds.
-int DiskIo::Recover(struct raft_io *io,
-                    const struct raft_configuration *conf) {
+int DiskIo::Recover(struct raft_io *io, const struct raft_configuration *conf) {
   DiskIo *d = Impl(io);
   absl::StatusOr<LoadedState> state = d->store_->Load();
   if (!state.ok())
@@ -274,8 +276,7 @@ int DiskIo::Append(struct raft_io *io, struct raft_io_append *req,
                    const struct raft_entry entries[], unsigned n,
                    raft_io_append_cb cb) {
   req->cb = cb;
-  auto r = std::make_unique<Request>();
-  r->kind = Request::kAppend;
+  auto r = std::make_unique<Request>(Request::kAppend);
   r->append = req;
   r->entries = entries;
   r->n = n;
@@ -283,8 +284,7 @@ int DiskIo::Append(struct raft_io *io, struct raft_io_append *req,
 }
 
 int DiskIo::Truncate(struct raft_io *io, raft_index index) {
-  auto r = std::make_unique<Request>();
-  r->kind = Request::kTruncate;
+  auto r = std::make_unique<Request>(Request::kTruncate);
   r->index = index;
   return Impl(io)->Submit(std::move(r));
 }
@@ -294,8 +294,7 @@ int DiskIo::SnapshotPut(struct raft_io *io, unsigned trailing,
                         const struct raft_snapshot *snapshot,
                         raft_io_snapshot_put_cb cb) {
   req->cb = cb;
-  auto r = std::make_unique<Request>();
-  r->kind = Request::kSnapshotPut;
+  auto r = std::make_unique<Request>(Request::kSnapshotPut);
   r->trailing = trailing;
   r->put = req;
   r->snapshot = snapshot;
@@ -305,8 +304,7 @@ int DiskIo::SnapshotPut(struct raft_io *io, unsigned trailing,
 int DiskIo::SnapshotGet(struct raft_io *io, struct raft_io_snapshot_get *req,
                         raft_io_snapshot_get_cb cb) {
   req->cb = cb;
-  auto r = std::make_unique<Request>();
-  r->kind = Request::kSnapshotGet;
+  auto r = std::make_unique<Request>(Request::kSnapshotGet);
   r->get = req;
   return Impl(io)->Submit(std::move(r));
 }
@@ -358,8 +356,7 @@ void DiskIo::Run(std::deque<std::unique_ptr<Request>> *step) {
       for (unsigned i = 0; i < r->n; ++i) {
         const struct raft_entry &e = r->entries[i];
         refs.push_back({e.term, static_cast<uint8_t>(e.type),
-                        absl::string_view(static_cast<const char *>(
-                                              e.buf.base),
+                        absl::string_view(static_cast<const char *>(e.buf.base),
                                           e.buf.len)});
       }
     }
@@ -393,8 +390,8 @@ void DiskIo::Run(std::deque<std::unique_ptr<Request>> *step) {
     break;
   }
   }
-  const int code = s.code() == absl::StatusCode::kNotFound ? RAFT_NOTFOUND
-                                                           : RaftCode(s);
+  const int code =
+      s.code() == absl::StatusCode::kNotFound ? RAFT_NOTFOUND : RaftCode(s);
   for (auto &r : *step)
     r->status = code;
 }
@@ -439,8 +436,7 @@ void DiskIo::Close(struct raft_io *io, raft_io_close_cb cb) {
     d->stopping_ = true;
   }
   d->writer_.join(); // waits for the step in progress at most
-  uv_close(reinterpret_cast<uv_handle_t *>(&d->async_),
-           &DiskIo::OnAsyncClosed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&d->async_), &DiskIo::OnAsyncClosed);
 }
 
 void DiskIo::OnAsyncClosed(uv_handle_t *handle) {

@@ -85,8 +85,7 @@ private:
                   struct raft_entry **entries, size_t *n_entries);
   static int Bootstrap(struct raft_io *io,
                        const struct raft_configuration *conf);
-  static int Recover(struct raft_io *io,
-                     const struct raft_configuration *conf);
+  static int Recover(struct raft_io *io, const struct raft_configuration *conf);
   static int SetTerm(struct raft_io *io, raft_term term);
   static int SetVote(struct raft_io *io, raft_id vote);
   static int Append(struct raft_io *io, struct raft_io_append *req,

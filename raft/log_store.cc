@@ -41,9 +41,9 @@ LogStore::Open(const std::string &dir, const LogStoreOptions &options) {
   log_options.max_store_bytes = options.max_store_bytes;
   log_options.max_index_bytes = options.max_index_bytes;
   log_options.sync_policy = wal::SyncPolicy::kNone; // this store syncs
-  BW_ASSIGN_OR_RETURN(store->log_,
-                      wal::Log::Open(JoinPath(dir, kRaftLogDirName),
-                                     std::move(log_options)));
+  BW_ASSIGN_OR_RETURN(
+      store->log_,
+      wal::Log::Open(JoinPath(dir, kRaftLogDirName), std::move(log_options)));
   BW_ASSIGN_OR_RETURN(store->term_vote_, TermVoteStore::Open(options.fs, dir));
   absl::MutexLock lock(&store->mu_);
   store->next_index_ = store->log_->NextOffset();
@@ -77,8 +77,8 @@ absl::Status LogStore::CheckWritable() const {
   absl::MutexLock lock(&mu_);
   if (status_.ok())
     return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat("raft store ", dir_, " failed earlier: ", status_.message()));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "raft store ", dir_, " failed earlier: ", status_.message()));
 }
 
 absl::StatusOr<uint64_t> LogStore::TermAt(uint64_t index) {
@@ -98,9 +98,9 @@ absl::Status LogStore::Reconcile(const LoadedSnapshot *snapshot,
   const uint64_t next = log_->NextOffset();
   if (snapshot == nullptr) {
     if (lowest != 1) {
-      return absl::DataLossError(absl::StrCat(
-          "raft log ", log_->dir(), " starts at index ", lowest,
-          " (next ", next, ") but ", dir_, " holds no snapshot"));
+      return absl::DataLossError(
+          absl::StrCat("raft log ", log_->dir(), " starts at index ", lowest,
+                       " (next ", next, ") but ", dir_, " holds no snapshot"));
     }
     return absl::OkStatus();
   }
@@ -108,8 +108,8 @@ absl::Status LogStore::Reconcile(const LoadedSnapshot *snapshot,
   if (lowest > index + 1) {
     return absl::DataLossError(absl::StrCat(
         "raft log ", log_->dir(), " starts at index ", lowest, " (next ", next,
-        "), after snapshot ", snapshot->file, " at index ", index,
-        ": entries ", index + 1, "..", lowest - 1, " are missing"));
+        "), after snapshot ", snapshot->file, " at index ", index, ": entries ",
+        index + 1, "..", lowest - 1, " are missing"));
   }
   if (next <= index) {
     *what = absl::StrCat("log ended at ", next - 1, ", before snapshot index ",
@@ -119,8 +119,8 @@ absl::Status LogStore::Reconcile(const LoadedSnapshot *snapshot,
     if (term == snapshot->meta.term)
       return absl::OkStatus();
     *what = absl::StrCat("log has term ", term, " at snapshot index ", index,
-                         ", snapshot term ", snapshot->meta.term,
-                         ": reset to ", index + 1);
+                         ", snapshot term ", snapshot->meta.term, ": reset to ",
+                         index + 1);
   } else {
     return absl::OkStatus(); // the log starts right after the snapshot
   }
@@ -138,9 +138,8 @@ absl::Status LogStore::ReadEntries(LoadedState *state) {
   for (uint64_t expected = lowest; expected < next; ++expected) {
     if (!it->Next(&r)) {
       BW_RETURN_IF_ERROR(it->status());
-      return absl::DataLossError(
-          absl::StrCat(Where(expected), ": log ended before its next offset ",
-                       next));
+      return absl::DataLossError(absl::StrCat(
+          Where(expected), ": log ended before its next offset ", next));
     }
     if (r.offset != expected) {
       return absl::DataLossError(absl::StrCat(
@@ -181,9 +180,8 @@ absl::Status LogStore::Bootstrap(const struct raft_configuration &conf) {
   if (std::optional<uint64_t> last = log_->HighestOffset())
     absl::StrAppend(&state, " log entries ", log_->LowestOffset(), "..", *last);
   if (!state.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot bootstrap raft store ", dir_, ": it has state:",
-                     state));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot bootstrap raft store ", dir_, ": it has state:", state));
   }
   BW_RETURN_IF_ERROR(AppendConfiguration(1, conf).status());
   return SetTerm(1);
@@ -198,9 +196,9 @@ LogStore::AppendConfiguration(uint64_t term,
         absl::StrCat("raft store ", dir_, ": encoding the configuration"));
   }
   ZeroConfigurationPadding(conf, &buf);
-  const EntryRef entry{term, RAFT_CHANGE,
-                       absl::string_view(static_cast<char *>(buf.base),
-                                         buf.len)};
+  const EntryRef entry{
+      term, RAFT_CHANGE,
+      absl::string_view(static_cast<char *>(buf.base), buf.len)};
   absl::StatusOr<uint64_t> index = Append({&entry, 1});
   raft_free(buf.base);
   return index;
@@ -248,15 +246,15 @@ absl::Status LogStore::Truncate(uint64_t index) {
   if (index >= next_index())
     return absl::OkStatus();
   if (index == 0 || index < log_->LowestOffset()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "raft log ", log_->dir(), ": truncate at index ", index,
-        " below its first entry ", log_->LowestOffset()));
+    return absl::OutOfRangeError(
+        absl::StrCat("raft log ", log_->dir(), ": truncate at index ", index,
+                     " below its first entry ", log_->LowestOffset()));
   }
   BW_RETURN_IF_ERROR(Fail(log_->TruncateSuffix(index - 1)));
   if (log_->NextOffset() != index) {
-    return Fail(absl::InternalError(absl::StrCat(
-        "raft log ", log_->dir(), ": truncate at index ", index,
-        " left next offset ", log_->NextOffset())));
+    return Fail(absl::InternalError(
+        absl::StrCat("raft log ", log_->dir(), ": truncate at index ", index,
+                     " left next offset ", log_->NextOffset())));
   }
   absl::MutexLock lock(&mu_);
   next_index_ = index;

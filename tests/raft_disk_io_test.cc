@@ -114,7 +114,8 @@ protected:
     for (int i = 0; i < n; ++i)
       p->payloads.push_back(absl::StrCat("req ", id, " entry ", i, "...."));
     for (const std::string &s : p->payloads) {
-      p->entries.push_back({term, RAFT_COMMAND,
+      p->entries.push_back({term,
+                            RAFT_COMMAND,
                             {const_cast<char *>(s.data()), s.size()},
                             nullptr});
     }
@@ -162,9 +163,9 @@ protected:
     struct raft_snapshot *snap = nullptr;
     struct raft_entry *entries = nullptr;
     size_t n = 0;
-    EXPECT_EQ(io_.load(&io_, &l.term, &l.vote, &snap, &l.start_index,
-                       &entries, &n),
-              0)
+    EXPECT_EQ(
+        io_.load(&io_, &l.term, &l.vote, &snap, &l.start_index, &entries, &n),
+        0)
         << io_.errmsg;
     if (snap != nullptr) {
       EXPECT_EQ(snap->n_bufs, 1u);

@@ -6,9 +6,9 @@
 
 #include <functional>
 #include <map>
-#include <ostream>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +50,19 @@ std::string Payload(uint64_t index, uint64_t term) {
   return absl::StrCat("entry ", index, " term ", term);
 }
 
+// Appends entries first..last with `term` (payloads from Payload) as one
+// batch.
+absl::StatusOr<uint64_t> AppendEntries(LogStore *store, uint64_t first,
+                                       uint64_t last, uint64_t term) {
+  std::vector<std::string> payloads;
+  std::vector<EntryRef> refs;
+  for (uint64_t i = first; i <= last; ++i)
+    payloads.push_back(Payload(i, term));
+  for (const std::string &p : payloads)
+    refs.push_back({term, RAFT_COMMAND, p});
+  return store->Append(refs);
+}
+
 // Removes the store's log (a closed one).
 void RemoveLog(FileSystem *fs) {
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> names,
@@ -83,13 +96,8 @@ protected:
   }
   // Appends entries first..last with `term` (payloads from Payload).
   void AppendRange(uint64_t first, uint64_t last, uint64_t term) {
-    std::vector<std::string> payloads;
-    std::vector<EntryRef> refs;
-    for (uint64_t i = first; i <= last; ++i)
-      payloads.push_back(Payload(i, term));
-    for (const std::string &p : payloads)
-      refs.push_back({term, RAFT_COMMAND, p});
-    ASSERT_THAT(store_->Append(refs), IsOkAndHolds(first));
+    ASSERT_THAT(AppendEntries(store_.get(), first, last, term),
+                IsOkAndHolds(first));
   }
   absl::Status PutSnap(unsigned trailing, uint64_t index, uint64_t term) {
     const std::string data = SnapData(index);
@@ -125,8 +133,10 @@ TEST_F(LogStoreTest, EmptyDirectoryLoadsNothing) {
 struct RaftConf {
   RaftConf() {
     raft_configuration_init(&conf);
-    EXPECT_EQ(raft_configuration_add(&conf, 1, "127.0.0.1:9001", RAFT_VOTER), 0);
-    EXPECT_EQ(raft_configuration_add(&conf, 2, "127.0.0.1:9002", RAFT_SPARE), 0);
+    EXPECT_EQ(raft_configuration_add(&conf, 1, "127.0.0.1:9001", RAFT_VOTER),
+              0);
+    EXPECT_EQ(raft_configuration_add(&conf, 2, "127.0.0.1:9002", RAFT_SPARE),
+              0);
   }
   ~RaftConf() { raft_configuration_close(&conf); }
   std::string Encoded() const {
@@ -168,9 +178,9 @@ TEST_F(LogStoreTest, BootstrapRefusedWhenAnyStateExists) {
   RemoveLog(&fs_);
   store_ = Open();
   ASSERT_OK(store_->SetTerm(3));
-  EXPECT_THAT(store_->Bootstrap(conf.conf),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr(": term 3")));
+  EXPECT_THAT(
+      store_->Bootstrap(conf.conf),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(": term 3")));
   // A snapshot alone.
   store_.reset();
   ASSERT_OK(fs_.RemoveFile("/r/term_vote.0"));
@@ -237,7 +247,8 @@ TEST_F(LogStoreTest, ReconcileResetsALogEndingBeforeTheSnapshot) {
   const absl::string_view bufs[] = {data};
   ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(9, 2), bufs).status()); // no reset
   LoadedState s = Reload();
-  EXPECT_EQ(s.reconciled, "log ended at 3, before snapshot index 9: reset to 10");
+  EXPECT_EQ(s.reconciled,
+            "log ended at 3, before snapshot index 9: reset to 10");
   EXPECT_EQ(s.start_index, 10u);
   EXPECT_THAT(s.entries, IsEmpty());
   EXPECT_EQ(store_->next_index(), 10u);
@@ -326,11 +337,11 @@ TEST_F(LogStoreTest, FailedSyncFailsTheAppendAndEveryLaterWrite) {
   AppendRange(1, 2, 1);
   fs_.FailAfter(kOpSync, 0, EIO);
   const EntryRef e{1, RAFT_COMMAND, "x"};
-  EXPECT_THAT(store_->Append({&e, 1}), StatusIs(absl::StatusCode::kUnknown,
-                                                HasSubstr("injected")));
   EXPECT_THAT(store_->Append({&e, 1}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("injected")));
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("injected")));
+  EXPECT_THAT(
+      store_->Append({&e, 1}),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("injected")));
   EXPECT_THAT(store_->SetTerm(2),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(store_->Truncate(2),
@@ -403,13 +414,7 @@ using Op = std::function<absl::Status(LogStore *, Model *)>;
 
 Op AppendOp(uint64_t first, uint64_t last, uint64_t term) {
   return [=](LogStore *store, Model *m) -> absl::Status {
-    std::vector<std::string> payloads;
-    std::vector<EntryRef> refs;
-    for (uint64_t i = first; i <= last; ++i)
-      payloads.push_back(Payload(i, term));
-    for (const std::string &p : payloads)
-      refs.push_back({term, RAFT_COMMAND, p});
-    absl::StatusOr<uint64_t> got = store->Append(refs);
+    absl::StatusOr<uint64_t> got = AppendEntries(store, first, last, term);
     if (!got.ok() || *got != first)
       return absl::InternalError(absl::StrCat("append at ", first));
     for (uint64_t i = first; i <= last; ++i)
@@ -532,14 +537,13 @@ TEST(LogStoreCrashTest, EveryCrashStateLoadsTheAcknowledgedState) {
     if (!c.after_ack && c.acknowledged + 1 < models.size())
       allowed.push_back(&models[c.acknowledged + 1]);
     std::vector<crash::CrashState> all =
-        c.after_ack ? std::vector<crash::CrashState>{crash::PowerLossState(
-                          c.snapshot)}
-                    : crash::EnumerateCrashStates(c.snapshot, {4});
+        c.after_ack
+            ? std::vector<crash::CrashState>{crash::PowerLossState(c.snapshot)}
+            : crash::EnumerateCrashStates(c.snapshot, {4});
     for (const crash::CrashState &state : all) {
       ++states;
       EXPECT_EQ(CheckState(state, allowed), "")
-          << "after " << c.acknowledged << " operations: "
-          << state.description;
+          << "after " << c.acknowledged << " operations: " << state.description;
     }
   }
   EXPECT_GT(states, crashes.size());
