@@ -25,9 +25,10 @@
 // and snapshot memory handed in by raft is read until the request's callback.
 //
 // Errors (status codes given to raft): RAFT_CANTBOOTSTRAP (bootstrap with
-// state), RAFT_NOSPACE (file system full), RAFT_CORRUPT (damaged files),
-// RAFT_NOMEM, RAFT_CANCELED (queued when close was called), RAFT_IOERR (any
-// other failure); io->errmsg holds the message of a synchronous failure. A
+// state), RAFT_NOSPACE (kResourceExhausted: file system full, or a result
+// that could not be allocated), RAFT_CORRUPT (damaged files), RAFT_NOTFOUND
+// (snapshot_get without a snapshot), RAFT_CANCELED (queued when close was
+// called), RAFT_IOERR (any other failure); io->errmsg holds the message of a synchronous failure. A
 // failed write fails every later write (LogStore's sticky error).
 //
 // Memory: load's and snapshot_get's results are allocated with raft_malloc
