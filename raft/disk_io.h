@@ -28,8 +28,9 @@
 // state), RAFT_NOSPACE (kResourceExhausted: file system full, or a result
 // that could not be allocated), RAFT_CORRUPT (damaged files), RAFT_NOTFOUND
 // (snapshot_get without a snapshot), RAFT_CANCELED (queued when close was
-// called), RAFT_IOERR (any other failure); io->errmsg holds the message of a synchronous failure. A
-// failed write fails every later write (LogStore's sticky error).
+// called), RAFT_IOERR (any other failure); io->errmsg holds the message of
+// a synchronous failure. A failed write fails every later write (LogStore's
+// sticky error).
 //
 // Memory: load's and snapshot_get's results are allocated with raft_malloc
 // for raft to free; the loaded entries share one batch buffer.

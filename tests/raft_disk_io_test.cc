@@ -335,5 +335,22 @@ TEST_F(DiskIoTest, BootstrapTermAndVote) {
   EXPECT_EQ(Load().entries.size(), 2u);
 }
 
+TEST_F(DiskIoTest, RecoverAppendsAConfigurationWithTheCurrentTerm) {
+  struct raft_configuration conf;
+  raft_configuration_init(&conf);
+  ASSERT_EQ(raft_configuration_add(&conf, 1, "a:1", RAFT_VOTER), 0);
+  ASSERT_EQ(io_.bootstrap(&io_, &conf), 0) << io_.errmsg;
+  ASSERT_EQ(io_.set_term(&io_, 4), 0);
+  ASSERT_EQ(raft_configuration_add(&conf, 2, "b:2", RAFT_VOTER), 0);
+  ASSERT_EQ(io_.recover(&io_, &conf), 0) << io_.errmsg;
+  raft_configuration_close(&conf);
+  Reopen();
+  Loaded l = Load();
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].substr(0, 2), "1:");
+  EXPECT_EQ(l.entries[1].substr(0, 2), "4:");
+  EXPECT_NE(l.entries[1].find("b:2"), std::string::npos);
+}
+
 } // namespace
 } // namespace blockwal::raft
