@@ -15,6 +15,9 @@ namespace blockwal::raft {
 
 namespace {
 
+// The most entries one group commit writes (unless one append has more).
+constexpr size_t kMaxGroupEntries = 4096;
+
 DiskIo *Impl(struct raft_io *io) { return static_cast<DiskIo *>(io->impl); }
 
 void FreeRaftSnapshot(struct raft_snapshot *s) {
@@ -329,12 +332,16 @@ void DiskIo::WriterLoop() {
         queue_.clear();
         return; // Close drains done_ once the async handle is closed
       }
-      // The appends at the front together, or one other request.
+      // The appends at the front together (up to kMaxGroupEntries entries,
+      // so a group fits a segment's index), or one other request.
+      size_t entries = 0;
       do {
+        entries += queue_.front()->n;
         step.push_back(std::move(queue_.front()));
         queue_.pop_front();
       } while (step.front()->kind == Request::kAppend && !queue_.empty() &&
-               queue_.front()->kind == Request::kAppend);
+               queue_.front()->kind == Request::kAppend &&
+               entries + queue_.front()->n <= kMaxGroupEntries);
     }
     Run(&step);
     {
