@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
+#include "tests/gated_file_system.h"
 #include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -187,7 +188,7 @@ protected:
     return l;
   }
 
-  FaultInjectionFileSystem fs_{NewMemFileSystem()};
+  GatedFileSystem fs_; // a FaultInjectionFileSystem, gate open
   uv_loop_t loop_;
   std::unique_ptr<DiskIo> disk_;
   struct raft_io io_;
@@ -215,6 +216,29 @@ TEST_F(DiskIoTest, AppendsCompleteInOrderOnTheLoopThreadOnceDurable) {
               ElementsAre("1:req 0 entry 0....", "1:req 0 entry 1....",
                           "1:req 1 entry 0....", "2:req 2 entry 0....",
                           "2:req 2 entry 1....", "2:req 2 entry 2...."));
+}
+
+TEST_F(DiskIoTest, AppendsQueuedDuringASyncShareTheNextOne) {
+  auto first = Append(0, 1, 1);
+  RunUntilDone({first.get()});
+  const uint64_t before = fs_.sync_count();
+  auto a = Append(1, 1, 1);
+  RunUntilDone({a.get()});
+  const uint64_t per_append = fs_.sync_count() - before;
+  ASSERT_GT(per_append, 0u);
+  fs_.CloseGate();
+  auto b = Append(2, 1, 1);
+  fs_.AwaitBlocked(1); // the writer is in b's sync
+  auto c = Append(3, 1, 2);
+  auto d = Append(4, 2, 1);
+  const uint64_t group_start = fs_.sync_count();
+  fs_.OpenGate();
+  RunUntilDone({b.get(), c.get(), d.get()});
+  // b's sync, then one group for c and d.
+  EXPECT_EQ(fs_.sync_count() - group_start, 2 * per_append);
+  EXPECT_THAT(order_, ElementsAre(0, 1, 2, 3, 4));
+  Reopen();
+  EXPECT_EQ(Load().entries.size(), 6u);
 }
 
 TEST_F(DiskIoTest, TruncateTakesEffectBetweenAppends) {
