@@ -230,6 +230,25 @@ TEST_F(LogStoreTest, SnapshotPutWithTrailingKeepsTheTrailingEntries) {
   EXPECT_EQ(got->meta, Meta(50, 1));
 }
 
+TEST_F(LogStoreTest, DamagedNewestSnapshotFallsBackAndIsReported) {
+  for (uint64_t i = 1; i <= 60; i += 5)
+    AppendRange(i, i + 4, 1);
+  ASSERT_OK(PutSnap(100, 30, 1)); // trailing 100: no entry removed
+  ASSERT_OK(PutSnap(100, 50, 1));
+  store_.reset();
+  const std::string newest = JoinPath(kDir, SnapshotFileName(50, 1));
+  ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(&fs_, newest));
+  bytes[bytes.size() / 2] ^= 1;
+  ASSERT_OK(WriteStringToFile(&fs_, bytes, newest, true));
+  LoadedState s = Reload();
+  ASSERT_TRUE(s.snapshot.has_value());
+  EXPECT_EQ(s.snapshot->meta, Meta(30, 1));
+  ASSERT_EQ(s.damaged_snapshots.size(), 1u);
+  EXPECT_EQ(s.damaged_snapshots[0].file, newest);
+  EXPECT_EQ(s.start_index, 1u);
+  ExpectEntries(s, 1, 60, 1);
+}
+
 TEST_F(LogStoreTest, InstalledSnapshotDropsTheLog) {
   AppendRange(1, 5, 1);
   ASSERT_OK(PutSnap(0, 20, 3));
