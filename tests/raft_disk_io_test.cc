@@ -1,0 +1,380 @@
+// raft_io's disk half (raft/disk_io.h) on a real libuv loop: completions in
+// submission order, on the loop thread, never inside the call; truncate
+// between appends; a snapshot installed while appends are queued; a failed
+// write failing later appends; close cancelling what is queued; load's and
+// snapshot_get's raft_malloc'd results.
+#include "blockwal/raft/disk_io.h"
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "blockwal/util/fault_injection_file_system.h"
+#include "blockwal/util/mem_file_system.h"
+#include "tests/gated_file_system.h"
+#include "tests/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace blockwal::raft {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr char kDir[] = "/r";
+
+// One request as raft would hold it, with the memory it hands in.
+struct Pending {
+  void *test = nullptr; // the DiskIoTest
+  int id = 0;
+  std::vector<std::string> payloads;
+  std::vector<struct raft_entry> entries;
+  struct raft_io_append append;
+  struct raft_io_snapshot_put put;
+  struct raft_io_snapshot_get get;
+  struct raft_snapshot snapshot;
+  struct raft_buffer snapshot_buf;
+  std::string snapshot_data;
+  struct raft_snapshot *got = nullptr;
+  int status = -1;
+  bool done = false;
+};
+
+// What the loaded state holds, copied out of raft's structures.
+struct Loaded {
+  raft_term term = 0;
+  raft_id vote = 0;
+  raft_index snapshot_index = 0; // 0: none
+  std::string snapshot_data;
+  raft_index start_index = 0;
+  std::vector<std::string> entries; // "term:payload"
+};
+
+void FreeSnapshot(struct raft_snapshot *s) {
+  raft_configuration_close(&s->configuration);
+  for (unsigned i = 0; i < s->n_bufs; ++i)
+    raft_free(s->bufs[i].base);
+  raft_free(s->bufs);
+  raft_free(s);
+}
+
+class DiskIoTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    Open();
+  }
+  void TearDown() override {
+    if (disk_ != nullptr)
+      CloseIo();
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+  void Open() {
+    LogStoreOptions options;
+    options.fs = &fs_;
+    ASSERT_OK_AND_ASSIGN(disk_, DiskIo::Open(&loop_, kDir, options));
+    std::memset(&io_, 0, sizeof(io_));
+    disk_->Install(&io_);
+    io_.data = this; // raft's field: the test stands in for raft
+  }
+  void CloseIo() {
+    closed_ = false;
+    io_.close(&io_, [](struct raft_io *io) {
+      static_cast<DiskIoTest *>(io->data)->closed_ = true;
+    });
+    EXPECT_FALSE(closed_);
+    while (!closed_)
+      uv_run(&loop_, UV_RUN_ONCE);
+    disk_.reset();
+  }
+  void Reopen() {
+    CloseIo();
+    Open();
+  }
+  void RunUntilDone(const std::vector<Pending *> &reqs) {
+    for (Pending *p : reqs) {
+      while (!p->done)
+        uv_run(&loop_, UV_RUN_ONCE);
+    }
+  }
+  // Records a completion: its order, its thread, its status.
+  static void Complete(Pending *p, int status) {
+    auto *t = static_cast<DiskIoTest *>(p->test);
+    EXPECT_EQ(std::this_thread::get_id(), t->loop_thread_);
+    p->status = status;
+    p->done = true;
+    t->order_.push_back(p->id);
+  }
+
+  std::unique_ptr<Pending> Append(int id, uint64_t term, int n) {
+    auto p = std::make_unique<Pending>();
+    p->id = id;
+    for (int i = 0; i < n; ++i)
+      p->payloads.push_back(absl::StrCat("req ", id, " entry ", i, "...."));
+    for (const std::string &s : p->payloads) {
+      p->entries.push_back({term,
+                            RAFT_COMMAND,
+                            {const_cast<char *>(s.data()), s.size()},
+                            nullptr});
+    }
+    p->test = this;
+    p->append.data = p.get();
+    EXPECT_EQ(io_.append(&io_, &p->append, p->entries.data(), n,
+                         [](struct raft_io_append *req, int status) {
+                           Complete(static_cast<Pending *>(req->data), status);
+                         }),
+              0);
+    EXPECT_FALSE(p->done); // never called back inside append
+    return p;
+  }
+  std::unique_ptr<Pending> SnapshotPut(int id, unsigned trailing,
+                                       raft_index index, raft_term term) {
+    auto p = std::make_unique<Pending>();
+    p->id = id;
+    p->snapshot_data = absl::StrCat("snapshot at ", index);
+    p->snapshot_buf = {p->snapshot_data.data(), p->snapshot_data.size()};
+    std::memset(&p->snapshot, 0, sizeof(p->snapshot));
+    p->snapshot.index = index;
+    p->snapshot.term = term;
+    raft_configuration_init(&p->snapshot.configuration);
+    EXPECT_EQ(raft_configuration_add(&p->snapshot.configuration, 1, "a:1",
+                                     RAFT_VOTER),
+              0);
+    p->snapshot.configuration_index = 1;
+    p->snapshot.bufs = &p->snapshot_buf;
+    p->snapshot.n_bufs = 1;
+    p->test = this;
+    p->put.data = p.get();
+    EXPECT_EQ(io_.snapshot_put(&io_, trailing, &p->put, &p->snapshot,
+                               [](struct raft_io_snapshot_put *req, int st) {
+                                 auto *q = static_cast<Pending *>(req->data);
+                                 raft_configuration_close(
+                                     &q->snapshot.configuration);
+                                 Complete(q, st);
+                               }),
+              0);
+    EXPECT_FALSE(p->done);
+    return p;
+  }
+  Loaded Load() {
+    Loaded l;
+    struct raft_snapshot *snap = nullptr;
+    struct raft_entry *entries = nullptr;
+    size_t n = 0;
+    EXPECT_EQ(
+        io_.load(&io_, &l.term, &l.vote, &snap, &l.start_index, &entries, &n),
+        0)
+        << io_.errmsg;
+    if (snap != nullptr) {
+      EXPECT_EQ(snap->n_bufs, 1u);
+      l.snapshot_index = snap->index;
+      l.snapshot_data.assign(static_cast<char *>(snap->bufs[0].base),
+                             snap->bufs[0].len);
+      FreeSnapshot(snap);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      l.entries.push_back(absl::StrCat(
+          entries[i].term, ":",
+          absl::string_view(static_cast<char *>(entries[i].buf.base),
+                            entries[i].buf.len)));
+      EXPECT_EQ(entries[i].batch, entries[0].batch);
+    }
+    if (n > 0)
+      raft_free(entries[0].batch);
+    raft_free(entries);
+    return l;
+  }
+
+  GatedFileSystem fs_; // a FaultInjectionFileSystem, gate open
+  uv_loop_t loop_;
+  std::unique_ptr<DiskIo> disk_;
+  struct raft_io io_;
+  bool closed_ = false;
+  std::vector<int> order_;
+  const std::thread::id loop_thread_ = std::this_thread::get_id();
+};
+
+TEST_F(DiskIoTest, AppendsCompleteInOrderOnTheLoopThreadOnceDurable) {
+  auto a = Append(0, 1, 2);
+  auto b = Append(1, 1, 1);
+  auto c = Append(2, 2, 3);
+  RunUntilDone({a.get(), b.get(), c.get()});
+  EXPECT_THAT(order_, ElementsAre(0, 1, 2));
+  EXPECT_EQ(a->status, 0);
+  EXPECT_EQ(b->status, 0);
+  EXPECT_EQ(c->status, 0);
+  // Durable: a power loss right now keeps them.
+  CloseIo();
+  ASSERT_OK(fs_.DropUnsyncedData());
+  Open();
+  Loaded l = Load();
+  EXPECT_EQ(l.start_index, 1u);
+  EXPECT_THAT(l.entries,
+              ElementsAre("1:req 0 entry 0....", "1:req 0 entry 1....",
+                          "1:req 1 entry 0....", "2:req 2 entry 0....",
+                          "2:req 2 entry 1....", "2:req 2 entry 2...."));
+}
+
+TEST_F(DiskIoTest, AppendsQueuedDuringASyncShareTheNextOne) {
+  auto first = Append(0, 1, 1);
+  RunUntilDone({first.get()});
+  const uint64_t before = fs_.sync_count();
+  auto a = Append(1, 1, 1);
+  RunUntilDone({a.get()});
+  const uint64_t per_append = fs_.sync_count() - before;
+  ASSERT_GT(per_append, 0u);
+  fs_.CloseGate();
+  auto b = Append(2, 1, 1);
+  fs_.AwaitBlocked(1); // the writer is in b's sync
+  auto c = Append(3, 1, 2);
+  auto d = Append(4, 2, 1);
+  const uint64_t group_start = fs_.sync_count();
+  fs_.OpenGate();
+  RunUntilDone({b.get(), c.get(), d.get()});
+  // b's sync, then one group for c and d.
+  EXPECT_EQ(fs_.sync_count() - group_start, 2 * per_append);
+  EXPECT_THAT(order_, ElementsAre(0, 1, 2, 3, 4));
+  Reopen();
+  EXPECT_EQ(Load().entries.size(), 6u);
+}
+
+TEST_F(DiskIoTest, TruncateTakesEffectBetweenAppends) {
+  auto a = Append(0, 1, 3); // indexes 1..3
+  ASSERT_EQ(io_.truncate(&io_, 2), 0);
+  auto b = Append(1, 2, 2); // indexes 2..3 again
+  RunUntilDone({a.get(), b.get()});
+  EXPECT_THAT(order_, ElementsAre(0, 1));
+  Reopen();
+  EXPECT_THAT(Load().entries,
+              ElementsAre("1:req 0 entry 0....", "2:req 1 entry 0....",
+                          "2:req 1 entry 1...."));
+}
+
+TEST_F(DiskIoTest, SnapshotInstalledWhileAppendsAreQueued) {
+  auto a = Append(0, 1, 3);
+  auto s = SnapshotPut(1, 0, 10, 2);
+  auto b = Append(2, 2, 2); // indexes 11, 12
+  RunUntilDone({a.get(), s.get(), b.get()});
+  EXPECT_THAT(order_, ElementsAre(0, 1, 2));
+  EXPECT_EQ(s->status, 0);
+  EXPECT_EQ(b->status, 0);
+  Reopen();
+  Loaded l = Load();
+  EXPECT_EQ(l.snapshot_index, 10u);
+  EXPECT_EQ(l.snapshot_data, "snapshot at 10");
+  EXPECT_EQ(l.start_index, 11u);
+  EXPECT_THAT(l.entries,
+              ElementsAre("2:req 2 entry 0....", "2:req 2 entry 1...."));
+}
+
+TEST_F(DiskIoTest, SnapshotGetGivesOneRaftMallocdBuffer) {
+  auto a = Append(0, 1, 5);
+  auto s = SnapshotPut(1, 2, 4, 1);
+  auto g = std::make_unique<Pending>();
+  g->get.data = g.get();
+  ASSERT_EQ(io_.snapshot_get(&io_, &g->get,
+                             [](struct raft_io_snapshot_get *req,
+                                struct raft_snapshot *snap, int status) {
+                               auto *p = static_cast<Pending *>(req->data);
+                               p->got = snap;
+                               p->status = status;
+                               p->done = true;
+                             }),
+            0);
+  EXPECT_FALSE(g->done);
+  RunUntilDone({a.get(), s.get(), g.get()});
+  ASSERT_EQ(g->status, 0);
+  ASSERT_NE(g->got, nullptr);
+  EXPECT_EQ(g->got->index, 4u);
+  EXPECT_EQ(g->got->term, 1u);
+  ASSERT_EQ(g->got->n_bufs, 1u);
+  EXPECT_EQ(std::string(static_cast<char *>(g->got->bufs[0].base),
+                        g->got->bufs[0].len),
+            "snapshot at 4");
+  ASSERT_EQ(g->got->configuration.n, 1u);
+  EXPECT_STREQ(g->got->configuration.servers[0].address, "a:1");
+  FreeSnapshot(g->got);
+}
+
+TEST_F(DiskIoTest, FailedWriteFailsThatAppendAndLaterOnes) {
+  auto a = Append(0, 1, 1);
+  RunUntilDone({a.get()});
+  fs_.FailAfter(kOpSync, 0, EIO);
+  auto b = Append(1, 1, 1);
+  RunUntilDone({b.get()});
+  auto c = Append(2, 1, 1);
+  RunUntilDone({c.get()});
+  EXPECT_EQ(a->status, 0);
+  EXPECT_EQ(b->status, RAFT_IOERR);
+  EXPECT_EQ(c->status, RAFT_IOERR);
+  EXPECT_EQ(io_.set_term(&io_, 5), RAFT_IOERR);
+  EXPECT_THAT(std::string(io_.errmsg), ::testing::HasSubstr("injected"));
+}
+
+TEST_F(DiskIoTest, CloseFinishesOrCancelsEveryQueuedRequestFirst) {
+  std::vector<std::unique_ptr<Pending>> reqs;
+  for (int i = 0; i < 20; ++i)
+    reqs.push_back(Append(i, 1, 1));
+  CloseIo(); // runs the loop until the close callback
+  std::vector<int> expected;
+  bool cancelled = false;
+  for (const auto &p : reqs) {
+    expected.push_back(p->id);
+    ASSERT_TRUE(p->done);
+    if (p->status == RAFT_CANCELED)
+      cancelled = true;
+    else
+      EXPECT_FALSE(cancelled) << p->id << " finished after a cancelled one";
+    EXPECT_TRUE(p->status == 0 || p->status == RAFT_CANCELED) << p->status;
+  }
+  EXPECT_EQ(order_, expected);
+  Open();
+  size_t ok = 0;
+  for (const auto &p : reqs)
+    ok += p->status == 0;
+  EXPECT_EQ(Load().entries.size(), ok);
+}
+
+TEST_F(DiskIoTest, BootstrapTermAndVote) {
+  struct raft_configuration conf;
+  raft_configuration_init(&conf);
+  ASSERT_EQ(raft_configuration_add(&conf, 1, "a:1", RAFT_VOTER), 0);
+  ASSERT_EQ(io_.bootstrap(&io_, &conf), 0) << io_.errmsg;
+  EXPECT_EQ(io_.bootstrap(&io_, &conf), RAFT_CANTBOOTSTRAP);
+  raft_configuration_close(&conf);
+  ASSERT_EQ(io_.set_term(&io_, 3), 0);
+  ASSERT_EQ(io_.set_vote(&io_, 2), 0);
+  Reopen();
+  Loaded l = Load();
+  EXPECT_EQ(l.term, 3u);
+  EXPECT_EQ(l.vote, 2u);
+  EXPECT_EQ(l.start_index, 1u);
+  ASSERT_EQ(l.entries.size(), 1u);
+  auto a = Append(0, 3, 1); // follows entry 1
+  RunUntilDone({a.get()});
+  Reopen();
+  EXPECT_EQ(Load().entries.size(), 2u);
+}
+
+TEST_F(DiskIoTest, RecoverAppendsAConfigurationWithTheCurrentTerm) {
+  struct raft_configuration conf;
+  raft_configuration_init(&conf);
+  ASSERT_EQ(raft_configuration_add(&conf, 1, "a:1", RAFT_VOTER), 0);
+  ASSERT_EQ(io_.bootstrap(&io_, &conf), 0) << io_.errmsg;
+  ASSERT_EQ(io_.set_term(&io_, 4), 0);
+  ASSERT_EQ(raft_configuration_add(&conf, 2, "b:2", RAFT_VOTER), 0);
+  ASSERT_EQ(io_.recover(&io_, &conf), 0) << io_.errmsg;
+  raft_configuration_close(&conf);
+  Reopen();
+  Loaded l = Load();
+  ASSERT_EQ(l.entries.size(), 2u);
+  EXPECT_EQ(l.entries[0].substr(0, 2), "1:");
+  EXPECT_EQ(l.entries[1].substr(0, 2), "4:");
+  EXPECT_NE(l.entries[1].find("b:2"), std::string::npos);
+}
+
+} // namespace
+} // namespace blockwal::raft
