@@ -70,6 +70,16 @@ public:
 
   // Sets io->impl to this and io's disk methods and close.
   void Install(struct raft_io *io);
+  // The DiskIo installed on `io`.
+  static DiskIo *FromIo(struct raft_io *io) {
+    return static_cast<DiskIo *>(io->impl);
+  }
+  // Whatever composed this disk half with a network half into one io (the
+  // network methods find it here, as io->impl is this). Not used here.
+  void set_owner(void *owner) { owner_ = owner; }
+  void *owner() const { return owner_; }
+  // io->close's work on the disk half, for an io whose close does more.
+  void CloseDisk(raft_io_close_cb cb) { Close(io_, cb); }
 
   LogStore *store() { return store_.get(); }
 
@@ -117,6 +127,7 @@ private:
 
   uv_loop_t *const loop_;
   struct raft_io *io_ = nullptr;
+  void *owner_ = nullptr;
   std::unique_ptr<LogStore> store_;
   uv_async_t async_;
   std::thread writer_;

@@ -1,0 +1,225 @@
+// Raft on blockwal (raft/node_io.h): a single libraft server whose io is
+// NodeIo elects itself, applies commands in order, and after a restart from
+// its directory applies them again from the log (and from a snapshot once
+// the log was compacted).
+#include "blockwal/raft/node_io.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
+#include "tests/status_matchers.h"
+#include "blockwal/raft/entry_codec.h"
+#include "blockwal/wal/log.h"
+
+namespace blockwal::raft {
+namespace {
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A state machine that records the commands it applies, in order; its
+// snapshot is the list, newline-separated.
+struct Fsm {
+  struct raft_fsm fsm = {};
+  std::vector<std::string> applied;
+  int restores = 0;
+
+  Fsm() {
+    fsm.version = 1;
+    fsm.data = this;
+    fsm.apply = &Apply;
+    fsm.snapshot = &Snapshot;
+    fsm.restore = &Restore;
+  }
+  static int Apply(struct raft_fsm* f, const struct raft_buffer* buf,
+                   void** result) {
+    absl::StatusOr<absl::string_view> cmd = UnpadCommand(
+        absl::string_view(static_cast<const char*>(buf->base), buf->len),
+        "applied entry");
+    EXPECT_TRUE(cmd.ok()) << cmd.status();
+    if (!cmd.ok()) return RAFT_MALFORMED;
+    static_cast<Fsm*>(f->data)->applied.emplace_back(*cmd);
+    *result = nullptr;
+    return 0;
+  }
+  static int Snapshot(struct raft_fsm* f, struct raft_buffer* bufs[],
+                      unsigned* n) {
+    const std::string data =
+        absl::StrJoin(static_cast<Fsm*>(f->data)->applied, "\n");
+    *bufs = static_cast<struct raft_buffer*>(raft_malloc(sizeof **bufs));
+    (*bufs)[0].len = data.size();
+    (*bufs)[0].base = raft_malloc(data.size() + 1);
+    std::memcpy((*bufs)[0].base, data.data(), data.size());
+    *n = 1;
+    return 0;
+  }
+  static int Restore(struct raft_fsm* f, struct raft_buffer* buf) {
+    const std::string data(static_cast<const char*>(buf->base), buf->len);
+    raft_free(buf->base);  // the FSM owns it now
+    Fsm* self = static_cast<Fsm*>(f->data);
+    ++self->restores;
+    self->applied.clear();
+    if (!data.empty()) self->applied = absl::StrSplit(data, '\n');
+    return 0;
+  }
+};
+
+class RaftNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    address_ = absl::StrCat("127.0.0.1:", FreePort());
+  }
+  void TearDown() override { EXPECT_EQ(uv_loop_close(&loop_), 0); }
+
+  // Starts server 1 on dir_ (bootstrapping a one-voter cluster when
+  // `bootstrap`), runs `body` once it leads, then closes it.
+  void RunServer(bool bootstrap, Fsm* fsm, unsigned snapshot_threshold,
+                 const std::function<void(struct raft*)>& body) {
+    // Small segments, so that compaction (which drops whole segments)
+    // shows within a few hundred entries.
+    LogStoreOptions options;
+    options.max_store_bytes = 2048;
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<NodeIo> node,
+                         NodeIo::Open(&loop_, dir_.str(), options));
+    struct raft r = {};
+    ASSERT_EQ(raft_init(&r, node->io(), &fsm->fsm, 1, address_.c_str()), 0)
+        << raft_errmsg(&r);
+    raft_set_election_timeout(&r, 100);
+    raft_set_heartbeat_timeout(&r, 20);
+    raft_set_pre_vote(&r, true);
+    if (snapshot_threshold > 0) {
+      raft_set_snapshot_threshold(&r, snapshot_threshold);
+      raft_set_snapshot_trailing(&r, 2);
+    }
+    if (bootstrap) {
+      struct raft_configuration conf;
+      raft_configuration_init(&conf);
+      ASSERT_EQ(raft_configuration_add(&conf, 1, address_.c_str(), RAFT_VOTER),
+                0);
+      ASSERT_EQ(raft_bootstrap(&r, &conf), 0) << raft_errmsg(&r);
+      raft_configuration_close(&conf);
+    }
+    ASSERT_EQ(raft_start(&r), 0) << raft_errmsg(&r);
+    RunUntil([&] { return raft_state(&r) == RAFT_LEADER; });
+    ASSERT_EQ(raft_state(&r), RAFT_LEADER);
+    body(&r);
+    bool closed = false;
+    r.data = &closed;
+    raft_close(&r, [](struct raft* rr) { *static_cast<bool*>(rr->data) = true; });
+    RunUntil([&] { return closed; });
+    ASSERT_TRUE(closed);
+    node.reset();
+  }
+
+  // Applies `commands` through raft and waits until all are applied.
+  void ApplyAll(struct raft* r, const std::vector<std::string>& commands) {
+    int done = 0, failed = 0;
+    std::vector<std::unique_ptr<struct raft_apply>> reqs;
+    for (const std::string& c : commands) {
+      struct raft_buffer buf;
+      buf.len = PaddedCommandSize(c.size());
+      buf.base = raft_malloc(buf.len);
+      PadCommandInto(c, static_cast<char*>(buf.base));
+      reqs.push_back(std::make_unique<struct raft_apply>());
+      reqs.back()->data = &done;
+      ASSERT_EQ(raft_apply(r, reqs.back().get(), &buf, 1,
+                           [](struct raft_apply* req, int status, void*) {
+                             EXPECT_EQ(status, 0) << raft_strerror(status);
+                             ++*static_cast<int*>(req->data);
+                           }),
+                0);
+    }
+    RunUntil([&] { return done + failed == static_cast<int>(commands.size()); });
+    EXPECT_EQ(done, static_cast<int>(commands.size()));
+  }
+
+  template <typename Done>
+  void RunUntil(Done done) {
+    for (int i = 0; i < 20000 && !done(); ++i) uv_run(&loop_, UV_RUN_ONCE);
+  }
+
+  blockwal::testing::ScratchDir dir_{"raft_node_test"};
+  std::string address_;
+  uv_loop_t loop_;
+};
+
+std::vector<std::string> Commands(int from, int to) {
+  std::vector<std::string> out;
+  for (int i = from; i < to; ++i) out.push_back(absl::StrCat("cmd-", i));
+  return out;
+}
+
+TEST_F(RaftNodeTest, AppliesInOrderAndAgainAfterARestart) {
+  Fsm fsm;
+  RunServer(/*bootstrap=*/true, &fsm, 0,
+            [&](struct raft* r) { ApplyAll(r, Commands(0, 200)); });
+  EXPECT_EQ(fsm.applied, Commands(0, 200));
+
+  // A restart replays the log into a fresh state machine.
+  Fsm again;
+  RunServer(/*bootstrap=*/false, &again, 0, [&](struct raft* r) {
+    RunUntil([&] { return again.applied.size() >= 200; });
+    ApplyAll(r, Commands(200, 250));
+  });
+  EXPECT_EQ(again.applied, Commands(0, 250));
+  EXPECT_EQ(again.restores, 0);
+}
+
+TEST_F(RaftNodeTest, SnapshotsCompactTheLogAndRestoreAfterARestart) {
+  Fsm fsm;
+  // In rounds: raft considers a snapshot after applying, one at a time.
+  RunServer(/*bootstrap=*/true, &fsm, /*snapshot_threshold=*/32,
+            [&](struct raft* r) {
+              for (int i = 0; i < 300; i += 30) ApplyAll(r, Commands(i, i + 30));
+            });
+  EXPECT_EQ(fsm.applied, Commands(0, 300));
+  int snapshots = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    snapshots += absl::StartsWith(e.path().filename().string(), "snapshot-");
+  }
+  EXPECT_GE(snapshots, 1);
+  {
+    // The log was compacted behind the snapshot (2 trailing entries kept,
+    // whole segments dropped).
+    wal::LogOptions options;
+    options.read_only = true;
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log,
+                         wal::Log::Open((dir_.path() / "log").string(), options));
+    EXPECT_GT(log->LowestOffset(), 200u);
+  }
+
+  Fsm again;
+  RunServer(/*bootstrap=*/false, &again, 32, [&](struct raft* r) {
+    RunUntil([&] { return again.applied.size() >= 300; });
+  });
+  EXPECT_EQ(again.applied, Commands(0, 300));
+  EXPECT_EQ(again.restores, 1);  // from the snapshot, then the log after it
+}
+
+}  // namespace
+}  // namespace blockwal::raft
