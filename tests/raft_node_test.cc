@@ -4,11 +4,6 @@
 // the log was compacted).
 #include "blockwal/raft/node_io.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -21,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/free_port.h"
 #include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/raft/entry_codec.h"
@@ -29,17 +25,7 @@
 namespace blockwal::raft {
 namespace {
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using ::blockwal::testing::FreePort;
 
 // A state machine that records the commands it applies, in order; its
 // snapshot is the list, newline-separated.
