@@ -2,6 +2,8 @@
 // network methods only, with trampolines that hand raft its own io back.
 #include "blockwal/raft/uv_network.h"
 
+#include <signal.h>
+
 #include <utility>
 
 #include "absl/status/status.h"
@@ -11,8 +13,25 @@
 
 namespace blockwal::raft {
 
+namespace {
+
+// libuv writes to sockets with write(2), so a peer that closed its end
+// raises SIGPIPE, whose default action ends the process; raft peers close
+// connections whenever they stop. SIGPIPE is ignored unless the
+// application installed its own disposition (EPIPE then fails the send).
+void IgnoreSigpipe() {
+  struct sigaction current;
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 &&
+      current.sa_handler == SIG_DFL) {
+    signal(SIGPIPE, SIG_IGN);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<UvNetwork>> UvNetwork::Create(
     uv_loop_t* loop, const std::string& scratch_dir) {
+  IgnoreSigpipe();
   FileSystem* fs = FileSystem::Default();
   BW_ASSIGN_OR_RETURN(const bool exists, fs->FileExists(scratch_dir));
   if (!exists) BW_RETURN_IF_ERROR(fs->CreateDir(scratch_dir));

@@ -24,6 +24,10 @@
 //   - Everything runs on the loop's thread. Destroy a UvNetwork only when
 //     Close's callback has run, or when Init never succeeded.
 //   - Errors are libraft's codes (RAFT_*), with its message in errmsg().
+//   - Create sets SIGPIPE to be ignored, process-wide, when it has its
+//     default action (which would end the process when a peer closes a
+//     connection libuv is writing to); a disposition the application set
+//     is left alone.
 #ifndef BLOCKWAL_RAFT_UV_NETWORK_H_
 #define BLOCKWAL_RAFT_UV_NETWORK_H_
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/free_port.h"
+#include "tests/raft_test_fsm.h"
 #include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
 #include "blockwal/raft/entry_codec.h"
@@ -25,54 +26,9 @@
 namespace blockwal::raft {
 namespace {
 
+using ::blockwal::testing::Commands;
 using ::blockwal::testing::FreePort;
-
-// A state machine that records the commands it applies, in order; its
-// snapshot is the list, newline-separated.
-struct Fsm {
-  struct raft_fsm fsm = {};
-  std::vector<std::string> applied;
-  int restores = 0;
-
-  Fsm() {
-    fsm.version = 1;
-    fsm.data = this;
-    fsm.apply = &Apply;
-    fsm.snapshot = &Snapshot;
-    fsm.restore = &Restore;
-  }
-  static int Apply(struct raft_fsm* f, const struct raft_buffer* buf,
-                   void** result) {
-    absl::StatusOr<absl::string_view> cmd = UnpadCommand(
-        absl::string_view(static_cast<const char*>(buf->base), buf->len),
-        "applied entry");
-    EXPECT_TRUE(cmd.ok()) << cmd.status();
-    if (!cmd.ok()) return RAFT_MALFORMED;
-    static_cast<Fsm*>(f->data)->applied.emplace_back(*cmd);
-    *result = nullptr;
-    return 0;
-  }
-  static int Snapshot(struct raft_fsm* f, struct raft_buffer* bufs[],
-                      unsigned* n) {
-    const std::string data =
-        absl::StrJoin(static_cast<Fsm*>(f->data)->applied, "\n");
-    *bufs = static_cast<struct raft_buffer*>(raft_malloc(sizeof **bufs));
-    (*bufs)[0].len = data.size();
-    (*bufs)[0].base = raft_malloc(data.size() + 1);
-    std::memcpy((*bufs)[0].base, data.data(), data.size());
-    *n = 1;
-    return 0;
-  }
-  static int Restore(struct raft_fsm* f, struct raft_buffer* buf) {
-    const std::string data(static_cast<const char*>(buf->base), buf->len);
-    raft_free(buf->base);  // the FSM owns it now
-    Fsm* self = static_cast<Fsm*>(f->data);
-    ++self->restores;
-    self->applied.clear();
-    if (!data.empty()) self->applied = absl::StrSplit(data, '\n');
-    return 0;
-  }
-};
+using ::blockwal::testing::RecordingFsm;
 
 class RaftNodeTest : public ::testing::Test {
  protected:
@@ -84,7 +40,7 @@ class RaftNodeTest : public ::testing::Test {
 
   // Starts server 1 on dir_ (bootstrapping a one-voter cluster when
   // `bootstrap`), runs `body` once it leads, then closes it.
-  void RunServer(bool bootstrap, Fsm* fsm, unsigned snapshot_threshold,
+  void RunServer(bool bootstrap, RecordingFsm* fsm, unsigned snapshot_threshold,
                  const std::function<void(struct raft*)>& body) {
     // Small segments, so that compaction (which drops whole segments)
     // shows within a few hundred entries.
@@ -154,20 +110,15 @@ class RaftNodeTest : public ::testing::Test {
   uv_loop_t loop_;
 };
 
-std::vector<std::string> Commands(int from, int to) {
-  std::vector<std::string> out;
-  for (int i = from; i < to; ++i) out.push_back(absl::StrCat("cmd-", i));
-  return out;
-}
 
 TEST_F(RaftNodeTest, AppliesInOrderAndAgainAfterARestart) {
-  Fsm fsm;
+  RecordingFsm fsm;
   RunServer(/*bootstrap=*/true, &fsm, 0,
             [&](struct raft* r) { ApplyAll(r, Commands(0, 200)); });
   EXPECT_EQ(fsm.applied, Commands(0, 200));
 
   // A restart replays the log into a fresh state machine.
-  Fsm again;
+  RecordingFsm again;
   RunServer(/*bootstrap=*/false, &again, 0, [&](struct raft* r) {
     RunUntil([&] { return again.applied.size() >= 200; });
     ApplyAll(r, Commands(200, 250));
@@ -177,7 +128,7 @@ TEST_F(RaftNodeTest, AppliesInOrderAndAgainAfterARestart) {
 }
 
 TEST_F(RaftNodeTest, SnapshotsCompactTheLogAndRestoreAfterARestart) {
-  Fsm fsm;
+  RecordingFsm fsm;
   // In rounds: raft considers a snapshot after applying, one at a time.
   RunServer(/*bootstrap=*/true, &fsm, /*snapshot_threshold=*/32,
             [&](struct raft* r) {
@@ -199,7 +150,7 @@ TEST_F(RaftNodeTest, SnapshotsCompactTheLogAndRestoreAfterARestart) {
     EXPECT_GT(log->LowestOffset(), 200u);
   }
 
-  Fsm again;
+  RecordingFsm again;
   RunServer(/*bootstrap=*/false, &again, 32, [&](struct raft* r) {
     RunUntil([&] { return again.applied.size() >= 300; });
   });
