@@ -2,7 +2,7 @@
 // raft_io.
 #include "blockwal/raft/node_io.h"
 
-#include <cstring>
+#include <cstdio>
 #include <utility>
 
 #include "blockwal/util/file_system.h"
@@ -36,7 +36,7 @@ int NodeIo::Init(struct raft_io* io, raft_id id, const char* address) {
   NodeIo* node = Self(io);
   const int rv = node->net_->Init(id, address);
   if (rv != 0) {
-    std::strncpy(io->errmsg, node->net_->errmsg(), sizeof io->errmsg - 1);
+    std::snprintf(io->errmsg, sizeof io->errmsg, "%s", node->net_->errmsg());
   }
   return rv;
 }
