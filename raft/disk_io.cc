@@ -142,6 +142,8 @@ int DiskIo::RaftCode(const absl::Status &s) {
     return RAFT_CORRUPT;
   case absl::StatusCode::kCancelled:
     return RAFT_CANCELED;
+  case absl::StatusCode::kInvalidArgument:
+    return RAFT_INVALID;
   default:
     return RAFT_IOERR;
   }
@@ -278,6 +280,19 @@ int DiskIo::Submit(std::unique_ptr<Request> r) {
 int DiskIo::Append(struct raft_io *io, struct raft_io_append *req,
                    const struct raft_entry entries[], unsigned n,
                    raft_io_append_cb cb) {
+  // The 8-byte wire rule (raft/entry_codec.h): libraft's TCP decoder walks
+  // a batch assuming every payload is padded to a multiple of 8, so an
+  // unpadded command would reach followers as garbage. Refused here, before
+  // it is stored or sent: raft_apply then fails with RAFT_INVALID and raft
+  // discards the entries.
+  for (unsigned i = 0; i < n; ++i) {
+    if (entries[i].type == RAFT_COMMAND && entries[i].buf.len % 8 != 0) {
+      return Impl(io)->Report(absl::InvalidArgumentError(absl::StrCat(
+          "entry ", i + 1, " of ", n, ": command payload of ",
+          entries[i].buf.len,
+          " bytes is not padded to a multiple of 8 (PadCommand)")));
+    }
+  }
   req->cb = cb;
   auto r = std::make_unique<Request>(Request::kAppend);
   r->append = req;

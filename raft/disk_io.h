@@ -28,7 +28,9 @@
 // state), RAFT_NOSPACE (kResourceExhausted: file system full, or a result
 // that could not be allocated), RAFT_CORRUPT (damaged files), RAFT_NOTFOUND
 // (snapshot_get without a snapshot), RAFT_CANCELED (queued when close was
-// called), RAFT_IOERR (any other failure); io->errmsg holds the message of
+// called), RAFT_INVALID (append of a RAFT_COMMAND entry whose payload is not
+// padded to a multiple of 8, raft/entry_codec.h), RAFT_IOERR (any other
+// failure); io->errmsg holds the message of
 // a synchronous failure. A failed write fails every later write (LogStore's
 // sticky error).
 //

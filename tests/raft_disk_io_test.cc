@@ -4,6 +4,7 @@
 // write failing later appends; close cancelling what is queued; load's and
 // snapshot_get's raft_malloc'd results.
 #include "blockwal/raft/disk_io.h"
+#include "blockwal/raft/entry_codec.h"
 
 #include <cstring>
 #include <memory>
@@ -113,7 +114,8 @@ protected:
     auto p = std::make_unique<Pending>();
     p->id = id;
     for (int i = 0; i < n; ++i)
-      p->payloads.push_back(absl::StrCat("req ", id, " entry ", i, "...."));
+      p->payloads.push_back(  // padded: the 8-byte rule
+          PadCommand(absl::StrCat("req ", id, " entry ", i, "....")));
     for (const std::string &s : p->payloads) {
       p->entries.push_back({term,
                             RAFT_COMMAND,
@@ -176,10 +178,16 @@ protected:
       FreeSnapshot(snap);
     }
     for (size_t i = 0; i < n; ++i) {
-      l.entries.push_back(absl::StrCat(
-          entries[i].term, ":",
-          absl::string_view(static_cast<char *>(entries[i].buf.base),
-                            entries[i].buf.len)));
+      // Commands without their padding (the configuration entry as stored).
+      absl::string_view payload(static_cast<char *>(entries[i].buf.base),
+                                entries[i].buf.len);
+      if (entries[i].type == RAFT_COMMAND) {
+        absl::StatusOr<absl::string_view> command =
+            UnpadCommand(payload, "loaded entry");
+        EXPECT_TRUE(command.ok()) << command.status();
+        if (command.ok()) payload = *command;
+      }
+      l.entries.push_back(absl::StrCat(entries[i].term, ":", payload));
       EXPECT_EQ(entries[i].batch, entries[0].batch);
     }
     if (n > 0)

@@ -127,6 +127,29 @@ TEST_F(RaftNodeTest, AppliesInOrderAndAgainAfterARestart) {
   EXPECT_EQ(again.restores, 0);
 }
 
+// Commands must be padded to 8 bytes (the wire rule, raft/entry_codec.h):
+// an unpadded one is refused by the io, so raft_apply fails and raft
+// discards it; padded ones before and after it are applied.
+TEST_F(RaftNodeTest, UnpaddedCommandIsRefused) {
+  RecordingFsm fsm;
+  RunServer(/*bootstrap=*/true, &fsm, 0, [&](struct raft* r) {
+    ApplyAll(r, Commands(0, 3));
+    struct raft_buffer buf;
+    buf.len = 5;  // "hello", not padded
+    buf.base = raft_malloc(buf.len);
+    std::memcpy(buf.base, "hello", buf.len);
+    struct raft_apply req = {};
+    EXPECT_EQ(raft_apply(r, &req, &buf, 1, nullptr), RAFT_INVALID);
+    EXPECT_NE(std::string(raft_errmsg(r)).find(
+                  "command payload of 5 bytes is not padded"),
+              std::string::npos)
+        << raft_errmsg(r);
+    raft_free(buf.base);  // refused: still the caller's
+    ApplyAll(r, Commands(3, 6));
+  });
+  EXPECT_EQ(fsm.applied, Commands(0, 6));
+}
+
 TEST_F(RaftNodeTest, SnapshotsCompactTheLogAndRestoreAfterARestart) {
   RecordingFsm fsm;
   // In rounds: raft considers a snapshot after applying, one at a time.
