@@ -32,12 +32,12 @@ struct Server {
   std::string address;
   int role = RAFT_VOTER;
 
-  friend bool operator==(const Server &, const Server &) = default;
+  friend bool operator==(const Server&, const Server&) = default;
 };
 
 using Configuration = std::vector<Server>;
 
-std::string EncodeConfiguration(const Configuration &conf);
+std::string EncodeConfiguration(const Configuration& conf);
 // Errors are kDataLoss naming `where`, the server number and what is wrong
 // ("unknown format 7", "server 2 of 3 is cut short", "server 1 has id 0",
 // "server 1 has unknown role 9", "N trailing bytes").
@@ -45,15 +45,15 @@ absl::StatusOr<Configuration> DecodeConfiguration(absl::string_view encoded,
                                                   absl::string_view where);
 
 // A copy of libraft's configuration.
-Configuration FromRaftConfiguration(const struct raft_configuration &conf);
+Configuration FromRaftConfiguration(const struct raft_configuration& conf);
 // Fills *out (which must be empty: raft_configuration_init'd) with `conf`,
 // allocated with raft_malloc as raft expects; on failure *out is closed
 // (empty again) and the error is kResourceExhausted (out of memory) or
 // kInvalidArgument (a duplicate id or address, a bad role: libraft's own
 // checks), naming the server.
-absl::Status ToRaftConfiguration(const Configuration &conf,
-                                 struct raft_configuration *out);
+absl::Status ToRaftConfiguration(const Configuration& conf,
+                                 struct raft_configuration* out);
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft
 
-#endif // BLOCKWAL_RAFT_CONFIGURATION_CODEC_H_
+#endif  // BLOCKWAL_RAFT_CONFIGURATION_CODEC_H_

@@ -11,13 +11,13 @@ namespace blockwal::raft {
 
 namespace {
 constexpr size_t kPadUnit = 8;
-} // namespace
+}  // namespace
 
 bool IsValidEntryType(uint8_t type) {
   return type == RAFT_COMMAND || type == RAFT_BARRIER || type == RAFT_CHANGE;
 }
 
-void EncodeEntryHeader(uint64_t term, uint8_t type, char *dst) {
+void EncodeEntryHeader(uint64_t term, uint8_t type, char* dst) {
   EncodeFixed64(dst, term);
   dst[8] = static_cast<char>(type);
 }
@@ -51,10 +51,9 @@ absl::StatusOr<DecodedEntry> DecodeEntry(absl::string_view value,
 
 size_t PaddedCommandSize(size_t n) { return (n / kPadUnit + 1) * kPadUnit; }
 
-void PadCommandInto(absl::string_view command, char *dst) {
+void PadCommandInto(absl::string_view command, char* dst) {
   const size_t padded = PaddedCommandSize(command.size());
-  if (!command.empty())
-    std::memcpy(dst, command.data(), command.size());
+  if (!command.empty()) std::memcpy(dst, command.data(), command.size());
   const size_t pad = padded - command.size();
   std::memset(dst + command.size(), static_cast<int>(pad), pad);
 }
@@ -87,4 +86,4 @@ absl::StatusOr<absl::string_view> UnpadCommand(absl::string_view padded,
   return padded.substr(0, padded.size() - pad);
 }
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft

@@ -39,14 +39,14 @@ bool IsValidEntryType(uint8_t type);
 // Writes the kEntryHeaderSize header bytes for (term, type) to dst, so a
 // record can be written as header + payload without joining them in memory
 // (wal::BlockWriter::AddRecord(prefix, payload), Log batches).
-void EncodeEntryHeader(uint64_t term, uint8_t type, char *dst);
+void EncodeEntryHeader(uint64_t term, uint8_t type, char* dst);
 // The whole record value: header followed by payload.
 std::string EncodeEntry(uint64_t term, uint8_t type, absl::string_view payload);
 
 struct DecodedEntry {
   uint64_t term = 0;
   uint8_t type = 0;
-  absl::string_view payload; // points into the decoded value
+  absl::string_view payload;  // points into the decoded value
 };
 
 // Decodes a record value written by EncodeEntry. `where` names the record in
@@ -63,7 +63,7 @@ absl::StatusOr<DecodedEntry> DecodeEntry(absl::string_view value,
 size_t PaddedCommandSize(size_t n);
 // Writes `command` followed by its padding to dst, which must hold
 // PaddedCommandSize(command.size()) bytes (e.g. a raft_malloc'd raft_buffer).
-void PadCommandInto(absl::string_view command, char *dst);
+void PadCommandInto(absl::string_view command, char* dst);
 // `command` followed by its padding.
 std::string PadCommand(absl::string_view command);
 // The command inside a padded payload (a view into `padded`). kDataLoss
@@ -73,6 +73,6 @@ std::string PadCommand(absl::string_view command);
 absl::StatusOr<absl::string_view> UnpadCommand(absl::string_view padded,
                                                absl::string_view where);
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft
 
-#endif // BLOCKWAL_RAFT_ENTRY_CODEC_H_
+#endif  // BLOCKWAL_RAFT_ENTRY_CODEC_H_

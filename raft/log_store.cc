@@ -20,19 +20,19 @@ namespace {
 // without clearing the padding; this zeroes it so the stored entry is
 // deterministic. The encoding (libraft's configuration.c): version u8, server
 // count u64, then per server id u64, address with its NUL, role u8.
-void ZeroConfigurationPadding(const struct raft_configuration &conf,
-                              struct raft_buffer *buf) {
+void ZeroConfigurationPadding(const struct raft_configuration& conf,
+                              struct raft_buffer* buf) {
   size_t n = 1 + 8;
   for (unsigned i = 0; i < conf.n; ++i)
     n += 8 + std::strlen(conf.servers[i].address) + 1 + 1;
   if (n < buf->len)
-    std::memset(static_cast<char *>(buf->base) + n, 0, buf->len - n);
+    std::memset(static_cast<char*>(buf->base) + n, 0, buf->len - n);
 }
 
-} // namespace
+}  // namespace
 
-absl::StatusOr<std::unique_ptr<LogStore>>
-LogStore::Open(const std::string &dir, const LogStoreOptions &options) {
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
+    const std::string& dir, const LogStoreOptions& options) {
   BW_RETURN_IF_ERROR(options.fs->CreateDir(dir));
   std::unique_ptr<LogStore> store(new LogStore(dir, options.fs));
   wal::LogOptions log_options;
@@ -40,7 +40,7 @@ LogStore::Open(const std::string &dir, const LogStoreOptions &options) {
   log_options.initial_offset = 1;
   log_options.max_store_bytes = options.max_store_bytes;
   log_options.max_index_bytes = options.max_index_bytes;
-  log_options.sync_policy = wal::SyncPolicy::kNone; // this store syncs
+  log_options.sync_policy = wal::SyncPolicy::kNone;  // this store syncs
   BW_ASSIGN_OR_RETURN(
       store->log_,
       wal::Log::Open(JoinPath(dir, kRaftLogDirName), std::move(log_options)));
@@ -68,15 +68,13 @@ absl::Status LogStore::status() const {
 
 absl::Status LogStore::Fail(absl::Status s) {
   absl::MutexLock lock(&mu_);
-  if (status_.ok() && !s.ok())
-    status_ = s;
+  if (status_.ok() && !s.ok()) status_ = s;
   return s;
 }
 
 absl::Status LogStore::CheckWritable() const {
   absl::MutexLock lock(&mu_);
-  if (status_.ok())
-    return absl::OkStatus();
+  if (status_.ok()) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       "raft store ", dir_, " failed earlier: ", status_.message()));
 }
@@ -92,8 +90,8 @@ absl::StatusOr<uint64_t> LogStore::TermAt(uint64_t index) {
   return e.term;
 }
 
-absl::Status LogStore::Reconcile(const LoadedSnapshot *snapshot,
-                                 std::string *what) {
+absl::Status LogStore::Reconcile(const LoadedSnapshot* snapshot,
+                                 std::string* what) {
   const uint64_t lowest = log_->LowestOffset();
   const uint64_t next = log_->NextOffset();
   if (snapshot == nullptr) {
@@ -116,18 +114,17 @@ absl::Status LogStore::Reconcile(const LoadedSnapshot *snapshot,
                          index, ": reset to ", index + 1);
   } else if (lowest <= index) {
     BW_ASSIGN_OR_RETURN(uint64_t term, TermAt(index));
-    if (term == snapshot->meta.term)
-      return absl::OkStatus();
+    if (term == snapshot->meta.term) return absl::OkStatus();
     *what = absl::StrCat("log has term ", term, " at snapshot index ", index,
                          ", snapshot term ", snapshot->meta.term, ": reset to ",
                          index + 1);
   } else {
-    return absl::OkStatus(); // the log starts right after the snapshot
+    return absl::OkStatus();  // the log starts right after the snapshot
   }
   return Fail(log_->Reset(index + 1));
 }
 
-absl::Status LogStore::ReadEntries(LoadedState *state) {
+absl::Status LogStore::ReadEntries(LoadedState* state) {
   const uint64_t lowest = log_->LowestOffset();
   const uint64_t next = log_->NextOffset();
   state->start_index = lowest;
@@ -168,7 +165,7 @@ absl::StatusOr<LoadedState> LogStore::Load() {
   return state;
 }
 
-absl::Status LogStore::Bootstrap(const struct raft_configuration &conf) {
+absl::Status LogStore::Bootstrap(const struct raft_configuration& conf) {
   BW_RETURN_IF_ERROR(CheckWritable());
   std::string state;
   if (term_vote_->term() != 0)
@@ -187,9 +184,8 @@ absl::Status LogStore::Bootstrap(const struct raft_configuration &conf) {
   return SetTerm(1);
 }
 
-absl::StatusOr<uint64_t>
-LogStore::AppendConfiguration(uint64_t term,
-                              const struct raft_configuration &conf) {
+absl::StatusOr<uint64_t> LogStore::AppendConfiguration(
+    uint64_t term, const struct raft_configuration& conf) {
   struct raft_buffer buf = {nullptr, 0};
   if (raft_configuration_encode(&conf, &buf) != 0) {
     return absl::ResourceExhaustedError(
@@ -198,7 +194,7 @@ LogStore::AppendConfiguration(uint64_t term,
   ZeroConfigurationPadding(conf, &buf);
   const EntryRef entry{
       term, RAFT_CHANGE,
-      absl::string_view(static_cast<char *>(buf.base), buf.len)};
+      absl::string_view(static_cast<char*>(buf.base), buf.len)};
   absl::StatusOr<uint64_t> index = Append({&entry, 1});
   raft_free(buf.base);
   return index;
@@ -217,19 +213,17 @@ absl::Status LogStore::SetVote(uint64_t vote) {
 absl::StatusOr<uint64_t> LogStore::Append(absl::Span<const EntryRef> entries) {
   BW_RETURN_IF_ERROR(CheckWritable());
   const uint64_t expected = next_index();
-  if (entries.empty())
-    return expected;
+  if (entries.empty()) return expected;
   std::vector<std::string> values;
   std::vector<absl::string_view> views;
   values.reserve(entries.size());
   views.reserve(entries.size());
-  for (const EntryRef &e : entries) {
+  for (const EntryRef& e : entries) {
     values.push_back(EncodeEntry(e.term, e.type, e.payload));
     views.push_back(values.back());
   }
   absl::StatusOr<uint64_t> first = log_->AppendBatch(views);
-  if (!first.ok())
-    return Fail(first.status());
+  if (!first.ok()) return Fail(first.status());
   if (*first != expected) {
     return Fail(absl::InternalError(
         absl::StrCat(Where(*first), ": append of ", entries.size(),
@@ -243,8 +237,7 @@ absl::StatusOr<uint64_t> LogStore::Append(absl::Span<const EntryRef> entries) {
 
 absl::Status LogStore::Truncate(uint64_t index) {
   BW_RETURN_IF_ERROR(CheckWritable());
-  if (index >= next_index())
-    return absl::OkStatus();
+  if (index >= next_index()) return absl::OkStatus();
   if (index == 0 || index < log_->LowestOffset()) {
     return absl::OutOfRangeError(
         absl::StrCat("raft log ", log_->dir(), ": truncate at index ", index,
@@ -261,7 +254,7 @@ absl::Status LogStore::Truncate(uint64_t index) {
   return absl::OkStatus();
 }
 
-absl::Status LogStore::SnapshotPut(unsigned trailing, const SnapshotMeta &meta,
+absl::Status LogStore::SnapshotPut(unsigned trailing, const SnapshotMeta& meta,
                                    absl::Span<const absl::string_view> data) {
   BW_RETURN_IF_ERROR(CheckWritable());
   {
@@ -274,12 +267,10 @@ absl::Status LogStore::SnapshotPut(unsigned trailing, const SnapshotMeta &meta,
     next_index_ = meta.index + 1;
     return absl::OkStatus();
   }
-  if (meta.index < trailing)
-    return absl::OkStatus();
+  if (meta.index < trailing) return absl::OkStatus();
   const uint64_t lowest =
       std::min(meta.index - trailing + 1, log_->NextOffset());
-  if (lowest <= log_->LowestOffset())
-    return absl::OkStatus();
+  if (lowest <= log_->LowestOffset()) return absl::OkStatus();
   return Fail(log_->TruncatePrefix(lowest));
 }
 
@@ -289,4 +280,4 @@ absl::StatusOr<std::optional<LoadedSnapshot>> LogStore::SnapshotGet() {
   return std::move(snap.snapshot);
 }
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft

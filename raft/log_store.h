@@ -61,14 +61,14 @@ struct StoredEntry {
   uint64_t term = 0;
   uint8_t type = RAFT_COMMAND;
   std::string payload;
-  friend bool operator==(const StoredEntry &, const StoredEntry &) = default;
+  friend bool operator==(const StoredEntry&, const StoredEntry&) = default;
 };
 
 // What Load found (after reconciling the log with the snapshot).
 struct LoadedState {
   TermVote term_vote;
   std::optional<LoadedSnapshot> snapshot;
-  std::vector<SnapshotDamage> damaged_snapshots; // skipped, newest first
+  std::vector<SnapshotDamage> damaged_snapshots;  // skipped, newest first
   // The index of entries[0] (>= 1). With a snapshot it is at most
   // snapshot index + 1: the log may keep entries the snapshot covers (the
   // trailing ones); without one it is 1.
@@ -80,23 +80,23 @@ struct LoadedState {
 };
 
 struct LogStoreOptions {
-  FileSystem *fs = FileSystem::Default();
+  FileSystem* fs = FileSystem::Default();
   // Passed to the wal::Log (tests use small segments).
   uint64_t max_store_bytes = 64ull << 20;
   uint64_t max_index_bytes = 10ull << 20;
 };
 
 class LogStore {
-public:
+ public:
   // Opens (creating when missing) the store in `dir`: the directory, the log
   // (recovered by wal::Log::Open) and the term/vote files. Reads nothing
   // else; Load reconciles.
-  static absl::StatusOr<std::unique_ptr<LogStore>>
-  Open(const std::string &dir, const LogStoreOptions &options = {});
+  static absl::StatusOr<std::unique_ptr<LogStore>> Open(
+      const std::string& dir, const LogStoreOptions& options = {});
   ~LogStore();
 
-  LogStore(const LogStore &) = delete;
-  LogStore &operator=(const LogStore &) = delete;
+  LogStore(const LogStore&) = delete;
+  LogStore& operator=(const LogStore&) = delete;
 
   // Loads everything (see LoadedState). Reconciles first: with a snapshot at
   // (I, T), when the log ends before I, or holds an entry at I whose term is
@@ -112,18 +112,18 @@ public:
   // durably, then term 1 with no vote. kFailedPrecondition ("... has state:
   // ...") when the term is not 0, a snapshot file exists or the log holds an
   // entry.
-  absl::Status Bootstrap(const struct raft_configuration &conf);
+  absl::Status Bootstrap(const struct raft_configuration& conf);
 
   // Appends {term, RAFT_CHANGE, raft_configuration_encode(conf)} (its
   // padding zeroed) as Append does; returns its index. For bootstrap and
   // raft_recover.
-  absl::StatusOr<uint64_t>
-  AppendConfiguration(uint64_t term, const struct raft_configuration &conf);
+  absl::StatusOr<uint64_t> AppendConfiguration(
+      uint64_t term, const struct raft_configuration& conf);
 
   // Durable before returning. SetTerm clears the vote.
   absl::Status SetTerm(uint64_t term);
   absl::Status SetVote(uint64_t vote);
-  const TermVote &term_vote() const { return term_vote_->current(); }
+  const TermVote& term_vote() const { return term_vote_->current(); }
 
   // Appends the entries at next_index() onwards as one batch and syncs;
   // returns the first index once they are durable. No entries: returns
@@ -137,7 +137,7 @@ public:
   //   trailing > 0: removes log entries up to meta.index - trailing (whole
   //     segments only, so some may stay);
   //   trailing == 0: drops the whole log; the next append gets meta.index + 1.
-  absl::Status SnapshotPut(unsigned trailing, const SnapshotMeta &meta,
+  absl::Status SnapshotPut(unsigned trailing, const SnapshotMeta& meta,
                            absl::Span<const absl::string_view> data);
   // The newest valid snapshot (nullopt: none).
   absl::StatusOr<std::optional<LoadedSnapshot>> SnapshotGet();
@@ -146,15 +146,15 @@ public:
   uint64_t next_index() const;
   // The first error of a write (OK while none failed).
   absl::Status status() const;
-  const std::string &dir() const { return dir_; }
+  const std::string& dir() const { return dir_; }
 
-private:
-  LogStore(std::string dir, FileSystem *fs) : dir_(std::move(dir)), fs_(fs) {}
+ private:
+  LogStore(std::string dir, FileSystem* fs) : dir_(std::move(dir)), fs_(fs) {}
 
   // Brings the log in line with the snapshot (see Load).
-  absl::Status Reconcile(const LoadedSnapshot *snapshot, std::string *what);
+  absl::Status Reconcile(const LoadedSnapshot* snapshot, std::string* what);
   // Reads every entry of the log into *state.
-  absl::Status ReadEntries(LoadedState *state);
+  absl::Status ReadEntries(LoadedState* state);
   // The term of the entry at `index` (which must be in the log).
   absl::StatusOr<uint64_t> TermAt(uint64_t index);
   // Records s as the sticky error (unless one is recorded); returns s.
@@ -164,7 +164,7 @@ private:
   std::string Where(uint64_t offset) const;
 
   const std::string dir_;
-  FileSystem *const fs_;
+  FileSystem* const fs_;
   std::unique_ptr<wal::Log> log_;
   std::unique_ptr<TermVoteStore> term_vote_;
   mutable absl::Mutex mu_;
@@ -174,6 +174,6 @@ private:
   absl::Mutex snapshot_mu_;
 };
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft
 
-#endif // BLOCKWAL_RAFT_LOG_STORE_H_
+#endif  // BLOCKWAL_RAFT_LOG_STORE_H_

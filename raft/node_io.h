@@ -33,7 +33,9 @@ class NodeIo {
   NodeIo(const NodeIo&) = delete;
   NodeIo& operator=(const NodeIo&) = delete;
 
-  struct raft_io* io() { return &io_; }
+  struct raft_io* io() {
+    return &io_;
+  }
   DiskIo* disk() { return disk_.get(); }
 
  private:

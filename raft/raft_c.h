@@ -16,4 +16,4 @@ extern "C" {
 #include <raft/uv.h>
 }
 
-#endif // BLOCKWAL_RAFT_RAFT_C_H_
+#endif  // BLOCKWAL_RAFT_RAFT_C_H_

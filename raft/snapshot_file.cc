@@ -39,7 +39,7 @@ bool AllDigits(absl::string_view s) {
   });
 }
 
-std::string EncodeHeader(const SnapshotMeta &meta, uint64_t data_length) {
+std::string EncodeHeader(const SnapshotMeta& meta, uint64_t data_length) {
   std::string header(kMagic);
   PutFixed64(&header, meta.index);
   PutFixed64(&header, meta.term);
@@ -51,8 +51,8 @@ std::string EncodeHeader(const SnapshotMeta &meta, uint64_t data_length) {
 
 // Parses the header record into *meta and *data_length; kDataLoss naming
 // `path` when it is malformed.
-absl::Status DecodeHeader(absl::string_view record, const std::string &path,
-                          SnapshotMeta *meta, uint64_t *data_length) {
+absl::Status DecodeHeader(absl::string_view record, const std::string& path,
+                          SnapshotMeta* meta, uint64_t* data_length) {
   if (record.size() < kHeaderFixedBytes || !absl::StartsWith(record, kMagic)) {
     return absl::DataLossError(absl::StrCat(
         path, ": snapshot header at position 0 is not a snapshot header (",
@@ -70,12 +70,11 @@ absl::Status DecodeHeader(absl::string_view record, const std::string &path,
 }
 
 // Writes the whole snapshot to `path` and syncs it.
-absl::Status WriteSnapshotFile(FileSystem *fs, const std::string &path,
-                               const SnapshotMeta &meta,
+absl::Status WriteSnapshotFile(FileSystem* fs, const std::string& path,
+                               const SnapshotMeta& meta,
                                absl::Span<const absl::string_view> data) {
   uint64_t data_length = 0;
-  for (absl::string_view buf : data)
-    data_length += buf.size();
+  for (absl::string_view buf : data) data_length += buf.size();
   BW_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(path));
   wal::BlockWriter writer(file.get());
   BW_RETURN_IF_ERROR(
@@ -91,9 +90,9 @@ absl::Status WriteSnapshotFile(FileSystem *fs, const std::string &path,
 }
 
 // Removes leftover .tmp files of earlier Puts.
-absl::Status RemoveTempFiles(FileSystem *fs, const std::string &dir) {
+absl::Status RemoveTempFiles(FileSystem* fs, const std::string& dir) {
   BW_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->GetChildren(dir));
-  for (const std::string &name : names) {
+  for (const std::string& name : names) {
     if (absl::StartsWith(name, kPrefix) && absl::EndsWith(name, kTmpSuffix)) {
       BW_RETURN_IF_ERROR(fs->RemoveFile(JoinPath(dir, name)));
     }
@@ -101,14 +100,14 @@ absl::Status RemoveTempFiles(FileSystem *fs, const std::string &dir) {
   return absl::OkStatus();
 }
 
-} // namespace
+}  // namespace
 
 std::string SnapshotFileName(uint64_t index, uint64_t term) {
   return absl::StrFormat("%s%020u-%020u", kPrefix, index, term);
 }
 
-bool ParseSnapshotFileName(absl::string_view name, uint64_t *index,
-                           uint64_t *term) {
+bool ParseSnapshotFileName(absl::string_view name, uint64_t* index,
+                           uint64_t* term) {
   if (name.size() != kPrefix.size() + 2 * kDigits + 1 ||
       !absl::StartsWith(name, kPrefix)) {
     return false;
@@ -121,12 +120,12 @@ bool ParseSnapshotFileName(absl::string_view name, uint64_t *index,
          absl::SimpleAtoi(term_digits, term);
 }
 
-absl::StatusOr<std::vector<std::string>>
-ListSnapshotFiles(FileSystem *fs, const std::string &dir) {
+absl::StatusOr<std::vector<std::string>> ListSnapshotFiles(
+    FileSystem* fs, const std::string& dir) {
   BW_ASSIGN_OR_RETURN(std::vector<std::string> names, fs->GetChildren(dir));
   std::vector<std::string> out;
   uint64_t index, term;
-  for (std::string &name : names) {
+  for (std::string& name : names) {
     if (ParseSnapshotFileName(name, &index, &term))
       out.push_back(std::move(name));
   }
@@ -135,9 +134,9 @@ ListSnapshotFiles(FileSystem *fs, const std::string &dir) {
   return out;
 }
 
-absl::StatusOr<std::string>
-PutSnapshot(FileSystem *fs, const std::string &dir, const SnapshotMeta &meta,
-            absl::Span<const absl::string_view> data) {
+absl::StatusOr<std::string> PutSnapshot(
+    FileSystem* fs, const std::string& dir, const SnapshotMeta& meta,
+    absl::Span<const absl::string_view> data) {
   const std::string name = SnapshotFileName(meta.index, meta.term);
   BW_ASSIGN_OR_RETURN(std::vector<std::string> existing,
                       ListSnapshotFiles(fs, dir));
@@ -160,8 +159,8 @@ PutSnapshot(FileSystem *fs, const std::string &dir, const SnapshotMeta &meta,
   return path;
 }
 
-absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(FileSystem *fs,
-                                                const std::string &path) {
+absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(FileSystem* fs,
+                                                const std::string& path) {
   BW_ASSIGN_OR_RETURN(auto file, fs->NewSequentialFile(path));
   wal::DamageCollector damage;
   wal::BlockReader reader(file.get(), &damage);
@@ -188,12 +187,11 @@ absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(FileSystem *fs,
   }
   BW_RETURN_IF_ERROR(reader.status());
   if (!damage.regions.empty()) {
-    const auto &r = damage.regions.front();
+    const auto& r = damage.regions.front();
     return lost(absl::StrCat(r.reason, " at position ", r.position, " (",
                              r.bytes, " bytes)"));
   }
-  if (!have_header)
-    return lost("no snapshot header");
+  if (!have_header) return lost("no snapshot header");
   if (out.data.size() != data_length) {
     return lost(absl::StrCat("data is ", out.data.size(),
                              " bytes, its header gives ", data_length));
@@ -207,8 +205,8 @@ absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(FileSystem *fs,
   return out;
 }
 
-absl::StatusOr<SnapshotLoad> LoadSnapshot(FileSystem *fs,
-                                          const std::string &dir) {
+absl::StatusOr<SnapshotLoad> LoadSnapshot(FileSystem* fs,
+                                          const std::string& dir) {
   BW_ASSIGN_OR_RETURN(std::vector<std::string> names,
                       ListSnapshotFiles(fs, dir));
   SnapshotLoad load;
@@ -226,12 +224,11 @@ absl::StatusOr<SnapshotLoad> LoadSnapshot(FileSystem *fs,
   }
   if (!load.damaged.empty()) {
     std::vector<std::string> reasons;
-    for (const SnapshotDamage &d : load.damaged)
-      reasons.push_back(d.reason);
+    for (const SnapshotDamage& d : load.damaged) reasons.push_back(d.reason);
     return absl::DataLossError(absl::StrCat("no valid snapshot in ", dir, ": ",
                                             absl::StrJoin(reasons, "; ")));
   }
   return load;
 }
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft

@@ -55,35 +55,35 @@ struct SnapshotMeta {
   uint64_t term = 0;
   Configuration configuration;
   uint64_t configuration_index = 0;
-  friend bool operator==(const SnapshotMeta &, const SnapshotMeta &) = default;
+  friend bool operator==(const SnapshotMeta&, const SnapshotMeta&) = default;
 };
 
 struct LoadedSnapshot {
   SnapshotMeta meta;
   std::string data;
-  std::string file; // the path it was read from
+  std::string file;  // the path it was read from
 };
 
 // A snapshot file Load skipped.
 struct SnapshotDamage {
-  std::string file;   // its path
-  std::string reason; // what is wrong, with the file position where known
+  std::string file;    // its path
+  std::string reason;  // what is wrong, with the file position where known
 };
 
 struct SnapshotLoad {
-  std::optional<LoadedSnapshot> snapshot; // nullopt: no snapshot file
-  std::vector<SnapshotDamage> damaged;    // newest first
+  std::optional<LoadedSnapshot> snapshot;  // nullopt: no snapshot file
+  std::vector<SnapshotDamage> damaged;     // newest first
 };
 
 // "snapshot-<index:020>-<term:020>".
 std::string SnapshotFileName(uint64_t index, uint64_t term);
 // Parses a name made by SnapshotFileName (not a .tmp name).
-bool ParseSnapshotFileName(absl::string_view name, uint64_t *index,
-                           uint64_t *term);
+bool ParseSnapshotFileName(absl::string_view name, uint64_t* index,
+                           uint64_t* term);
 
 // Names of the snapshot files in dir (not the .tmp ones), oldest first.
-absl::StatusOr<std::vector<std::string>>
-ListSnapshotFiles(FileSystem *fs, const std::string &dir);
+absl::StatusOr<std::vector<std::string>> ListSnapshotFiles(
+    FileSystem* fs, const std::string& dir);
 
 // Writes a snapshot of `data` (the concatenation of the buffers) as described
 // above and returns its path. Errors: kFailedPrecondition when a snapshot file
@@ -92,20 +92,20 @@ ListSnapshotFiles(FileSystem *fs, const std::string &dir);
 // naming the file. After an error the previous snapshot is still loadable;
 // if the error came after the new file was made durable (while removing old
 // files) the new one is.
-absl::StatusOr<std::string>
-PutSnapshot(FileSystem *fs, const std::string &dir, const SnapshotMeta &meta,
-            absl::Span<const absl::string_view> data);
+absl::StatusOr<std::string> PutSnapshot(
+    FileSystem* fs, const std::string& dir, const SnapshotMeta& meta,
+    absl::Span<const absl::string_view> data);
 
 // Loads the newest valid snapshot in dir (see above). Read errors from the
 // file system are returned as they are, never taken for damage.
-absl::StatusOr<SnapshotLoad> LoadSnapshot(FileSystem *fs,
-                                          const std::string &dir);
+absl::StatusOr<SnapshotLoad> LoadSnapshot(FileSystem* fs,
+                                          const std::string& dir);
 
 // Reads and checks one snapshot file: kDataLoss naming the path and what is
 // wrong when it is not valid.
-absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(FileSystem *fs,
-                                                const std::string &path);
+absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(FileSystem* fs,
+                                                const std::string& path);
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft
 
-#endif // BLOCKWAL_RAFT_SNAPSHOT_FILE_H_
+#endif  // BLOCKWAL_RAFT_SNAPSHOT_FILE_H_

@@ -17,7 +17,7 @@ namespace {
 
 constexpr char kMagic[4] = {'b', 'w', 't', 'v'};
 
-std::string EncodeSlot(uint64_t version, const TermVote &value) {
+std::string EncodeSlot(uint64_t version, const TermVote& value) {
   std::string slot(kTermVoteSlotSize, '\0');
   std::memcpy(&slot[4], kMagic, sizeof(kMagic));
   EncodeFixed64(&slot[8], version);
@@ -30,7 +30,7 @@ std::string EncodeSlot(uint64_t version, const TermVote &value) {
 // A slot's contents, or why it holds none.
 struct ParsedSlot {
   bool valid = false;
-  std::string problem; // when !valid
+  std::string problem;  // when !valid
   uint64_t version = 0;
   TermVote value;
 };
@@ -53,7 +53,7 @@ ParsedSlot ParseSlot(absl::string_view data) {
   return p;
 }
 
-} // namespace
+}  // namespace
 
 std::string TermVoteStore::SlotPath(int slot) const {
   return JoinPath(dir_, slot == 0 ? kTermVoteFile0 : kTermVoteFile1);
@@ -64,15 +64,13 @@ absl::Status TermVoteStore::LoadSlots() {
   for (int i = 0; i < 2; ++i) {
     const std::string path = SlotPath(i);
     BW_ASSIGN_OR_RETURN(exists_[i], fs_->FileExists(path));
-    if (!exists_[i])
-      continue;
+    if (!exists_[i]) continue;
     BW_ASSIGN_OR_RETURN(std::string data, ReadFileToString(fs_, path));
     parsed[i] = ParseSlot(data);
     version_[i] = parsed[i].valid ? parsed[i].version : 0;
   }
   if (!parsed[0].valid && !parsed[1].valid) {
-    if (!exists_[0] && !exists_[1])
-      return absl::OkStatus(); // a new server
+    if (!exists_[0] && !exists_[1]) return absl::OkStatus();  // a new server
     std::string why;
     for (int i = 0; i < 2; ++i) {
       absl::StrAppend(&why, i == 0 ? "" : "; ", SlotPath(i), ": ",
@@ -90,15 +88,15 @@ absl::Status TermVoteStore::LoadSlots() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<TermVoteStore>>
-TermVoteStore::Open(FileSystem *fs, const std::string &dir) {
+absl::StatusOr<std::unique_ptr<TermVoteStore>> TermVoteStore::Open(
+    FileSystem* fs, const std::string& dir) {
   std::unique_ptr<TermVoteStore> store(new TermVoteStore(fs, dir));
   BW_RETURN_IF_ERROR(store->LoadSlots());
   return store;
 }
 
-absl::StatusOr<TermVote> TermVoteStore::Load(FileSystem *fs,
-                                             const std::string &dir) {
+absl::StatusOr<TermVote> TermVoteStore::Load(FileSystem* fs,
+                                             const std::string& dir) {
   BW_ASSIGN_OR_RETURN(auto store, Open(fs, dir));
   return store->current();
 }
@@ -110,8 +108,7 @@ absl::Status TermVoteStore::SetVote(uint64_t vote) {
 }
 
 absl::Status TermVoteStore::Write(TermVote value) {
-  if (!status_.ok())
-    return status_;
+  if (!status_.ok()) return status_;
   // The older slot: one without a valid value, else the lower version.
   const int target = version_[0] <= version_[1] ? 0 : 1;
   const uint64_t version = std::max(version_[0], version_[1]) + 1;
@@ -126,8 +123,7 @@ absl::Status TermVoteStore::Write(TermVote value) {
     BW_RETURN_IF_ERROR(file->Append(slot));
     BW_RETURN_IF_ERROR(file->Sync());
     BW_RETURN_IF_ERROR(file->Close());
-    if (exists_[target])
-      return absl::OkStatus();
+    if (exists_[target]) return absl::OkStatus();
     BW_RETURN_IF_ERROR(fs_->RenameFile(write_path, path));
     return fs_->SyncDir(dir_);
   }();
@@ -141,4 +137,4 @@ absl::Status TermVoteStore::Write(TermVote value) {
   return absl::OkStatus();
 }
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft

@@ -48,25 +48,25 @@ inline constexpr size_t kTermVoteSlotSize = 32;
 struct TermVote {
   uint64_t term = 0;
   uint64_t vote = 0;
-  friend bool operator==(const TermVote &, const TermVote &) = default;
+  friend bool operator==(const TermVote&, const TermVote&) = default;
 };
 
 // Not thread-safe: one user at a time (raft's loop thread).
 class TermVoteStore {
-public:
+ public:
   // Loads the term and vote kept in `dir` (which must exist); creates and
   // changes nothing. Errors: kDataLoss as above; the file system's errors
   // naming the file.
-  static absl::StatusOr<std::unique_ptr<TermVoteStore>>
-  Open(FileSystem *fs, const std::string &dir);
+  static absl::StatusOr<std::unique_ptr<TermVoteStore>> Open(
+      FileSystem* fs, const std::string& dir);
   // The same load without keeping a store (inspection).
-  static absl::StatusOr<TermVote> Load(FileSystem *fs, const std::string &dir);
+  static absl::StatusOr<TermVote> Load(FileSystem* fs, const std::string& dir);
 
-  TermVoteStore(const TermVoteStore &) = delete;
-  TermVoteStore &operator=(const TermVoteStore &) = delete;
+  TermVoteStore(const TermVoteStore&) = delete;
+  TermVoteStore& operator=(const TermVoteStore&) = delete;
 
   // The last durable value (as loaded, or as last written successfully).
-  const TermVote &current() const { return current_; }
+  const TermVote& current() const { return current_; }
   uint64_t term() const { return current_.term; }
   uint64_t vote() const { return current_.vote; }
 
@@ -80,10 +80,10 @@ public:
   // error is sticky (every later Set* returns it), current() keeps the last
   // value known durable, and reopening tells which value survived (the old
   // one or the new one, never anything else).
-  const absl::Status &status() const { return status_; }
+  const absl::Status& status() const { return status_; }
 
-private:
-  TermVoteStore(FileSystem *fs, std::string dir)
+ private:
+  TermVoteStore(FileSystem* fs, std::string dir)
       : fs_(fs), dir_(std::move(dir)) {}
   // Reads both slots into *this (current_, versions, which files exist).
   absl::Status LoadSlots();
@@ -91,14 +91,14 @@ private:
   absl::Status Write(TermVote value);
   std::string SlotPath(int slot) const;
 
-  FileSystem *const fs_;
+  FileSystem* const fs_;
   const std::string dir_;
   TermVote current_;
-  uint64_t version_[2] = {0, 0}; // 0: the slot holds no valid value
+  uint64_t version_[2] = {0, 0};  // 0: the slot holds no valid value
   bool exists_[2] = {false, false};
   absl::Status status_;
 };
 
-} // namespace blockwal::raft
+}  // namespace blockwal::raft
 
-#endif // BLOCKWAL_RAFT_TERM_VOTE_H_
+#endif  // BLOCKWAL_RAFT_TERM_VOTE_H_

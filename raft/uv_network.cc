@@ -44,13 +44,13 @@ absl::StatusOr<std::unique_ptr<UvNetwork>> UvNetwork::Create(
   net->transport_ready_ = true;
   rv = raft_uv_init(&net->inner_, loop, scratch_dir.c_str(), &net->transport_);
   if (rv != 0) {
-    return absl::InternalError(absl::StrCat(scratch_dir,
-                                            ": raft_uv_init failed: ",
-                                            raft_strerror(rv), " (",
-                                            net->inner_.errmsg, ")"));
+    return absl::InternalError(
+        absl::StrCat(scratch_dir, ": raft_uv_init failed: ", raft_strerror(rv),
+                     " (", net->inner_.errmsg, ")"));
   }
   net->inner_ready_ = true;
-  net->inner_.data = net.get();  // raft_uv_init keeps `data`; the stock io never reads it
+  net->inner_.data =
+      net.get();  // raft_uv_init keeps `data`; the stock io never reads it
   return net;
 }
 

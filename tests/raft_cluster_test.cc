@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "blockwal/raft/entry_codec.h"
+#include "blockwal/raft/node_io.h"
+#include "blockwal/wal/log.h"
 #include "gtest/gtest.h"
 #include "tests/free_port.h"
 #include "tests/raft_test_fsm.h"
 #include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
-#include "blockwal/raft/entry_codec.h"
-#include "blockwal/raft/node_io.h"
-#include "blockwal/wal/log.h"
 
 namespace blockwal::raft {
 namespace {
@@ -66,9 +66,9 @@ class RaftClusterTest : public ::testing::Test {
     }
     raft_configuration_init(&conf_);
     for (const auto& s : servers_) {
-      ASSERT_EQ(raft_configuration_add(&conf_, s->id, s->address.c_str(),
-                                       RAFT_VOTER),
-                0);
+      ASSERT_EQ(
+          raft_configuration_add(&conf_, s->id, s->address.c_str(), RAFT_VOTER),
+          0);
     }
   }
 
@@ -89,9 +89,9 @@ class RaftClusterTest : public ::testing::Test {
     s->fsm.applied.clear();  // a fresh state machine (fsm.data stays)
     s->fsm.restores = 0;
     s->r = {};
-    ASSERT_EQ(raft_init(&s->r, s->node->io(), &s->fsm.fsm, s->id,
-                        s->address.c_str()),
-              0)
+    ASSERT_EQ(
+        raft_init(&s->r, s->node->io(), &s->fsm.fsm, s->id, s->address.c_str()),
+        0)
         << raft_errmsg(&s->r);
     raft_set_election_timeout(&s->r, 150);
     raft_set_heartbeat_timeout(&s->r, 30);

@@ -1,13 +1,12 @@
 // blockwal's raft configuration encoding (exact bytes, round trips, each
 // decode error) and its conversions to and from libraft's struct
 // (raft/configuration_codec.h).
-#include "blockwal/raft/configuration_codec.h"
-
 #include <string>
 
-#include "tests/status_matchers.h"
+#include "blockwal/raft/configuration_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::raft {
 namespace {
@@ -23,17 +22,17 @@ Configuration ThreeServers() {
 TEST(RaftConfigurationCodecTest, EncodingBytes) {
   const std::string encoded =
       EncodeConfiguration({{0x0102030405060708ull, "h:3", RAFT_SPARE}});
-  EXPECT_EQ(encoded, std::string("\x01"                             // format
-                                 "\x01"                             // n
-                                 "\x08\x07\x06\x05\x04\x03\x02\x01" // id
-                                 "\x02"                             // role
-                                 "\x03h:3",                         // address
+  EXPECT_EQ(encoded, std::string("\x01"                              // format
+                                 "\x01"                              // n
+                                 "\x08\x07\x06\x05\x04\x03\x02\x01"  // id
+                                 "\x02"                              // role
+                                 "\x03h:3",                          // address
                                  15));
   EXPECT_EQ(EncodeConfiguration({}), std::string("\x01\x00", 2));
 }
 
 TEST(RaftConfigurationCodecTest, RoundTrips) {
-  for (const Configuration &conf : {Configuration{}, ThreeServers()}) {
+  for (const Configuration& conf : {Configuration{}, ThreeServers()}) {
     absl::StatusOr<Configuration> back =
         DecodeConfiguration(EncodeConfiguration(conf), "f");
     ASSERT_TRUE(back.ok()) << back.status();
@@ -43,7 +42,7 @@ TEST(RaftConfigurationCodecTest, RoundTrips) {
 
 TEST(RaftConfigurationCodecTest, DecodeErrorsNameWhatIsWrong) {
   const std::string good = EncodeConfiguration(ThreeServers());
-  auto expect = [](absl::string_view encoded, const std::string &message) {
+  auto expect = [](absl::string_view encoded, const std::string& message) {
     EXPECT_THAT(DecodeConfiguration(encoded, "snap"),
                 StatusIs(absl::StatusCode::kDataLoss,
                          "snap: raft configuration: " + message));
@@ -86,5 +85,5 @@ TEST(RaftConfigurationCodecTest, RaftRefusesADuplicateAndLeavesItEmpty) {
   raft_configuration_close(&conf);
 }
 
-} // namespace
-} // namespace blockwal::raft
+}  // namespace
+}  // namespace blockwal::raft

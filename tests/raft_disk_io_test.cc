@@ -3,9 +3,6 @@
 // between appends; a snapshot installed while appends are queued; a failed
 // write failing later appends; close cancelling what is queued; load's and
 // snapshot_get's raft_malloc'd results.
-#include "blockwal/raft/disk_io.h"
-#include "blockwal/raft/entry_codec.h"
-
 #include <cstring>
 #include <memory>
 #include <string>
@@ -13,12 +10,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "blockwal/raft/disk_io.h"
+#include "blockwal/raft/entry_codec.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
-#include "tests/gated_file_system.h"
-#include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/gated_file_system.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::raft {
 namespace {
@@ -29,7 +28,7 @@ constexpr char kDir[] = "/r";
 
 // One request as raft would hold it, with the memory it hands in.
 struct Pending {
-  void *test = nullptr; // the DiskIoTest
+  void* test = nullptr;  // the DiskIoTest
   int id = 0;
   std::vector<std::string> payloads;
   std::vector<struct raft_entry> entries;
@@ -39,7 +38,7 @@ struct Pending {
   struct raft_snapshot snapshot;
   struct raft_buffer snapshot_buf;
   std::string snapshot_data;
-  struct raft_snapshot *got = nullptr;
+  struct raft_snapshot* got = nullptr;
   int status = -1;
   bool done = false;
 };
@@ -48,29 +47,27 @@ struct Pending {
 struct Loaded {
   raft_term term = 0;
   raft_id vote = 0;
-  raft_index snapshot_index = 0; // 0: none
+  raft_index snapshot_index = 0;  // 0: none
   std::string snapshot_data;
   raft_index start_index = 0;
-  std::vector<std::string> entries; // "term:payload"
+  std::vector<std::string> entries;  // "term:payload"
 };
 
-void FreeSnapshot(struct raft_snapshot *s) {
+void FreeSnapshot(struct raft_snapshot* s) {
   raft_configuration_close(&s->configuration);
-  for (unsigned i = 0; i < s->n_bufs; ++i)
-    raft_free(s->bufs[i].base);
+  for (unsigned i = 0; i < s->n_bufs; ++i) raft_free(s->bufs[i].base);
   raft_free(s->bufs);
   raft_free(s);
 }
 
 class DiskIoTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     ASSERT_EQ(uv_loop_init(&loop_), 0);
     Open();
   }
   void TearDown() override {
-    if (disk_ != nullptr)
-      CloseIo();
+    if (disk_ != nullptr) CloseIo();
     EXPECT_EQ(uv_loop_close(&loop_), 0);
   }
   void Open() {
@@ -79,31 +76,29 @@ protected:
     ASSERT_OK_AND_ASSIGN(disk_, DiskIo::Open(&loop_, kDir, options));
     std::memset(&io_, 0, sizeof(io_));
     disk_->Install(&io_);
-    io_.data = this; // raft's field: the test stands in for raft
+    io_.data = this;  // raft's field: the test stands in for raft
   }
   void CloseIo() {
     closed_ = false;
-    io_.close(&io_, [](struct raft_io *io) {
-      static_cast<DiskIoTest *>(io->data)->closed_ = true;
+    io_.close(&io_, [](struct raft_io* io) {
+      static_cast<DiskIoTest*>(io->data)->closed_ = true;
     });
     EXPECT_FALSE(closed_);
-    while (!closed_)
-      uv_run(&loop_, UV_RUN_ONCE);
+    while (!closed_) uv_run(&loop_, UV_RUN_ONCE);
     disk_.reset();
   }
   void Reopen() {
     CloseIo();
     Open();
   }
-  void RunUntilDone(const std::vector<Pending *> &reqs) {
-    for (Pending *p : reqs) {
-      while (!p->done)
-        uv_run(&loop_, UV_RUN_ONCE);
+  void RunUntilDone(const std::vector<Pending*>& reqs) {
+    for (Pending* p : reqs) {
+      while (!p->done) uv_run(&loop_, UV_RUN_ONCE);
     }
   }
   // Records a completion: its order, its thread, its status.
-  static void Complete(Pending *p, int status) {
-    auto *t = static_cast<DiskIoTest *>(p->test);
+  static void Complete(Pending* p, int status) {
+    auto* t = static_cast<DiskIoTest*>(p->test);
     EXPECT_EQ(std::this_thread::get_id(), t->loop_thread_);
     p->status = status;
     p->done = true;
@@ -116,20 +111,20 @@ protected:
     for (int i = 0; i < n; ++i)
       p->payloads.push_back(  // padded: the 8-byte rule
           PadCommand(absl::StrCat("req ", id, " entry ", i, "....")));
-    for (const std::string &s : p->payloads) {
+    for (const std::string& s : p->payloads) {
       p->entries.push_back({term,
                             RAFT_COMMAND,
-                            {const_cast<char *>(s.data()), s.size()},
+                            {const_cast<char*>(s.data()), s.size()},
                             nullptr});
     }
     p->test = this;
     p->append.data = p.get();
     EXPECT_EQ(io_.append(&io_, &p->append, p->entries.data(), n,
-                         [](struct raft_io_append *req, int status) {
-                           Complete(static_cast<Pending *>(req->data), status);
+                         [](struct raft_io_append* req, int status) {
+                           Complete(static_cast<Pending*>(req->data), status);
                          }),
               0);
-    EXPECT_FALSE(p->done); // never called back inside append
+    EXPECT_FALSE(p->done);  // never called back inside append
     return p;
   }
   std::unique_ptr<Pending> SnapshotPut(int id, unsigned trailing,
@@ -150,21 +145,21 @@ protected:
     p->snapshot.n_bufs = 1;
     p->test = this;
     p->put.data = p.get();
-    EXPECT_EQ(io_.snapshot_put(&io_, trailing, &p->put, &p->snapshot,
-                               [](struct raft_io_snapshot_put *req, int st) {
-                                 auto *q = static_cast<Pending *>(req->data);
-                                 raft_configuration_close(
-                                     &q->snapshot.configuration);
-                                 Complete(q, st);
-                               }),
-              0);
+    EXPECT_EQ(
+        io_.snapshot_put(&io_, trailing, &p->put, &p->snapshot,
+                         [](struct raft_io_snapshot_put* req, int st) {
+                           auto* q = static_cast<Pending*>(req->data);
+                           raft_configuration_close(&q->snapshot.configuration);
+                           Complete(q, st);
+                         }),
+        0);
     EXPECT_FALSE(p->done);
     return p;
   }
   Loaded Load() {
     Loaded l;
-    struct raft_snapshot *snap = nullptr;
-    struct raft_entry *entries = nullptr;
+    struct raft_snapshot* snap = nullptr;
+    struct raft_entry* entries = nullptr;
     size_t n = 0;
     EXPECT_EQ(
         io_.load(&io_, &l.term, &l.vote, &snap, &l.start_index, &entries, &n),
@@ -173,13 +168,13 @@ protected:
     if (snap != nullptr) {
       EXPECT_EQ(snap->n_bufs, 1u);
       l.snapshot_index = snap->index;
-      l.snapshot_data.assign(static_cast<char *>(snap->bufs[0].base),
+      l.snapshot_data.assign(static_cast<char*>(snap->bufs[0].base),
                              snap->bufs[0].len);
       FreeSnapshot(snap);
     }
     for (size_t i = 0; i < n; ++i) {
       // Commands without their padding (the configuration entry as stored).
-      absl::string_view payload(static_cast<char *>(entries[i].buf.base),
+      absl::string_view payload(static_cast<char*>(entries[i].buf.base),
                                 entries[i].buf.len);
       if (entries[i].type == RAFT_COMMAND) {
         absl::StatusOr<absl::string_view> command =
@@ -190,13 +185,12 @@ protected:
       l.entries.push_back(absl::StrCat(entries[i].term, ":", payload));
       EXPECT_EQ(entries[i].batch, entries[0].batch);
     }
-    if (n > 0)
-      raft_free(entries[0].batch);
+    if (n > 0) raft_free(entries[0].batch);
     raft_free(entries);
     return l;
   }
 
-  GatedFileSystem fs_; // a FaultInjectionFileSystem, gate open
+  GatedFileSystem fs_;  // a FaultInjectionFileSystem, gate open
   uv_loop_t loop_;
   std::unique_ptr<DiskIo> disk_;
   struct raft_io io_;
@@ -236,7 +230,7 @@ TEST_F(DiskIoTest, AppendsQueuedDuringASyncShareTheNextOne) {
   ASSERT_GT(per_append, 0u);
   fs_.CloseGate();
   auto b = Append(2, 1, 1);
-  fs_.AwaitBlocked(1); // the writer is in b's sync
+  fs_.AwaitBlocked(1);  // the writer is in b's sync
   auto c = Append(3, 1, 2);
   auto d = Append(4, 2, 1);
   const uint64_t group_start = fs_.sync_count();
@@ -250,9 +244,9 @@ TEST_F(DiskIoTest, AppendsQueuedDuringASyncShareTheNextOne) {
 }
 
 TEST_F(DiskIoTest, TruncateTakesEffectBetweenAppends) {
-  auto a = Append(0, 1, 3); // indexes 1..3
+  auto a = Append(0, 1, 3);  // indexes 1..3
   ASSERT_EQ(io_.truncate(&io_, 2), 0);
-  auto b = Append(1, 2, 2); // indexes 2..3 again
+  auto b = Append(1, 2, 2);  // indexes 2..3 again
   RunUntilDone({a.get(), b.get()});
   EXPECT_THAT(order_, ElementsAre(0, 1));
   Reopen();
@@ -264,7 +258,7 @@ TEST_F(DiskIoTest, TruncateTakesEffectBetweenAppends) {
 TEST_F(DiskIoTest, SnapshotInstalledWhileAppendsAreQueued) {
   auto a = Append(0, 1, 3);
   auto s = SnapshotPut(1, 0, 10, 2);
-  auto b = Append(2, 2, 2); // indexes 11, 12
+  auto b = Append(2, 2, 2);  // indexes 11, 12
   RunUntilDone({a.get(), s.get(), b.get()});
   EXPECT_THAT(order_, ElementsAre(0, 1, 2));
   EXPECT_EQ(s->status, 0);
@@ -284,9 +278,9 @@ TEST_F(DiskIoTest, SnapshotGetGivesOneRaftMallocdBuffer) {
   auto g = std::make_unique<Pending>();
   g->get.data = g.get();
   ASSERT_EQ(io_.snapshot_get(&io_, &g->get,
-                             [](struct raft_io_snapshot_get *req,
-                                struct raft_snapshot *snap, int status) {
-                               auto *p = static_cast<Pending *>(req->data);
+                             [](struct raft_io_snapshot_get* req,
+                                struct raft_snapshot* snap, int status) {
+                               auto* p = static_cast<Pending*>(req->data);
                                p->got = snap;
                                p->status = status;
                                p->done = true;
@@ -299,7 +293,7 @@ TEST_F(DiskIoTest, SnapshotGetGivesOneRaftMallocdBuffer) {
   EXPECT_EQ(g->got->index, 4u);
   EXPECT_EQ(g->got->term, 1u);
   ASSERT_EQ(g->got->n_bufs, 1u);
-  EXPECT_EQ(std::string(static_cast<char *>(g->got->bufs[0].base),
+  EXPECT_EQ(std::string(static_cast<char*>(g->got->bufs[0].base),
                         g->got->bufs[0].len),
             "snapshot at 4");
   ASSERT_EQ(g->got->configuration.n, 1u);
@@ -324,12 +318,11 @@ TEST_F(DiskIoTest, FailedWriteFailsThatAppendAndLaterOnes) {
 
 TEST_F(DiskIoTest, CloseFinishesOrCancelsEveryQueuedRequestFirst) {
   std::vector<std::unique_ptr<Pending>> reqs;
-  for (int i = 0; i < 20; ++i)
-    reqs.push_back(Append(i, 1, 1));
-  CloseIo(); // runs the loop until the close callback
+  for (int i = 0; i < 20; ++i) reqs.push_back(Append(i, 1, 1));
+  CloseIo();  // runs the loop until the close callback
   std::vector<int> expected;
   bool cancelled = false;
-  for (const auto &p : reqs) {
+  for (const auto& p : reqs) {
     expected.push_back(p->id);
     ASSERT_TRUE(p->done);
     if (p->status == RAFT_CANCELED)
@@ -341,8 +334,7 @@ TEST_F(DiskIoTest, CloseFinishesOrCancelsEveryQueuedRequestFirst) {
   EXPECT_EQ(order_, expected);
   Open();
   size_t ok = 0;
-  for (const auto &p : reqs)
-    ok += p->status == 0;
+  for (const auto& p : reqs) ok += p->status == 0;
   EXPECT_EQ(Load().entries.size(), ok);
 }
 
@@ -361,7 +353,7 @@ TEST_F(DiskIoTest, BootstrapTermAndVote) {
   EXPECT_EQ(l.vote, 2u);
   EXPECT_EQ(l.start_index, 1u);
   ASSERT_EQ(l.entries.size(), 1u);
-  auto a = Append(0, 3, 1); // follows entry 1
+  auto a = Append(0, 3, 1);  // follows entry 1
   RunUntilDone({a.get()});
   Reopen();
   EXPECT_EQ(Load().entries.size(), 2u);
@@ -384,5 +376,5 @@ TEST_F(DiskIoTest, RecoverAppendsAConfigurationWithTheCurrentTerm) {
   EXPECT_NE(l.entries[1].find("b:2"), std::string::npos);
 }
 
-} // namespace
-} // namespace blockwal::raft
+}  // namespace
+}  // namespace blockwal::raft

@@ -1,13 +1,12 @@
 // The raft entry record encoding (exact bytes, round trips, each decode
 // error) and the command padding of raft/entry_codec.h.
-#include "blockwal/raft/entry_codec.h"
-
 #include <string>
 
+#include "blockwal/raft/entry_codec.h"
 #include "blockwal/raft/raft_c.h"
-#include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::raft {
 namespace {
@@ -29,7 +28,7 @@ TEST(RaftEntryCodecTest, EncodingIsTermTypePayload) {
 TEST(RaftEntryCodecTest, RoundTripsEveryTypeAndPayloadExactly) {
   const std::string binary("\0\xff\x00x\n", 5);
   for (uint8_t type : {RAFT_COMMAND, RAFT_BARRIER, RAFT_CHANGE}) {
-    for (const std::string &payload :
+    for (const std::string& payload :
          {std::string(), binary, std::string(100000, 'p')}) {
       const std::string value = EncodeEntry(42, type, payload);
       ASSERT_EQ(value.size(), kEntryHeaderSize + payload.size());
@@ -79,7 +78,7 @@ TEST(RaftEntryCodecTest, PaddingReachesTheNextMultipleOfEight) {
 
 TEST(RaftEntryCodecTest, UnpadGivesBackEveryLength) {
   for (size_t n = 0; n < 40; ++n) {
-    std::string command(n, '\x05'); // bytes that look like padding
+    std::string command(n, '\x05');  // bytes that look like padding
     const std::string padded = PadCommand(command);
     ASSERT_EQ(padded.size() % 8, 0u);
     absl::StatusOr<absl::string_view> back = UnpadCommand(padded, "e");
@@ -106,5 +105,5 @@ TEST(RaftEntryCodecTest, BadPaddingIsDataLoss) {
                        HasSubstr("byte 6 is not the pad byte 3")));
 }
 
-} // namespace
-} // namespace blockwal::raft
+}  // namespace
+}  // namespace blockwal::raft

@@ -2,8 +2,6 @@
 // directory, bootstrap, append/truncate/reload, both forms of snapshot put,
 // reconciling the log with the snapshot at load, sticky failures (fault
 // injection), and the crash states of a sequence of operations.
-#include "blockwal/raft/log_store.h"
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,12 +14,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "blockwal/raft/entry_codec.h"
+#include "blockwal/raft/log_store.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
-#include "tests/crash/crash_states.h"
-#include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/crash/crash_states.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::raft {
 namespace {
@@ -33,9 +32,9 @@ using ::testing::IsEmpty;
 
 constexpr char kDir[] = "/r";
 
-} // namespace
+}  // namespace
 
-void PrintTo(const StoredEntry &e, std::ostream *os) {
+void PrintTo(const StoredEntry& e, std::ostream* os) {
   *os << "{term " << e.term << ", type " << int{e.type} << ", payload \""
       << absl::CEscape(e.payload) << "\"}";
 }
@@ -52,35 +51,33 @@ std::string Payload(uint64_t index, uint64_t term) {
 
 // Appends entries first..last with `term` (payloads from Payload) as one
 // batch.
-absl::StatusOr<uint64_t> AppendEntries(LogStore *store, uint64_t first,
+absl::StatusOr<uint64_t> AppendEntries(LogStore* store, uint64_t first,
                                        uint64_t last, uint64_t term) {
   std::vector<std::string> payloads;
   std::vector<EntryRef> refs;
-  for (uint64_t i = first; i <= last; ++i)
-    payloads.push_back(Payload(i, term));
-  for (const std::string &p : payloads)
-    refs.push_back({term, RAFT_COMMAND, p});
+  for (uint64_t i = first; i <= last; ++i) payloads.push_back(Payload(i, term));
+  for (const std::string& p : payloads) refs.push_back({term, RAFT_COMMAND, p});
   return store->Append(refs);
 }
 
 // Removes the store's log (a closed one).
-void RemoveLog(FileSystem *fs) {
+void RemoveLog(FileSystem* fs) {
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> names,
                        fs->GetChildren("/r/log"));
-  for (const std::string &name : names)
+  for (const std::string& name : names)
     ASSERT_OK(fs->RemoveFile(JoinPath("/r/log", name)));
 }
 
-LogStoreOptions SmallSegments(FileSystem *fs) {
+LogStoreOptions SmallSegments(FileSystem* fs) {
   LogStoreOptions o;
   o.fs = fs;
-  o.max_store_bytes = 512; // a few entries per segment
+  o.max_store_bytes = 512;  // a few entries per segment
   o.max_index_bytes = 12 * 64;
   return o;
 }
 
 class LogStoreTest : public ::testing::Test {
-protected:
+ protected:
   std::unique_ptr<LogStore> Open() {
     absl::StatusOr<std::unique_ptr<LogStore>> s =
         LogStore::Open(kDir, SmallSegments(&fs_));
@@ -105,7 +102,7 @@ protected:
     return store_->SnapshotPut(trailing, Meta(index, term), bufs);
   }
   // Entries first..last of s are (term, Payload); s ends at or after last.
-  void ExpectEntries(const LoadedState &s, uint64_t first, uint64_t last,
+  void ExpectEntries(const LoadedState& s, uint64_t first, uint64_t last,
                      uint64_t term) {
     ASSERT_LE(s.start_index, first);
     ASSERT_GE(s.start_index + s.entries.size(), last + 1);
@@ -142,7 +139,7 @@ struct RaftConf {
   std::string Encoded() const {
     struct raft_buffer buf;
     EXPECT_EQ(raft_configuration_encode(&conf, &buf), 0);
-    std::string s(static_cast<char *>(buf.base), buf.len);
+    std::string s(static_cast<char*>(buf.base), buf.len);
     raft_free(buf.base);
     return s;
   }
@@ -197,7 +194,7 @@ TEST_F(LogStoreTest, AppendTruncateReload) {
   ASSERT_OK(store_->Truncate(7));
   EXPECT_EQ(store_->next_index(), 7u);
   AppendRange(7, 8, 2);
-  ASSERT_OK(store_->Truncate(20)); // beyond the end: nothing
+  ASSERT_OK(store_->Truncate(20));  // beyond the end: nothing
   ASSERT_OK(store_->SetTerm(2));
   ASSERT_OK(store_->SetVote(3));
   LoadedState s = Reload();
@@ -214,7 +211,7 @@ TEST_F(LogStoreTest, AppendTruncateReload) {
 
 TEST_F(LogStoreTest, SnapshotPutWithTrailingKeepsTheTrailingEntries) {
   for (uint64_t i = 1; i <= 60; i += 5)
-    AppendRange(i, i + 4, 1); // a batch never spans segments
+    AppendRange(i, i + 4, 1);  // a batch never spans segments
   ASSERT_OK(PutSnap(10, 50, 1));
   LoadedState s = Reload();
   ASSERT_TRUE(s.snapshot.has_value());
@@ -231,9 +228,8 @@ TEST_F(LogStoreTest, SnapshotPutWithTrailingKeepsTheTrailingEntries) {
 }
 
 TEST_F(LogStoreTest, DamagedNewestSnapshotFallsBackAndIsReported) {
-  for (uint64_t i = 1; i <= 60; i += 5)
-    AppendRange(i, i + 4, 1);
-  ASSERT_OK(PutSnap(100, 30, 1)); // trailing 100: no entry removed
+  for (uint64_t i = 1; i <= 60; i += 5) AppendRange(i, i + 4, 1);
+  ASSERT_OK(PutSnap(100, 30, 1));  // trailing 100: no entry removed
   ASSERT_OK(PutSnap(100, 50, 1));
   store_.reset();
   const std::string newest = JoinPath(kDir, SnapshotFileName(50, 1));
@@ -264,14 +260,14 @@ TEST_F(LogStoreTest, ReconcileResetsALogEndingBeforeTheSnapshot) {
   AppendRange(1, 3, 1);
   const std::string data = SnapData(9);
   const absl::string_view bufs[] = {data};
-  ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(9, 2), bufs).status()); // no reset
+  ASSERT_OK(PutSnapshot(&fs_, kDir, Meta(9, 2), bufs).status());  // no reset
   LoadedState s = Reload();
   EXPECT_EQ(s.reconciled,
             "log ended at 3, before snapshot index 9: reset to 10");
   EXPECT_EQ(s.start_index, 10u);
   EXPECT_THAT(s.entries, IsEmpty());
   EXPECT_EQ(store_->next_index(), 10u);
-  EXPECT_EQ(Reload().reconciled, ""); // durable
+  EXPECT_EQ(Reload().reconciled, "");  // durable
 }
 
 TEST_F(LogStoreTest, ReconcileResetsALogWithAnotherTermAtTheSnapshotIndex) {
@@ -297,7 +293,7 @@ TEST_F(LogStoreTest, ReconcileKeepsALogAgreeingWithTheSnapshot) {
 }
 
 // A log made directly, starting at `first` (the old one removed).
-void WriteLogAt(FileSystem *fs, uint64_t first, uint64_t n) {
+void WriteLogAt(FileSystem* fs, uint64_t first, uint64_t n) {
   RemoveLog(fs);
   wal::LogOptions o;
   o.fs = fs;
@@ -325,7 +321,7 @@ TEST_F(LogStoreTest, GapAfterTheSnapshotIsDataLossNamingBoth) {
 
 TEST_F(LogStoreTest, LogNotStartingAtOneWithoutSnapshotIsDataLoss) {
   store_.reset();
-  WriteLogAt(&fs_, 0, 2); // offsets 0 and 1: not raft indexes
+  WriteLogAt(&fs_, 0, 2);  // offsets 0 and 1: not raft indexes
   store_ = Open();
   EXPECT_THAT(store_->Load(),
               StatusIs(absl::StatusCode::kDataLoss,
@@ -402,19 +398,18 @@ TEST_F(LogStoreTest, FailedSnapshotPutFailsLaterWrites) {
 // (entries a trailing snapshot covers stay: the log may keep them).
 struct Model {
   TermVote term_vote;
-  std::optional<std::pair<uint64_t, uint64_t>> snapshot; // index, term
+  std::optional<std::pair<uint64_t, uint64_t>> snapshot;  // index, term
   std::map<uint64_t, StoredEntry> entries;
   uint64_t next = 1;
 };
 
 // "" when `s` is what `m` says, else the first difference.
-std::string Mismatch(const LoadedState &s, const Model &m) {
+std::string Mismatch(const LoadedState& s, const Model& m) {
   if (!(s.term_vote == m.term_vote)) {
     return absl::StrCat("term/vote ", s.term_vote.term, "/", s.term_vote.vote);
   }
   std::optional<std::pair<uint64_t, uint64_t>> snap;
-  if (s.snapshot)
-    snap = {s.snapshot->meta.index, s.snapshot->meta.term};
+  if (s.snapshot) snap = {s.snapshot->meta.index, s.snapshot->meta.term};
   if (snap != m.snapshot)
     return absl::StrCat("snapshot ", snap ? snap->first : 0);
   if (s.snapshot && s.snapshot->data != SnapData(snap->first))
@@ -429,10 +424,10 @@ std::string Mismatch(const LoadedState &s, const Model &m) {
   return "";
 }
 
-using Op = std::function<absl::Status(LogStore *, Model *)>;
+using Op = std::function<absl::Status(LogStore*, Model*)>;
 
 Op AppendOp(uint64_t first, uint64_t last, uint64_t term) {
-  return [=](LogStore *store, Model *m) -> absl::Status {
+  return [=](LogStore* store, Model* m) -> absl::Status {
     absl::StatusOr<uint64_t> got = AppendEntries(store, first, last, term);
     if (!got.ok() || *got != first)
       return absl::InternalError(absl::StrCat("append at ", first));
@@ -444,7 +439,7 @@ Op AppendOp(uint64_t first, uint64_t last, uint64_t term) {
 }
 
 Op SnapshotOp(unsigned trailing, uint64_t index, uint64_t term) {
-  return [=](LogStore *store, Model *m) {
+  return [=](LogStore* store, Model* m) {
     const std::string data = SnapData(index);
     const absl::string_view bufs[] = {data};
     m->snapshot = {{index, term}};
@@ -458,66 +453,62 @@ Op SnapshotOp(unsigned trailing, uint64_t index, uint64_t term) {
 
 std::vector<Op> CrashSequence() {
   return {
-      [](LogStore *s, Model *m) {
+      [](LogStore* s, Model* m) {
         m->term_vote = {2, 0};
         return s->SetTerm(2);
       },
-      [](LogStore *s, Model *m) {
+      [](LogStore* s, Model* m) {
         m->term_vote.vote = 1;
         return s->SetVote(1);
       },
       AppendOp(2, 4, 2),
       AppendOp(5, 9, 2),
-      [](LogStore *s, Model *m) {
+      [](LogStore* s, Model* m) {
         m->entries.erase(m->entries.find(7), m->entries.end());
         m->next = 7;
         return s->Truncate(7);
       },
-      [](LogStore *s, Model *m) {
+      [](LogStore* s, Model* m) {
         m->term_vote = {3, 0};
         return s->SetTerm(3);
       },
       AppendOp(7, 9, 3),
       AppendOp(10, 14, 3),
-      SnapshotOp(2, 12, 3), // compaction: entries up to 10 may go
+      SnapshotOp(2, 12, 3),  // compaction: entries up to 10 may go
       AppendOp(15, 16, 3),
-      SnapshotOp(0, 30, 4), // installed, beyond the log's end
-      [](LogStore *s, Model *m) {
+      SnapshotOp(0, 30, 4),  // installed, beyond the log's end
+      [](LogStore* s, Model* m) {
         m->term_vote = {5, 0};
         return s->SetTerm(5);
       },
       AppendOp(31, 33, 4),
-      SnapshotOp(0, 32, 5), // installed, another term at its index
+      SnapshotOp(0, 32, 5),  // installed, another term at its index
       AppendOp(33, 34, 5),
   };
 }
 
 struct ObservedCrash {
-  size_t acknowledged; // operations acknowledged when it was taken
-  bool after_ack;      // taken right after an acknowledgement
+  size_t acknowledged;  // operations acknowledged when it was taken
+  bool after_ack;       // taken right after an acknowledgement
   CrashSnapshot snapshot;
 };
 
 // Loads `state` on a fresh file system; "" when it matches one of `allowed`.
-std::string CheckState(const crash::CrashState &state,
-                       const std::vector<const Model *> &allowed) {
+std::string CheckState(const crash::CrashState& state,
+                       const std::vector<const Model*>& allowed) {
   absl::StatusOr<std::unique_ptr<FileSystem>> fs =
       crash::Materialize(state, {kDir, JoinPath(kDir, kRaftLogDirName)});
-  if (!fs.ok())
-    return fs.status().ToString();
+  if (!fs.ok()) return fs.status().ToString();
   LogStoreOptions options = SmallSegments(fs->get());
   absl::StatusOr<std::unique_ptr<LogStore>> store =
       LogStore::Open(kDir, options);
-  if (!store.ok())
-    return store.status().ToString();
+  if (!store.ok()) return store.status().ToString();
   absl::StatusOr<LoadedState> loaded = (*store)->Load();
-  if (!loaded.ok())
-    return loaded.status().ToString();
+  if (!loaded.ok()) return loaded.status().ToString();
   std::string why;
-  for (const Model *m : allowed) {
+  for (const Model* m : allowed) {
     const std::string w = Mismatch(*loaded, *m);
-    if (w.empty())
-      return "";
+    if (w.empty()) return "";
     absl::StrAppend(&why, why.empty() ? "" : "; ", w);
   }
   return why;
@@ -532,34 +523,34 @@ TEST(LogStoreCrashTest, EveryCrashStateLoadsTheAcknowledgedState) {
   models[0].term_vote = {1, 0};
   ASSERT_OK_AND_ASSIGN(LoadedState first, store->Load());
   ASSERT_EQ(first.entries.size(), 1u);
-  models[0].entries[1] = first.entries[0]; // the configuration entry
+  models[0].entries[1] = first.entries[0];  // the configuration entry
   models[0].next = 2;
   std::vector<ObservedCrash> crashes;
   size_t acknowledged = 0;
-  fs.SetCrashObserver([&](const CrashSnapshot &snap) {
+  fs.SetCrashObserver([&](const CrashSnapshot& snap) {
     crashes.push_back({acknowledged, false, snap});
   });
-  for (const Op &op : CrashSequence()) {
+  for (const Op& op : CrashSequence()) {
     models.push_back(models.back());
     ASSERT_OK(op(store.get(), &models.back()));
     ++acknowledged;
     fs.SetCrashObserver(nullptr);
     crashes.push_back({acknowledged, true, fs.Snapshot()});
-    fs.SetCrashObserver([&](const CrashSnapshot &snap) {
+    fs.SetCrashObserver([&](const CrashSnapshot& snap) {
       crashes.push_back({acknowledged, false, snap});
     });
   }
   fs.SetCrashObserver(nullptr);
   size_t states = 0;
-  for (const ObservedCrash &c : crashes) {
-    std::vector<const Model *> allowed = {&models[c.acknowledged]};
+  for (const ObservedCrash& c : crashes) {
+    std::vector<const Model*> allowed = {&models[c.acknowledged]};
     if (!c.after_ack && c.acknowledged + 1 < models.size())
       allowed.push_back(&models[c.acknowledged + 1]);
     std::vector<crash::CrashState> all =
         c.after_ack
             ? std::vector<crash::CrashState>{crash::PowerLossState(c.snapshot)}
             : crash::EnumerateCrashStates(c.snapshot, {4});
-    for (const crash::CrashState &state : all) {
+    for (const crash::CrashState& state : all) {
       ++states;
       EXPECT_EQ(CheckState(state, allowed), "")
           << "after " << c.acknowledged << " operations: " << state.description;
@@ -568,5 +559,5 @@ TEST(LogStoreCrashTest, EveryCrashStateLoadsTheAcknowledgedState) {
   EXPECT_GT(states, crashes.size());
 }
 
-} // namespace
-} // namespace blockwal::raft
+}  // namespace
+}  // namespace blockwal::raft

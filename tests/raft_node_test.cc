@@ -2,8 +2,6 @@
 // NodeIo elects itself, applies commands in order, and after a restart from
 // its directory applies them again from the log (and from a snapshot once
 // the log was compacted).
-#include "blockwal/raft/node_io.h"
-
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -15,13 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "blockwal/raft/entry_codec.h"
+#include "blockwal/raft/node_io.h"
+#include "blockwal/wal/log.h"
 #include "gtest/gtest.h"
 #include "tests/free_port.h"
 #include "tests/raft_test_fsm.h"
 #include "tests/scratch_dir.h"
 #include "tests/status_matchers.h"
-#include "blockwal/raft/entry_codec.h"
-#include "blockwal/wal/log.h"
 
 namespace blockwal::raft {
 namespace {
@@ -72,7 +71,8 @@ class RaftNodeTest : public ::testing::Test {
     body(&r);
     bool closed = false;
     r.data = &closed;
-    raft_close(&r, [](struct raft* rr) { *static_cast<bool*>(rr->data) = true; });
+    raft_close(&r,
+               [](struct raft* rr) { *static_cast<bool*>(rr->data) = true; });
     RunUntil([&] { return closed; });
     ASSERT_TRUE(closed);
     node.reset();
@@ -96,7 +96,8 @@ class RaftNodeTest : public ::testing::Test {
                            }),
                 0);
     }
-    RunUntil([&] { return done + failed == static_cast<int>(commands.size()); });
+    RunUntil(
+        [&] { return done + failed == static_cast<int>(commands.size()); });
     EXPECT_EQ(done, static_cast<int>(commands.size()));
   }
 
@@ -109,7 +110,6 @@ class RaftNodeTest : public ::testing::Test {
   std::string address_;
   uv_loop_t loop_;
 };
-
 
 TEST_F(RaftNodeTest, AppliesInOrderAndAgainAfterARestart) {
   RecordingFsm fsm;
@@ -140,8 +140,8 @@ TEST_F(RaftNodeTest, UnpaddedCommandIsRefused) {
     std::memcpy(buf.base, "hello", buf.len);
     struct raft_apply req = {};
     EXPECT_EQ(raft_apply(r, &req, &buf, 1, nullptr), RAFT_INVALID);
-    EXPECT_NE(std::string(raft_errmsg(r)).find(
-                  "command payload of 5 bytes is not padded"),
+    EXPECT_NE(std::string(raft_errmsg(r))
+                  .find("command payload of 5 bytes is not padded"),
               std::string::npos)
         << raft_errmsg(r);
     raft_free(buf.base);  // refused: still the caller's
@@ -155,7 +155,8 @@ TEST_F(RaftNodeTest, SnapshotsCompactTheLogAndRestoreAfterARestart) {
   // In rounds: raft considers a snapshot after applying, one at a time.
   RunServer(/*bootstrap=*/true, &fsm, /*snapshot_threshold=*/32,
             [&](struct raft* r) {
-              for (int i = 0; i < 300; i += 30) ApplyAll(r, Commands(i, i + 30));
+              for (int i = 0; i < 300; i += 30)
+                ApplyAll(r, Commands(i, i + 30));
             });
   EXPECT_EQ(fsm.applied, Commands(0, 300));
   int snapshots = 0;
@@ -168,8 +169,9 @@ TEST_F(RaftNodeTest, SnapshotsCompactTheLogAndRestoreAfterARestart) {
     // whole segments dropped).
     wal::LogOptions options;
     options.read_only = true;
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<wal::Log> log,
-                         wal::Log::Open((dir_.path() / "log").string(), options));
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<wal::Log> log,
+        wal::Log::Open((dir_.path() / "log").string(), options));
     EXPECT_GT(log->LowestOffset(), 200u);
   }
 

@@ -1,17 +1,16 @@
 // Raft snapshot files (raft/snapshot_file.h): names, put and load, the
 // newest two kept, damaged files skipped with a report, and crashes during a
 // put (fault injection).
-#include "blockwal/raft/snapshot_file.h"
-
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "blockwal/raft/snapshot_file.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
-#include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::raft {
 namespace {
@@ -37,7 +36,7 @@ std::string Data(uint64_t index, size_t n) {
 }
 
 class SnapshotFileTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override { ASSERT_OK(fs_.CreateDir(kDir)); }
 
   std::string Path(uint64_t index, uint64_t term) {
@@ -53,17 +52,15 @@ protected:
   SnapshotLoad ExpectLoads(uint64_t index, uint64_t term, size_t n = 1000) {
     absl::StatusOr<SnapshotLoad> load = LoadSnapshot(&fs_, kDir);
     EXPECT_OK(load);
-    if (!load.ok())
-      return {};
+    if (!load.ok()) return {};
     EXPECT_TRUE(load->snapshot.has_value());
-    if (!load->snapshot.has_value())
-      return *load;
+    if (!load->snapshot.has_value()) return *load;
     EXPECT_EQ(load->snapshot->meta, Meta(index, term));
     EXPECT_TRUE(load->snapshot->data == Data(index, n));
     EXPECT_EQ(load->snapshot->file, Path(index, term));
     return *std::move(load);
   }
-  void Overwrite(const std::string &path, const std::string &data) {
+  void Overwrite(const std::string& path, const std::string& data) {
     ASSERT_OK(WriteStringToFile(&fs_, data, path, true));
   }
 
@@ -152,7 +149,7 @@ TEST_F(SnapshotFileTest, DamagedNewestFallsBackAndIsReported) {
   Put(10, 1);
   Put(20, 1);
   ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(&fs_, Path(20, 1)));
-  bytes[500] ^= 0x40; // in the data record, which starts after the header
+  bytes[500] ^= 0x40;  // in the data record, which starts after the header
   Overwrite(Path(20, 1), bytes);
   SnapshotLoad load = ExpectLoads(10, 1);
   ASSERT_EQ(load.damaged.size(), 1u);
@@ -163,7 +160,7 @@ TEST_F(SnapshotFileTest, DamagedNewestFallsBackAndIsReported) {
 
 TEST_F(SnapshotFileTest, EachKindOfDamageIsReported) {
   Put(10, 1);
-  Put(20, 1, 3 * 32768); // data spans blocks
+  Put(20, 1, 3 * 32768);  // data spans blocks
   ASSERT_OK_AND_ASSIGN(const std::string good,
                        ReadFileToString(&fs_, Path(20, 1)));
   const std::string p = Path(20, 1);
@@ -173,10 +170,10 @@ TEST_F(SnapshotFileTest, EachKindOfDamageIsReported) {
   };
   const Case cases[] = {
       {"", p + ": no snapshot header"},
-      {good.substr(0, 40000), p + ": data is "}, // cut: a torn tail
+      {good.substr(0, 40000), p + ": data is "},  // cut: a torn tail
       {good + good.substr(0, 32768), p + ": data runs past the 98304 bytes"},
   };
-  for (const Case &c : cases) {
+  for (const Case& c : cases) {
     Overwrite(p, c.bytes);
     SnapshotLoad load = ExpectLoads(10, 1);
     ASSERT_EQ(load.damaged.size(), 1u);
@@ -187,9 +184,9 @@ TEST_F(SnapshotFileTest, EachKindOfDamageIsReported) {
   ASSERT_OK(WriteStringToFile(&fs_, good, Path(21, 1), true));
   SnapshotLoad load = ExpectLoads(10, 1);
   ASSERT_EQ(load.damaged.size(), 1u);
-  EXPECT_EQ(load.damaged[0].reason,
-            Path(21, 1) +
-                ": header says index 20 term 1, unlike the file name");
+  EXPECT_EQ(
+      load.damaged[0].reason,
+      Path(21, 1) + ": header says index 20 term 1, unlike the file name");
 }
 
 TEST_F(SnapshotFileTest, NoValidFileIsDataLossNamingEach) {
@@ -247,13 +244,12 @@ TEST_F(SnapshotFileTest, CrashAtAnyStepOfAPutLeavesALoadableSnapshot) {
       ExpectLoads(20, 1);
     }
     ASSERT_OK_AND_ASSIGN(std::vector<std::string> names, fs_.GetChildren(kDir));
-    for (const std::string &name : names) {
+    for (const std::string& name : names) {
       ASSERT_OK(fs_.RemoveFile(JoinPath(kDir, name)));
     }
-    if (put_ok)
-      break;
+    if (put_ok) break;
   }
 }
 
-} // namespace
-} // namespace blockwal::raft
+}  // namespace
+}  // namespace blockwal::raft

@@ -1,20 +1,19 @@
 // The durable term and vote (raft/term_vote.h): the slot bytes, alternation
 // between the two files, newest-wins loading, damaged slots, and failed or
 // interrupted writes (fault injection).
-#include "blockwal/raft/term_vote.h"
-
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "blockwal/raft/term_vote.h"
 #include "blockwal/util/coding.h"
 #include "blockwal/util/fault_injection_file_system.h"
 #include "blockwal/util/mem_file_system.h"
-#include "tests/scratch_dir.h"
-#include "tests/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_dir.h"
+#include "tests/status_matchers.h"
 
 namespace blockwal::raft {
 namespace {
@@ -24,7 +23,7 @@ using ::blockwal::testing::StatusIs;
 using ::testing::ElementsAre;
 
 class TermVoteTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override { ASSERT_OK(fs_.CreateDir(kDir)); }
 
   std::string Path(int slot) {
@@ -37,7 +36,7 @@ protected:
   }
   // The version field of a slot file.
   uint64_t Version(int slot) { return DecodeFixed64(Read(slot).data() + 8); }
-  void Overwrite(int slot, const std::string &data) {
+  void Overwrite(int slot, const std::string& data) {
     ASSERT_OK(WriteStringToFile(&fs_, data, Path(slot), true));
   }
   std::unique_ptr<TermVoteStore> OpenStore() {
@@ -87,8 +86,8 @@ TEST_F(TermVoteTest, SlotBytes) {
 
 TEST_F(TermVoteTest, WritesAlternateAndEachInPlaceWriteIsOneSync) {
   auto store = OpenStore();
-  ASSERT_OK(store->SetTerm(1)); // creates slot 0: temp, sync, rename, dir sync
-  ASSERT_OK(store->SetVote(2)); // creates slot 1
+  ASSERT_OK(store->SetTerm(1));  // creates slot 0: temp, sync, rename, dir sync
+  ASSERT_OK(store->SetVote(2));  // creates slot 1
   EXPECT_EQ(Version(0), 1u);
   EXPECT_EQ(Version(1), 2u);
   fs_.ClearOps();
@@ -96,8 +95,7 @@ TEST_F(TermVoteTest, WritesAlternateAndEachInPlaceWriteIsOneSync) {
   ASSERT_OK(store->SetTerm(3));
   EXPECT_EQ(fs_.sync_count(), syncs + 1);
   std::vector<FsOp> kinds;
-  for (const FsOpRecord &r : fs_.ops())
-    kinds.push_back(r.op);
+  for (const FsOpRecord& r : fs_.ops()) kinds.push_back(r.op);
   EXPECT_THAT(kinds, ElementsAre(kOpCreate, kOpAppend, kOpSync));
   EXPECT_EQ(fs_.ops()[0].path, Path(0));
   EXPECT_EQ(Version(0), 3u);
@@ -111,8 +109,7 @@ TEST_F(TermVoteTest, FirstWriteCreatesTheSlotFileDurably) {
   auto store = OpenStore();
   ASSERT_OK(store->SetTerm(1));
   std::vector<FsOp> kinds;
-  for (const FsOpRecord &r : fs_.ops())
-    kinds.push_back(r.op);
+  for (const FsOpRecord& r : fs_.ops()) kinds.push_back(r.op);
   EXPECT_THAT(
       kinds, ElementsAre(kOpCreate, kOpAppend, kOpSync, kOpRename, kOpSyncDir));
   EXPECT_EQ(fs_.ops()[0].path, Path(0) + ".tmp");
@@ -125,19 +122,19 @@ TEST_F(TermVoteTest, NewestSlotWinsAndSetTermClearsTheVote) {
   WriteFour();
   EXPECT_THAT(TermVoteStore::Load(&fs_, kDir), IsOkAndHolds(TermVote{3, 4}));
   auto store = OpenStore();
-  ASSERT_OK(store->SetTerm(9)); // goes to slot 0 (version 3 < 4)
+  ASSERT_OK(store->SetTerm(9));  // goes to slot 0 (version 3 < 4)
   EXPECT_EQ(Version(0), 5u);
   EXPECT_THAT(TermVoteStore::Load(&fs_, kDir), IsOkAndHolds(TermVote{9, 0}));
 }
 
 TEST_F(TermVoteTest, DamagedNewestSlotFallsBackToTheOther) {
   const std::string damaged[] = {
-      "",                    // cut to nothing
-      std::string(17, '\0'), // torn
-      std::string(32, '\0'), // zeros: bad magic
+      "",                     // cut to nothing
+      std::string(17, '\0'),  // torn
+      std::string(32, '\0'),  // zeros: bad magic
   };
-  for (const std::string &bad : damaged) {
-    WriteFour(); // slot 1 newest: {3, 4}; slot 0: {3, 0}
+  for (const std::string& bad : damaged) {
+    WriteFour();  // slot 1 newest: {3, 4}; slot 0: {3, 0}
     Overwrite(1, bad);
     EXPECT_THAT(TermVoteStore::Load(&fs_, kDir), IsOkAndHolds(TermVote{3, 0}));
   }
@@ -177,9 +174,9 @@ TEST_F(TermVoteTest, OneDamagedSlotAndNoOtherFileIsDataLoss) {
 TEST_F(TermVoteTest, FailedWriteIsStickyAndPowerLossKeepsThePreviousValue) {
   const std::pair<FsOp, std::string> failures[] = {{kOpAppend, "append"},
                                                    {kOpSync, "sync"}};
-  for (const auto &[op, name] : failures) {
+  for (const auto& [op, name] : failures) {
     SCOPED_TRACE(name);
-    WriteFour(); // {3, 4}
+    WriteFour();  // {3, 4}
     auto store = OpenStore();
     fs_.FailAfter(op, 0, EIO);
     EXPECT_THAT(store->SetTerm(5),
@@ -213,14 +210,10 @@ TEST_F(TermVoteTest, EveryFailureDuringTheFirstWritesLeavesAValidState) {
     fs_.FailAfter(kOpAll & ~kOpRead & ~kOpExists, n, EIO, true);
     auto store = OpenStore();
     int done = 0;
-    if (store->SetTerm(1).ok())
-      ++done;
-    if (done == 1 && store->SetVote(1).ok())
-      ++done;
-    if (done == 2 && store->SetTerm(2).ok())
-      ++done;
-    if (done == 3 && store->SetVote(5).ok())
-      ++done;
+    if (store->SetTerm(1).ok()) ++done;
+    if (done == 1 && store->SetVote(1).ok()) ++done;
+    if (done == 2 && store->SetTerm(2).ok()) ++done;
+    if (done == 3 && store->SetVote(5).ok()) ++done;
     store.reset();
     fs_.ClearFailures();
     ASSERT_OK(fs_.DropUnsyncedData());
@@ -233,18 +226,17 @@ TEST_F(TermVoteTest, EveryFailureDuringTheFirstWritesLeavesAValidState) {
                 (done < 4 && *loaded == written[done + 1]))
         << loaded->term << "/" << loaded->vote << " after " << done;
     ASSERT_OK_AND_ASSIGN(std::vector<std::string> names, fs_.GetChildren(kDir));
-    for (const std::string &name : names) {
+    for (const std::string& name : names) {
       ASSERT_OK(fs_.RemoveFile(JoinPath(kDir, name)));
     }
     fs_.ResetState();
-    if (done == 4)
-      break;
+    if (done == 4) break;
   }
 }
 
 TEST(TermVotePosixTest, WritesAndLoadsOnDisk) {
   testing::ScratchDir dir("raft_term_vote");
-  FileSystem *fs = FileSystem::Default();
+  FileSystem* fs = FileSystem::Default();
   ASSERT_OK_AND_ASSIGN(auto store,
                        TermVoteStore::Open(fs, dir.path().string()));
   ASSERT_OK(store->SetTerm(7));
@@ -256,5 +248,5 @@ TEST(TermVotePosixTest, WritesAndLoadsOnDisk) {
               IsOkAndHolds(ElementsAre("term_vote.0", "term_vote.1")));
 }
 
-} // namespace
-} // namespace blockwal::raft
+}  // namespace
+}  // namespace blockwal::raft

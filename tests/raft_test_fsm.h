@@ -10,9 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "gtest/gtest.h"
 #include "blockwal/raft/entry_codec.h"
 #include "blockwal/raft/raft_c.h"
+#include "gtest/gtest.h"
 
 namespace blockwal::testing {
 

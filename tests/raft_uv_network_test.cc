@@ -2,8 +2,6 @@
 // 127.0.0.1 exchange a message through libraft's own TCP transport; raft's
 // callbacks get the outer io, the stock io leaves its scratch directory to
 // itself, and Close calls back once everything is closed.
-#include "blockwal/raft/uv_network.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "blockwal/raft/uv_network.h"
 #include "gtest/gtest.h"
 #include "tests/free_port.h"
 #include "tests/scratch_dir.h"
@@ -56,8 +55,8 @@ class UvNetworkTest : public ::testing::Test {
       n.address = absl::StrCat("127.0.0.1:", FreePort());
       ASSERT_OK_AND_ASSIGN(
           n.net,
-          UvNetwork::Create(&loop_, (scratch_.path() / absl::StrCat("net", i))
-                                        .string()));
+          UvNetwork::Create(
+              &loop_, (scratch_.path() / absl::StrCat("net", i)).string()));
       ASSERT_EQ(n.net->Init(i + 1, n.address.c_str()), 0) << n.net->errmsg();
       ASSERT_EQ(n.net->Start(&n.outer, 20, &OnTick, &OnRecv), 0)
           << n.net->errmsg();
@@ -120,9 +119,8 @@ TEST_F(UvNetworkTest, MessageArrivesAtTheOuterIoOfTheReceiver) {
 }
 
 TEST_F(UvNetworkTest, TicksReachEachOuterIoAndTimeAndRandomForward) {
-  RunUntil([&] {
-    return nodes_[0].seen.ticks >= 3 && nodes_[1].seen.ticks >= 3;
-  });
+  RunUntil(
+      [&] { return nodes_[0].seen.ticks >= 3 && nodes_[1].seen.ticks >= 3; });
   EXPECT_GE(nodes_[0].seen.ticks, 3);
   EXPECT_GE(nodes_[1].seen.ticks, 3);
   const raft_time t0 = nodes_[0].net->Time();
