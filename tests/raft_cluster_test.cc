@@ -26,6 +26,7 @@ namespace {
 using ::blockwal::testing::Commands;
 using ::blockwal::testing::FreePort;
 using ::blockwal::testing::RecordingFsm;
+using ::blockwal::testing::SubmitCommands;
 
 constexpr int kServers = 3;
 constexpr unsigned kSnapshotThreshold = 64;
@@ -139,21 +140,8 @@ class RaftClusterTest : public ::testing::Test {
     ASSERT_NE(leader, nullptr) << "no leader elected";
     int done = 0;
     std::vector<std::unique_ptr<struct raft_apply>> reqs;
-    for (const std::string& c : commands) {
-      struct raft_buffer buf;
-      buf.len = PaddedCommandSize(c.size());
-      buf.base = raft_malloc(buf.len);
-      PadCommandInto(c, static_cast<char*>(buf.base));
-      reqs.push_back(std::make_unique<struct raft_apply>());
-      reqs.back()->data = &done;
-      ASSERT_EQ(raft_apply(&leader->r, reqs.back().get(), &buf, 1,
-                           [](struct raft_apply* req, int status, void*) {
-                             EXPECT_EQ(status, 0) << raft_strerror(status);
-                             ++*static_cast<int*>(req->data);
-                           }),
-                0);
-    }
-    RunUntil([&] { return done == static_cast<int>(commands.size()); });
+    SubmitCommands(&leader->r, commands, &done, &reqs);
+    RunUntil([&] { return done == static_cast<int>(reqs.size()); });
     ASSERT_EQ(done, static_cast<int>(commands.size()));
   }
 

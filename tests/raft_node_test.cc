@@ -28,6 +28,7 @@ namespace {
 using ::blockwal::testing::Commands;
 using ::blockwal::testing::FreePort;
 using ::blockwal::testing::RecordingFsm;
+using ::blockwal::testing::SubmitCommands;
 
 class RaftNodeTest : public ::testing::Test {
  protected:
@@ -80,24 +81,10 @@ class RaftNodeTest : public ::testing::Test {
 
   // Applies `commands` through raft and waits until all are applied.
   void ApplyAll(struct raft* r, const std::vector<std::string>& commands) {
-    int done = 0, failed = 0;
+    int done = 0;
     std::vector<std::unique_ptr<struct raft_apply>> reqs;
-    for (const std::string& c : commands) {
-      struct raft_buffer buf;
-      buf.len = PaddedCommandSize(c.size());
-      buf.base = raft_malloc(buf.len);
-      PadCommandInto(c, static_cast<char*>(buf.base));
-      reqs.push_back(std::make_unique<struct raft_apply>());
-      reqs.back()->data = &done;
-      ASSERT_EQ(raft_apply(r, reqs.back().get(), &buf, 1,
-                           [](struct raft_apply* req, int status, void*) {
-                             EXPECT_EQ(status, 0) << raft_strerror(status);
-                             ++*static_cast<int*>(req->data);
-                           }),
-                0);
-    }
-    RunUntil(
-        [&] { return done + failed == static_cast<int>(commands.size()); });
+    SubmitCommands(r, commands, &done, &reqs);
+    RunUntil([&] { return done == static_cast<int>(reqs.size()); });
     EXPECT_EQ(done, static_cast<int>(commands.size()));
   }
 

@@ -4,6 +4,7 @@
 #define BLOCKWAL_TESTS_RAFT_TEST_FSM_H_
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,35 @@ inline std::vector<std::string> Commands(int from, int to) {
   std::vector<std::string> out;
   for (int i = from; i < to; ++i) out.push_back(absl::StrCat("cmd-", i));
   return out;
+}
+
+// Submits each command to `r` through raft_apply, padded; each callback
+// expects status 0 and counts into *done. The requests are kept in *reqs,
+// which must outlive the callbacks. A refused raft_apply fails the test and
+// frees the buffer (raft does not take it then).
+inline void SubmitCommands(
+    struct raft* r, const std::vector<std::string>& commands, int* done,
+    std::vector<std::unique_ptr<struct raft_apply>>* reqs) {
+  for (const std::string& c : commands) {
+    struct raft_buffer buf;
+    buf.len = raft::PaddedCommandSize(c.size());
+    buf.base = raft_malloc(buf.len);
+    raft::PadCommandInto(c, static_cast<char*>(buf.base));
+    reqs->push_back(std::make_unique<struct raft_apply>());
+    reqs->back()->data = done;
+    const int rv = raft_apply(r, reqs->back().get(), &buf, 1,
+                              [](struct raft_apply* req, int status, void*) {
+                                EXPECT_EQ(status, 0) << raft_strerror(status);
+                                ++*static_cast<int*>(req->data);
+                              });
+    if (rv != 0) {
+      raft_free(buf.base);
+      reqs->pop_back();
+      ADD_FAILURE() << "raft_apply: " << raft_strerror(rv) << ": "
+                    << raft_errmsg(r);
+      return;
+    }
+  }
 }
 
 }  // namespace blockwal::testing
