@@ -6,6 +6,7 @@
 // raft code, io->errmsg naming the file, what a reopen then loads).
 #include <cstring>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -149,6 +150,12 @@ class DiskIoTest : public ::testing::Test {
     EXPECT_FALSE(p->done);  // never called back inside append
     return p;
   }
+  // Appends and waits: the entries must be durable.
+  void AppendDurably(int id, uint64_t term, int n) {
+    auto p = Append(id, term, n);
+    RunUntilDone({p.get()});
+    EXPECT_EQ(p->status, 0) << io_.errmsg;
+  }
   std::unique_ptr<Pending> SnapshotPut(int id, unsigned trailing,
                                        raft_index index, raft_term term) {
     auto p = std::make_unique<Pending>();
@@ -177,6 +184,22 @@ class DiskIoTest : public ::testing::Test {
         0);
     EXPECT_FALSE(p->done);
     return p;
+  }
+  // Puts snapshot (index, term, id `id`) and expects it to fail in the log
+  // step after the snapshot is in place: the first removal (with no older
+  // snapshot to remove, a segment file's) fails once the step's intent, the
+  // log file `intent`, is durable.
+  void FailPutAfterSnapshot(int id, unsigned trailing, raft_index index,
+                            raft_term term, const std::string& intent) {
+    fs_.ClearOps();
+    fs_.FailAfter(kOpRemove, 0, EIO);
+    auto s = SnapshotPut(id, trailing, index, term);
+    RunUntilDone({s.get()});
+    EXPECT_EQ(s->status, RAFT_IOERR);
+    EXPECT_THAT(ErrMsg(), AllOf(HasSubstr("/r/log/"),
+                                HasSubstr("injected remove failure")));
+    EXPECT_TRUE(Did(kOpRename, JoinPath(kDir, SnapshotFileName(index, term))));
+    EXPECT_TRUE(Did(kOpRename, JoinPath("/r/log", intent)));
   }
   std::unique_ptr<Pending> SnapshotGet(int id) {
     auto p = std::make_unique<Pending>();
@@ -410,9 +433,7 @@ TEST_F(DiskIoTest, RecoverAppendsAConfigurationWithTheCurrentTerm) {
 // the next append reports. Here the truncation fails once its intent is
 // durable, so a reopen finishes it.
 TEST_F(DiskIoTest, TruncateFailingAfterItsIntentFailsLaterWritesAndIsFinished) {
-  auto a = Append(0, 1, 4);  // indexes 1..4
-  RunUntilDone({a.get()});
-  ASSERT_EQ(a->status, 0);
+  AppendDurably(0, 1, 4);  // indexes 1..4
   fs_.ClearOps();
   fs_.FailAfter(kOpTruncate, 0, EIO);
   ASSERT_EQ(io_.truncate(&io_, 3), 0);  // queued: nothing to report yet
@@ -431,9 +452,7 @@ TEST_F(DiskIoTest, TruncateFailingAfterItsIntentFailsLaterWritesAndIsFinished) {
   EXPECT_EQ(l.start_index, 1u);
   EXPECT_THAT(l.entries,
               ElementsAre("1:req 0 entry 0....", "1:req 0 entry 1...."));
-  auto c = Append(2, 2, 1);  // index 3 again
-  RunUntilDone({c.get()});
-  EXPECT_EQ(c->status, 0);
+  AppendDurably(2, 2, 1);  // index 3 again
   Reopen();
   EXPECT_THAT(Load().entries,
               ElementsAre("1:req 0 entry 0....", "1:req 0 entry 1....",
@@ -443,9 +462,7 @@ TEST_F(DiskIoTest, TruncateFailingAfterItsIntentFailsLaterWritesAndIsFinished) {
 // The truncation fails at its first step, the sync of the entries it keeps:
 // nothing changed, and a reopen has every entry.
 TEST_F(DiskIoTest, TruncateFailingBeforeItsIntentLeavesTheLogWhole) {
-  auto a = Append(0, 1, 4);
-  RunUntilDone({a.get()});
-  ASSERT_EQ(a->status, 0);
+  AppendDurably(0, 1, 4);
   fs_.ClearOps();
   fs_.FailAfter(kOpSync | kOpMapSync, 0, EIO);
   ASSERT_EQ(io_.truncate(&io_, 3), 0);
@@ -467,6 +484,23 @@ struct PersistFailure {
   FsOp op;
   unsigned trailing;
 };
+
+const char* StepName(FsOp op) {
+  switch (op) {
+    case kOpAppend:
+      return "Write";
+    case kOpSync:
+      return "Sync";
+    case kOpRename:
+      return "Rename";
+    default:
+      return "DirSync";
+  }
+}
+
+void PrintTo(const PersistFailure& f, std::ostream* os) {
+  *os << StepName(f.op) << " failure, trailing " << f.trailing;
+}
 
 class DiskIoSnapshotPersistFailureTest
     : public DiskIoTest,
@@ -513,40 +547,23 @@ INSTANTIATE_TEST_SUITE_P(
                       PersistFailure{kOpRename, 2},
                       PersistFailure{kOpSyncDir, 2}),
     [](const ::testing::TestParamInfo<PersistFailure>& info) {
-      const char* op = info.param.op == kOpAppend   ? "Write"
-                       : info.param.op == kOpSync   ? "Sync"
-                       : info.param.op == kOpRename ? "Rename"
-                                                    : "DirSync";
-      return absl::StrCat(op, "Trailing", info.param.trailing);
+      return absl::StrCat(StepName(info.param.op), "Trailing",
+                          info.param.trailing);
     });
 
 // trailing == 0 (a leader's snapshot installed): the snapshot is in place and
 // the log's reset has its intent durable when removing a segment fails; a
 // reopen finishes the reset.
 TEST_F(DiskIoTest, SnapshotPutFailingToResetTheLog) {
-  auto a = Append(0, 1, 5);
-  RunUntilDone({a.get()});
-  ASSERT_EQ(a->status, 0);
-  const std::string path = JoinPath(kDir, SnapshotFileName(7, 2));
-  fs_.ClearOps();
-  // No older snapshot to remove: the first removal is the reset's.
-  fs_.FailAfter(kOpRemove, 0, EIO);
-  auto s = SnapshotPut(1, 0, 7, 2);
-  RunUntilDone({s.get()});
-  EXPECT_EQ(s->status, RAFT_IOERR);
-  EXPECT_THAT(ErrMsg(), AllOf(HasSubstr("/r/log/"),
-                              HasSubstr("injected remove failure")));
-  EXPECT_TRUE(Did(kOpRename, path));
-  EXPECT_TRUE(Did(kOpRename, "/r/log/RESET"));
+  AppendDurably(0, 1, 5);
+  FailPutAfterSnapshot(1, 0, 7, 2, "RESET");
   ReopenAfterPowerLoss();
   Loaded l = Load();
   EXPECT_EQ(l.snapshot_index, 7u);
   EXPECT_EQ(l.snapshot_data, "snapshot at 7");
   EXPECT_EQ(l.start_index, 8u);
   EXPECT_TRUE(l.entries.empty());
-  auto b = Append(1, 2, 1);  // index 8
-  RunUntilDone({b.get()});
-  EXPECT_EQ(b->status, 0);
+  AppendDurably(1, 2, 1);  // index 8
   Reopen();
   l = Load();
   EXPECT_EQ(l.start_index, 8u);
@@ -559,21 +576,9 @@ TEST_F(DiskIoTest, SnapshotPutFailingToResetTheLog) {
 TEST_F(DiskIoTest, SnapshotPutFailingToTruncateTheLogPrefix) {
   options_.max_index_bytes = 2 * 12;  // two entries per segment
   Reopen();
-  for (int i = 0; i < 10; ++i) {  // segments 1-2, 3-4, ..., 9-10
-    auto a = Append(i, 1, 1);
-    RunUntilDone({a.get()});
-    ASSERT_EQ(a->status, 0);
-  }
-  const std::string path = JoinPath(kDir, SnapshotFileName(8, 1));
-  fs_.ClearOps();
-  fs_.FailAfter(kOpRemove, 0, EIO);
-  auto s = SnapshotPut(10, 2, 8, 1);  // keeps index 7 on
-  RunUntilDone({s.get()});
-  EXPECT_EQ(s->status, RAFT_IOERR);
-  EXPECT_THAT(ErrMsg(), AllOf(HasSubstr("/r/log/"),
-                              HasSubstr("injected remove failure")));
-  EXPECT_TRUE(Did(kOpRename, path));
-  EXPECT_TRUE(Did(kOpRename, "/r/log/TRUNCATE_PREFIX"));
+  // One at a time (a group goes in one segment): segments 1-2, ..., 9-10.
+  for (int i = 0; i < 10; ++i) AppendDurably(i, 1, 1);
+  FailPutAfterSnapshot(10, 2, 8, 1, "TRUNCATE_PREFIX");  // keeps 7 on
   ReopenAfterPowerLoss();
   Loaded l = Load();
   EXPECT_EQ(l.snapshot_index, 8u);
