@@ -36,6 +36,7 @@ struct DiskIo::Request {
 
   const Kind kind;
   int status = 0;
+  std::string message;  // of a failure: io->errmsg before the callback
   // kAppend
   struct raft_io_append* append = nullptr;
   const struct raft_entry* entries = nullptr;
@@ -330,6 +331,8 @@ void DiskIo::WriterLoop() {
       if (stopping_) {
         for (auto& r : queue_) {
           r->status = RAFT_CANCELED;
+          r->message = absl::StrCat("raft store ", store_->dir(),
+                                    ": closed before the request ran");
           done_.push_back(std::move(r));
         }
         queue_.clear();
@@ -401,7 +404,10 @@ void DiskIo::Run(std::deque<std::unique_ptr<Request>>* step) {
   }
   const int code =
       s.code() == absl::StatusCode::kNotFound ? RAFT_NOTFOUND : RaftCode(s);
-  for (auto& r : *step) r->status = code;
+  for (auto& r : *step) {
+    r->status = code;
+    if (!s.ok()) r->message = std::string(s.message());
+  }
 }
 
 // ---- completions on the loop ----
@@ -413,6 +419,11 @@ void DiskIo::DrainCompletions() {
     done.swap(done_);
   }
   for (auto& r : done) {
+    // As for a synchronous failure: raft reads io->errmsg in the callback.
+    if (r->status != 0 && io_ != nullptr) {
+      std::snprintf(io_->errmsg, sizeof(io_->errmsg), "%s",
+                    r->message.c_str());
+    }
     switch (r->kind) {
       case Request::kAppend:
         r->append->cb(r->append, r->status);

@@ -31,8 +31,10 @@
 // called), RAFT_INVALID (append of a RAFT_COMMAND entry whose payload is not
 // padded to a multiple of 8, raft/entry_codec.h), RAFT_IOERR (any other
 // failure); io->errmsg holds the message of
-// a synchronous failure. A failed write fails every later write (LogStore's
-// sticky error).
+// a failure: set before a synchronous method returns, and before the callback
+// of a failed asynchronous request runs (a truncate has no callback: a failed
+// one shows in the requests after it). A failed write fails every later write
+// (LogStore's sticky error).
 //
 // Memory: load's and snapshot_get's results are allocated with raft_malloc
 // for raft to free; the loaded entries share one batch buffer.
