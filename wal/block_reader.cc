@@ -319,17 +319,23 @@ class FragmentReader {
         absl::StrCat(file_.path(), ": position ", position_,
                      " is at or past the end of the file"));
   }
-  // The heap buffer, at least n bytes (grown only: no clearing again).
+  // The heap buffer, at least n bytes (grown only, never cleared: the read
+  // overwrites what it returns).
   char* Grow(size_t n) {
-    if (buf_.size() < n) buf_.resize(n);
-    return buf_.data();
+    if (buf_size_ < n) {
+      buf_.reset(new char[n]);
+      buf_size_ = n;
+    }
+    return buf_.get();
   }
 
   const RandomAccessFile& file_;
   const uint64_t position_;
   const bool quiet_;
   char first_buf_[kFirstRead];
-  std::string buf_;  // larger fragments, when the file copies
+  // Larger fragments, when the file copies.
+  std::unique_ptr<char[]> buf_;
+  size_t buf_size_ = 0;
 };
 
 // ReadRecordAt for any record: reads fragment by fragment.
