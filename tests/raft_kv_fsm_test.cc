@@ -17,6 +17,7 @@
 #include "blockwal/util/mem_file_system.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/checkpoint_v1_file.h"
 #include "tests/status_matchers.h"
 
 namespace blockwal::raft {
@@ -254,15 +255,30 @@ TEST(KvSnapshotTest, LargeStoreOverSeveralChunks) {
   }
   Apply(&f, EncodeBatchCommand(Batch({}, {"key0", "key3999"})));
   ASSERT_EQ(f.table().map().size(), 3998u);
-  const db::CheckpointInfo info = ImageInfo(TakeSnapshot(&f));
+  const std::string snapshot = TakeSnapshot(&f);
+  const db::CheckpointInfo info = ImageInfo(snapshot);
   EXPECT_EQ(info.keys, 3998u);
   EXPECT_GT(info.chunks, 10u);
   EXPECT_EQ(info.wal_offset, 0u);
   ExpectRoundTrip(&f);
+
+  // Damage anywhere in the image, in any chunk, is refused.
+  KvFsm target;
+  for (size_t i = 20; i < snapshot.size(); i += 9973) {
+    SCOPED_TRACE(absl::StrCat("byte ", i, " of ", snapshot.size()));
+    std::string damaged = snapshot;
+    damaged[i] ^= 0x01;
+    EXPECT_EQ(RestoreRaw(&target, damaged), RAFT_CORRUPT);
+    EXPECT_THAT(target.last_restore_status(),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("snapshot: checkpoint image: ")));
+    EXPECT_EQ(RestoreRaw(&target, snapshot.substr(0, i)), RAFT_CORRUPT);
+  }
+  EXPECT_TRUE(target.table().map().empty());
 }
 
 // A state machine with some state, to restore damaged snapshots into.
-class DamagedSnapshotTest : public ::testing::Test {
+class KvSnapshotDamageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Apply(&source_, EncodeBatchCommand(Batch({{"k1", "v1"}, {"k2", "v2"}})));
@@ -297,7 +313,7 @@ class DamagedSnapshotTest : public ::testing::Test {
   size_t header_end_ = 0;
 };
 
-TEST_F(DamagedSnapshotTest, EveryFlippedByteIsRefused) {
+TEST_F(KvSnapshotDamageTest, EveryFlippedByteIsRefused) {
   for (size_t i = 0; i < snapshot_.size(); ++i) {
     SCOPED_TRACE(absl::StrCat("byte ", i, " of ", snapshot_.size()));
     std::string damaged = snapshot_;
@@ -314,7 +330,7 @@ TEST_F(DamagedSnapshotTest, EveryFlippedByteIsRefused) {
   EXPECT_THAT(Dump(target_), ElementsAre(Pair("k1", "v1"), Pair("k2", "v2")));
 }
 
-TEST_F(DamagedSnapshotTest, TruncatedOrExtendedIsRefused) {
+TEST_F(KvSnapshotDamageTest, TruncatedOrExtendedIsRefused) {
   const size_t n = snapshot_.size();
   for (size_t len : {size_t{0}, size_t{7}, size_t{8}, size_t{15},
                      kKvSnapshotPrefixSize, header_end_ - 1, header_end_,
@@ -329,7 +345,7 @@ TEST_F(DamagedSnapshotTest, TruncatedOrExtendedIsRefused) {
   ExpectRefused(snapshot_ + "x", "snapshot: checkpoint image: ");
 }
 
-TEST_F(DamagedSnapshotTest, BadHeaderContentsAreRefused) {
+TEST_F(KvSnapshotDamageTest, BadHeaderContentsAreRefused) {
   ASSERT_EQ(header_end_ - kKvSnapshotPrefixSize, 27u);
   ExpectRefused(WithHeader(""), "snapshot: header: address count is cut short");
   ExpectRefused(WithHeader("\x01"),
@@ -353,7 +369,7 @@ TEST_F(DamagedSnapshotTest, BadHeaderContentsAreRefused) {
                 "snapshot: bad magic");
 }
 
-TEST_F(DamagedSnapshotTest, ImageWithOffsetOrOtherFormatIsRefused) {
+TEST_F(KvSnapshotDamageTest, ImageWithOffsetOrOtherFormatIsRefused) {
   std::unique_ptr<FileSystem> fs = NewMemFileSystem();
   db::MemTable table;
   table.Put("k", "v");
@@ -366,6 +382,9 @@ TEST_F(DamagedSnapshotTest, ImageWithOffsetOrOtherFormatIsRefused) {
   ExpectRefused(snapshot, "snapshot: checkpoint image: wal_offset 5, not 0");
   ExpectRefused(snapshot_.substr(0, header_end_) + "not a checkpoint",
                 "snapshot: checkpoint image: ");
+  ExpectRefused(snapshot_.substr(0, header_end_) +
+                    db::testing::CheckpointV1Bytes(0, {{"k", "v"}}),
+                "snapshot: checkpoint image: format 1, not 2");
 }
 
 // A raft heap whose allocations fail from the `fail_at`th on (1-based).
