@@ -66,7 +66,8 @@ absl::StatusOr<std::string> EncodeSnapshot(const db::MemTable& table,
 //   "snapshot: header length 90 runs past the end (40 bytes left)"
 //   "snapshot: header checksum mismatch"
 //   "snapshot: header: address 2 of 3 is cut short"
-//   "snapshot: checkpoint image: <the checkpoint reader's message>"
+//   "snapshot: checkpoint image: <the checkpoint reader's message>" (its
+//   positions count from the image's first byte, which follows the header)
 absl::StatusOr<KvState> DecodeSnapshot(absl::string_view snapshot);
 
 // The state machine raft drives. Not thread-safe: raft calls it on its loop
