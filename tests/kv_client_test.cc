@@ -299,7 +299,8 @@ TEST(KvClientTest, Help) {
   EXPECT_EQ(RunCommand({KV_PATH, "help", "client"}).out, r.out);
   EXPECT_EQ(RunCommand({KV_PATH, "--hex", "client", "-h"}).out, r.out);
   EXPECT_THAT(RunCommand({KV_PATH, "--help"}).out,
-              HasSubstr("\n  client COMMAND [ARGS] talk to a replicated"));
+              HasSubstr("\n  client COMMAND   talk to a replicated "
+                        "store's servers (kv client --help)\n"));
 }
 
 }  // namespace

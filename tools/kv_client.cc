@@ -115,9 +115,7 @@ std::string ServerStatusLine(const std::string& server,
       line.ok() ? ParseAnswer(*line) : absl::StatusOr<Answer>(line.status());
   std::string why;
   if (!answer.ok()) {
-    why = absl::IsDeadlineExceeded(answer.status())
-              ? "no answer: timed out"
-              : std::string(answer.status().message());
+    why = std::string(answer.status().message());
   } else if (answer->kind == AnswerKind::kStatus) {
     return absl::StrCat(*line, "\n");
   } else if (answer->kind == AnswerKind::kErr) {

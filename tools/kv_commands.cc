@@ -96,7 +96,7 @@ constexpr Command kCommands[] = {
     {"shell", {}, 0, 0, false, false,
      "read commands from stdin, one per line (kv shell --help)",
      kShellHelp},
-    {"client", {"COMMAND", "[ARGS]"}, 1, 3, false, false,
+    {"client", {"COMMAND"}, 1, 1, false, false,
      "talk to a replicated store's servers (kv client --help)", kClientHelp,
      /*remote=*/true},
 };
