@@ -26,7 +26,7 @@ commands:
   del KEY            delete a key; prints OK likewise
   get [--local] KEY  print the value (NOT_FOUND and exit 1 when absent),
                      read linearizably on the leader; with --local from the
-                     first server's applied state
+                     applied state of the first server that answers
   status             one line per server of --servers: its status, or
                      ERR SERVER: WHY for one that does not answer
   dump               key<TAB>value for every key in key order, then
@@ -35,7 +35,8 @@ commands:
                      shell' grammar: put KEY VALUE, get KEY, local_get KEY,
                      del KEY, status, dump, quit; one answer each (OK, the
                      value, NOT_FOUND, ERR ...), flushed; requests go over
-                     one kept connection to the leader
+                     one kept connection to the leader (local_get reads
+                     the server it is connected to)
 
 A write that may or may not have been applied (the server answered
 INDETERMINATE, or the connection broke or the timeout passed after the
@@ -47,7 +48,7 @@ flags (before or after the command; "--" ends them):
                      (required)
   --timeout SECONDS  how long one request may take (default 10)
   --hex              keys and values are hex, in arguments and output
-  --local            get: read the first server's applied state
+  --local            get: read a server's applied state (see get)
   --help, -h         this text
 
 Exit status:
