@@ -2,9 +2,10 @@
 //
 //   kv [FLAGS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
 //
-// Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell;
-// each is one entry of the table in tools/kv_commands.cc (its arguments and
-// help).
+// Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell,
+// and client (tools/kv_client.h: it talks to `kv serve` servers and takes
+// none of the flags below); each is one entry of the table in
+// tools/kv_commands.cc (its arguments and help).
 //
 // Flags (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
 // may stand before or after the command; "--" ends them. After the command,
@@ -22,6 +23,7 @@
 // Exit status: the table in tools/cli.h (kExitStatusHelp; README.md, "Exit
 // status"), shared with walctl: get of an absent key is 1, a store that
 // cannot be opened 4. Errors go to stderr as "kv: <cause>".
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -44,6 +46,7 @@
 #include "blockwal/db/db.h"
 #include "blockwal/db/repair.h"
 #include "tools/cli.h"
+#include "tools/kv_client.h"
 #include "tools/kv_commands.h"
 #include "tools/kv_shell.h"
 
@@ -162,22 +165,11 @@ std::string StatsLine(const db::Stats& s) {
 // Keys and values as given on the command line / shell line: bytes, or hex.
 absl::StatusOr<std::string> DecodeArg(const Flags& flags, absl::string_view arg,
                                       absl::string_view what) {
-  if (!flags.hex) return std::string(arg);
-  if (arg.size() % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", arg, "' is not hex: odd number of digits"));
-  }
-  for (char c : arg) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " '", arg, "' is not hex: bad digit '", std::string(1, c), "'"));
-    }
-  }
-  return absl::HexStringToBytes(arg);
+  return DecodeKvArg(flags.hex, arg, what);
 }
 
 std::string EncodeOut(const Flags& flags, absl::string_view bytes) {
-  return flags.hex ? absl::BytesToHexString(bytes) : std::string(bytes);
+  return EncodeKvOut(flags.hex, bytes);
 }
 
 // What get prints for a value: the value and a newline.
@@ -234,8 +226,7 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
     absl::StatusOr<std::string> key = arg(0, "key");
     if (!key.ok()) return err(key.status().message());
     // VALUE: the rest of the line from its first word, spaces kept.
-    absl::StatusOr<std::string> rest = UnquoteShellText(
-        line.substr((*words)[2].begin, words->back().end - (*words)[2].begin));
+    absl::StatusOr<std::string> rest = ShellRest(line, *words, 2);
     if (!rest.ok()) return err(rest.status().message());
     absl::StatusOr<std::string> value = DecodeArg(flags, *rest, "value");
     if (!value.ok()) return err(value.status().message());
@@ -267,19 +258,9 @@ std::optional<std::string> RunShellLine(const Flags& flags, db::DB& store,
 }
 
 int RunShell(const Flags& flags, db::DB& store) {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
-    if (trimmed == "quit" || trimmed == "exit") break;
-    std::optional<std::string> answer = RunShellLine(flags, store, line);
-    if (!answer.has_value()) continue;
-    if (!Answer(*answer)) return OutputFailed();
-  }
-  if (std::cin.bad()) {
-    PrintError("error reading standard input");
-    return kExitFailed;
-  }
-  return kExitOk;
+  return RunShellLoop(kProgram, [&](absl::string_view line) {
+    return RunShellLine(flags, store, line);
+  });
 }
 
 // ---- one-shot commands ----
@@ -474,8 +455,12 @@ CommandLine ParseCommandLine(absl::Span<const std::string> args) {
 }
 
 int Main(int argc, char** argv) {
-  const CommandLine cl =
-      ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const CommandLine cl = ParseCommandLine(args);
+  if (cl.command == "client") {  // its own flags (tools/kv_client.h)
+    args.erase(std::find(args.begin(), args.end(), "client"));
+    return RunClient(args);
+  }
   // `kv help [COMMAND]` is `kv [COMMAND] --help`.
   const bool help = cl.help || cl.command == "help";
   std::string named = cl.command;

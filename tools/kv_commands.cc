@@ -11,6 +11,53 @@
 namespace blockwal::tools::kv {
 namespace {
 
+constexpr absl::string_view kClientHelp =
+    R"(usage: kv client --servers HOST:PORT[,HOST:PORT...] [--hex]
+                 [--timeout SECONDS] COMMAND [ARGS]
+
+Talks to the servers of a replicated store ('kv serve'; docs/raft.md, "The
+client protocol"). Writes and gets go to the leader: the client starts with
+the first server, follows its REDIRECT answers, and on NO_LEADER or a
+server it cannot reach moves on to the next one (pausing 100 ms after a
+whole round of the list) until the timeout passes.
+
+commands:
+  put KEY VALUE      store a value; prints OK once committed and applied
+  del KEY            delete a key; prints OK likewise
+  get [--local] KEY  print the value (NOT_FOUND and exit 1 when absent),
+                     read linearizably on the leader; with --local from the
+                     applied state of the first server that answers
+  status             one line per server of --servers: its status, or
+                     ERR SERVER: WHY for one that does not answer
+  dump               key<TAB>value for every key in key order, then
+                     END applied=I
+  shell              read commands from stdin, one per line, in the 'kv
+                     shell' grammar: put KEY VALUE, get KEY, local_get KEY,
+                     del KEY, status, dump, quit; one answer each (OK, the
+                     value, NOT_FOUND, ERR ...), flushed; requests go over
+                     one kept connection to the leader (local_get reads
+                     the server it is connected to)
+
+A write that may or may not have been applied (the server answered
+INDETERMINATE, or the connection broke or the timeout passed after the
+request was sent) prints "ERR indeterminate: WHY" and is never sent again.
+Other failures print "ERR WHY". Both exit 1.
+
+flags (before or after the command; "--" ends them):
+  --servers LIST     the servers' client addresses, comma-separated
+                     (required)
+  --timeout SECONDS  how long one request may take (default 10)
+  --hex              keys and values are hex, in arguments and output
+  --local            get: read a server's applied state (see get)
+  --help, -h         this text
+
+Exit status:
+  0  success
+  1  NOT_FOUND, or ERR (the request failed, or a write is indeterminate)
+  2  usage error: a bad command line; nothing was sent
+  4  standard output could not be written
+)";
+
 constexpr Command kCommands[] = {
     {"get", {"KEY"}, 1, 1, true, false,
      "print the value (NOT_FOUND and exit 1 when absent)",
@@ -50,6 +97,9 @@ constexpr Command kCommands[] = {
     {"shell", {}, 0, 0, false, false,
      "read commands from stdin, one per line (kv shell --help)",
      kShellHelp},
+    {"client", {"COMMAND"}, 1, 1, false, false,
+     "talk to a replicated store's servers (kv client --help)", kClientHelp,
+     /*remote=*/true},
 };
 
 constexpr absl::string_view kOptionsHelp =
@@ -113,6 +163,7 @@ std::string TopLevelHelp() {
 }
 
 std::string CommandHelp(const Command& c) {
+  if (c.remote) return std::string(c.help);
   return absl::StrCat(CommandUsage(c), "\n", c.help, "\n", kOptionsHelp, "\n",
                       kExitStatusHelp);
 }

@@ -22,6 +22,9 @@ struct Command {
   bool takes_force;  // accepts --force
   absl::string_view summary;  // one line for `kv --help`
   absl::string_view help;     // the rest of `kv COMMAND --help`
+  // `kv client`: takes none of the store's flags, and its help is all of
+  // `kv client --help` (its own usage, flags and exit status).
+  bool remote = false;
 };
 
 // The command named `name`, or null.

@@ -1,11 +1,17 @@
 #include "tools/kv_shell.h"
 
+#include <cstdio>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "tools/cli.h"
 
 namespace blockwal::tools {
 namespace {
@@ -88,6 +94,53 @@ absl::StatusOr<std::string> UnquoteShellText(absl::string_view text) {
   absl::StatusOr<std::vector<ShellWord>> words = Scan(text, /*split=*/false);
   if (!words.ok()) return words.status();
   return words->empty() ? std::string() : std::move(words->front().text);
+}
+
+absl::StatusOr<std::string> ShellRest(absl::string_view line,
+                                      const std::vector<ShellWord>& words,
+                                      size_t first) {
+  const size_t begin = words[first].begin;
+  return UnquoteShellText(line.substr(begin, words.back().end - begin));
+}
+
+absl::StatusOr<std::string> DecodeKvArg(bool hex, absl::string_view arg,
+                                        absl::string_view what) {
+  if (!hex) return std::string(arg);
+  if (arg.size() % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", arg, "' is not hex: odd number of digits"));
+  }
+  for (char c : arg) {
+    if (HexDigit(c) < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", arg, "' is not hex: bad digit '",
+                       std::string(1, c), "'"));
+    }
+  }
+  return absl::HexStringToBytes(arg);
+}
+
+int RunShellLoop(
+    absl::string_view program,
+    absl::FunctionRef<std::optional<std::string>(absl::string_view line)> run) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
+    if (trimmed == "quit" || trimmed == "exit") break;
+    const std::optional<std::string> answer = run(line);
+    if (!answer.has_value()) continue;
+    std::fwrite(answer->data(), 1, answer->size(), stdout);
+    if (!FlushStandardOutput()) return PrintOutputError(program);
+  }
+  if (std::cin.bad()) {
+    PrintError(program, "error reading standard input");
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+std::string EncodeKvOut(bool hex, absl::string_view bytes) {
+  return hex ? absl::BytesToHexString(bytes) : std::string(bytes);
 }
 
 }  // namespace blockwal::tools

@@ -4,9 +4,11 @@
 #define BLOCKWAL_TOOLS_KV_SHELL_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -54,6 +56,31 @@ absl::StatusOr<std::vector<ShellWord>> SplitShellLine(absl::string_view line);
 // whitespace outside quotes is kept as it is (how VALUE, the rest of a put
 // line, is read).
 absl::StatusOr<std::string> UnquoteShellText(absl::string_view text);
+
+// The rest of `line` from words[first] to the end of the last word, decoded
+// by UnquoteShellText (how VALUE is read). words[first] must exist.
+absl::StatusOr<std::string> ShellRest(absl::string_view line,
+                                      const std::vector<ShellWord>& words,
+                                      size_t first);
+
+// A key, value or prefix as kv takes it (on the command line or a shell
+// line): the bytes themselves, or with `hex` their hex digits. `what`
+// names it in the error: "key '0g' is not hex: bad digit 'g'".
+absl::StatusOr<std::string> DecodeKvArg(bool hex, absl::string_view arg,
+                                        absl::string_view what);
+
+// The shell's loop: reads standard input line by line until its end or a
+// line that is "quit" or "exit" (spaces around it allowed), passes each
+// line to `run` and writes its answer (nullopt: nothing) to stdout, flushed
+// at once. Returns kExitOk, or kExitFailed after printing
+// "PROGRAM: error reading standard input" or the error writing stdout.
+int RunShellLoop(
+    absl::string_view program,
+    absl::FunctionRef<std::optional<std::string>(absl::string_view line)> run);
+
+// Bytes as kv prints keys and values: as they are, or with `hex` in
+// lowercase hex.
+std::string EncodeKvOut(bool hex, absl::string_view bytes);
 
 }  // namespace blockwal::tools
 
