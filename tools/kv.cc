@@ -3,8 +3,9 @@
 //   kv [FLAGS] COMMAND [ARGS]     (kv --help, kv help COMMAND)
 //
 // Commands: get, put, del, scan, checkpoint, stats, recover, repair, shell,
-// and client (tools/kv_client.h: it talks to `kv serve` servers and takes
-// none of the flags below); each is one entry of the table in
+// client (tools/kv_client.h: it talks to `kv serve` servers) and serve
+// (tools/kv_serve.h: one server of a replicated store); these two take none
+// of the flags below; each is one entry of the table in
 // tools/kv_commands.cc (its arguments and help).
 //
 // Flags (--dir, --no-sync, --hex, --recovery-mode, and repair's --force)
@@ -47,6 +48,7 @@
 #include "blockwal/db/repair.h"
 #include "tools/cli.h"
 #include "tools/kv_client.h"
+#include "tools/kv_serve.h"
 #include "tools/kv_commands.h"
 #include "tools/kv_shell.h"
 
@@ -460,6 +462,10 @@ int Main(int argc, char** argv) {
   if (cl.command == "client") {  // its own flags (tools/kv_client.h)
     args.erase(std::find(args.begin(), args.end(), "client"));
     return RunClient(args);
+  }
+  if (cl.command == "serve" && !cl.help) {  // its own flags (kv_serve.h)
+    args.erase(std::find(args.begin(), args.end(), "serve"));
+    return RunServe(args);
   }
   // `kv help [COMMAND]` is `kv [COMMAND] --help`.
   const bool help = cl.help || cl.command == "help";

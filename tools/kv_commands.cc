@@ -11,6 +11,36 @@
 namespace blockwal::tools::kv {
 namespace {
 
+constexpr absl::string_view kServeHelp =
+    R"(usage: kv serve --id N --dir DIR --raft HOST:PORT --client HOST:PORT
+                --peers ID=HOST:PORT[,ID=HOST:PORT...]
+                [--snapshot-threshold N] [--snapshot-trailing N]
+                [--election-timeout-ms N]
+
+Runs one server of a replicated store (docs/raft.md): raft on blockwal's
+log in DIR, raft traffic on --raft, clients ('kv client') on --client.
+--peers lists every server's raft address, this one's included, the same on
+every server. The first start in DIR bootstraps that configuration; later
+starts restart from DIR. Prints READY on stdout once it serves clients, logs
+to stderr, and exits 0 on SIGTERM or SIGINT after a clean close.
+
+flags:
+  --id N                    this server's id (> 0, listed in --peers)
+  --dir DIR                 its directory (created when missing)
+  --raft HOST:PORT          where it talks raft (IPv4)
+  --client HOST:PORT        where it serves clients (IPv4)
+  --peers LIST              ID=HOST:PORT of every server, comma-separated
+  --snapshot-threshold N    a snapshot every N applied entries (4096)
+  --snapshot-trailing N     entries kept behind a snapshot (1024)
+  --election-timeout-ms N   raft's election timeout (1000; heartbeats
+                            every tenth of it)
+
+Exit status:
+  0  closed cleanly after SIGTERM or SIGINT
+  2  usage error
+  4  failed (the directory, the ports, raft)
+)";
+
 constexpr absl::string_view kClientHelp =
     R"(usage: kv client --servers HOST:PORT[,HOST:PORT...] [--hex]
                  [--timeout SECONDS] COMMAND [ARGS]
@@ -99,6 +129,9 @@ constexpr Command kCommands[] = {
      kShellHelp},
     {"client", {"COMMAND"}, 1, 1, false, false,
      "talk to a replicated store's servers (kv client --help)", kClientHelp,
+     /*remote=*/true},
+    {"serve", {}, 0, 0, false, false,
+     "run one server of a replicated store (kv serve --help)", kServeHelp,
      /*remote=*/true},
 };
 
