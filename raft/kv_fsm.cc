@@ -202,6 +202,7 @@ absl::Status KvFsm::Restore(absl::string_view snapshot) {
   if (!state.ok()) return restore_status_;
   table_.Swap(&state->table);
   addresses_.swap(state->addresses);
+  ++restores_;
   return absl::OkStatus();
 }
 

@@ -106,6 +106,8 @@ class KvFsm {
   // Why the last restore failed (OK when it succeeded or none ran): raft's
   // restore callback has only RAFT_CORRUPT to say it.
   const absl::Status& last_restore_status() const { return restore_status_; }
+  // Snapshots restored (a server's own at start, or one its leader sent).
+  uint64_t restores() const { return restores_; }
 
   // What the callbacks do, callable without raft.
   //
@@ -136,6 +138,7 @@ class KvFsm {
   uint64_t malformed_ = 0;
   uint64_t applied_ = 0;
   absl::Status restore_status_;
+  uint64_t restores_ = 0;
 };
 
 }  // namespace blockwal::raft

@@ -195,8 +195,10 @@ void ExpectRoundTrip(KvFsm* source) {
   KvFsm target;
   Apply(&target, EncodeBatchCommand(Batch({{"stale", "x"}})));
   Apply(&target, EncodeAddressCommand(9, "stale:1"));
+  EXPECT_EQ(target.restores(), 0u);
   ASSERT_EQ(RestoreRaw(&target, snapshot), 0) << target.last_restore_status();
   EXPECT_OK(target.last_restore_status());
+  EXPECT_EQ(target.restores(), 1u);
   EXPECT_EQ(Dump(target), Dump(*source));
   EXPECT_EQ(target.addresses(), source->addresses());
   EXPECT_EQ(TakeSnapshot(&target), snapshot);
@@ -314,6 +316,7 @@ class KvSnapshotDamageTest : public ::testing::Test {
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr(message)));
     EXPECT_THAT(Dump(target_), ElementsAre(Pair("old", "state")));
     EXPECT_THAT(target_.addresses(), ElementsAre(Pair(7u, "old:7")));
+    EXPECT_EQ(target_.restores(), 0u);
   }
 
   // The snapshot with its header replaced (length and CRC made to match).

@@ -446,7 +446,8 @@ std::string Server::StatusLine() {
   out.commit = st.commit;
   out.last = st.last;
   out.leader = st.leader;
-  out.extra = absl::StrCat("malformed=", node_->fsm().malformed());
+  out.extra = absl::StrCat("malformed=", node_->fsm().malformed(),
+                           " restores=", node_->fsm().restores());
   return StatusAnswer(out);
 }
 
