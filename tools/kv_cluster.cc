@@ -52,6 +52,11 @@ void ClusterSession::NextServer(Deadline deadline) {
   }
 }
 
+void ClusterSession::DropConnection() {
+  conn_.reset();
+  target_ = servers_[index_];
+}
+
 bool ClusterSession::EnsureConnected(Deadline deadline, std::string* why) {
   if (conn_ != nullptr && conn_->PeerClosed()) conn_.reset();
   if (conn_ != nullptr) return true;
@@ -105,7 +110,9 @@ absl::StatusOr<Answer> ClusterSession::ReadAnswer(
             ? absl::StrCat("no answer within the ", TimeoutText(), " timeout")
             : std::string(line.status().message());
     if (write) {
-      conn_.reset();
+      // The next request starts from the list again: this server (perhaps
+      // a leader it was redirected to) may be down or paused.
+      DropConnection();
       return IndeterminateResult(
           absl::StrCat(address, ": ", broke, " after the request was sent"));
     }
@@ -138,7 +145,7 @@ absl::StatusOr<Answer> ClusterSession::ReadAnswer(
   const std::string problem =
       answer.ok() ? absl::StrCat("unexpected answer '", *line, "'")
                   : std::string(answer.status().message());
-  conn_.reset();
+  DropConnection();
   if (write) return IndeterminateResult(absl::StrCat(address, ": ", problem));
   return absl::InternalError(absl::StrCat(address, ": ", problem));
 }

@@ -57,6 +57,9 @@ class ClusterSession {
  private:
   // Drops the connection and moves on to the next server of the list.
   void NextServer(Deadline deadline);
+  // Drops the connection after a failed request; the next one starts with
+  // the server of the list last tried, not a leader a redirect named.
+  void DropConnection();
   // Makes sure conn_ is open to target_; false (with *why set) if not.
   bool EnsureConnected(Deadline deadline, std::string* why);
   // Reads and parses the answer to a request that was sent.
