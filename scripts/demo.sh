@@ -9,13 +9,25 @@
 # other directory and leaves it untouched. Exits 0 only when every check
 # passed.
 #
+# `scripts/demo.sh --cluster [DIR]` runs the replication demo instead
+# (scripts/cluster-demo.sh): three `kv serve` servers in DIR/cluster, a
+# leader SIGKILLed while a client writes, and checks that nothing
+# acknowledged was lost.
+#
 # BLOCKWAL_DEMO_BINARY=path runs that blockwal_kv_demo instead of installing
-# and building (for tests, or a build you already have).
+# and building (for tests, or a build you already have); with --cluster,
+# BLOCKWAL_DEMO_KV=path runs that kv.
 # BLOCKWAL_DEMO_BUILD_DIR=path builds there instead of in build/demo (a
 # relative path is taken from the clone).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+cluster=""
+if [[ "${1:-}" == --cluster ]]; then
+  cluster=yes
+  shift
+fi
 demo="${BLOCKWAL_DEMO_BINARY:-}"
+[[ -n "$cluster" ]] && demo="${BLOCKWAL_DEMO_KV:-}"
 if [[ -z "$demo" ]]; then
   build="${BLOCKWAL_DEMO_BUILD_DIR:-build/demo}"
   [[ "$build" = /* ]] || build="$repo/$build"
@@ -31,5 +43,7 @@ if [[ -z "$demo" ]]; then
     cmake --build "$build" -j"$(nproc)"
   )
   demo="$build/tools/blockwal_kv_demo"
+  [[ -n "$cluster" ]] && demo="$build/tools/kv"
 fi
+[[ -n "$cluster" ]] && exec "$repo/scripts/cluster-demo.sh" "$demo" "$@"
 exec "$demo" "$@"
