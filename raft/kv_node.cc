@@ -95,15 +95,31 @@ absl::Status KvNode::Init() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Why raft refused a proposal with `rv` (nothing was proposed).
+absl::Status Refused(int rv, const char* call) {
+  if (rv == RAFT_NOTLEADER)
+    return absl::FailedPreconditionError("not the leader");
+  return absl::UnavailableError(absl::StrCat(call, ": ", raft_strerror(rv)));
+}
+
+}  // namespace
+
+absl::Status KvNode::CheckLeading() {
+  if (closing_) return absl::FailedPreconditionError("closing");
+  if (raft_state(&raft_) != RAFT_LEADER) {
+    return absl::FailedPreconditionError("not the leader");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status KvNode::Write(const db::WriteBatch& batch, Done done) {
   return Propose(EncodeBatchCommand(batch), std::move(done));
 }
 
 absl::Status KvNode::Propose(std::string command, Done done) {
-  if (closing_) return absl::FailedPreconditionError("closing");
-  if (raft_state(&raft_) != RAFT_LEADER) {
-    return absl::FailedPreconditionError("not the leader");
-  }
+  if (absl::Status s = CheckLeading(); !s.ok()) return s;
   struct raft_buffer buf;
   buf.len = PaddedCommandSize(command.size());
   buf.base = raft_malloc(buf.len);
@@ -116,20 +132,13 @@ absl::Status KvNode::Propose(std::string command, Done done) {
   if (rv != 0) {
     raft_free(buf.base);  // raft takes the buffer only when it accepts it
     delete req;
-    if (rv == RAFT_NOTLEADER) {
-      return absl::FailedPreconditionError("not the leader");
-    }
-    return absl::UnavailableError(
-        absl::StrCat("raft_apply: ", raft_strerror(rv)));
+    return Refused(rv, "raft_apply");
   }
   return absl::OkStatus();
 }
 
 absl::Status KvNode::Barrier(Done done) {
-  if (closing_) return absl::FailedPreconditionError("closing");
-  if (raft_state(&raft_) != RAFT_LEADER) {
-    return absl::FailedPreconditionError("not the leader");
-  }
+  if (absl::Status s = CheckLeading(); !s.ok()) return s;
   auto* req = new Request;
   req->barrier = {};
   req->done = std::move(done);
@@ -137,11 +146,7 @@ absl::Status KvNode::Barrier(Done done) {
   const int rv = raft_barrier(&raft_, &req->barrier, &KvNode::OnBarrier);
   if (rv != 0) {
     delete req;
-    if (rv == RAFT_NOTLEADER) {
-      return absl::FailedPreconditionError("not the leader");
-    }
-    return absl::UnavailableError(
-        absl::StrCat("raft_barrier: ", raft_strerror(rv)));
+    return Refused(rv, "raft_barrier");
   }
   return absl::OkStatus();
 }

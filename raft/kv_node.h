@@ -111,6 +111,8 @@ class KvNode {
   struct Request;
   KvNode(uv_loop_t* loop, KvNodeOptions options);
   absl::Status Init();
+  // kFailedPrecondition unless this server leads and is not closing.
+  absl::Status CheckLeading();
   absl::Status Propose(std::string command, Done done);
   static void OnApplied(struct raft_apply* req, int status, void* result);
   static void OnBarrier(struct raft_barrier* req, int status);
