@@ -103,6 +103,10 @@ class KvNode {
   std::string LeaderClientAddress();
   raft_id id() const { return options_.id; }
 
+  // A fault switch for partition tests (UvNetwork::set_isolated): cuts this
+  // server off from the others, or reconnects it.
+  void SetIsolated(bool isolated) { io_->network()->set_isolated(isolated); }
+
   // Stops raft and the io; pending writes end kIndeterminate; `done` runs
   // once everything is closed.
   void Close(std::function<void()> done);

@@ -37,6 +37,7 @@ class NodeIo {
     return &io_;
   }
   DiskIo* disk() { return disk_.get(); }
+  UvNetwork* network() { return net_.get(); }
 
  private:
   NodeIo() = default;

@@ -75,6 +75,7 @@ int UvNetwork::Start(struct raft_io* outer, unsigned msecs,
 
 int UvNetwork::Send(struct raft_io_send* req,
                     const struct raft_message* message, raft_io_send_cb cb) {
+  if (isolated_) return RAFT_NOCONNECTION;
   return inner_.send(&inner_, req, message, cb);
 }
 
@@ -89,6 +90,32 @@ void UvNetwork::Close(std::function<void()> done) {
   inner_.close(&inner_, &ClosedTrampoline);
 }
 
+// Frees what a received message owns (raft would have taken it): the
+// entries of an AppendEntries (one batch buffer per batch, and the array),
+// the configuration and data of an InstallSnapshot.
+void UvNetwork::DropMessage(struct raft_message* message) {
+  switch (message->type) {
+    case RAFT_IO_APPEND_ENTRIES: {
+      struct raft_entry* entries = message->append_entries.entries;
+      void* batch = nullptr;
+      for (unsigned i = 0; i < message->append_entries.n_entries; ++i) {
+        if (entries[i].batch != batch) {
+          batch = entries[i].batch;
+          raft_free(batch);
+        }
+      }
+      raft_free(entries);
+      break;
+    }
+    case RAFT_IO_INSTALL_SNAPSHOT:
+      raft_configuration_close(&message->install_snapshot.conf);
+      raft_free(message->install_snapshot.data.base);
+      break;
+    default:
+      break;
+  }
+}
+
 void UvNetwork::TickTrampoline(struct raft_io* inner) {
   UvNetwork* net = static_cast<UvNetwork*>(inner->data);
   if (net->tick_ != nullptr) net->tick_(net->outer_);
@@ -97,6 +124,10 @@ void UvNetwork::TickTrampoline(struct raft_io* inner) {
 void UvNetwork::RecvTrampoline(struct raft_io* inner,
                                struct raft_message* message) {
   UvNetwork* net = static_cast<UvNetwork*>(inner->data);
+  if (net->isolated_) {
+    DropMessage(message);
+    return;
+  }
   if (net->recv_ != nullptr) net->recv_(net->outer_, message);
 }
 

@@ -69,12 +69,20 @@ class UvNetwork {
   // The stock io's last error message.
   const char* errmsg() const { return inner_.errmsg; }
 
+  // A fault switch for partition tests: while isolated, every send fails
+  // with RAFT_NOCONNECTION (raft drops the message, as for a peer it cannot
+  // reach) and every message received is dropped (its memory freed), so the
+  // server neither hears nor is heard; its ticks and disk go on.
+  void set_isolated(bool isolated) { isolated_ = isolated; }
+  bool isolated() const { return isolated_; }
+
  private:
   UvNetwork() = default;
   static void TickTrampoline(struct raft_io* inner);
   static void RecvTrampoline(struct raft_io* inner,
                              struct raft_message* message);
   static void ClosedTrampoline(struct raft_io* inner);
+  static void DropMessage(struct raft_message* message);
 
   struct raft_uv_transport transport_ = {};
   struct raft_io inner_ = {};
@@ -84,6 +92,7 @@ class UvNetwork {
   raft_io_tick_cb tick_ = nullptr;
   raft_io_recv_cb recv_ = nullptr;
   std::function<void()> on_closed_;
+  bool isolated_ = false;
 };
 
 }  // namespace blockwal::raft

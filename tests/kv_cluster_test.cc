@@ -358,6 +358,50 @@ TEST_F(KvClusterTest, APausedLeaderIsReplacedAndRejoinsWithoutLoss) {
   }
 }
 
+// The leader cut off from the others (kv serve --fault-signals: raft
+// messages dropped both ways) still takes a client's write: it appends it to
+// its own log, cannot commit it, steps down, and the write ends
+// indeterminate. The others elect a leader and take writes. Once
+// reconnected, the old leader follows the new one, whose log replaces its
+// uncommitted entries: the cut-off writes appear nowhere.
+TEST_F(KvClusterTest, ACutOffLeadersUncommittedWritesAreDropped) {
+  StartCluster({"--fault-signals"});
+  std::string input;
+  for (int i = 0; i < 20; ++i) absl::StrAppend(&input, "put q", i, " before\n");
+  ASSERT_EQ(Client(cluster_->ClientAddresses(), {"shell"}, input).exit_code, 0);
+  KvServerProcess* old_leader = Leader();
+  ASSERT_NE(old_leader, nullptr);
+  cluster_->Kill(old_leader, SIGUSR1);
+  CommandResult cut =
+      RunCommand({KV_PATH, "client", "--servers", old_leader->client_address,
+                  "--timeout", "5", "put", "cut", "lost"});
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_TRUE(absl::StartsWith(cut.out, "ERR indeterminate: ")) << cut.out;
+  old_leader->stopped = true;  // Leader() looks at the others only
+  KvServerProcess* new_leader = Leader();
+  old_leader->stopped = false;
+  ASSERT_NE(new_leader, nullptr);
+  EXPECT_NE(new_leader, old_leader);
+  std::string others;
+  for (KvServerProcess& s : cluster_->servers()) {
+    if (&s != old_leader) {
+      absl::StrAppend(&others, others.empty() ? "" : ",", s.client_address);
+    }
+  }
+  input.clear();
+  for (int i = 0; i < 20; ++i) absl::StrAppend(&input, "put q", i, " after\n");
+  CommandResult r = Client(others, {"shell"}, input);
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("ERR"), std::string::npos) << r.out;
+  cluster_->Kill(old_leader, SIGUSR2);
+  std::vector<Dumped> dumps = Converged();
+  ASSERT_EQ(dumps.size(), 3u);
+  EXPECT_EQ(dumps[0].pairs.count("cut"), 0u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(dumps[0].pairs[absl::StrCat("q", i)], "after");
+  }
+}
+
 // Log matching, read from the servers' own logs once they are closed: at
 // every committed index, every server that holds the entry holds the same
 // bytes.

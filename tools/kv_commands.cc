@@ -15,7 +15,7 @@ constexpr absl::string_view kServeHelp =
     R"(usage: kv serve --id N --dir DIR --raft HOST:PORT --client HOST:PORT
                 --peers ID=HOST:PORT[,ID=HOST:PORT...]
                 [--snapshot-threshold N] [--snapshot-trailing N]
-                [--election-timeout-ms N]
+                [--election-timeout-ms N] [--fault-signals]
 
 Runs one server of a replicated store (docs/raft.md): raft on blockwal's
 log in DIR, raft traffic on --raft, clients ('kv client') on --client.
@@ -34,6 +34,9 @@ flags:
   --snapshot-trailing N     entries kept behind a snapshot (1024)
   --election-timeout-ms N   raft's election timeout (1000; heartbeats
                             every tenth of it)
+  --fault-signals           for partition tests: SIGUSR1 cuts this server
+                            off from the others (raft messages dropped both
+                            ways; clients still served), SIGUSR2 reconnects
 
 Exit status:
   0  closed cleanly after SIGTERM or SIGINT

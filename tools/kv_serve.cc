@@ -83,12 +83,17 @@ absl::Status SetOption(absl::string_view name, const std::string& value,
   return absl::OkStatus();
 }
 
+// *fault_signals: --fault-signals was given.
 absl::StatusOr<KvNodeOptions> ParseServeArgs(
-    const std::vector<std::string>& args) {
+    const std::vector<std::string>& args, bool* fault_signals) {
   KvNodeOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
     std::string value;
+    if (name == "--fault-signals") {
+      *fault_signals = true;
+      continue;
+    }
     if (const size_t eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
       name.resize(eq);
@@ -157,7 +162,8 @@ struct Connection {
 
 class Server {
  public:
-  explicit Server(KvNodeOptions options) : options_(std::move(options)) {}
+  Server(KvNodeOptions options, bool fault_signals)
+      : options_(std::move(options)), fault_signals_(fault_signals) {}
 
   int Run();
 
@@ -193,8 +199,10 @@ class Server {
   uv_loop_t loop_ = {};
   std::unique_ptr<KvNode> node_;
   uv_tcp_t listener_ = {};
-  uv_signal_t sigterm_ = {};
-  uv_signal_t sigint_ = {};
+  const bool fault_signals_;
+  // SIGTERM, SIGINT, and with --fault-signals SIGUSR1, SIGUSR2.
+  uv_signal_t signals_[4] = {};
+  int signal_count_ = 0;
   std::vector<std::shared_ptr<Connection>> connections_;
   bool shutting_down_ = false;
 };
@@ -229,12 +237,13 @@ int Server::Run() {
   }
   node_ = *std::move(node);
   absl::Status listening = Listen();
-  for (uv_signal_t* h : {&sigterm_, &sigint_}) {
+  for (int signum : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) {
+    if (!fault_signals_ && (signum == SIGUSR1 || signum == SIGUSR2)) break;
+    uv_signal_t* h = &signals_[signal_count_++];
     uv_signal_init(&loop_, h);
     h->data = this;
+    uv_signal_start(h, &Server::OnSignal, signum);
   }
-  uv_signal_start(&sigterm_, &Server::OnSignal, SIGTERM);
-  uv_signal_start(&sigint_, &Server::OnSignal, SIGINT);
   if (listening.ok()) {
     Log(absl::StrCat("raft on ", options_.raft_address, ", clients on ",
                      options_.client_address));
@@ -252,6 +261,13 @@ int Server::Run() {
 
 void Server::OnSignal(uv_signal_t* handle, int signum) {
   Server* s = static_cast<Server*>(handle->data);
+  if (signum == SIGUSR1 || signum == SIGUSR2) {  // --fault-signals
+    const bool isolated = signum == SIGUSR1;
+    s->Log(isolated ? "SIGUSR1: cut off from the other servers"
+                    : "SIGUSR2: reconnected to the other servers");
+    if (!s->shutting_down_) s->node_->SetIsolated(isolated);
+    return;
+  }
   s->Log(absl::StrCat("signal ", signum, ": closing"));
   s->Shutdown();
 }
@@ -266,8 +282,9 @@ void Server::Shutdown() {
     CloseConnection(c.get());
   }
   node_->Close([this] {
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    for (int i = 0; i < signal_count_; ++i) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&signals_[i]), nullptr);
+    }
   });
 }
 
@@ -463,14 +480,15 @@ std::string Server::Dump() {
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  absl::StatusOr<KvNodeOptions> options = ParseServeArgs(args);
+  bool fault_signals = false;
+  absl::StatusOr<KvNodeOptions> options = ParseServeArgs(args, &fault_signals);
   if (!options.ok()) {
     std::fprintf(stderr, "kv serve: %s\n%s",
                  std::string(options.status().message()).c_str(),
                  std::string(kServeUsage).c_str());
     return kExitUsage;
   }
-  Server server(*std::move(options));
+  Server server(*std::move(options), fault_signals);
   return server.Run();
 }
 

@@ -4,7 +4,7 @@
 //   kv serve --id N --dir DIR --raft HOST:PORT --client HOST:PORT
 //            --peers 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT
 //            [--snapshot-threshold N] [--snapshot-trailing N]
-//            [--election-timeout-ms N]
+//            [--election-timeout-ms N] [--fault-signals]
 //
 // --peers lists every server's raft address, this one's included, the same
 // on every server. On its first start in DIR the server bootstraps that
@@ -25,7 +25,7 @@ inline constexpr absl::string_view kServeUsage =
     "usage: kv serve --id N --dir DIR --raft HOST:PORT --client HOST:PORT\n"
     "                --peers ID=HOST:PORT[,ID=HOST:PORT...]\n"
     "                [--snapshot-threshold N] [--snapshot-trailing N]\n"
-    "                [--election-timeout-ms N]\n";
+    "                [--election-timeout-ms N] [--fault-signals]\n";
 
 // Runs the server; `args` are the arguments after "serve". Returns the exit
 // status (tools/cli.h).
