@@ -1,10 +1,14 @@
-// KvNode (raft/kv_node.h): libraft on NodeIo with KvFsm, on a libuv loop.
+// KvNode (raft/kv_node.h): libraft on NodeIo (or its stock io) with KvFsm,
+// on a libuv loop.
 #include "blockwal/raft/kv_node.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "blockwal/raft/entry_codec.h"
+#include "blockwal/raft/uv_network.h"
+#include "blockwal/util/file_system.h"
+#include "blockwal/util/status_macros.h"
 
 namespace blockwal::raft {
 
@@ -25,6 +29,21 @@ struct KvNode::Request {
   };
   KvNode::Done done;
   Request() : apply() {}
+};
+
+// libraft's stock io (Storage::kRaftUv) and its TCP transport. Destroyed
+// once raft has closed the io, or when raft never had it.
+struct KvNode::StockIo {
+  struct raft_uv_transport transport = {};
+  struct raft_io io = {};
+  bool transport_ready = false;
+  bool io_ready = false;
+
+  ~StockIo() {
+    // raft_uv_close frees the io's memory; the transport goes after it.
+    if (io_ready) raft_uv_close(&io);
+    if (transport_ready) raft_uv_tcp_close(&transport);
+  }
 };
 
 KvNode::KvNode(uv_loop_t* loop, KvNodeOptions options)
@@ -48,15 +67,42 @@ absl::StatusOr<std::unique_ptr<KvNode>> KvNode::Start(uv_loop_t* loop,
   return node;
 }
 
+absl::Status KvNode::OpenIo() {
+  if (options_.storage == KvNodeOptions::Storage::kBlockwal) {
+    BW_ASSIGN_OR_RETURN(node_io_,
+                        NodeIo::Open(loop_, options_.dir, options_.store));
+    raft_io_ = node_io_->io();
+    return absl::OkStatus();
+  }
+  IgnoreSigpipe();  // as UvNetwork does for the network half
+  const std::string dir = JoinPath(options_.dir, "raft-uv");
+  FileSystem* fs = FileSystem::Default();
+  BW_RETURN_IF_ERROR(fs->CreateDir(options_.dir));
+  BW_RETURN_IF_ERROR(fs->CreateDir(dir));
+  stock_io_ = std::make_unique<StockIo>();
+  int rv = raft_uv_tcp_init(&stock_io_->transport, loop_);
+  if (rv != 0) {
+    return absl::InternalError(
+        absl::StrCat(dir, ": raft_uv_tcp_init: ", raft_strerror(rv)));
+  }
+  stock_io_->transport_ready = true;
+  rv = raft_uv_init(&stock_io_->io, loop_, dir.c_str(), &stock_io_->transport);
+  if (rv != 0) {
+    return absl::InternalError(
+        absl::StrCat(dir, ": raft_uv_init: ", raft_strerror(rv), " (",
+                     stock_io_->io.errmsg, ")"));
+  }
+  stock_io_->io_ready = true;
+  raft_io_ = &stock_io_->io;
+  return absl::OkStatus();
+}
+
 absl::Status KvNode::Init() {
   const std::string where =
       absl::StrCat("kv node ", options_.id, " (", options_.dir, ")");
-  absl::StatusOr<std::unique_ptr<NodeIo>> io =
-      NodeIo::Open(loop_, options_.dir, options_.store);
-  if (!io.ok()) return io.status();
-  io_ = *std::move(io);
+  BW_RETURN_IF_ERROR(OpenIo());
   raft_.data = this;
-  int rv = raft_init(&raft_, io_->io(), fsm_.fsm(), options_.id,
+  int rv = raft_init(&raft_, raft_io_, fsm_.fsm(), options_.id,
                      options_.raft_address.c_str());
   if (rv != 0) {
     return absl::InternalError(
@@ -225,7 +271,8 @@ void KvNode::Close(std::function<void()> done) {
   }
   raft_close(&raft_, [](struct raft* r) {
     KvNode* n = static_cast<KvNode*>(r->data);
-    n->io_.reset();
+    n->node_io_.reset();
+    n->stock_io_.reset();
     if (--n->open_handles_ == 0) n->close_done_();
   });
 }

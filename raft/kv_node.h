@@ -1,6 +1,8 @@
 // One server of the replicated key-value store (docs/raft.md, "The
 // replicated key-value store"): libraft on NodeIo (raft/node_io.h) with
 // KvFsm (raft/kv_fsm.h) as its state machine, on the caller's libuv loop.
+// For comparison it can run on libraft's stock io instead
+// (KvNodeOptions::storage).
 // `kv serve` (tools/kv_serve.cc) puts the client protocol in front of it.
 //
 //   KvNodeOptions o;  // id, dir, addresses, every voter
@@ -41,8 +43,16 @@ struct KvVoter {
 };
 
 struct KvNodeOptions {
+  // The raft_io the node runs on.
+  enum class Storage {
+    kBlockwal,  // NodeIo: blockwal's disk half in `dir`, libraft's network
+    kRaftUv,    // libraft's stock io (raft_uv_init + raft_uv_tcp_init) for
+                // disk and network, in `dir`/raft-uv; `store` is unused
+  };
+
   raft_id id = 0;
   std::string dir;
+  Storage storage = Storage::kBlockwal;
   std::string raft_address;     // this server's, as in `voters`
   std::string client_address;   // told to clients when this server leads
   std::vector<KvVoter> voters;  // every voter, this server included
@@ -104,8 +114,11 @@ class KvNode {
   raft_id id() const { return options_.id; }
 
   // A fault switch for partition tests (UvNetwork::set_isolated): cuts this
-  // server off from the others, or reconnects it.
-  void SetIsolated(bool isolated) { io_->network()->set_isolated(isolated); }
+  // server off from the others, or reconnects it. Storage::kBlockwal only
+  // (the stock io has no such switch): with kRaftUv it does nothing.
+  void SetIsolated(bool isolated) {
+    if (node_io_ != nullptr) node_io_->network()->set_isolated(isolated);
+  }
 
   // Stops raft and the io; pending writes end kIndeterminate; `done` runs
   // once everything is closed.
@@ -114,6 +127,7 @@ class KvNode {
  private:
   struct Request;
   KvNode(uv_loop_t* loop, KvNodeOptions options);
+  absl::Status OpenIo();
   absl::Status Init();
   // kFailedPrecondition unless this server leads and is not closing.
   absl::Status CheckLeading();
@@ -125,7 +139,11 @@ class KvNode {
 
   uv_loop_t* const loop_;
   const KvNodeOptions options_;
-  std::unique_ptr<NodeIo> io_;
+  // One of the two, as options_.storage says; raft_io_ is its raft_io.
+  struct StockIo;
+  std::unique_ptr<NodeIo> node_io_;
+  std::unique_ptr<StockIo> stock_io_;
+  struct raft_io* raft_io_ = nullptr;
   KvFsm fsm_;
   struct raft raft_ = {};
   uv_timer_t timer_ = {};

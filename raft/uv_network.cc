@@ -13,12 +13,6 @@
 
 namespace blockwal::raft {
 
-namespace {
-
-// libuv writes to sockets with write(2), so a peer that closed its end
-// raises SIGPIPE, whose default action ends the process; raft peers close
-// connections whenever they stop. SIGPIPE is ignored unless the
-// application installed its own disposition (EPIPE then fails the send).
 void IgnoreSigpipe() {
   struct sigaction current;
   if (sigaction(SIGPIPE, nullptr, &current) == 0 &&
@@ -26,8 +20,6 @@ void IgnoreSigpipe() {
     signal(SIGPIPE, SIG_IGN);
   }
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<UvNetwork>> UvNetwork::Create(
     uv_loop_t* loop, const std::string& scratch_dir) {

@@ -40,6 +40,13 @@
 
 namespace blockwal::raft {
 
+// libuv writes to sockets with write(2), so a peer that closed its end
+// raises SIGPIPE, whose default action ends the process; raft peers close
+// connections whenever they stop. Sets SIGPIPE to be ignored when it has
+// its default action (EPIPE then fails the send); a disposition the
+// application installed is left alone.
+void IgnoreSigpipe();
+
 class UvNetwork {
  public:
   // Creates the scratch directory if needed, the TCP transport and the

@@ -1,7 +1,9 @@
 // Three KvNodes (raft/kv_node.h) in one process over 127.0.0.1: writes
-// through the leader are applied everywhere, a follower refuses writes and
+// through the leader are applied everywhere (on blockwal's storage and on
+// libraft's stock storage), a follower refuses writes and
 // knows the leader's client address, barriers, a restart from the
 // directories, and a close that ends pending writes.
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +24,10 @@ constexpr int kNodes = 3;
 
 class KvNodeTest : public ::testing::Test {
  protected:
+  virtual KvNodeOptions::Storage storage() const {
+    return KvNodeOptions::Storage::kBlockwal;
+  }
+
   void SetUp() override {
     ASSERT_EQ(uv_loop_init(&loop_), 0);
     for (int i = 1; i <= kNodes; ++i) {
@@ -34,6 +40,7 @@ class KvNodeTest : public ::testing::Test {
       o.heartbeat_timeout_ms = 30;
       o.snapshot_threshold = 64;
       o.snapshot_trailing = 16;
+      o.storage = storage();
       options_.push_back(o);
     }
     for (KvNodeOptions& o : options_) {
@@ -117,7 +124,23 @@ class KvNodeTest : public ::testing::Test {
   std::vector<std::unique_ptr<KvNode>> nodes_;
 };
 
-TEST_F(KvNodeTest, WritesThroughTheLeaderAreAppliedEverywhere) {
+class KvNodeStorageTest
+    : public KvNodeTest,
+      public ::testing::WithParamInterface<KvNodeOptions::Storage> {
+ protected:
+  KvNodeOptions::Storage storage() const override { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Storages, KvNodeStorageTest,
+    ::testing::Values(KvNodeOptions::Storage::kBlockwal,
+                      KvNodeOptions::Storage::kRaftUv),
+    [](const ::testing::TestParamInfo<KvNodeOptions::Storage>& info) {
+      return info.param == KvNodeOptions::Storage::kBlockwal ? "Blockwal"
+                                                             : "RaftUv";
+    });
+
+TEST_P(KvNodeStorageTest, WritesThroughTheLeaderAreAppliedEverywhere) {
   for (int i = 0; i < kNodes; ++i) StartNode(i);
   KvNode* leader = Leader();
   ASSERT_NE(leader, nullptr);
@@ -132,6 +155,17 @@ TEST_F(KvNodeTest, WritesThroughTheLeaderAreAppliedEverywhere) {
   for (auto& n : nodes_) {
     EXPECT_EQ(n->fsm().malformed(), 0u);
     EXPECT_EQ(n->fsm().table().live(), 50u);
+  }
+  // The stock io keeps its metadata files in DIR/raft-uv; blockwal's
+  // storage never makes that directory.
+  for (const KvNodeOptions& o : options_) {
+    EXPECT_EQ(std::filesystem::exists(std::filesystem::path(o.dir) / "raft-uv" /
+                                      "metadata1"),
+              GetParam() == KvNodeOptions::Storage::kRaftUv)
+        << o.dir;
+    EXPECT_EQ(std::filesystem::exists(std::filesystem::path(o.dir) / "raft-uv"),
+              GetParam() == KvNodeOptions::Storage::kRaftUv)
+        << o.dir;
   }
 }
 

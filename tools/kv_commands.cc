@@ -16,6 +16,7 @@ constexpr absl::string_view kServeHelp =
                 --peers ID=HOST:PORT[,ID=HOST:PORT...]
                 [--snapshot-threshold N] [--snapshot-trailing N]
                 [--election-timeout-ms N] [--fault-signals]
+                [--storage blockwal|raft-uv]
 
 Runs one server of a replicated store (docs/raft.md): raft on blockwal's
 log in DIR, raft traffic on --raft, clients ('kv client') on --client.
@@ -37,6 +38,10 @@ flags:
   --fault-signals           for partition tests: SIGUSR1 cuts this server
                             off from the others (raft messages dropped both
                             ways; clients still served), SIGUSR2 reconnects
+  --storage KIND            blockwal (default): raft's log on blockwal's
+                            log in DIR; raft-uv: libraft's own storage in
+                            DIR/raft-uv instead, for comparison (not
+                            with --fault-signals)
 
 Exit status:
   0  closed cleanly after SIGTERM or SIGINT

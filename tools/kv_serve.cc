@@ -68,6 +68,15 @@ absl::Status SetOption(absl::string_view name, const std::string& value,
       if (!v.ok()) return v.status();
       o->voters.push_back(*std::move(v));
     }
+  } else if (name == "--storage") {
+    if (value == "blockwal") {
+      o->storage = KvNodeOptions::Storage::kBlockwal;
+    } else if (value == "raft-uv") {
+      o->storage = KvNodeOptions::Storage::kRaftUv;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--storage: '", value, "' is not blockwal or raft-uv"));
+    }
   } else if (name == "--snapshot-threshold") {
     return number(&o->snapshot_threshold);
   } else if (name == "--snapshot-trailing") {
@@ -103,6 +112,11 @@ absl::StatusOr<KvNodeOptions> ParseServeArgs(
       return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
     }
     if (absl::Status s = SetOption(name, value, &o); !s.ok()) return s;
+  }
+  if (*fault_signals && o.storage != KvNodeOptions::Storage::kBlockwal) {
+    return absl::InvalidArgumentError(
+        "--fault-signals needs --storage blockwal (the stock io cannot cut "
+        "a server off)");
   }
   for (const auto& [flag, given] :
        {std::pair<const char*, bool>{"--id", o.id != 0},

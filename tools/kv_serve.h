@@ -5,6 +5,7 @@
 //            --peers 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT
 //            [--snapshot-threshold N] [--snapshot-trailing N]
 //            [--election-timeout-ms N] [--fault-signals]
+//            [--storage blockwal|raft-uv]
 //
 // --peers lists every server's raft address, this one's included, the same
 // on every server. On its first start in DIR the server bootstraps that
@@ -25,7 +26,8 @@ inline constexpr absl::string_view kServeUsage =
     "usage: kv serve --id N --dir DIR --raft HOST:PORT --client HOST:PORT\n"
     "                --peers ID=HOST:PORT[,ID=HOST:PORT...]\n"
     "                [--snapshot-threshold N] [--snapshot-trailing N]\n"
-    "                [--election-timeout-ms N] [--fault-signals]\n";
+    "                [--election-timeout-ms N] [--fault-signals]\n"
+    "                [--storage blockwal|raft-uv]\n";
 
 // Runs the server; `args` are the arguments after "serve". Returns the exit
 // status (tools/cli.h).
