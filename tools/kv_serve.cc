@@ -161,6 +161,10 @@ absl::StatusOr<struct sockaddr_in> ParseAddress(const std::string& address) {
 
 // ---- the server ----
 
+// The longest request line a server reads (a put of a value about half
+// this size, quoted).
+constexpr size_t kMaxRequestBytes = 64 << 20;
+
 class Server;
 
 // One client connection: whole lines in, one answer each, in order; a
@@ -345,6 +349,13 @@ void Server::OnRead(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
     c->lines.push_back(c->partial.substr(start, nl - start));
   }
   c->partial.erase(0, start);
+  if (c->partial.size() > kMaxRequestBytes) {
+    // A line that never ends would hold memory without bound.
+    s->Send(c, ErrAnswer(absl::StrCat("request line over ", kMaxRequestBytes,
+                                      " bytes; closing the connection")));
+    s->CloseConnection(c);
+    return;
+  }
   s->Pump(s->Find(c));
 }
 
